@@ -1,0 +1,19 @@
+//! Dashboard accounts: sign-up (a user and the organisation they own), sign-in, sessions.
+//!
+//! Passwords are hashed with argon2id and never stored, logged or echoed. Sessions are opaque
+//! `pts_…` tokens; the database holds only their SHA-256, so a leaked database cannot be
+//! replayed. Sign-in answers an unknown email and a wrong password alike (same code, same
+//! work), and is throttled per client IP and per email address.
+
+mod handlers;
+mod password;
+mod session;
+mod store;
+mod throttle;
+mod types;
+
+pub use handlers::*;
+pub use session::DashboardSession;
+pub use store::purge_sessions;
+pub use throttle::LoginThrottle;
+pub use types::*;

@@ -1,0 +1,179 @@
+//! Account queries, written once for both databases.
+
+use crate::db::{Db, StoreError};
+use crate::dispatch;
+use crate::ids::{Id, IdKind};
+use crate::time::{Timestamp, now};
+
+use super::types::{Organization, Role, User};
+
+/// What sign-up writes, in one transaction.
+pub struct NewAccount<'a> {
+    pub email: &'a str,
+    pub password_hash: &'a str,
+    pub organization_name: &'a str,
+    pub session_token_hash: &'a [u8],
+    pub session_expires_at: Timestamp,
+}
+
+/// Creates the organisation, the user (its owner) and their first session, atomically.
+/// A taken email is [`StoreError::Conflict`].
+pub async fn create_account(db: &Db, new: NewAccount<'_>) -> Result<(User, Organization), StoreError> {
+    let created_at = now();
+    let org = Organization {
+        id: Id::generate(IdKind::Organization).into_string(),
+        name: new.organization_name.to_owned(),
+        created_at,
+    };
+    let user = User { id: Id::generate(IdKind::User).into_string(), email: new.email.to_owned(), created_at };
+    let session_id = Id::generate(IdKind::Session).into_string();
+    dispatch!(db, |pool| {
+        let mut tx = pool.begin().await?;
+        sqlx::query("INSERT INTO organizations (id, name, created_at) VALUES ($1, $2, $3)")
+            .bind(&org.id)
+            .bind(&org.name)
+            .bind(org.created_at)
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query("INSERT INTO users (id, email, password_hash, created_at) VALUES ($1, $2, $3, $4)")
+            .bind(&user.id)
+            .bind(&user.email)
+            .bind(new.password_hash)
+            .bind(user.created_at)
+            .execute(&mut *tx)
+            .await
+            .map_err(|e| StoreError::on_unique(e, "An account with this email already exists."))?;
+        sqlx::query(
+            "INSERT INTO memberships (organization_id, user_id, role, created_at) VALUES ($1, $2, $3, $4)",
+        )
+        .bind(&org.id)
+        .bind(&user.id)
+        .bind(Role::Owner.as_str())
+        .bind(created_at)
+        .execute(&mut *tx)
+        .await?;
+        sqlx::query(
+            "INSERT INTO sessions (id, token_hash, user_id, organization_id, created_at, expires_at) \
+             VALUES ($1, $2, $3, $4, $5, $6)",
+        )
+        .bind(&session_id)
+        .bind(new.session_token_hash)
+        .bind(&user.id)
+        .bind(&org.id)
+        .bind(created_at)
+        .bind(new.session_expires_at)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok((user, org))
+    })
+}
+
+/// A user found by email, with their password hash and their organisation.
+#[derive(sqlx::FromRow)]
+pub struct Credentials {
+    pub user_id: String,
+    pub email: String,
+    pub password_hash: String,
+    pub user_created_at: Timestamp,
+    pub organization_id: String,
+    pub organization_name: String,
+    pub organization_created_at: Timestamp,
+}
+
+impl Credentials {
+    pub fn user(&self) -> User {
+        User { id: self.user_id.clone(), email: self.email.clone(), created_at: self.user_created_at }
+    }
+
+    pub fn organization(&self) -> Organization {
+        Organization {
+            id: self.organization_id.clone(),
+            name: self.organization_name.clone(),
+            created_at: self.organization_created_at,
+        }
+    }
+}
+
+pub async fn find_credentials(db: &Db, email: &str) -> Result<Option<Credentials>, StoreError> {
+    const SQL: &str = "SELECT u.id AS user_id, u.email, u.password_hash, u.created_at AS user_created_at, \
+            o.id AS organization_id, o.name AS organization_name, o.created_at AS organization_created_at \
+         FROM users u \
+         JOIN memberships m ON m.user_id = u.id \
+         JOIN organizations o ON o.id = m.organization_id \
+         WHERE u.email = $1 \
+         ORDER BY m.created_at LIMIT 1";
+    Ok(dispatch!(db, |pool| sqlx::query_as::<_, Credentials>(SQL).bind(email).fetch_optional(pool).await)?)
+}
+
+pub async fn create_session(
+    db: &Db,
+    token_hash: &[u8],
+    user_id: &str,
+    organization_id: &str,
+    expires_at: Timestamp,
+) -> Result<(), StoreError> {
+    const SQL: &str = "INSERT INTO sessions (id, token_hash, user_id, organization_id, created_at, expires_at) \
+         VALUES ($1, $2, $3, $4, $5, $6)";
+    let id = Id::generate(IdKind::Session).into_string();
+    dispatch!(db, |pool| sqlx::query(SQL)
+        .bind(&id)
+        .bind(token_hash)
+        .bind(user_id)
+        .bind(organization_id)
+        .bind(now())
+        .bind(expires_at)
+        .execute(pool)
+        .await
+        .map(drop))?;
+    Ok(())
+}
+
+/// A live session, found by its token's hash.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct SessionRow {
+    pub session_id: String,
+    pub user_id: String,
+    pub organization_id: String,
+    pub role: String,
+}
+
+pub async fn find_live_session(db: &Db, token_hash: &[u8]) -> Result<Option<SessionRow>, StoreError> {
+    const SQL: &str = "SELECT s.id AS session_id, s.user_id, s.organization_id, m.role \
+         FROM sessions s \
+         JOIN memberships m ON m.user_id = s.user_id AND m.organization_id = s.organization_id \
+         WHERE s.token_hash = $1 AND s.revoked_at IS NULL AND s.expires_at > $2";
+    let at = now();
+    Ok(dispatch!(db, |pool| sqlx::query_as::<_, SessionRow>(SQL)
+        .bind(token_hash)
+        .bind(at)
+        .fetch_optional(pool)
+        .await)?)
+}
+
+pub async fn revoke_session(db: &Db, session_id: &str) -> Result<(), StoreError> {
+    const SQL: &str = "UPDATE sessions SET revoked_at = $2 WHERE id = $1 AND revoked_at IS NULL";
+    dispatch!(db, |pool| sqlx::query(SQL).bind(session_id).bind(now()).execute(pool).await.map(drop))?;
+    Ok(())
+}
+
+pub async fn find_user(db: &Db, user_id: &str) -> Result<Option<User>, StoreError> {
+    const SQL: &str = "SELECT id, email, created_at FROM users WHERE id = $1";
+    Ok(dispatch!(db, |pool| sqlx::query_as::<_, User>(SQL).bind(user_id).fetch_optional(pool).await)?)
+}
+
+pub async fn find_organization(db: &Db, organization_id: &str) -> Result<Option<Organization>, StoreError> {
+    const SQL: &str = "SELECT id, name, created_at FROM organizations WHERE id = $1";
+    Ok(dispatch!(db, |pool| sqlx::query_as::<_, Organization>(SQL)
+        .bind(organization_id)
+        .fetch_optional(pool)
+        .await)?)
+}
+
+/// Deletes sessions that expired, or were ended, more than `keep` ago. Returns how many.
+pub async fn purge_sessions(db: &Db, keep: chrono::TimeDelta) -> Result<u64, StoreError> {
+    const SQL: &str = "DELETE FROM sessions WHERE expires_at < $1 OR revoked_at < $1";
+    let before = now() - keep;
+    let done = dispatch!(db, |pool| sqlx::query(SQL).bind(before).execute(pool).await.map(|r| r.rows_affected()))?;
+    Ok(done)
+}

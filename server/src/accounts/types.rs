@@ -1,0 +1,101 @@
+//! The shapes of the account routes.
+
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use crate::secret::Secret;
+use chrono::{DateTime, Utc};
+
+/// A person who signs in to the dashboard.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema, sqlx::FromRow)]
+pub struct User {
+    /// `usr_…`
+    #[schema(example = "usr_01JD0Q8Y4T8W6Q0C4X5M9Z2B7N")]
+    pub id: String,
+    /// The sign-in email, lower-cased.
+    #[schema(example = "ada@example.com")]
+    pub email: String,
+    pub created_at: DateTime<Utc>,
+}
+
+/// An organisation: owns the keys, links and everything else in the API.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema, sqlx::FromRow)]
+pub struct Organization {
+    /// `org_…`
+    #[schema(example = "org_01JD0Q8Y4T8W6Q0C4X5M9Z2B7N")]
+    pub id: String,
+    #[schema(example = "Acme Links")]
+    pub name: String,
+    pub created_at: DateTime<Utc>,
+}
+
+/// A user's role in their organisation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Role {
+    /// Created the organisation; can do everything.
+    Owner,
+}
+
+impl Role {
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::Owner => "owner",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "owner" => Some(Self::Owner),
+            _ => None,
+        }
+    }
+}
+
+/// Sign up: a new user and the organisation they own.
+#[derive(Debug, Deserialize, ToSchema)]
+#[schema(example = json!({
+    "email": "ada@example.com",
+    "password": "correct horse battery staple",
+    "organization_name": "Acme Links"
+}))]
+pub struct SignupRequest {
+    /// The sign-in email; must be unused.
+    pub email: String,
+    /// At least 10 characters (at most 1024).
+    #[schema(value_type = String, format = Password, min_length = 10, max_length = 1024)]
+    pub password: Secret<String>,
+    /// The new organisation's name, 1–100 characters.
+    #[schema(min_length = 1, max_length = 100)]
+    pub organization_name: String,
+}
+
+/// Sign in with email and password.
+#[derive(Debug, Deserialize, ToSchema)]
+#[schema(example = json!({"email": "ada@example.com", "password": "correct horse battery staple"}))]
+pub struct LoginRequest {
+    pub email: String,
+    #[schema(value_type = String, format = Password)]
+    pub password: Secret<String>,
+}
+
+/// A new dashboard session. The token is shown here only; send it as
+/// `Authorization: Bearer pts_…` on dashboard routes.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct SessionCreated {
+    /// The session token (`pts_…`). Store it like a password.
+    #[schema(example = "pts_4Jx1mQ8dTt0yZ2cV7bN5rL9wK3hF6gS1aE8uO2iP4qR")]
+    pub token: String,
+    /// When the session ends unless the user signs out first.
+    pub expires_at: DateTime<Utc>,
+    pub user: User,
+    pub organization: Organization,
+}
+
+/// The signed-in user, their organisation and their role in it.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct Me {
+    pub user: User,
+    pub organization: Organization,
+    pub role: Role,
+}

@@ -1,0 +1,182 @@
+//! Settings: flags, environment variables, defaults, and the checks that turn a bad setting
+//! into a one-line error naming it (exit code 2) instead of a panic.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::{Args, Parser, Subcommand};
+
+/// The command line.
+#[derive(Debug, Parser)]
+#[command(name = "portico", version, about = "Portico: the developer platform of an API product.")]
+#[command(args_conflicts_with_subcommands = true)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Option<Command>,
+    /// Settings for `serve`, the default when no subcommand is given.
+    #[command(flatten)]
+    pub serve: ServeArgs,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the server (the default).
+    Serve(ServeArgs),
+}
+
+/// The settings of `portico serve`.
+#[derive(Debug, Clone, Args)]
+pub struct ServeArgs {
+    /// The address to listen on (`host:port`; port 0 picks a free one).
+    #[arg(long, env = "PORTICO_ADDR", default_value = "127.0.0.1:8080")]
+    pub addr: String,
+    /// The data directory: holds `portico.db` (the embedded database) and generated secrets.
+    #[arg(long, env = "PORTICO_DATA_DIR", default_value = "./.portico")]
+    pub data_dir: PathBuf,
+    /// A `postgres://` URL switches to PostgreSQL; without it Portico uses SQLite in the data
+    /// directory.
+    #[arg(long, env = "DATABASE_URL", hide_env_values = true)]
+    pub database_url: Option<String>,
+    /// The largest JSON request body accepted, in bytes.
+    #[arg(long, env = "PORTICO_MAX_JSON_BYTES", default_value_t = 1024 * 1024)]
+    pub max_json_bytes: usize,
+    /// How long a dashboard session lasts, in hours.
+    #[arg(long, env = "PORTICO_SESSION_TTL_HOURS", default_value_t = 24 * 7)]
+    pub session_ttl_hours: u64,
+    /// How long shutdown waits for in-flight requests, in seconds.
+    #[arg(long, env = "PORTICO_SHUTDOWN_TIMEOUT_SECONDS", default_value_t = 30)]
+    pub shutdown_timeout_seconds: u64,
+}
+
+/// Which database to use.
+#[derive(Clone, PartialEq, Eq)]
+pub enum DatabaseTarget {
+    /// SQLite in the data directory (the embedded default), or at an explicit `sqlite:` URL.
+    Sqlite { url: String },
+    /// PostgreSQL at a `postgres://` URL.
+    Postgres { url: String },
+}
+
+impl std::fmt::Debug for DatabaseTarget {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Sqlite { url } => write!(f, "Sqlite({url})"),
+            Self::Postgres { url } => write!(f, "Postgres({})", redact_url(url)),
+        }
+    }
+}
+
+/// The resolved settings the server runs with.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// `host:port` as given; resolved when binding.
+    pub addr: String,
+    pub data_dir: PathBuf,
+    /// `None`: SQLite in the data directory.
+    pub database_url: Option<String>,
+    pub max_json_bytes: usize,
+    pub session_ttl: Duration,
+    pub shutdown_timeout: Duration,
+    pub login_throttle: ThrottleConfig,
+}
+
+/// Limits on sign-in attempts (a token bucket per client IP and per email address).
+#[derive(Debug, Clone, Copy)]
+pub struct ThrottleConfig {
+    /// Attempts an IP may make in a burst.
+    pub per_ip_burst: u32,
+    /// One more IP attempt is allowed every this long.
+    pub per_ip_refill: Duration,
+    /// Attempts on one email address in a burst.
+    pub per_email_burst: u32,
+    /// One more attempt on an email address is allowed every this long.
+    pub per_email_refill: Duration,
+}
+
+impl Default for ThrottleConfig {
+    fn default() -> Self {
+        Self {
+            per_ip_burst: 30,
+            per_ip_refill: Duration::from_secs(2),
+            per_email_burst: 10,
+            per_email_refill: Duration::from_secs(30),
+        }
+    }
+}
+
+impl Config {
+    /// Defaults for everything but where to listen and keep data.
+    pub fn new(addr: impl Into<String>, data_dir: impl Into<PathBuf>) -> Self {
+        Self {
+            addr: addr.into(),
+            data_dir: data_dir.into(),
+            database_url: None,
+            max_json_bytes: 1024 * 1024,
+            session_ttl: Duration::from_secs(7 * 24 * 3600),
+            shutdown_timeout: Duration::from_secs(30),
+            login_throttle: ThrottleConfig::default(),
+        }
+    }
+
+    pub fn from_args(args: ServeArgs) -> Self {
+        Self {
+            database_url: args.database_url.filter(|u| !u.trim().is_empty()),
+            max_json_bytes: args.max_json_bytes,
+            session_ttl: Duration::from_secs(args.session_ttl_hours.saturating_mul(3600)),
+            shutdown_timeout: Duration::from_secs(args.shutdown_timeout_seconds),
+            ..Self::new(args.addr, args.data_dir)
+        }
+    }
+
+    /// The database to use, or an error naming the setting.
+    pub fn database(&self) -> Result<DatabaseTarget, String> {
+        match self.database_url.as_deref() {
+            None => {
+                let path = self.data_dir.join("portico.db");
+                Ok(DatabaseTarget::Sqlite { url: format!("sqlite://{}", path.display()) })
+            }
+            Some(url) if url.starts_with("postgres://") || url.starts_with("postgresql://") => {
+                Ok(DatabaseTarget::Postgres { url: url.to_owned() })
+            }
+            Some(url) if url.starts_with("sqlite:") => Ok(DatabaseTarget::Sqlite { url: url.to_owned() }),
+            Some(url) => Err(format!(
+                "{:?} is not a database URL Portico understands (use postgres://… or sqlite:…)",
+                redact_url(url)
+            )),
+        }
+    }
+}
+
+/// A database URL with its password replaced, fit for logs and error messages.
+pub fn redact_url(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else { return url.to_owned() };
+    let Some((userinfo, host)) = rest.split_once('@') else { return url.to_owned() };
+    match userinfo.split_once(':') {
+        Some((user, _password)) => format!("{scheme}://{user}:***@{host}"),
+        None => url.to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn database_urls_choose_the_backend() {
+        let mut c = Config::new("127.0.0.1:0", "/tmp/x");
+        assert!(matches!(c.database(), Ok(DatabaseTarget::Sqlite { url }) if url == "sqlite:///tmp/x/portico.db"));
+        c.database_url = Some("postgres://u:p@localhost/db".into());
+        assert!(matches!(c.database(), Ok(DatabaseTarget::Postgres { .. })));
+        c.database_url = Some("mysql://u:hunter2@h/db".into());
+        let err = c.database().unwrap_err();
+        assert!(!err.contains("hunter2"), "{err}");
+    }
+
+    #[test]
+    fn passwords_are_redacted_from_urls() {
+        assert_eq!(redact_url("postgres://me:s3cret@db:5432/x"), "postgres://me:***@db:5432/x");
+        assert_eq!(redact_url("postgres://db/x"), "postgres://db/x");
+        let target = DatabaseTarget::Postgres { url: "postgres://me:s3cret@db/x".into() };
+        assert!(!format!("{target:?}").contains("s3cret"));
+    }
+}

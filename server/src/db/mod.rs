@@ -1,0 +1,120 @@
+//! One storage layer over two databases: SQLite (WAL, in the data directory) is the embedded
+//! default; PostgreSQL is for production and for several instances.
+//!
+//! Queries are written once, in SQL both databases accept (`$1` placeholders, no `ILIKE`, no
+//! `now()`: times are bound from Rust), and run on the native pool of each backend through
+//! [`dispatch!`](crate::dispatch), which expands the same code once per backend so that
+//! each copy is typed against its own driver. Schemas live in `migrations/sqlite` and
+//! `migrations/postgres`, kept in step by hand and by the test suite, which runs on both.
+
+use std::str::FromStr;
+use std::time::Duration;
+
+use sqlx::postgres::{PgPool, PgPoolOptions};
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous};
+
+use crate::config::DatabaseTarget;
+
+/// A connection pool on one of the two backends.
+#[derive(Clone, Debug)]
+pub enum Db {
+    Sqlite(SqlitePool),
+    Postgres(PgPool),
+}
+
+/// Runs the same code against whichever pool `db` holds: `dispatch!(db, |pool| …)`.
+///
+/// The body is expanded once per backend, so `pool` is a `&SqlitePool` in one copy and a
+/// `&PgPool` in the other, and every query in it is checked against both drivers.
+#[macro_export]
+macro_rules! dispatch {
+    ($db:expr, |$pool:ident| $body:expr) => {
+        match $db {
+            $crate::db::Db::Sqlite($pool) => $body,
+            $crate::db::Db::Postgres($pool) => $body,
+        }
+    };
+}
+
+/// Which backend a [`Db`] is on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// A storage failure, as business code sees it.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// A uniqueness rule was broken; the message says which, in API terms.
+    #[error("conflict: {0}")]
+    Conflict(String),
+    #[error(transparent)]
+    Database(#[from] sqlx::Error),
+}
+
+impl StoreError {
+    /// Maps a unique-constraint violation to [`StoreError::Conflict`] with `message`.
+    pub fn on_unique(err: sqlx::Error, message: &str) -> Self {
+        match err.as_database_error() {
+            Some(db) if db.is_unique_violation() => Self::Conflict(message.to_owned()),
+            _ => Self::Database(err),
+        }
+    }
+}
+
+impl Db {
+    /// Connects (creating the SQLite file if needed). Fails fast when the database is
+    /// unreachable rather than retrying for minutes.
+    pub async fn connect(target: &DatabaseTarget) -> Result<Self, sqlx::Error> {
+        match target {
+            DatabaseTarget::Sqlite { url } => {
+                let options = SqliteConnectOptions::from_str(url)?
+                    .create_if_missing(true)
+                    .journal_mode(SqliteJournalMode::Wal)
+                    .synchronous(SqliteSynchronous::Normal)
+                    .busy_timeout(Duration::from_secs(5))
+                    .foreign_keys(true);
+                let pool = SqlitePoolOptions::new()
+                    .max_connections(8)
+                    .acquire_timeout(Duration::from_secs(5))
+                    .connect_with(options)
+                    .await?;
+                Ok(Self::Sqlite(pool))
+            }
+            DatabaseTarget::Postgres { url } => {
+                let pool = PgPoolOptions::new()
+                    .max_connections(16)
+                    .acquire_timeout(Duration::from_secs(5))
+                    .connect(url)
+                    .await?;
+                Ok(Self::Postgres(pool))
+            }
+        }
+    }
+
+    /// Applies the backend's migrations.
+    pub async fn migrate(&self) -> Result<(), sqlx::migrate::MigrateError> {
+        match self {
+            Self::Sqlite(pool) => sqlx::migrate!("./migrations/sqlite").run(pool).await,
+            Self::Postgres(pool) => sqlx::migrate!("./migrations/postgres").run(pool).await,
+        }
+    }
+
+    /// A round trip to the database (readiness).
+    pub async fn ping(&self) -> Result<(), sqlx::Error> {
+        dispatch!(self, |pool| sqlx::query("SELECT 1").execute(pool).await.map(drop))
+    }
+
+    pub fn backend(&self) -> Backend {
+        match self {
+            Self::Sqlite(_) => Backend::Sqlite,
+            Self::Postgres(_) => Backend::Postgres,
+        }
+    }
+
+    /// Closes the pool, waiting for connections in use to be returned.
+    pub async fn close(&self) {
+        dispatch!(self, |pool| pool.close().await)
+    }
+}

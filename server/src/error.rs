@@ -1,0 +1,492 @@
+//! Errors: one type, one wire format, stable codes.
+//!
+//! Every error Portico answers is an RFC 9457 `application/problem+json` document:
+//!
+//! ```json
+//! {
+//!   "type": "urn:portico:error:validation_failed",
+//!   "title": "Validation failed",
+//!   "status": 422,
+//!   "detail": "The request body has 1 invalid field.",
+//!   "code": "validation_failed",
+//!   "request_id": "req_01JD0Q8Y4T8W6Q0C4X5M9Z2B7N",
+//!   "errors": [{ "field": "password", "message": "must be at least 10 characters" }]
+//! }
+//! ```
+//!
+//! `code` is the contract: it is stable, machine-readable and listed in the spec for every
+//! operation that can answer it. `title` is the code's human name; `detail` says what went
+//! wrong with *this* request in words a developer can act on. `request_id` is the same value
+//! as the `x-request-id` response header, so a user can quote it and an operator can find
+//! the request in the logs.
+//!
+//! Business code returns [`ApiError`] (usually through the small constructors below, never
+//! ad hoc), and nothing else turns into an HTTP error. Internal failures (a database that
+//! went away, a bug) become `500 internal` with a detail that says nothing about the
+//! internals: the cause is logged with the request id instead. Extractor rejections (bad
+//! JSON, oversized bodies) are mapped in [`crate::http::extract`], and responses produced
+//! outside handlers (unknown paths, wrong methods, panics) are rewritten into the same format
+//! by [`crate::http::problem_fallback`].
+
+use std::borrow::Cow;
+use std::fmt;
+
+use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use crate::http::request_id;
+
+/// The media type of every error body.
+pub const PROBLEM_JSON: &str = "application/problem+json";
+
+/// A stable, machine-readable error code: the `code` field of every problem document.
+/// What each means is [`ErrorCode::meaning`]; the status it comes with is [`ErrorCode::status`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ErrorCode {
+    InvalidRequest,
+    EndpointNotAllowed,
+    MissingCredentials,
+    InvalidApiKey,
+    KeyRevoked,
+    KeyExpired,
+    InvalidSession,
+    InvalidCredentials,
+    InsufficientScope,
+    IpNotAllowed,
+    DomainNotAllowed,
+    KeyBlocked,
+    ApiKeyForbidden,
+    NotFound,
+    MethodNotAllowed,
+    Conflict,
+    IdempotencyInProgress,
+    VersionMismatch,
+    PayloadTooLarge,
+    UnsupportedMediaType,
+    ValidationFailed,
+    IdempotencyKeyReused,
+    RateLimited,
+    QuotaExceeded,
+    Internal,
+    Unavailable,
+}
+
+impl ErrorCode {
+    /// Every code, in a stable order (documentation, spec generation, tests).
+    pub const ALL: [ErrorCode; 26] = [
+        Self::InvalidRequest,
+        Self::EndpointNotAllowed,
+        Self::MissingCredentials,
+        Self::InvalidApiKey,
+        Self::KeyRevoked,
+        Self::KeyExpired,
+        Self::InvalidSession,
+        Self::InvalidCredentials,
+        Self::InsufficientScope,
+        Self::IpNotAllowed,
+        Self::DomainNotAllowed,
+        Self::KeyBlocked,
+        Self::ApiKeyForbidden,
+        Self::NotFound,
+        Self::MethodNotAllowed,
+        Self::Conflict,
+        Self::IdempotencyInProgress,
+        Self::VersionMismatch,
+        Self::PayloadTooLarge,
+        Self::UnsupportedMediaType,
+        Self::ValidationFailed,
+        Self::IdempotencyKeyReused,
+        Self::RateLimited,
+        Self::QuotaExceeded,
+        Self::Internal,
+        Self::Unavailable,
+    ];
+
+    /// The HTTP status this code is always answered with.
+    pub const fn status(self) -> StatusCode {
+        match self {
+            Self::InvalidRequest | Self::EndpointNotAllowed => StatusCode::BAD_REQUEST,
+            Self::MissingCredentials
+            | Self::InvalidApiKey
+            | Self::KeyRevoked
+            | Self::KeyExpired
+            | Self::InvalidSession
+            | Self::InvalidCredentials => StatusCode::UNAUTHORIZED,
+            Self::InsufficientScope
+            | Self::IpNotAllowed
+            | Self::DomainNotAllowed
+            | Self::KeyBlocked
+            | Self::ApiKeyForbidden => StatusCode::FORBIDDEN,
+            Self::NotFound => StatusCode::NOT_FOUND,
+            Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
+            Self::Conflict | Self::IdempotencyInProgress => StatusCode::CONFLICT,
+            Self::VersionMismatch => StatusCode::PRECONDITION_FAILED,
+            Self::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            Self::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            Self::ValidationFailed | Self::IdempotencyKeyReused => StatusCode::UNPROCESSABLE_ENTITY,
+            Self::RateLimited | Self::QuotaExceeded => StatusCode::TOO_MANY_REQUESTS,
+            Self::Internal => StatusCode::INTERNAL_SERVER_ERROR,
+            Self::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
+        }
+    }
+
+    /// The code as it appears on the wire.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::InvalidRequest => "invalid_request",
+            Self::EndpointNotAllowed => "endpoint_not_allowed",
+            Self::MissingCredentials => "missing_credentials",
+            Self::InvalidApiKey => "invalid_api_key",
+            Self::KeyRevoked => "key_revoked",
+            Self::KeyExpired => "key_expired",
+            Self::InvalidSession => "invalid_session",
+            Self::InvalidCredentials => "invalid_credentials",
+            Self::InsufficientScope => "insufficient_scope",
+            Self::IpNotAllowed => "ip_not_allowed",
+            Self::DomainNotAllowed => "domain_not_allowed",
+            Self::KeyBlocked => "key_blocked",
+            Self::ApiKeyForbidden => "api_key_forbidden",
+            Self::NotFound => "not_found",
+            Self::MethodNotAllowed => "method_not_allowed",
+            Self::Conflict => "conflict",
+            Self::IdempotencyInProgress => "idempotency_in_progress",
+            Self::VersionMismatch => "version_mismatch",
+            Self::PayloadTooLarge => "payload_too_large",
+            Self::UnsupportedMediaType => "unsupported_media_type",
+            Self::ValidationFailed => "validation_failed",
+            Self::IdempotencyKeyReused => "idempotency_key_reused",
+            Self::RateLimited => "rate_limited",
+            Self::QuotaExceeded => "quota_exceeded",
+            Self::Internal => "internal",
+            Self::Unavailable => "unavailable",
+        }
+    }
+
+    /// What the code means and what to do about it: its documentation in the spec.
+    pub const fn meaning(self) -> &'static str {
+        match self {
+            Self::InvalidRequest => "The request is malformed (bad JSON, bad query string, conflicting headers).",
+            Self::EndpointNotAllowed => "The playground was asked to call something outside `/v1/`.",
+            Self::MissingCredentials => "No credentials were sent.",
+            Self::InvalidApiKey => "The API key is malformed, fails its checksum, or is unknown.",
+            Self::KeyRevoked => "The API key was revoked.",
+            Self::KeyExpired => "The API key has expired.",
+            Self::InvalidSession => "The dashboard session token is unknown, expired or ended.",
+            Self::InvalidCredentials => "The email or password is wrong.",
+            Self::InsufficientScope => "The API key lacks the scope the operation needs.",
+            Self::IpNotAllowed => "The caller's IP address is not in the key's allowlist.",
+            Self::DomainNotAllowed => "The key is limited to other domains.",
+            Self::KeyBlocked => "The key is blocked.",
+            Self::ApiKeyForbidden => "API keys cannot do this; it needs a dashboard session.",
+            Self::NotFound => "No such resource (or not in the caller's organisation).",
+            Self::MethodNotAllowed => "The path exists but not with this method.",
+            Self::Conflict => "The request conflicts with the current state (a duplicate, a resource in use).",
+            Self::IdempotencyInProgress => "A request with the same idempotency key is still being processed.",
+            Self::VersionMismatch => "The `If-Match` version is not the current one.",
+            Self::PayloadTooLarge => "The request body is too large.",
+            Self::UnsupportedMediaType => "The request body's content type is not accepted here.",
+            Self::ValidationFailed => "The request is well-formed but some fields are invalid (see `errors`).",
+            Self::IdempotencyKeyReused => "The idempotency key was used before with a different request.",
+            Self::RateLimited => "Too many requests; retry after `retry-after` seconds.",
+            Self::QuotaExceeded => "The organisation's monthly quota is spent.",
+            Self::Internal => "Something failed inside Portico; quote the request id.",
+            Self::Unavailable => "A dependency (the database) is unavailable.",
+        }
+    }
+
+    /// The human name of the code: the problem document's `title`.
+    pub const fn title(self) -> &'static str {
+        match self {
+            Self::InvalidRequest => "Invalid request",
+            Self::EndpointNotAllowed => "Endpoint not allowed",
+            Self::MissingCredentials => "Missing credentials",
+            Self::InvalidApiKey => "Invalid API key",
+            Self::KeyRevoked => "API key revoked",
+            Self::KeyExpired => "API key expired",
+            Self::InvalidSession => "Invalid session",
+            Self::InvalidCredentials => "Invalid credentials",
+            Self::InsufficientScope => "Insufficient scope",
+            Self::IpNotAllowed => "IP address not allowed",
+            Self::DomainNotAllowed => "Domain not allowed",
+            Self::KeyBlocked => "API key blocked",
+            Self::ApiKeyForbidden => "Not allowed with an API key",
+            Self::NotFound => "Not found",
+            Self::MethodNotAllowed => "Method not allowed",
+            Self::Conflict => "Conflict",
+            Self::IdempotencyInProgress => "Idempotent request in progress",
+            Self::VersionMismatch => "Version mismatch",
+            Self::PayloadTooLarge => "Payload too large",
+            Self::UnsupportedMediaType => "Unsupported media type",
+            Self::ValidationFailed => "Validation failed",
+            Self::IdempotencyKeyReused => "Idempotency key reused",
+            Self::RateLimited => "Rate limited",
+            Self::QuotaExceeded => "Quota exceeded",
+            Self::Internal => "Internal error",
+            Self::Unavailable => "Service unavailable",
+        }
+    }
+
+    /// The problem document's `type` URI for this code.
+    pub fn type_uri(self) -> String {
+        format!("urn:portico:error:{}", self.as_str())
+    }
+}
+
+impl fmt::Display for ErrorCode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// One invalid field of a request.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct FieldError {
+    /// The field, as a path into the request (`password`, `tags[2]`, or a query parameter
+    /// such as `limit`).
+    #[schema(example = "password")]
+    pub field: String,
+    /// What is wrong with it.
+    #[schema(example = "must be at least 10 characters")]
+    pub message: String,
+}
+
+impl FieldError {
+    pub fn new(field: impl Into<String>, message: impl Into<String>) -> Self {
+        Self { field: field.into(), message: message.into() }
+    }
+}
+
+/// An error, as RFC 9457 problem details (`application/problem+json`).
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[schema(example = json!({
+    "type": "urn:portico:error:validation_failed",
+    "title": "Validation failed",
+    "status": 422,
+    "detail": "The request has 1 invalid field.",
+    "code": "validation_failed",
+    "request_id": "req_01JD0Q8Y4T8W6Q0C4X5M9Z2B7N",
+    "errors": [{"field": "password", "message": "must be at least 10 characters"}]
+}))]
+pub struct Problem {
+    /// A URI naming the kind of problem: `urn:portico:error:{code}`.
+    #[serde(rename = "type")]
+    pub type_: String,
+    /// The code's human name; the same for every occurrence of a code.
+    pub title: String,
+    /// The HTTP status code.
+    pub status: u16,
+    /// What went wrong with this request, for a human.
+    pub detail: String,
+    /// The stable, machine-readable error code.
+    pub code: ErrorCode,
+    /// The request id (also in the `x-request-id` header); quote it when asking for help.
+    pub request_id: String,
+    /// For validation failures: each invalid field and what is wrong with it.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub errors: Vec<FieldError>,
+}
+
+/// The error every handler and extractor returns. Converts into a problem+json response.
+pub struct ApiError {
+    code: ErrorCode,
+    detail: Cow<'static, str>,
+    errors: Vec<FieldError>,
+    headers: Vec<(HeaderName, HeaderValue)>,
+    /// For `internal` errors: the cause, logged (never sent).
+    cause: Option<Box<dyn std::error::Error + Send + Sync>>,
+}
+
+impl ApiError {
+    pub fn new(code: ErrorCode, detail: impl Into<Cow<'static, str>>) -> Self {
+        Self { code, detail: detail.into(), errors: Vec::new(), headers: Vec::new(), cause: None }
+    }
+
+    pub fn code(&self) -> ErrorCode {
+        self.code
+    }
+
+    pub fn detail(&self) -> &str {
+        &self.detail
+    }
+
+    pub fn field_errors(&self) -> &[FieldError] {
+        &self.errors
+    }
+
+    /// Adds a header to the error response (`retry-after`, `www-authenticate`, `allow`…).
+    pub fn with_header(mut self, name: HeaderName, value: HeaderValue) -> Self {
+        self.headers.push((name, value));
+        self
+    }
+
+    /// Names a field in the error (a bad query parameter on a 400, say).
+    pub fn with_field_error(mut self, error: FieldError) -> Self {
+        self.errors.push(error);
+        self
+    }
+
+    /// 400 `invalid_request`.
+    pub fn bad_request(detail: impl Into<Cow<'static, str>>) -> Self {
+        Self::new(ErrorCode::InvalidRequest, detail)
+    }
+
+    /// 404 `not_found`, naming the kind of thing that was not found.
+    pub fn not_found(what: &str) -> Self {
+        Self::new(ErrorCode::NotFound, format!("No such {what}."))
+    }
+
+    /// 409 `conflict`.
+    pub fn conflict(detail: impl Into<Cow<'static, str>>) -> Self {
+        Self::new(ErrorCode::Conflict, detail)
+    }
+
+    /// 422 `validation_failed` with the invalid fields.
+    pub fn validation(errors: Vec<FieldError>) -> Self {
+        let detail = match errors.as_slice() {
+            [one] => format!("The request has an invalid field: {} {}.", one.field, one.message),
+            many => format!("The request has {} invalid fields.", many.len()),
+        };
+        Self { errors, ..Self::new(ErrorCode::ValidationFailed, detail) }
+    }
+
+    /// 429 `rate_limited`, with `retry-after` in whole seconds (at least 1).
+    pub fn rate_limited(detail: impl Into<Cow<'static, str>>, retry_after_secs: u64) -> Self {
+        Self::new(ErrorCode::RateLimited, detail)
+            .with_header(header::RETRY_AFTER, HeaderValue::from(retry_after_secs.max(1)))
+    }
+
+    /// 401 with a `WWW-Authenticate: Bearer` challenge.
+    pub fn unauthorized(code: ErrorCode, detail: impl Into<Cow<'static, str>>) -> Self {
+        Self::new(code, detail)
+            .with_header(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"))
+    }
+
+    /// 500 `internal`: the cause is logged with the request id, never sent.
+    pub fn internal(cause: impl Into<Box<dyn std::error::Error + Send + Sync>>) -> Self {
+        Self {
+            cause: Some(cause.into()),
+            ..Self::new(
+                ErrorCode::Internal,
+                "Something went wrong on our side. Quote the request id if you contact support.",
+            )
+        }
+    }
+
+    /// Builds the problem document for the current request.
+    pub fn to_problem(&self) -> Problem {
+        Problem {
+            type_: self.code.type_uri(),
+            title: self.code.title().to_owned(),
+            status: self.code.status().as_u16(),
+            detail: self.detail.clone().into_owned(),
+            code: self.code,
+            request_id: request_id::current().map(|id| id.to_string()).unwrap_or_default(),
+            errors: self.errors.clone(),
+        }
+    }
+}
+
+impl fmt::Debug for ApiError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ApiError")
+            .field("code", &self.code)
+            .field("detail", &self.detail)
+            .field("errors", &self.errors)
+            .field("cause", &self.cause.as_ref().map(|c| c.to_string()))
+            .finish()
+    }
+}
+
+impl fmt::Display for ApiError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.code, self.detail)
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        if let Some(cause) = &self.cause {
+            tracing::error!(code = %self.code, error = %cause, "request failed");
+        }
+        let problem = self.to_problem();
+        let body = serde_json::to_vec(&problem).expect("a problem document always serialises");
+        let mut headers = HeaderMap::with_capacity(self.headers.len() + 1);
+        headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(PROBLEM_JSON));
+        for (name, value) in self.headers {
+            headers.append(name, value);
+        }
+        (self.code.status(), headers, body).into_response()
+    }
+}
+
+impl From<crate::db::StoreError> for ApiError {
+    fn from(err: crate::db::StoreError) -> Self {
+        match err {
+            crate::db::StoreError::Conflict(detail) => Self::conflict(detail),
+            crate::db::StoreError::Database(e) => Self::internal(e),
+        }
+    }
+}
+
+/// Collects field errors while validating a request, then answers 422 if there were any.
+#[derive(Debug, Default)]
+pub struct Validation {
+    errors: Vec<FieldError>,
+}
+
+impl Validation {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Records that `field` is invalid.
+    pub fn reject(&mut self, field: impl Into<String>, message: impl Into<String>) {
+        self.errors.push(FieldError::new(field, message));
+    }
+
+    /// Records `message` for `field` unless `ok` holds.
+    pub fn check(&mut self, ok: bool, field: &str, message: &str) {
+        if !ok {
+            self.reject(field, message);
+        }
+    }
+
+    /// `Ok(())` when every check passed, else 422 `validation_failed` listing the fields.
+    pub fn finish(self) -> Result<(), ApiError> {
+        if self.errors.is_empty() { Ok(()) } else { Err(ApiError::validation(self.errors)) }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_code_round_trips_through_its_wire_name() {
+        for code in ErrorCode::ALL {
+            let json = serde_json::to_value(code).unwrap();
+            assert_eq!(json, serde_json::Value::String(code.as_str().to_owned()));
+            let back: ErrorCode = serde_json::from_value(json).unwrap();
+            assert_eq!(back, code);
+            assert!(code.status().is_client_error() || code.status().is_server_error());
+        }
+    }
+
+    #[test]
+    fn internal_errors_do_not_leak_their_cause() {
+        let err = ApiError::internal(std::io::Error::other("secret table users_pw exploded"));
+        let problem = err.to_problem();
+        assert_eq!(problem.status, 500);
+        assert!(!problem.detail.contains("users_pw"));
+    }
+
+    #[test]
+    fn a_single_validation_error_is_named_in_the_detail() {
+        let err = ApiError::validation(vec![FieldError::new("email", "must be an email address")]);
+        assert_eq!(err.code(), ErrorCode::ValidationFailed);
+        assert!(err.detail().contains("email must be an email address"));
+    }
+}

@@ -1,0 +1,162 @@
+//! Extractors that answer bad input with problem+json instead of axum's plain-text
+//! rejections.
+//!
+//! - [`ApiJson`]: a JSON request body. Wrong content type → 415 `unsupported_media_type`;
+//!   too large → 413 `payload_too_large`; not JSON → 400 `invalid_request`; JSON of the wrong
+//!   shape (missing field, wrong type) → 422 `validation_failed` naming the field.
+//! - [`ApiQuery`]: a query string. Unparseable values → 400 `invalid_request` naming the
+//!   parameter; range checks are the handler's, as 422 `validation_failed`.
+
+use axum::body::Bytes;
+use axum::extract::{FromRequest, FromRequestParts, Query, Request};
+use axum::http::header;
+use axum::http::request::Parts;
+use serde::de::DeserializeOwned;
+
+use crate::error::{ApiError, ErrorCode, FieldError};
+
+/// A JSON request body, deserialised into `T`.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct ApiJson<T>(pub T);
+
+impl<T, S> FromRequest<S> for ApiJson<T>
+where
+    T: DeserializeOwned,
+    S: Send + Sync,
+{
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        if !is_json_content_type(req.headers().get(header::CONTENT_TYPE)) {
+            return Err(ApiError::new(
+                ErrorCode::UnsupportedMediaType,
+                "This operation takes a JSON body: send `content-type: application/json`.",
+            ));
+        }
+        let bytes = Bytes::from_request(req, state).await.map_err(|rejection| {
+            if rejection.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
+                ApiError::new(ErrorCode::PayloadTooLarge, "The request body is too large.")
+            } else {
+                ApiError::bad_request("The request body could not be read.")
+            }
+        })?;
+        parse_json(&bytes).map(ApiJson)
+    }
+}
+
+/// Parses a JSON document into `T`, telling syntax errors (400) from shape errors (422).
+pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
+    let mut de = serde_json::Deserializer::from_slice(bytes);
+    let value = serde_path_to_error::deserialize(&mut de).map_err(|err| {
+        let path = err.path().to_string();
+        let inner = err.into_inner();
+        match inner.classify() {
+            serde_json::error::Category::Data => {
+                let (field, message) = describe_data_error(&path, &inner.to_string());
+                ApiError::validation(vec![FieldError::new(field, message)])
+            }
+            serde_json::error::Category::Eof if bytes.iter().all(u8::is_ascii_whitespace) => {
+                ApiError::bad_request("The request body is empty; send a JSON object.")
+            }
+            _ => syntax_error(&inner),
+        }
+    })?;
+    de.end().map_err(|e| syntax_error(&e))?;
+    Ok(value)
+}
+
+fn syntax_error(err: &serde_json::Error) -> ApiError {
+    ApiError::bad_request(format!("The request body is not valid JSON: {err}."))
+}
+
+/// Turns serde's message into a field path and a message for that field.
+fn describe_data_error(path: &str, message: &str) -> (String, String) {
+    // serde_json appends " at line L column C"; the field path says more to an API user.
+    let message = message.split(" at line ").next().unwrap_or(message);
+    let parent = if path == "." { "" } else { path };
+    if let Some(rest) = message.strip_prefix("missing field `") {
+        let name = rest.trim_end_matches('`');
+        let field = if parent.is_empty() { name.to_owned() } else { format!("{parent}.{name}") };
+        return (field, "is required".to_owned());
+    }
+    let field = if parent.is_empty() { "body".to_owned() } else { parent.to_owned() };
+    (field, message.to_owned())
+}
+
+fn is_json_content_type(value: Option<&axum::http::HeaderValue>) -> bool {
+    let Some(value) = value.and_then(|v| v.to_str().ok()) else { return false };
+    let essence = value.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
+    essence == "application/json" || (essence.starts_with("application/") && essence.ends_with("+json"))
+}
+
+/// A query string, deserialised into `T`.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct ApiQuery<T>(pub T);
+
+impl<T, S> FromRequestParts<S> for ApiQuery<T>
+where
+    T: DeserializeOwned,
+    S: Send + Sync,
+{
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        match Query::<T>::from_request_parts(parts, state).await {
+            Ok(Query(value)) => Ok(ApiQuery(value)),
+            Err(rejection) => {
+                let text = rejection.body_text();
+                let reason = text.strip_prefix("Failed to deserialize query string: ").unwrap_or(&text);
+                let mut err = ApiError::bad_request(format!("The query string is invalid: {reason}."));
+                if let Some((field, message)) = reason.split_once(": ") {
+                    err = err.with_field_error(FieldError::new(field, message));
+                }
+                Err(err)
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(Debug, serde::Deserialize)]
+    #[allow(dead_code)]
+    struct Signup {
+        email: String,
+        tags: Vec<String>,
+    }
+
+    #[test]
+    fn syntax_errors_are_400_and_shape_errors_are_422_naming_the_field() {
+        let err = parse_json::<Signup>(b"{\"email\": ").unwrap_err();
+        assert_eq!(err.code(), ErrorCode::InvalidRequest);
+
+        let err = parse_json::<Signup>(b"{\"tags\": []}").unwrap_err();
+        assert_eq!(err.code(), ErrorCode::ValidationFailed);
+        assert_eq!(err.field_errors()[0].field, "email");
+        assert_eq!(err.field_errors()[0].message, "is required");
+
+        let err = parse_json::<Signup>(b"{\"email\": \"a@b.c\", \"tags\": [1]}").unwrap_err();
+        assert_eq!(err.field_errors()[0].field, "tags[0]");
+
+        let err = parse_json::<Signup>(b"   ").unwrap_err();
+        assert_eq!(err.code(), ErrorCode::InvalidRequest);
+        assert!(err.detail().contains("empty"));
+
+        let err = parse_json::<Signup>(b"{\"email\": \"a\", \"tags\": []} trailing").unwrap_err();
+        assert_eq!(err.code(), ErrorCode::InvalidRequest);
+    }
+
+    #[test]
+    fn json_content_types_are_recognised() {
+        use axum::http::HeaderValue;
+        let ok = |v: &'static str| is_json_content_type(Some(&HeaderValue::from_static(v)));
+        assert!(ok("application/json"));
+        assert!(ok("application/json; charset=utf-8"));
+        assert!(ok("application/merge-patch+json"));
+        assert!(!ok("text/plain"));
+        assert!(!ok("multipart/form-data; boundary=x"));
+        assert!(!is_json_content_type(None));
+    }
+}

@@ -1,0 +1,89 @@
+//! Observability for every request: a tracing span carrying the request id (so every log line
+//! a handler writes names its request), one access-log line, and Prometheus metrics — request
+//! counts and latency histograms by route template, method and status.
+//!
+//! Route labels are the matched template (`/api/developer/me`), never the raw path, so a
+//! scanner probing random URLs cannot blow up the metric cardinality: unmatched requests all
+//! count under `unmatched`.
+
+use std::time::Instant;
+
+use axum::extract::{MatchedPath, Request, State};
+use axum::middleware::Next;
+use axum::response::Response;
+use prometheus_client::encoding::EncodeLabelSet;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
+use prometheus_client::registry::Registry;
+use tracing::Instrument;
+
+use crate::http::RequestId;
+
+/// The labels of the HTTP metrics.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, EncodeLabelSet)]
+pub struct HttpLabels {
+    pub method: String,
+    pub route: String,
+    pub status: u16,
+}
+
+/// The HTTP metrics, registered in the server's registry.
+#[derive(Clone)]
+pub struct HttpMetrics {
+    requests: Family<HttpLabels, Counter>,
+    latency: Family<HttpLabels, Histogram>,
+}
+
+fn latency_histogram() -> Histogram {
+    // 0.5 ms … ~16 s, doubling.
+    Histogram::new(exponential_buckets(0.0005, 2.0, 16))
+}
+
+impl HttpMetrics {
+    pub fn register(registry: &mut Registry) -> Self {
+        let requests = Family::<HttpLabels, Counter>::default();
+        let latency = Family::<HttpLabels, Histogram>::new_with_constructor(
+            latency_histogram as fn() -> Histogram,
+        );
+        registry.register("portico_http_requests", "HTTP requests answered", requests.clone());
+        registry.register(
+            "portico_http_request_duration_seconds",
+            "Time from receiving a request to sending its response head",
+            latency.clone(),
+        );
+        Self { requests, latency }
+    }
+
+    fn record(&self, labels: HttpLabels, seconds: f64) {
+        self.latency.get_or_create(&labels).observe(seconds);
+        self.requests.get_or_create(&labels).inc();
+    }
+}
+
+/// Middleware: span, access log and metrics for one request.
+pub async fn observe(State(metrics): State<HttpMetrics>, req: Request, next: Next) -> Response {
+    let started = Instant::now();
+    let method = req.method().clone();
+    let route = req
+        .extensions()
+        .get::<MatchedPath>()
+        .map_or_else(|| "unmatched".to_owned(), |p| p.as_str().to_owned());
+    let request_id = req.extensions().get::<RequestId>().map(ToString::to_string).unwrap_or_default();
+
+    let span = tracing::info_span!("request", id = %request_id, method = %method, route = %route);
+    let response = next.run(req).instrument(span.clone()).await;
+
+    let elapsed = started.elapsed();
+    let status = response.status().as_u16();
+    span.in_scope(|| {
+        tracing::info!(
+            target: "portico::access",
+            status,
+            latency_ms = elapsed.as_secs_f64() * 1000.0,
+            "{method} {route} {status}",
+        );
+    });
+    metrics.record(HttpLabels { method: method.to_string(), route, status }, elapsed.as_secs_f64());
+    response
+}

@@ -1,0 +1,72 @@
+//! Keeping every error problem+json, even those no handler wrote: unknown paths (404), wrong
+//! methods (405, keeping axum's `Allow` header), panics (500), and any plain-text rejection a
+//! layer might produce.
+
+use std::any::Any;
+
+use axum::extract::Request;
+use axum::http::{StatusCode, header};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+
+use crate::error::{ApiError, ErrorCode};
+
+/// The router's fallback: 404 `not_found` for any path no route matches.
+pub async fn not_found() -> ApiError {
+    ApiError::new(ErrorCode::NotFound, "There is no such path. The API is described at /openapi.json.")
+}
+
+/// `CatchPanicLayer`'s handler: a panic is a bug, answered as 500 `internal`, logged.
+pub fn panic_response(panic: Box<dyn Any + Send + 'static>) -> Response {
+    let message = panic
+        .downcast_ref::<String>()
+        .map(String::as_str)
+        .or_else(|| panic.downcast_ref::<&str>().copied())
+        .unwrap_or("(non-string panic payload)");
+    ApiError::internal(format!("handler panicked: {message}")).into_response()
+}
+
+/// Middleware: rewrites an error response that is not problem+json (and not a page meant for
+/// people, such as HTML) into one, keeping its status and its meaningful headers.
+pub async fn rewrite(req: Request, next: Next) -> Response {
+    let response = next.run(req).await;
+    let status = response.status();
+    if !(status.is_client_error() || status.is_server_error()) || !needs_rewrite(&response) {
+        return response;
+    }
+    let (code, detail) = match status {
+        StatusCode::NOT_FOUND => (ErrorCode::NotFound, "There is no such path."),
+        StatusCode::METHOD_NOT_ALLOWED => (
+            ErrorCode::MethodNotAllowed,
+            "This path does not support this method; the `allow` header lists those it does.",
+        ),
+        StatusCode::PAYLOAD_TOO_LARGE => (ErrorCode::PayloadTooLarge, "The request body is too large."),
+        StatusCode::UNSUPPORTED_MEDIA_TYPE => {
+            (ErrorCode::UnsupportedMediaType, "The request body's content type is not accepted here.")
+        }
+        StatusCode::UNPROCESSABLE_ENTITY => (ErrorCode::ValidationFailed, "The request is invalid."),
+        StatusCode::TOO_MANY_REQUESTS => (ErrorCode::RateLimited, "Too many requests."),
+        StatusCode::SERVICE_UNAVAILABLE => (ErrorCode::Unavailable, "The service is unavailable."),
+        s if s.is_server_error() => {
+            (ErrorCode::Internal, "Something went wrong on our side. Quote the request id if you contact support.")
+        }
+        _ => (ErrorCode::InvalidRequest, "The request is invalid."),
+    };
+    let mut error = ApiError::new(code, detail);
+    for name in [header::ALLOW, header::RETRY_AFTER, header::WWW_AUTHENTICATE] {
+        for value in response.headers().get_all(&name) {
+            error = error.with_header(name.clone(), value.clone());
+        }
+    }
+    error.into_response()
+}
+
+fn needs_rewrite(response: &Response) -> bool {
+    match response.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()) {
+        None => true,
+        Some(ct) => {
+            let ct = ct.to_ascii_lowercase();
+            ct.starts_with("text/plain")
+        }
+    }
+}

@@ -1,0 +1,275 @@
+//! The published OpenAPI 3.1 document, generated from the annotated handlers.
+//!
+//! [`document`] takes what utoipa collects from the handlers and finishes it in one pass:
+//!
+//! - every operation gets its error responses, all `application/problem+json` with the one
+//!   shared [`Problem`] schema, grouped by status, each code listed with an example. The codes
+//!   come from what the operation does — `internal` always; missing or invalid credentials
+//!   when it has a security requirement; the body errors when it takes a body; `invalid_request`
+//!   when it takes query parameters — plus the codes its handler lists in its
+//!   `x-error-codes` extension. The complete list is left in `x-error-codes` for tools.
+//! - [`check`] enforces the rules the SDK generator relies on: every operation has a unique
+//!   snake_case `operationId` and at least one tag.
+//!
+//! `cargo xtask gen` writes [`document_json`] to `spec/openapi.json`; the server serves the same
+//! bytes.
+
+use std::collections::{BTreeMap, HashSet};
+
+use serde_json::{Map, Value, json};
+use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::{Modify, OpenApi};
+
+use crate::error::{ErrorCode, FieldError, Problem};
+
+/// The document's fixed parts: info, tags, shared schemas, security schemes.
+#[derive(OpenApi)]
+#[openapi(
+    info(title = "Portico API", description = include_str!("openapi_intro.md")),
+    components(schemas(Problem, FieldError, ErrorCode)),
+    modifiers(&SecuritySchemes),
+    tags(
+        (name = "account", description = "Dashboard accounts: sign up, sign in and out. Dashboard routes take a session token: `Authorization: Bearer pts_…`."),
+        (name = "system", description = "Health, readiness and metrics for operators; the API's own documents for tools."),
+    )
+)]
+struct BaseDoc;
+
+struct SecuritySchemes;
+
+impl Modify for SecuritySchemes {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "session_token",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .bearer_format("pts_…")
+                    .description(Some(
+                        "A dashboard session token from `POST /api/developer/login` or `/signup`.",
+                    ))
+                    .build(),
+            ),
+        );
+        components.add_security_scheme(
+            "api_key",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .bearer_format("ptk_…")
+                    .description(Some("An API key, as `Authorization: Bearer ptk_…`."))
+                    .build(),
+            ),
+        );
+        components.add_security_scheme(
+            "api_key_header",
+            SecurityScheme::ApiKey(ApiKey::Header(ApiKeyValue::with_description(
+                "x-api-key",
+                "An API key, as `x-api-key: ptk_…` (an alternative to the bearer form).",
+            ))),
+        );
+    }
+}
+
+/// The base document the router adds its paths to.
+pub fn base() -> utoipa::openapi::OpenApi {
+    BaseDoc::openapi()
+}
+
+/// The finished document.
+pub fn document() -> Value {
+    let (_, api) = crate::router::api_router().split_for_parts();
+    let mut doc = serde_json::to_value(&api).expect("the OpenAPI document serialises");
+    describe_error_codes(&mut doc);
+    add_error_responses(&mut doc);
+    doc
+}
+
+/// The finished document as the bytes that are served and committed: pretty, with a final
+/// newline. Deterministic: the same code always produces the same bytes.
+pub fn document_json() -> String {
+    let mut text = serde_json::to_string_pretty(&document()).expect("the OpenAPI document serialises");
+    text.push('\n');
+    text
+}
+
+const METHODS: [&str; 8] = ["get", "put", "post", "delete", "options", "head", "patch", "trace"];
+
+fn operations_mut(doc: &mut Value) -> impl Iterator<Item = (&String, &mut Map<String, Value>)> {
+    doc["paths"].as_object_mut().into_iter().flat_map(|paths| {
+        paths.iter_mut().flat_map(|(path, item)| {
+            item.as_object_mut().into_iter().flat_map(move |item| {
+                item.iter_mut()
+                    .filter(|(method, _)| METHODS.contains(&method.as_str()))
+                    .filter_map(move |(_, op)| op.as_object_mut().map(|op| (path, op)))
+            })
+        })
+    })
+}
+
+fn describe_error_codes(doc: &mut Value) {
+    let mut text = String::from("A stable, machine-readable error code:\n");
+    for code in ErrorCode::ALL {
+        text.push_str(&format!("- `{}` ({}): {}\n", code.as_str(), code.status().as_u16(), code.meaning()));
+    }
+    if let Some(schema) = doc.pointer_mut("/components/schemas/ErrorCode").and_then(Value::as_object_mut) {
+        schema.insert("description".into(), Value::String(text));
+    }
+}
+
+/// The codes an operation can answer, in [`ErrorCode::ALL`] order.
+fn error_codes(op: &Map<String, Value>) -> Vec<ErrorCode> {
+    let mut codes = HashSet::from([ErrorCode::Internal]);
+    let schemes: Vec<&str> = op
+        .get("security")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter_map(Value::as_object)
+        .flat_map(|req| req.keys().map(String::as_str))
+        .collect();
+    if !schemes.is_empty() {
+        codes.insert(ErrorCode::MissingCredentials);
+    }
+    if schemes.contains(&"session_token") {
+        codes.insert(ErrorCode::InvalidSession);
+    }
+    if op.contains_key("requestBody") {
+        codes.extend([
+            ErrorCode::InvalidRequest,
+            ErrorCode::PayloadTooLarge,
+            ErrorCode::UnsupportedMediaType,
+            ErrorCode::ValidationFailed,
+        ]);
+    }
+    let takes_query = op
+        .get("parameters")
+        .and_then(Value::as_array)
+        .is_some_and(|ps| ps.iter().any(|p| p["in"] == "query"));
+    if takes_query {
+        codes.extend([ErrorCode::InvalidRequest, ErrorCode::ValidationFailed]);
+    }
+    for listed in op.get("x-error-codes").and_then(Value::as_array).into_iter().flatten() {
+        let code: ErrorCode = serde_json::from_value(listed.clone())
+            .unwrap_or_else(|_| panic!("x-error-codes lists an unknown code: {listed}"));
+        codes.insert(code);
+    }
+    ErrorCode::ALL.into_iter().filter(|c| codes.contains(c)).collect()
+}
+
+fn add_error_responses(doc: &mut Value) {
+    for (_path, op) in operations_mut(doc) {
+        let codes = error_codes(op);
+        let mut by_status: BTreeMap<u16, Vec<ErrorCode>> = BTreeMap::new();
+        for code in &codes {
+            by_status.entry(code.status().as_u16()).or_default().push(*code);
+        }
+        let responses = op.entry("responses").or_insert_with(|| json!({})).as_object_mut().expect("responses is an object");
+        for (status, codes) in by_status {
+            let description = codes
+                .iter()
+                .map(|c| format!("`{}`: {}", c.as_str(), c.meaning()))
+                .collect::<Vec<_>>()
+                .join("\n\n");
+            let examples: Map<String, Value> = codes
+                .iter()
+                .map(|c| {
+                    let example = json!({
+                        "type": c.type_uri(),
+                        "title": c.title(),
+                        "status": status,
+                        "detail": c.meaning(),
+                        "code": c.as_str(),
+                        "request_id": "req_01JD0Q8Y4T8W6Q0C4X5M9Z2B7N",
+                    });
+                    (c.as_str().to_owned(), json!({ "summary": c.title(), "value": example }))
+                })
+                .collect();
+            responses.insert(
+                status.to_string(),
+                json!({
+                    "description": description,
+                    "content": {
+                        crate::error::PROBLEM_JSON: {
+                            "schema": { "$ref": "#/components/schemas/Problem" },
+                            "examples": examples,
+                        }
+                    }
+                }),
+            );
+        }
+        let listed: Vec<Value> = codes.iter().map(|c| Value::String(c.as_str().to_owned())).collect();
+        op.insert("x-error-codes".into(), Value::Array(listed));
+    }
+}
+
+/// What is wrong with a document, for the SDK generator's sake: operations without a unique
+/// snake_case id or without a tag. Empty when all is well.
+pub fn check(doc: &Value) -> Vec<String> {
+    let mut doc = doc.clone();
+    let mut seen = HashSet::new();
+    let mut problems = Vec::new();
+    for (path, op) in operations_mut(&mut doc) {
+        let id = op.get("operationId").and_then(Value::as_str).unwrap_or("");
+        let snake = !id.is_empty()
+            && id.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
+            && !id.starts_with('_');
+        if !snake {
+            problems.push(format!("{path}: operationId {id:?} is not snake_case"));
+        }
+        if !seen.insert(id.to_owned()) {
+            problems.push(format!("{path}: operationId {id:?} is used twice"));
+        }
+        let tagged = op.get("tags").and_then(Value::as_array).is_some_and(|t| !t.is_empty());
+        if !tagged {
+            problems.push(format!("{path}: operation {id:?} has no tag"));
+        }
+    }
+    problems
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_document_passes_its_own_rules() {
+        let doc = document();
+        assert_eq!(check(&doc), Vec::<String>::new());
+        assert_eq!(doc["openapi"], "3.1.0");
+    }
+
+    #[test]
+    fn every_error_response_is_problem_json_with_the_shared_schema() {
+        let mut doc = document();
+        let mut count = 0;
+        for (path, op) in operations_mut(&mut doc) {
+            for (status, response) in op["responses"].as_object().unwrap() {
+                if status.starts_with('4') || status.starts_with('5') {
+                    let schema = &response["content"][crate::error::PROBLEM_JSON]["schema"]["$ref"];
+                    assert_eq!(schema, "#/components/schemas/Problem", "{path} {status}");
+                    count += 1;
+                }
+            }
+            assert!(op["responses"].get("500").is_some(), "{path} documents no 500");
+        }
+        assert!(count > 0);
+    }
+
+    #[test]
+    fn session_routes_document_their_auth_errors() {
+        let doc = document();
+        let me = &doc["paths"]["/api/developer/me"]["get"];
+        let codes: Vec<&str> = me["x-error-codes"].as_array().unwrap().iter().filter_map(Value::as_str).collect();
+        assert_eq!(codes, ["missing_credentials", "invalid_session", "internal"]);
+        let signup = &doc["paths"]["/api/developer/signup"]["post"];
+        assert!(signup["responses"]["422"]["description"].as_str().unwrap().contains("validation_failed"));
+        assert!(signup["responses"]["409"].is_object());
+    }
+
+    #[test]
+    fn the_document_is_deterministic() {
+        assert_eq!(document_json(), document_json());
+    }
+}

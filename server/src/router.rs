@@ -1,0 +1,56 @@
+//! The whole route table, in one screen, grouped by who uses the routes — and the layers
+//! every request passes through.
+//!
+//! Every route is a utoipa-annotated handler registered with `routes!`, so nothing is
+//! routable without being in the spec. The only routes outside the spec are Swagger UI's
+//! static files under `/docs`.
+
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use axum::middleware::{from_fn, from_fn_with_state};
+use tower::ServiceBuilder;
+use tower_http::catch_panic::CatchPanicLayer;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+use utoipa_swagger_ui::{Config as SwaggerConfig, SwaggerUi};
+
+use crate::http::{observe, problem_fallback, request_id};
+use crate::state::AppState;
+use crate::{accounts, openapi, system};
+
+/// The annotated routes: the source of both the axum router and the OpenAPI document.
+pub fn api_router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::with_openapi(openapi::base())
+        // Dashboard: accounts and sessions (`Authorization: Bearer pts_…`).
+        .routes(routes!(accounts::signup))
+        .routes(routes!(accounts::login))
+        .routes(routes!(accounts::logout))
+        .routes(routes!(accounts::me))
+        // Operators and tools: health, metrics, documents, the home page.
+        .routes(routes!(system::healthz))
+        .routes(routes!(system::readyz))
+        .routes(routes!(system::metrics))
+        .routes(routes!(system::openapi_json))
+        .routes(routes!(system::openapi_v1))
+        .routes(routes!(system::home))
+}
+
+/// The application: the routes, Swagger UI, the fallback, and the layers, outermost first:
+///
+/// 1. request id — first, so everything after it (logs, errors, panics) can name the request;
+/// 2. observe — span, access log and metrics, timing everything below it;
+/// 3. catch panic — a panicking handler becomes a 500 problem, still with its request id;
+/// 4. problem fallback — rewrites bare error responses (405s, plain-text rejections);
+/// 5. body limit — the JSON body cap, enforced by the extractors.
+pub fn app(state: AppState) -> Router {
+    let (routes, _spec) = api_router().split_for_parts();
+    let swagger = SwaggerUi::new("/docs")
+        .config(SwaggerConfig::new(["/openapi.json"]).persist_authorization(true).display_operation_id(true));
+    let layers = ServiceBuilder::new()
+        .layer(from_fn(request_id::assign))
+        .layer(from_fn_with_state(state.http_metrics.clone(), observe::observe))
+        .layer(CatchPanicLayer::custom(problem_fallback::panic_response))
+        .layer(from_fn(problem_fallback::rewrite))
+        .layer(DefaultBodyLimit::max(state.config.max_json_bytes));
+    routes.merge(swagger).fallback(problem_fallback::not_found).layer(layers).with_state(state)
+}

@@ -1,0 +1,206 @@
+//! Starting and stopping the server: settings checked up front (a bad one is a one-line error
+//! naming it), the database opened and migrated, the listener bound, background tasks
+//! started; and on shutdown, in order: stop accepting, finish in-flight requests, stop the
+//! background tasks (which flush what they buffer), close the database.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::body::Bytes;
+use prometheus_client::registry::Registry;
+use tokio::task::JoinSet;
+use tokio_util::sync::CancellationToken;
+
+use crate::accounts::{self, LoginThrottle};
+use crate::config::{Config, DatabaseTarget, redact_url};
+use crate::db::Db;
+use crate::http::observe::HttpMetrics;
+use crate::state::AppState;
+
+/// Why the server could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum StartupError {
+    /// A setting is wrong: the message names it. Exit code 2.
+    #[error("{setting}: {message}")]
+    Setting { setting: &'static str, message: String },
+    /// Something else failed (migrations, say). Exit code 1.
+    #[error("{0}")]
+    Other(String),
+}
+
+impl StartupError {
+    /// The process exit code for this error.
+    pub fn exit_code(&self) -> u8 {
+        match self {
+            Self::Setting { .. } => 2,
+            Self::Other(_) => 1,
+        }
+    }
+
+    fn setting(setting: &'static str, message: impl Into<String>) -> Self {
+        Self::Setting { setting, message: message.into() }
+    }
+}
+
+const ADDR: &str = "--addr (PORTICO_ADDR)";
+const DATA_DIR: &str = "--data-dir (PORTICO_DATA_DIR)";
+const DATABASE_URL: &str = "--database-url (DATABASE_URL)";
+
+/// A started server.
+pub struct RunningServer {
+    addr: SocketAddr,
+    state: AppState,
+    shutdown: CancellationToken,
+    server: tokio::task::JoinHandle<std::io::Result<()>>,
+    background: JoinSet<()>,
+}
+
+/// Starts the server: checks the settings, opens and migrates the database, binds, serves.
+pub async fn start(config: Config) -> Result<RunningServer, StartupError> {
+    let target = config.database().map_err(|m| StartupError::setting(DATABASE_URL, m))?;
+    let addr = resolve_addr(&config.addr).await?;
+    prepare_data_dir(&config)?;
+
+    let db = Db::connect(&target).await.map_err(|e| match &target {
+        DatabaseTarget::Sqlite { url } => {
+            StartupError::setting(DATA_DIR, format!("cannot open the SQLite database {url}: {e}"))
+        }
+        DatabaseTarget::Postgres { url } => {
+            StartupError::setting(DATABASE_URL, format!("cannot connect to {}: {e}", redact_url(url)))
+        }
+    })?;
+    db.migrate().await.map_err(|e| StartupError::Other(format!("database migration failed: {e}")))?;
+
+    let listener = tokio::net::TcpListener::bind(addr)
+        .await
+        .map_err(|e| StartupError::setting(ADDR, format!("cannot listen on {addr}: {e}")))?;
+    let addr = listener.local_addr().map_err(|e| StartupError::Other(e.to_string()))?;
+
+    let mut registry = Registry::default();
+    let http_metrics = HttpMetrics::register(&mut registry);
+    let state = AppState {
+        login_throttle: Arc::new(LoginThrottle::new(config.login_throttle)),
+        config: Arc::new(config),
+        db,
+        http_metrics,
+        metrics_registry: Arc::new(registry),
+        openapi_json: Bytes::from(crate::openapi::document_json()),
+    };
+
+    let shutdown = CancellationToken::new();
+    let app = crate::router::app(state.clone());
+    let server = tokio::spawn({
+        let shutdown = shutdown.clone();
+        async move {
+            axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())
+                .with_graceful_shutdown(shutdown.cancelled_owned())
+                .await
+        }
+    });
+    let background = spawn_background(&state, &shutdown);
+    tracing::info!(%addr, backend = ?state.db.backend(), "portico is serving");
+    Ok(RunningServer { addr, state, shutdown, server, background })
+}
+
+impl RunningServer {
+    /// The address the server listens on (with the real port when port 0 was asked for).
+    pub fn local_addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// `http://host:port`, without a trailing slash.
+    pub fn base_url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// The application state (tests use it to reach the database).
+    pub fn state(&self) -> &AppState {
+        &self.state
+    }
+
+    /// Stops gracefully: no new connections, in-flight requests finish (up to the shutdown
+    /// timeout), background tasks stop and flush, the database closes.
+    pub async fn shutdown(mut self) {
+        self.shutdown.cancel();
+        let timeout = self.state.config.shutdown_timeout;
+        match tokio::time::timeout(timeout, &mut self.server).await {
+            Ok(Ok(Ok(()))) => {}
+            Ok(Ok(Err(e))) => tracing::error!(error = %e, "the server stopped with an error"),
+            Ok(Err(e)) => tracing::error!(error = %e, "the server task failed"),
+            Err(_) => {
+                tracing::warn!(?timeout, "in-flight requests did not finish in time; stopping anyway");
+                self.server.abort();
+            }
+        }
+        while self.background.join_next().await.is_some() {}
+        self.state.db.close().await;
+        tracing::info!("portico stopped");
+    }
+}
+
+async fn resolve_addr(addr: &str) -> Result<SocketAddr, StartupError> {
+    if let Ok(parsed) = addr.parse::<SocketAddr>() {
+        return Ok(parsed);
+    }
+    let invalid = || StartupError::setting(ADDR, format!("{addr:?} is not an address to listen on (expected host:port, e.g. 127.0.0.1:8080)"));
+    if !addr.contains(':') {
+        return Err(invalid());
+    }
+    match tokio::net::lookup_host(addr).await {
+        Ok(mut addrs) => addrs.next().ok_or_else(invalid),
+        Err(_) => Err(invalid()),
+    }
+}
+
+fn prepare_data_dir(config: &Config) -> Result<(), StartupError> {
+    let dir = &config.data_dir;
+    let fail = |what: &str, e: std::io::Error| {
+        StartupError::setting(DATA_DIR, format!("{what} {}: {e}", dir.display()))
+    };
+    std::fs::create_dir_all(dir).map_err(|e| fail("cannot create", e))?;
+    let probe = dir.join(".write-test");
+    std::fs::write(&probe, b"ok").map_err(|e| fail("cannot write to", e))?;
+    let _ = std::fs::remove_file(&probe);
+    Ok(())
+}
+
+/// Periodic housekeeping; each task stops when `shutdown` is cancelled.
+fn spawn_background(state: &AppState, shutdown: &CancellationToken) -> JoinSet<()> {
+    let mut tasks = JoinSet::new();
+
+    let throttle = state.login_throttle.clone();
+    tasks.spawn(every(Duration::from_secs(60), shutdown.clone(), move || {
+        let throttle = throttle.clone();
+        async move { throttle.forget_idle() }
+    }));
+
+    let db = state.db.clone();
+    tasks.spawn(every(Duration::from_secs(3600), shutdown.clone(), move || {
+        let db = db.clone();
+        async move {
+            // Ended and expired sessions are kept a day for investigation, then deleted.
+            match accounts::purge_sessions(&db, chrono::TimeDelta::days(1)).await {
+                Ok(0) => {}
+                Ok(n) => tracing::info!(sessions = n, "purged ended sessions"),
+                Err(e) => tracing::warn!(error = %e, "purging sessions failed; will retry"),
+            }
+        }
+    }));
+    tasks
+}
+
+async fn every<F, Fut>(period: Duration, shutdown: CancellationToken, mut task: F)
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = ()>,
+{
+    let mut ticker = tokio::time::interval(period);
+    ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            _ = shutdown.cancelled() => return,
+            _ = ticker.tick() => task().await,
+        }
+    }
+}

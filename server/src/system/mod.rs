@@ -1,0 +1,128 @@
+//! The operator's and tool user's routes: liveness, readiness, metrics, the published
+//! documents, and the home page.
+
+use axum::extract::State;
+use axum::http::{HeaderValue, header};
+use axum::response::{Html, IntoResponse, Response};
+use axum::Json;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use crate::error::{ApiError, ErrorCode};
+use crate::state::AppState;
+
+/// The answer of the health checks.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct HealthStatus {
+    /// `ok` when alive; `ready` when ready to serve.
+    #[schema(example = "ok")]
+    pub status: String,
+}
+
+/// Liveness
+///
+/// Answers 200 while the process is up and serving HTTP. It does not touch the database:
+/// use `/readyz` for that.
+#[utoipa::path(
+    get,
+    path = "/healthz",
+    operation_id = "health_check",
+    tag = "system",
+    responses((status = 200, description = "The server is alive.", body = HealthStatus)),
+)]
+pub async fn healthz() -> Json<HealthStatus> {
+    Json(HealthStatus { status: "ok".to_owned() })
+}
+
+/// Readiness
+///
+/// Answers 200 when the server can serve requests: the database answers a query. Otherwise
+/// 503 `unavailable`, so a load balancer stops sending traffic here.
+#[utoipa::path(
+    get,
+    path = "/readyz",
+    operation_id = "readiness_check",
+    tag = "system",
+    responses((status = 200, description = "The server and its database are ready.", body = HealthStatus)),
+    extensions(("x-error-codes" = json!(["unavailable"]))),
+)]
+pub async fn readyz(State(state): State<AppState>) -> Result<Json<HealthStatus>, ApiError> {
+    match state.db.ping().await {
+        Ok(()) => Ok(Json(HealthStatus { status: "ready".to_owned() })),
+        Err(err) => {
+            tracing::warn!(error = %err, "readiness check failed: database unreachable");
+            Err(ApiError::new(ErrorCode::Unavailable, "The database is not answering."))
+        }
+    }
+}
+
+/// Metrics
+///
+/// Prometheus metrics in the OpenMetrics text format: HTTP requests by route template,
+/// method and status (`portico_http_requests_total`), and their latency
+/// (`portico_http_request_duration_seconds`).
+#[utoipa::path(
+    get,
+    path = "/metrics",
+    operation_id = "metrics_get",
+    tag = "system",
+    responses((
+        status = 200,
+        description = "The metrics.",
+        content_type = "application/openmetrics-text; version=1.0.0; charset=utf-8",
+        body = String,
+    )),
+)]
+pub async fn metrics(State(state): State<AppState>) -> Result<Response, ApiError> {
+    let mut text = String::with_capacity(16 * 1024);
+    prometheus_client::encoding::text::encode(&mut text, &state.metrics_registry).map_err(ApiError::internal)?;
+    let content_type = HeaderValue::from_static("application/openmetrics-text; version=1.0.0; charset=utf-8");
+    Ok(([(header::CONTENT_TYPE, content_type)], text).into_response())
+}
+
+fn openapi_response(state: &AppState) -> Response {
+    let json = HeaderValue::from_static("application/json");
+    ([(header::CONTENT_TYPE, json)], state.openapi_json.clone()).into_response()
+}
+
+/// OpenAPI document
+///
+/// This API's OpenAPI 3.1 document: the same bytes as `spec/openapi.json` in the repository.
+#[utoipa::path(
+    get,
+    path = "/openapi.json",
+    operation_id = "openapi_get",
+    tag = "system",
+    responses((status = 200, description = "The OpenAPI 3.1 document.", body = Object)),
+)]
+pub async fn openapi_json(State(state): State<AppState>) -> Response {
+    openapi_response(&state)
+}
+
+/// OpenAPI document (versioned path)
+///
+/// The same document as `/openapi.json`, at the path some tools expect.
+#[utoipa::path(
+    get,
+    path = "/api/v1/openapi",
+    operation_id = "openapi_get_v1",
+    tag = "system",
+    responses((status = 200, description = "The OpenAPI 3.1 document.", body = Object)),
+)]
+pub async fn openapi_v1(State(state): State<AppState>) -> Response {
+    openapi_response(&state)
+}
+
+/// Home page
+///
+/// A page for people: what this server is and where its documents are.
+#[utoipa::path(
+    get,
+    path = "/",
+    operation_id = "home_get",
+    tag = "system",
+    responses((status = 200, description = "The home page.", content_type = "text/html", body = String)),
+)]
+pub async fn home() -> Html<&'static str> {
+    Html(include_str!("home.html"))
+}
