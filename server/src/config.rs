@@ -164,7 +164,9 @@ mod tests {
     #[test]
     fn database_urls_choose_the_backend() {
         let mut c = Config::new("127.0.0.1:0", "/tmp/x");
-        assert!(matches!(c.database(), Ok(DatabaseTarget::Sqlite { url }) if url == "sqlite:///tmp/x/portico.db"));
+        assert!(
+            matches!(c.database(), Ok(DatabaseTarget::Sqlite { url }) if url == "sqlite:///tmp/x/portico.db")
+        );
         c.database_url = Some("postgres://u:p@localhost/db".into());
         assert!(matches!(c.database(), Ok(DatabaseTarget::Postgres { .. })));
         c.database_url = Some("mysql://u:hunter2@h/db".into());

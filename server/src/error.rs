@@ -168,7 +168,9 @@ impl ErrorCode {
     /// What the code means and what to do about it: its documentation in the spec.
     pub const fn meaning(self) -> &'static str {
         match self {
-            Self::InvalidRequest => "The request is malformed (bad JSON, bad query string, conflicting headers).",
+            Self::InvalidRequest => {
+                "The request is malformed (bad JSON, bad query string, conflicting headers)."
+            }
             Self::EndpointNotAllowed => "The playground was asked to call something outside `/v1/`.",
             Self::MissingCredentials => "No credentials were sent.",
             Self::InvalidApiKey => "The API key is malformed, fails its checksum, or is unknown.",
@@ -183,12 +185,18 @@ impl ErrorCode {
             Self::ApiKeyForbidden => "API keys cannot do this; it needs a dashboard session.",
             Self::NotFound => "No such resource (or not in the caller's organisation).",
             Self::MethodNotAllowed => "The path exists but not with this method.",
-            Self::Conflict => "The request conflicts with the current state (a duplicate, a resource in use).",
-            Self::IdempotencyInProgress => "A request with the same idempotency key is still being processed.",
+            Self::Conflict => {
+                "The request conflicts with the current state (a duplicate, a resource in use)."
+            }
+            Self::IdempotencyInProgress => {
+                "A request with the same idempotency key is still being processed."
+            }
             Self::VersionMismatch => "The `If-Match` version is not the current one.",
             Self::PayloadTooLarge => "The request body is too large.",
             Self::UnsupportedMediaType => "The request body's content type is not accepted here.",
-            Self::ValidationFailed => "The request is well-formed but some fields are invalid (see `errors`).",
+            Self::ValidationFailed => {
+                "The request is well-formed but some fields are invalid (see `errors`)."
+            }
             Self::IdempotencyKeyReused => "The idempotency key was used before with a different request.",
             Self::RateLimited => "Too many requests; retry after `retry-after` seconds.",
             Self::QuotaExceeded => "The organisation's monthly quota is spent.",
@@ -360,8 +368,7 @@ impl ApiError {
 
     /// 401 with a `WWW-Authenticate: Bearer` challenge.
     pub fn unauthorized(code: ErrorCode, detail: impl Into<Cow<'static, str>>) -> Self {
-        Self::new(code, detail)
-            .with_header(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"))
+        Self::new(code, detail).with_header(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"))
     }
 
     /// 500 `internal`: the cause is logged with the request id, never sent.

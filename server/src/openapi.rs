@@ -165,7 +165,11 @@ fn add_error_responses(doc: &mut Value) {
         for code in &codes {
             by_status.entry(code.status().as_u16()).or_default().push(*code);
         }
-        let responses = op.entry("responses").or_insert_with(|| json!({})).as_object_mut().expect("responses is an object");
+        let responses = op
+            .entry("responses")
+            .or_insert_with(|| json!({}))
+            .as_object_mut()
+            .expect("responses is an object");
         for (status, codes) in by_status {
             let description = codes
                 .iter()
@@ -261,7 +265,8 @@ mod tests {
     fn session_routes_document_their_auth_errors() {
         let doc = document();
         let me = &doc["paths"]["/api/developer/me"]["get"];
-        let codes: Vec<&str> = me["x-error-codes"].as_array().unwrap().iter().filter_map(Value::as_str).collect();
+        let codes: Vec<&str> =
+            me["x-error-codes"].as_array().unwrap().iter().filter_map(Value::as_str).collect();
         assert_eq!(codes, ["missing_credentials", "invalid_session", "internal"]);
         let signup = &doc["paths"]["/api/developer/signup"]["post"];
         assert!(signup["responses"]["422"]["description"].as_str().unwrap().contains("validation_failed"));

@@ -143,7 +143,12 @@ async fn resolve_addr(addr: &str) -> Result<SocketAddr, StartupError> {
     if let Ok(parsed) = addr.parse::<SocketAddr>() {
         return Ok(parsed);
     }
-    let invalid = || StartupError::setting(ADDR, format!("{addr:?} is not an address to listen on (expected host:port, e.g. 127.0.0.1:8080)"));
+    let invalid = || {
+        StartupError::setting(
+            ADDR,
+            format!("{addr:?} is not an address to listen on (expected host:port, e.g. 127.0.0.1:8080)"),
+        )
+    };
     if !addr.contains(':') {
         return Err(invalid());
     }

@@ -2,8 +2,8 @@
 
 use std::sync::Arc;
 
-use axum::extract::FromRef;
 use axum::body::Bytes;
+use axum::extract::FromRef;
 
 use crate::accounts::LoginThrottle;
 use crate::config::Config;

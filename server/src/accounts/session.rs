@@ -37,14 +37,20 @@ impl FromRequestParts<AppState> for DashboardSession {
             };
             return Err(ApiError::unauthorized(ErrorCode::InvalidSession, detail));
         }
-        let row = store::find_live_session(&state.db, &sha256(token.expose()))
-            .await?
-            .ok_or_else(|| {
-                ApiError::unauthorized(ErrorCode::InvalidSession, "The session has expired or ended; sign in again.")
-            })?;
+        let row = store::find_live_session(&state.db, &sha256(token.expose())).await?.ok_or_else(|| {
+            ApiError::unauthorized(
+                ErrorCode::InvalidSession,
+                "The session has expired or ended; sign in again.",
+            )
+        })?;
         let role = Role::parse(&row.role)
             .ok_or_else(|| ApiError::internal(format!("unknown role {:?} in memberships", row.role)))?;
-        Ok(Self { session_id: row.session_id, user_id: row.user_id, organization_id: row.organization_id, role })
+        Ok(Self {
+            session_id: row.session_id,
+            user_id: row.user_id,
+            organization_id: row.organization_id,
+            role,
+        })
     }
 }
 

@@ -174,6 +174,7 @@ pub async fn find_organization(db: &Db, organization_id: &str) -> Result<Option<
 pub async fn purge_sessions(db: &Db, keep: chrono::TimeDelta) -> Result<u64, StoreError> {
     const SQL: &str = "DELETE FROM sessions WHERE expires_at < $1 OR revoked_at < $1";
     let before = now() - keep;
-    let done = dispatch!(db, |pool| sqlx::query(SQL).bind(before).execute(pool).await.map(|r| r.rows_affected()))?;
+    let done =
+        dispatch!(db, |pool| sqlx::query(SQL).bind(before).execute(pool).await.map(|r| r.rows_affected()))?;
     Ok(done)
 }

@@ -45,24 +45,22 @@ where
 }
 
 /// Parses a JSON document into `T`, telling syntax errors (400) from shape errors (422).
+///
+/// A first pass checks only that the body is one well-formed JSON document (cheap: nothing
+/// is built), so that a body which is both malformed and of the wrong shape is reported as
+/// malformed; the second builds `T` and names the offending field.
 pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
+    if bytes.iter().all(u8::is_ascii_whitespace) {
+        return Err(ApiError::bad_request("The request body is empty; send a JSON object."));
+    }
+    serde_json::from_slice::<serde::de::IgnoredAny>(bytes).map_err(|e| syntax_error(&e))?;
     let mut de = serde_json::Deserializer::from_slice(bytes);
-    let value = serde_path_to_error::deserialize(&mut de).map_err(|err| {
+    serde_path_to_error::deserialize(&mut de).map_err(|err| {
         let path = err.path().to_string();
         let inner = err.into_inner();
-        match inner.classify() {
-            serde_json::error::Category::Data => {
-                let (field, message) = describe_data_error(&path, &inner.to_string());
-                ApiError::validation(vec![FieldError::new(field, message)])
-            }
-            serde_json::error::Category::Eof if bytes.iter().all(u8::is_ascii_whitespace) => {
-                ApiError::bad_request("The request body is empty; send a JSON object.")
-            }
-            _ => syntax_error(&inner),
-        }
-    })?;
-    de.end().map_err(|e| syntax_error(&e))?;
-    Ok(value)
+        let (field, message) = describe_data_error(&path, &inner.to_string());
+        ApiError::validation(vec![FieldError::new(field, message)])
+    })
 }
 
 fn syntax_error(err: &serde_json::Error) -> ApiError {

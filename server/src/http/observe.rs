@@ -43,9 +43,8 @@ fn latency_histogram() -> Histogram {
 impl HttpMetrics {
     pub fn register(registry: &mut Registry) -> Self {
         let requests = Family::<HttpLabels, Counter>::default();
-        let latency = Family::<HttpLabels, Histogram>::new_with_constructor(
-            latency_histogram as fn() -> Histogram,
-        );
+        let latency =
+            Family::<HttpLabels, Histogram>::new_with_constructor(latency_histogram as fn() -> Histogram);
         registry.register("portico_http_requests", "HTTP requests answered", requests.clone());
         registry.register(
             "portico_http_request_duration_seconds",

@@ -47,9 +47,10 @@ pub async fn rewrite(req: Request, next: Next) -> Response {
         StatusCode::UNPROCESSABLE_ENTITY => (ErrorCode::ValidationFailed, "The request is invalid."),
         StatusCode::TOO_MANY_REQUESTS => (ErrorCode::RateLimited, "Too many requests."),
         StatusCode::SERVICE_UNAVAILABLE => (ErrorCode::Unavailable, "The service is unavailable."),
-        s if s.is_server_error() => {
-            (ErrorCode::Internal, "Something went wrong on our side. Quote the request id if you contact support.")
-        }
+        s if s.is_server_error() => (
+            ErrorCode::Internal,
+            "Something went wrong on our side. Quote the request id if you contact support.",
+        ),
         _ => (ErrorCode::InvalidRequest, "The request is invalid."),
     };
     let mut error = ApiError::new(code, detail);

@@ -1,10 +1,10 @@
 //! The operator's and tool user's routes: liveness, readiness, metrics, the published
 //! documents, and the home page.
 
+use axum::Json;
 use axum::extract::State;
 use axum::http::{HeaderValue, header};
 use axum::response::{Html, IntoResponse, Response};
-use axum::Json;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
@@ -75,7 +75,8 @@ pub async fn readyz(State(state): State<AppState>) -> Result<Json<HealthStatus>,
 )]
 pub async fn metrics(State(state): State<AppState>) -> Result<Response, ApiError> {
     let mut text = String::with_capacity(16 * 1024);
-    prometheus_client::encoding::text::encode(&mut text, &state.metrics_registry).map_err(ApiError::internal)?;
+    prometheus_client::encoding::text::encode(&mut text, &state.metrics_registry)
+        .map_err(ApiError::internal)?;
     let content_type = HeaderValue::from_static("application/openmetrics-text; version=1.0.0; charset=utf-8");
     Ok(([(header::CONTENT_TYPE, content_type)], text).into_response())
 }

@@ -1,0 +1,10 @@
+//! The server's integration tests: one binary, one module per route group. Each test starts
+//! the real server on port 0 and speaks HTTP to it. Tests that touch storage run twice, on
+//! SQLite and on PostgreSQL (see `support`).
+
+mod support;
+
+mod accounts;
+mod cli;
+mod errors;
+mod system;

@@ -1,0 +1,227 @@
+//! Test support: a real server on port 0, on either database, and a client for it.
+//!
+//! PostgreSQL runs when `PORTICO_TEST_DATABASE_URL` points at a server whose user may create
+//! databases; each test gets a fresh database. Without it the PostgreSQL variants skip —
+//! except under `CI=true`, where a missing PostgreSQL is a failure.
+
+use std::time::Duration;
+
+use portico::{Config, RunningServer};
+use reqwest::{Method, Response, StatusCode};
+use serde_json::{Value, json};
+use sqlx::Connection;
+
+/// Which database a test server runs on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// A running server and a client for it.
+pub struct TestServer {
+    pub base: String,
+    pub client: reqwest::Client,
+    server: Option<RunningServer>,
+    pub data_dir: tempfile::TempDir,
+}
+
+/// Runs `$name(&TestServer)` once per backend: `storage_tests!(a, b, c);`.
+macro_rules! storage_tests {
+    ($($name:ident),+ $(,)?) => {
+        mod sqlite {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    let server = $crate::support::TestServer::start($crate::support::Backend::Sqlite).await.unwrap();
+                    super::$name(&server).await;
+                    server.stop().await;
+                }
+            )+
+        }
+        mod postgres {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    let Some(server) = $crate::support::TestServer::start($crate::support::Backend::Postgres).await else { return };
+                    super::$name(&server).await;
+                    server.stop().await;
+                }
+            )+
+        }
+    };
+}
+pub(crate) use storage_tests;
+
+/// Runs `$name(&TestServer)` once per backend with a customised configuration:
+/// `storage_tests_with!(|config| config.session_ttl = Duration::ZERO; a, b);`.
+macro_rules! storage_tests_with {
+    (|$config:ident| $tweak:expr; $($name:ident),+ $(,)?) => {
+        mod sqlite {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    let server = $crate::support::TestServer::start_with(
+                        $crate::support::Backend::Sqlite,
+                        |$config: &mut portico::Config| { $tweak; },
+                    ).await.unwrap();
+                    super::$name(&server).await;
+                    server.stop().await;
+                }
+            )+
+        }
+        mod postgres {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    let Some(server) = $crate::support::TestServer::start_with(
+                        $crate::support::Backend::Postgres,
+                        |$config: &mut portico::Config| { $tweak; },
+                    ).await else { return };
+                    super::$name(&server).await;
+                    server.stop().await;
+                }
+            )+
+        }
+    };
+}
+pub(crate) use storage_tests_with;
+
+impl TestServer {
+    /// Starts a server on `backend` with the default configuration. `None` when the backend
+    /// is PostgreSQL and none is configured outside CI.
+    pub async fn start(backend: Backend) -> Option<Self> {
+        Self::start_with(backend, |_| {}).await
+    }
+
+    pub async fn start_with(backend: Backend, tweak: impl FnOnce(&mut Config)) -> Option<Self> {
+        let data_dir = tempfile::tempdir().expect("a temporary directory");
+        let mut config = Config::new("127.0.0.1:0", data_dir.path());
+        if backend == Backend::Postgres {
+            config.database_url = Some(fresh_postgres_database().await?);
+        }
+        tweak(&mut config);
+        let server = portico::server::start(config).await.expect("the test server starts");
+        let client = reqwest::Client::builder()
+            .timeout(Duration::from_secs(30))
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .expect("an HTTP client");
+        Some(Self { base: server.base_url(), client, server: Some(server), data_dir })
+    }
+
+    pub fn server(&self) -> &RunningServer {
+        self.server.as_ref().expect("the server is running")
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{}", self.base, path)
+    }
+
+    pub fn request(&self, method: Method, path: &str) -> reqwest::RequestBuilder {
+        self.client.request(method, self.url(path))
+    }
+
+    pub async fn get(&self, path: &str) -> Response {
+        self.request(Method::GET, path).send().await.expect("the request is answered")
+    }
+
+    pub async fn get_with_token(&self, path: &str, token: &str) -> Response {
+        self.request(Method::GET, path).bearer_auth(token).send().await.expect("the request is answered")
+    }
+
+    pub async fn post_json(&self, path: &str, body: &Value) -> Response {
+        self.request(Method::POST, path).json(body).send().await.expect("the request is answered")
+    }
+
+    /// Signs up `email` (password `correct horse battery`) and returns the 201 body.
+    pub async fn signup(&self, email: &str) -> Value {
+        let response = self
+            .post_json(
+                "/api/developer/signup",
+                &json!({"email": email, "password": PASSWORD, "organization_name": format!("Org of {email}")}),
+            )
+            .await;
+        assert_eq!(response.status(), StatusCode::CREATED, "sign-up of {email}");
+        response.json().await.unwrap()
+    }
+
+    /// Stops the server gracefully.
+    pub async fn stop(mut self) {
+        if let Some(server) = self.server.take() {
+            server.shutdown().await;
+        }
+    }
+}
+
+/// The password `signup` uses.
+pub const PASSWORD: &str = "correct horse battery";
+
+/// Creates an empty database on the test PostgreSQL server and returns its URL.
+async fn fresh_postgres_database() -> Option<String> {
+    let Ok(admin_url) = std::env::var("PORTICO_TEST_DATABASE_URL") else {
+        if std::env::var("CI").is_ok_and(|v| v == "true") {
+            panic!(
+                "CI=true but PORTICO_TEST_DATABASE_URL is not set: the PostgreSQL tests cannot be skipped in CI"
+            );
+        }
+        eprintln!("skipping the PostgreSQL variant: PORTICO_TEST_DATABASE_URL is not set");
+        return None;
+    };
+    let name = format!("portico_test_{}", ulid::Ulid::new().to_string().to_lowercase());
+    let mut admin = sqlx::PgConnection::connect(&admin_url)
+        .await
+        .unwrap_or_else(|e| panic!("cannot connect to PORTICO_TEST_DATABASE_URL: {e}"));
+    // `name` is ours: a fixed prefix and a ULID.
+    sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
+        .execute(&mut admin)
+        .await
+        .unwrap_or_else(|e| panic!("cannot create a test database: {e}"));
+    let _ = admin.close().await;
+    Some(with_database(&admin_url, &name))
+}
+
+/// `admin_url` with its database name replaced by `name`.
+fn with_database(admin_url: &str, name: &str) -> String {
+    let (base, query) = match admin_url.split_once('?') {
+        Some((base, query)) => (base, Some(query)),
+        None => (admin_url, None),
+    };
+    let scheme_end = base.find("://").map_or(0, |i| i + 3);
+    let base = match base[scheme_end..].find('/') {
+        Some(slash) => &base[..scheme_end + slash],
+        None => base,
+    };
+    match query {
+        Some(q) => format!("{base}/{name}?{q}"),
+        None => format!("{base}/{name}"),
+    }
+}
+
+/// Asserts that `response` is a problem+json with `status` and `code`, and returns its body.
+pub async fn assert_problem(response: Response, status: u16, code: &str) -> Value {
+    assert_eq!(response.status().as_u16(), status, "status of a response that should be `{code}`");
+    let content_type =
+        response.headers().get("content-type").and_then(|v| v.to_str().ok()).unwrap_or("").to_owned();
+    assert_eq!(content_type, "application/problem+json");
+    let request_id =
+        response.headers().get("x-request-id").and_then(|v| v.to_str().ok()).unwrap_or("").to_owned();
+    let body: Value = response.json().await.expect("a JSON problem body");
+    assert_eq!(body["code"], code, "problem: {body}");
+    assert_eq!(body["status"], status);
+    assert_eq!(body["type"], format!("urn:portico:error:{code}"));
+    assert!(body["title"].as_str().is_some_and(|t| !t.is_empty()));
+    assert!(body["detail"].as_str().is_some_and(|d| !d.is_empty()));
+    assert_eq!(body["request_id"], request_id, "the body's request id is the header's");
+    body
+}
+
+#[test]
+fn database_names_are_swapped_in_urls() {
+    assert_eq!(with_database("postgres://u:p@h:5/postgres", "x"), "postgres://u:p@h:5/x");
+    assert_eq!(
+        with_database("postgres://u@h/postgres?sslmode=disable", "x"),
+        "postgres://u@h/x?sslmode=disable"
+    );
+    assert_eq!(with_database("postgres://u@h", "x"), "postgres://u@h/x");
+}

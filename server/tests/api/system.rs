@@ -1,0 +1,103 @@
+//! Health, readiness, metrics and the served documents.
+
+use reqwest::StatusCode;
+use serde_json::Value;
+
+use crate::support::{Backend, TestServer, assert_problem, storage_tests};
+
+storage_tests!(readiness_checks_the_database, metrics_count_requests_by_route_template);
+
+async fn readiness_checks_the_database(s: &TestServer) {
+    let response = s.get("/readyz").await;
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(response.json::<Value>().await.unwrap()["status"], "ready");
+
+    s.server().state().db.close().await;
+    let response = s.get("/readyz").await;
+    assert_problem(response, 503, "unavailable").await;
+    // Liveness does not depend on the database.
+    assert_eq!(s.get("/healthz").await.status(), StatusCode::OK);
+}
+
+async fn metrics_count_requests_by_route_template(s: &TestServer) {
+    for _ in 0..3 {
+        s.get("/healthz").await;
+    }
+    s.get("/no/such/path/12345").await;
+    let response = s.get("/metrics").await;
+    assert_eq!(response.status(), StatusCode::OK);
+    assert!(response.headers()["content-type"].to_str().unwrap().starts_with("application/openmetrics-text"));
+    let text = response.text().await.unwrap();
+    assert!(
+        text.contains(r#"portico_http_requests_total{method="GET",route="/healthz",status="200"} 3"#),
+        "{text}"
+    );
+    assert!(text.contains(r#"route="unmatched",status="404"} 1"#), "unmatched paths share one label");
+    assert!(!text.contains("12345"), "raw paths never become labels");
+    assert!(text.contains("portico_http_request_duration_seconds_bucket"));
+    assert!(text.trim_end().ends_with("# EOF"));
+}
+
+#[tokio::test]
+async fn liveness_answers_ok() {
+    let s = TestServer::start(Backend::Sqlite).await.unwrap();
+    let response = s.get("/healthz").await;
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(response.headers()["content-type"], "application/json");
+    assert_eq!(response.json::<Value>().await.unwrap(), serde_json::json!({"status": "ok"}));
+    s.stop().await;
+}
+
+#[tokio::test]
+async fn the_spec_is_served_at_both_paths_as_the_same_openapi_3_1_document() {
+    let s = TestServer::start(Backend::Sqlite).await.unwrap();
+    let a = s.get("/openapi.json").await;
+    assert_eq!(a.status(), StatusCode::OK);
+    assert_eq!(a.headers()["content-type"], "application/json");
+    let a = a.bytes().await.unwrap();
+    let b = s.get("/api/v1/openapi").await.bytes().await.unwrap();
+    assert_eq!(a, b);
+    assert_eq!(a, portico::openapi::document_json().as_bytes());
+    let doc: Value = serde_json::from_slice(&a).unwrap();
+    assert_eq!(doc["openapi"], "3.1.0");
+    for path in [
+        "/api/developer/signup",
+        "/api/developer/login",
+        "/api/developer/logout",
+        "/api/developer/me",
+        "/healthz",
+        "/readyz",
+        "/metrics",
+    ] {
+        assert!(doc["paths"].get(path).is_some(), "{path} is in the spec");
+    }
+    for scheme in ["session_token", "api_key", "api_key_header"] {
+        assert!(doc["components"]["securitySchemes"].get(scheme).is_some(), "{scheme}");
+    }
+    s.stop().await;
+}
+
+#[tokio::test]
+async fn swagger_ui_is_served_at_docs_with_persisted_authorization() {
+    let s = TestServer::start(Backend::Sqlite).await.unwrap();
+    let redirect = s.get("/docs").await;
+    assert!(redirect.status().is_redirection());
+    let page = s.get("/docs/").await;
+    assert_eq!(page.status(), StatusCode::OK);
+    assert!(page.text().await.unwrap().contains("swagger-ui"));
+    let init = s.get("/docs/swagger-initializer.js").await.text().await.unwrap();
+    assert!(init.contains("\"/openapi.json\""));
+    assert!(init.contains("\"persistAuthorization\": true"));
+    s.stop().await;
+}
+
+#[tokio::test]
+async fn the_home_page_links_the_documents() {
+    let s = TestServer::start(Backend::Sqlite).await.unwrap();
+    let page = s.get("/").await;
+    assert_eq!(page.status(), StatusCode::OK);
+    assert!(page.headers()["content-type"].to_str().unwrap().starts_with("text/html"));
+    let html = page.text().await.unwrap();
+    assert!(html.contains("/docs/") && html.contains("/openapi.json"));
+    s.stop().await;
+}
