@@ -71,3 +71,38 @@ fn needs_rewrite(response: &Response) -> bool {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use axum::Router;
+    use axum::body::Body;
+    use axum::http::Request;
+    use axum::middleware::from_fn;
+    use axum::routing::get;
+    use tower::ServiceExt;
+    use tower_http::catch_panic::CatchPanicLayer;
+
+    use super::*;
+    use crate::http::request_id;
+
+    async fn boom() -> &'static str {
+        panic!("the database password is hunter2")
+    }
+
+    #[tokio::test]
+    async fn a_panicking_handler_is_a_500_problem_that_hides_the_panic() {
+        let app = Router::new()
+            .route("/boom", get(boom))
+            .layer(CatchPanicLayer::custom(panic_response))
+            .layer(from_fn(request_id::assign));
+        let response = app.oneshot(Request::get("/boom").body(Body::empty()).unwrap()).await.unwrap();
+        assert_eq!(response.status(), StatusCode::INTERNAL_SERVER_ERROR);
+        assert_eq!(response.headers()[header::CONTENT_TYPE], crate::error::PROBLEM_JSON);
+        let header_id = response.headers()[request_id::HEADER].to_str().unwrap().to_owned();
+        let body = axum::body::to_bytes(response.into_body(), 1 << 16).await.unwrap();
+        let problem: serde_json::Value = serde_json::from_slice(&body).unwrap();
+        assert_eq!(problem["code"], "internal");
+        assert_eq!(problem["request_id"], header_id);
+        assert!(!problem.to_string().contains("hunter2"));
+    }
+}
