@@ -5,6 +5,9 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand};
+use ipnet::IpNet;
+
+use crate::secret::Secret;
 
 /// The command line.
 #[derive(Debug, Parser)]
@@ -46,6 +49,9 @@ pub struct ServeArgs {
     /// How long shutdown waits for in-flight requests, in seconds.
     #[arg(long, env = "PORTICO_SHUTDOWN_TIMEOUT_SECONDS", default_value_t = 30)]
     pub shutdown_timeout_seconds: u64,
+    /// Proxies (comma-separated IPs or CIDRs) whose `X-Forwarded-For` is believed.
+    #[arg(long, env = "PORTICO_TRUSTED_PROXIES", value_delimiter = ',')]
+    pub trusted_proxies: Vec<String>,
 }
 
 /// Which database to use.
@@ -78,6 +84,14 @@ pub struct Config {
     pub session_ttl: Duration,
     pub shutdown_timeout: Duration,
     pub login_throttle: ThrottleConfig,
+    /// Proxies whose `X-Forwarded-For` is believed.
+    pub trusted_proxies: Vec<IpNet>,
+    /// The master key, from `PORTICO_MASTER_KEY`; `None`: `master.key` in the data directory.
+    pub master_key: Option<Secret<String>>,
+    /// How long a verified API key is cached (changes made elsewhere show within this).
+    pub key_cache_ttl: Duration,
+    /// How often `last_used_at` stamps are written.
+    pub last_used_flush: Duration,
 }
 
 /// Limits on sign-in attempts (a token bucket per client IP and per email address).
@@ -115,17 +129,32 @@ impl Config {
             session_ttl: Duration::from_secs(7 * 24 * 3600),
             shutdown_timeout: Duration::from_secs(30),
             login_throttle: ThrottleConfig::default(),
+            trusted_proxies: Vec::new(),
+            master_key: None,
+            key_cache_ttl: Duration::from_secs(1),
+            last_used_flush: Duration::from_secs(2),
         }
     }
 
-    pub fn from_args(args: ServeArgs) -> Self {
-        Self {
+    /// The settings from the command line and the environment; the error names the setting.
+    pub fn from_args(args: ServeArgs) -> Result<Self, (&'static str, String)> {
+        let mut trusted_proxies = Vec::with_capacity(args.trusted_proxies.len());
+        for entry in args.trusted_proxies.iter().map(|e| e.trim()).filter(|e| !e.is_empty()) {
+            let net = crate::keys::types::parse_ip_entry(entry).ok_or_else(|| {
+                ("--trusted-proxies (PORTICO_TRUSTED_PROXIES)", format!("{entry:?} is not an IP address or CIDR range"))
+            })?;
+            trusted_proxies.push(net);
+        }
+        let master_key = std::env::var(crate::keys::master::ENV).ok().filter(|v| !v.trim().is_empty()).map(Secret::new);
+        Ok(Self {
+            trusted_proxies,
+            master_key,
             database_url: args.database_url.filter(|u| !u.trim().is_empty()),
             max_json_bytes: args.max_json_bytes,
             session_ttl: Duration::from_secs(args.session_ttl_hours.saturating_mul(3600)),
             shutdown_timeout: Duration::from_secs(args.shutdown_timeout_seconds),
             ..Self::new(args.addr, args.data_dir)
-        }
+        })
     }
 
     /// The database to use, or an error naming the setting.

@@ -21,7 +21,14 @@ fn main() -> ExitCode {
         }
     };
     runtime.block_on(async move {
-        let server = match portico::server::start(Config::from_args(args)).await {
+        let config = match Config::from_args(args) {
+            Ok(config) => config,
+            Err((setting, message)) => {
+                eprintln!("error: {setting}: {message}");
+                return ExitCode::from(2);
+            }
+        };
+        let server = match portico::server::start(config).await {
             Ok(server) => server,
             Err(e) => {
                 eprintln!("error: {e}");

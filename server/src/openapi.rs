@@ -30,6 +30,7 @@ use crate::error::{ErrorCode, FieldError, Problem};
     modifiers(&SecuritySchemes),
     tags(
         (name = "account", description = "Dashboard accounts: sign up, sign in and out. Dashboard routes take a session token: `Authorization: Bearer pts_…`."),
+        (name = "apikeys", description = "API keys: minted and managed in the dashboard (session); listed, introspected and revoked with a key under `/v1`. Keys look like `ptk_` + 49 letters and digits and are shown once."),
         (name = "system", description = "Health, readiness and metrics for operators; the API's own documents for tools."),
     )
 )]
@@ -82,14 +83,67 @@ pub fn document() -> Value {
     let (_, api) = crate::router::api_router().split_for_parts();
     let mut doc = serde_json::to_value(&api).expect("the OpenAPI document serialises");
     describe_error_codes(&mut doc);
+    describe_auth(&mut doc);
     add_error_responses(&mut doc);
+    name_lists(&mut doc);
+    for (_path, op) in operations_mut(&mut doc) {
+        sort_extensions(op);
+    }
     doc
+}
+
+/// utoipa keeps extensions in a hash map: put them last, in name order, so the document is
+/// byte-for-byte the same on every run.
+fn sort_extensions(op: &mut Map<String, Value>) {
+    let mut extensions: Vec<(String, Value)> = Vec::new();
+    let names: Vec<String> = op.keys().filter(|k| k.starts_with("x-")).cloned().collect();
+    for name in names {
+        if let Some(value) = op.remove(&name) {
+            extensions.push((name, value));
+        }
+    }
+    extensions.sort_by(|a, b| a.0.cmp(&b.0));
+    op.extend(extensions);
+}
+
+/// utoipa names a generic list `ListEnvelope_ApiKey`; the SDK reads better with `ApiKeyList`.
+fn name_lists(doc: &mut Value) {
+    fn rename(name: &str) -> Option<String> {
+        name.strip_prefix("ListEnvelope_").map(|item| format!("{item}List"))
+    }
+    fn walk(value: &mut Value) {
+        match value {
+            Value::Object(map) => {
+                if let Some(Value::String(reference)) = map.get_mut("$ref")
+                    && let Some(name) = reference.strip_prefix("#/components/schemas/").and_then(rename)
+                {
+                    *reference = format!("#/components/schemas/{name}");
+                }
+                map.values_mut().for_each(walk);
+            }
+            Value::Array(items) => items.iter_mut().for_each(walk),
+            _ => {}
+        }
+    }
+    walk(doc);
+    if let Some(schemas) = doc.pointer_mut("/components/schemas").and_then(Value::as_object_mut) {
+        let renamed: Vec<(String, Value)> = std::mem::take(schemas)
+            .into_iter()
+            .map(|(name, schema)| (rename(&name).unwrap_or(name), schema))
+            .collect();
+        schemas.extend(renamed);
+    }
 }
 
 /// The finished document as the bytes that are served and committed: pretty, with a final
 /// newline. Deterministic: the same code always produces the same bytes.
 pub fn document_json() -> String {
-    let mut text = serde_json::to_string_pretty(&document()).expect("the OpenAPI document serialises");
+    render(&document())
+}
+
+/// A document as served and committed bytes.
+pub fn render(doc: &Value) -> String {
+    let mut text = serde_json::to_string_pretty(doc).expect("the OpenAPI document serialises");
     text.push('\n');
     text
 }
@@ -108,6 +162,38 @@ fn operations_mut(doc: &mut Value) -> impl Iterator<Item = (&String, &mut Map<St
     })
 }
 
+/// The security schemes an operation accepts.
+fn schemes(op: &Map<String, Value>) -> Vec<&str> {
+    op.get("security")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter_map(Value::as_object)
+        .flat_map(|req| req.keys().map(String::as_str))
+        .collect()
+}
+
+/// Ends each operation's description with how to authenticate (and, for `/v1`, the scope),
+/// so that every reader of the spec — people, Swagger UI, LLM tools — sees it.
+fn describe_auth(doc: &mut Value) {
+    for (_path, op) in operations_mut(doc) {
+        let schemes = schemes(op);
+        let line = if schemes.contains(&"api_key") {
+            match op.get("x-required-scope").and_then(Value::as_str) {
+                Some("any") | None => "**Authentication:** any valid API key.".to_owned(),
+                Some(scope) => format!("**Authentication:** an API key with the `{scope}` scope (or `full_access`)."),
+            }
+        } else if schemes.contains(&"session_token") {
+            "**Authentication:** a dashboard session (`Authorization: Bearer pts_…`).".to_owned()
+        } else {
+            "**Authentication:** none.".to_owned()
+        };
+        let description = op.get("description").and_then(Value::as_str).unwrap_or("");
+        let description = if description.is_empty() { line } else { format!("{description}\n\n{line}") };
+        op.insert("description".into(), Value::String(description));
+    }
+}
+
 fn describe_error_codes(doc: &mut Value) {
     let mut text = String::from("A stable, machine-readable error code:\n");
     for code in ErrorCode::ALL {
@@ -121,19 +207,25 @@ fn describe_error_codes(doc: &mut Value) {
 /// The codes an operation can answer, in [`ErrorCode::ALL`] order.
 fn error_codes(op: &Map<String, Value>) -> Vec<ErrorCode> {
     let mut codes = HashSet::from([ErrorCode::Internal]);
-    let schemes: Vec<&str> = op
-        .get("security")
-        .and_then(Value::as_array)
-        .into_iter()
-        .flatten()
-        .filter_map(Value::as_object)
-        .flat_map(|req| req.keys().map(String::as_str))
-        .collect();
+    let schemes = schemes(op);
     if !schemes.is_empty() {
         codes.insert(ErrorCode::MissingCredentials);
     }
     if schemes.contains(&"session_token") {
         codes.insert(ErrorCode::InvalidSession);
+    }
+    if schemes.contains(&"api_key") {
+        codes.extend([
+            ErrorCode::InvalidRequest,
+            ErrorCode::InvalidApiKey,
+            ErrorCode::KeyRevoked,
+            ErrorCode::KeyExpired,
+            ErrorCode::KeyBlocked,
+            ErrorCode::IpNotAllowed,
+        ]);
+        if op.get("x-required-scope").and_then(Value::as_str).is_some_and(|s| s != "any") {
+            codes.insert(ErrorCode::InsufficientScope);
+        }
     }
     if op.contains_key("requestBody") {
         codes.extend([
@@ -228,6 +320,15 @@ pub fn check(doc: &Value) -> Vec<String> {
         let tagged = op.get("tags").and_then(Value::as_array).is_some_and(|t| !t.is_empty());
         if !tagged {
             problems.push(format!("{path}: operation {id:?} has no tag"));
+        }
+        if path.starts_with("/v1/") {
+            let scope = op.get("x-required-scope").and_then(Value::as_str);
+            if scope.and_then(crate::keys::RequiredScope::parse).is_none() {
+                problems.push(format!("{path}: /v1 operation {id:?} declares no valid x-required-scope"));
+            }
+            if !schemes(op).contains(&"api_key") {
+                problems.push(format!("{path}: /v1 operation {id:?} does not take an API key"));
+            }
         }
     }
     problems

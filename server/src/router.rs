@@ -16,7 +16,7 @@ use utoipa_swagger_ui::{Config as SwaggerConfig, SwaggerUi};
 
 use crate::http::{observe, problem_fallback, request_id};
 use crate::state::AppState;
-use crate::{accounts, openapi, system};
+use crate::{accounts, keys, openapi, pipeline, system};
 
 /// The annotated routes: the source of both the axum router and the OpenAPI document.
 pub fn api_router() -> OpenApiRouter<AppState> {
@@ -26,6 +26,14 @@ pub fn api_router() -> OpenApiRouter<AppState> {
         .routes(routes!(accounts::login))
         .routes(routes!(accounts::logout))
         .routes(routes!(accounts::me))
+        // Dashboard: API keys — minted and managed with a session only.
+        .routes(routes!(keys::apikey_create, keys::apikey_list))
+        .routes(routes!(keys::apikey_get, keys::apikey_update, keys::apikey_revoke))
+        .routes(routes!(keys::apikey_rotate))
+        // Public API (`/v1`, API key): the calling key, the organisation's keys.
+        .routes(routes!(keys::key_introspect))
+        .routes(routes!(keys::v1_apikey_list, keys::v1_apikey_create))
+        .routes(routes!(keys::v1_apikey_get, keys::v1_apikey_revoke))
         // Operators and tools: health, metrics, documents, the home page.
         .routes(routes!(system::healthz))
         .routes(routes!(system::readyz))
@@ -41,7 +49,8 @@ pub fn api_router() -> OpenApiRouter<AppState> {
 /// 2. observe — span, access log and metrics, timing everything below it;
 /// 3. catch panic — a panicking handler becomes a 500 problem, still with its request id;
 /// 4. problem fallback — rewrites bare error responses (405s, plain-text rejections);
-/// 5. body limit — the JSON body cap, enforced by the extractors.
+/// 5. the `/v1` pipeline — API key checks for `/v1` routes (see [`pipeline`]);
+/// 6. body limit — the JSON body cap, enforced by the extractors.
 pub fn app(state: AppState) -> Router {
     let (routes, _spec) = api_router().split_for_parts();
     let swagger = SwaggerUi::new("/docs")
@@ -51,6 +60,7 @@ pub fn app(state: AppState) -> Router {
         .layer(from_fn_with_state(state.http_metrics.clone(), observe::observe))
         .layer(CatchPanicLayer::custom(problem_fallback::panic_response))
         .layer(from_fn(problem_fallback::rewrite))
+        .layer(from_fn_with_state(state.clone(), pipeline::v1))
         .layer(DefaultBodyLimit::max(state.config.max_json_bytes));
     routes.merge(swagger).fallback(problem_fallback::not_found).layer(layers).with_state(state)
 }

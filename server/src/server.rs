@@ -13,6 +13,8 @@ use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
 use crate::accounts::{self, LoginThrottle};
+use crate::keys::{MasterKey, Verifier};
+use crate::pipeline::RouteScopes;
 use crate::config::{Config, DatabaseTarget, redact_url};
 use crate::db::Db;
 use crate::http::observe::HttpMetrics;
@@ -71,6 +73,7 @@ pub async fn start(config: Config) -> Result<RunningServer, StartupError> {
         }
     })?;
     db.migrate().await.map_err(|e| StartupError::Other(format!("database migration failed: {e}")))?;
+    let master_key = load_master_key(&config, &db).await?;
 
     let listener = tokio::net::TcpListener::bind(addr)
         .await
@@ -79,13 +82,17 @@ pub async fn start(config: Config) -> Result<RunningServer, StartupError> {
 
     let mut registry = Registry::default();
     let http_metrics = HttpMetrics::register(&mut registry);
+    let document = crate::openapi::document();
     let state = AppState {
         login_throttle: Arc::new(LoginThrottle::new(config.login_throttle)),
+        keys: Arc::new(Verifier::new(db.clone(), 100_000, config.key_cache_ttl)),
+        master_key: Arc::new(master_key),
+        route_scopes: Arc::new(RouteScopes::from_document(&document)),
         config: Arc::new(config),
         db,
         http_metrics,
         metrics_registry: Arc::new(registry),
-        openapi_json: Bytes::from(crate::openapi::document_json()),
+        openapi_json: Bytes::from(crate::openapi::render(&document)),
     };
 
     let shutdown = CancellationToken::new();
@@ -158,6 +165,40 @@ async fn resolve_addr(addr: &str) -> Result<SocketAddr, StartupError> {
     }
 }
 
+const MASTER_KEY: &str = "PORTICO_MASTER_KEY";
+
+/// Loads the master key (from the environment, or the data directory's `master.key`,
+/// generated on first start) and makes sure it opens the keys already stored.
+async fn load_master_key(config: &Config, db: &Db) -> Result<MasterKey, StartupError> {
+    let sealed = crate::keys::store::sealing_keys(db)
+        .await
+        .map_err(|e| StartupError::Other(format!("cannot read the stored API keys: {e}")))?;
+    let (master_key, setting) = match &config.master_key {
+        Some(text) => (MasterKey::from_base64(text).map_err(|e| StartupError::setting(MASTER_KEY, e.to_string()))?, MASTER_KEY),
+        None => {
+            let (key, generated) = MasterKey::load_or_generate(&config.data_dir, sealed.is_empty())
+                .map_err(|e| StartupError::setting(DATA_DIR, e.to_string()))?;
+            if generated {
+                tracing::info!(master_key_id = key.id(), "generated a master key in the data directory");
+            }
+            (key, DATA_DIR)
+        }
+    };
+    for (id, sample) in sealed {
+        if id != master_key.id() || master_key.unseal(&sample).is_none() {
+            return Err(StartupError::setting(
+                setting,
+                format!(
+                    "the master key ({}) cannot open the stored API keys (sealed with {id}); \
+                     configure the master key they were sealed with",
+                    master_key.id()
+                ),
+            ));
+        }
+    }
+    Ok(master_key)
+}
+
 fn prepare_data_dir(config: &Config) -> Result<(), StartupError> {
     let dir = &config.data_dir;
     let fail = |what: &str, e: std::io::Error| {
@@ -174,14 +215,26 @@ fn prepare_data_dir(config: &Config) -> Result<(), StartupError> {
 fn spawn_background(state: &AppState, shutdown: &CancellationToken) -> JoinSet<()> {
     let mut tasks = JoinSet::new();
 
+    // `last_used_at` stamps: written every few seconds and once more on the way out.
+    let keys = state.keys.clone();
+    let flush_every = state.config.last_used_flush;
+    tasks.spawn(every(flush_every, shutdown.clone(), Finally::RunOnceMore, move || {
+        let keys = keys.clone();
+        async move {
+            if let Err(e) = keys.flush_last_used().await {
+                tracing::warn!(error = %e, "writing last-used stamps failed; will retry");
+            }
+        }
+    }));
+
     let throttle = state.login_throttle.clone();
-    tasks.spawn(every(Duration::from_secs(60), shutdown.clone(), move || {
+    tasks.spawn(every(Duration::from_secs(60), shutdown.clone(), Finally::Stop, move || {
         let throttle = throttle.clone();
         async move { throttle.forget_idle() }
     }));
 
     let db = state.db.clone();
-    tasks.spawn(every(Duration::from_secs(3600), shutdown.clone(), move || {
+    tasks.spawn(every(Duration::from_secs(3600), shutdown.clone(), Finally::Stop, move || {
         let db = db.clone();
         async move {
             // Ended and expired sessions are kept a day for investigation, then deleted.
@@ -195,7 +248,16 @@ fn spawn_background(state: &AppState, shutdown: &CancellationToken) -> JoinSet<(
     tasks
 }
 
-async fn every<F, Fut>(period: Duration, shutdown: CancellationToken, mut task: F)
+/// What a periodic task does when the server stops.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Finally {
+    /// Nothing: housekeeping that can wait for the next start.
+    Stop,
+    /// Run once more: flushers, so that nothing buffered is lost.
+    RunOnceMore,
+}
+
+async fn every<F, Fut>(period: Duration, shutdown: CancellationToken, finally: Finally, mut task: F)
 where
     F: FnMut() -> Fut,
     Fut: Future<Output = ()>,
@@ -204,8 +266,11 @@ where
     ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         tokio::select! {
-            _ = shutdown.cancelled() => return,
+            _ = shutdown.cancelled() => break,
             _ = ticker.tick() => task().await,
         }
+    }
+    if finally == Finally::RunOnceMore {
+        task().await;
     }
 }

@@ -9,6 +9,8 @@ use crate::accounts::LoginThrottle;
 use crate::config::Config;
 use crate::db::Db;
 use crate::http::observe::HttpMetrics;
+use crate::keys::{MasterKey, Verifier};
+use crate::pipeline::RouteScopes;
 
 /// Shared, cheaply clonable application state.
 #[derive(Clone)]
@@ -18,6 +20,12 @@ pub struct AppState {
     pub http_metrics: HttpMetrics,
     pub metrics_registry: Arc<prometheus_client::registry::Registry>,
     pub login_throttle: Arc<LoginThrottle>,
+    /// Verifies API keys (with its cache and the batched last-used stamps).
+    pub keys: Arc<Verifier>,
+    /// Seals the stored copy of every API key.
+    pub master_key: Arc<MasterKey>,
+    /// The scope each `/v1` operation needs, from the spec.
+    pub route_scopes: Arc<RouteScopes>,
     /// The OpenAPI document, rendered once at start-up: the bytes `/openapi.json` serves.
     pub openapi_json: Bytes,
 }

@@ -3,6 +3,7 @@
 //! they wrap a request is set in one place, [`crate::router::app`].
 
 pub mod client_ip;
+pub mod conditional;
 pub mod extract;
 pub mod observe;
 pub mod pagination;

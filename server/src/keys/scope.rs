@@ -1,0 +1,134 @@
+//! Scopes: what an API key may do.
+
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+/// A permission an API key can hold. `full_access` grants everything; a `…:write` scope also
+/// grants the matching `…:read`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, ToSchema)]
+pub enum Scope {
+    #[serde(rename = "full_access")]
+    FullAccess,
+    #[serde(rename = "links:read")]
+    LinksRead,
+    #[serde(rename = "links:write")]
+    LinksWrite,
+    #[serde(rename = "domains:read")]
+    DomainsRead,
+    #[serde(rename = "domains:write")]
+    DomainsWrite,
+    #[serde(rename = "analytics:read")]
+    AnalyticsRead,
+    #[serde(rename = "webhooks:manage")]
+    WebhooksManage,
+    #[serde(rename = "jobs:read")]
+    JobsRead,
+    #[serde(rename = "keys:read")]
+    KeysRead,
+    #[serde(rename = "keys:write")]
+    KeysWrite,
+}
+
+impl Scope {
+    pub const ALL: [Scope; 10] = [
+        Self::FullAccess,
+        Self::LinksRead,
+        Self::LinksWrite,
+        Self::DomainsRead,
+        Self::DomainsWrite,
+        Self::AnalyticsRead,
+        Self::WebhooksManage,
+        Self::JobsRead,
+        Self::KeysRead,
+        Self::KeysWrite,
+    ];
+
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::FullAccess => "full_access",
+            Self::LinksRead => "links:read",
+            Self::LinksWrite => "links:write",
+            Self::DomainsRead => "domains:read",
+            Self::DomainsWrite => "domains:write",
+            Self::AnalyticsRead => "analytics:read",
+            Self::WebhooksManage => "webhooks:manage",
+            Self::JobsRead => "jobs:read",
+            Self::KeysRead => "keys:read",
+            Self::KeysWrite => "keys:write",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|scope| scope.as_str() == s)
+    }
+
+    const fn bit(self) -> u16 {
+        1 << self as u16
+    }
+
+    /// The scopes that grant this one: itself, its `write` sibling for a `read`, and
+    /// `full_access`.
+    const fn granted_by(self) -> u16 {
+        let sibling = match self {
+            Self::LinksRead => Self::LinksWrite.bit(),
+            Self::DomainsRead => Self::DomainsWrite.bit(),
+            Self::KeysRead => Self::KeysWrite.bit(),
+            _ => 0,
+        };
+        self.bit() | sibling | Self::FullAccess.bit()
+    }
+}
+
+/// A set of scopes, as a bit set: checking one is a single AND on the request path.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct ScopeSet(u16);
+
+impl ScopeSet {
+    pub fn from_scopes(scopes: &[Scope]) -> Self {
+        Self(scopes.iter().fold(0, |bits, s| bits | s.bit()))
+    }
+
+    /// Whether the set grants `scope`.
+    pub fn grants(self, scope: Scope) -> bool {
+        self.0 & scope.granted_by() != 0
+    }
+}
+
+/// What a `/v1` operation needs of the calling key: declared by each handler in its
+/// `x-required-scope` extension (a scope, or `any` for any valid key).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RequiredScope {
+    AnyValidKey,
+    Scope(Scope),
+}
+
+impl RequiredScope {
+    pub fn parse(s: &str) -> Option<Self> {
+        if s == "any" { Some(Self::AnyValidKey) } else { Scope::parse(s).map(Self::Scope) }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn wire_names_match_and_parse_back() {
+        for scope in Scope::ALL {
+            assert_eq!(serde_json::to_value(scope).unwrap(), scope.as_str());
+            assert_eq!(Scope::parse(scope.as_str()), Some(scope));
+        }
+    }
+
+    #[test]
+    fn full_access_grants_all_and_write_grants_read() {
+        let full = ScopeSet::from_scopes(&[Scope::FullAccess]);
+        assert!(Scope::ALL.iter().all(|s| full.grants(*s)));
+        let write = ScopeSet::from_scopes(&[Scope::LinksWrite]);
+        assert!(write.grants(Scope::LinksRead) && write.grants(Scope::LinksWrite));
+        assert!(!write.grants(Scope::DomainsRead));
+        let read = ScopeSet::from_scopes(&[Scope::KeysRead]);
+        assert!(read.grants(Scope::KeysRead) && !read.grants(Scope::KeysWrite));
+        assert!(!ScopeSet::default().grants(Scope::JobsRead));
+    }
+}

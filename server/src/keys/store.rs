@@ -1,0 +1,367 @@
+//! Key queries, written once for both databases. Every query that reads or changes a key by
+//! id is scoped to the caller's organisation: another organisation's key is simply not found.
+
+use chrono::{DateTime, Utc};
+
+use super::material::KeyHash;
+use super::scope::Scope;
+use super::types::{ApiKey, KeyStatus};
+use crate::db::{Db, StoreError};
+use crate::dispatch;
+use crate::http::Pagination;
+use crate::time::{Timestamp, now};
+
+const KEY_COLUMNS: &str = "id, organization_id, name, prefix, scopes, domains, allowed_ips, expires_at, \
+     rate_limit_rpm, revoked_at, blocked, blocked_reason, last_used_at, last_used_ip, created_by, \
+     rotated_from, rotated_at, created_at, updated_at, version";
+
+/// A key row as stored.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct KeyRow {
+    pub id: String,
+    pub organization_id: String,
+    pub name: String,
+    pub prefix: String,
+    pub scopes: String,
+    pub domains: String,
+    pub allowed_ips: String,
+    pub expires_at: Option<Timestamp>,
+    pub rate_limit_rpm: Option<i64>,
+    pub revoked_at: Option<Timestamp>,
+    pub blocked: bool,
+    pub blocked_reason: Option<String>,
+    pub last_used_at: Option<Timestamp>,
+    pub last_used_ip: Option<String>,
+    pub created_by: String,
+    pub rotated_from: Option<String>,
+    pub rotated_at: Option<Timestamp>,
+    pub created_at: Timestamp,
+    pub updated_at: Timestamp,
+    pub version: i64,
+}
+
+fn json_list<T: serde::de::DeserializeOwned>(text: &str) -> Vec<T> {
+    // Written by this module from validated values; an unreadable list would be a bug, and
+    // the safest reading of one is "nothing granted".
+    serde_json::from_str(text).unwrap_or_default()
+}
+
+fn to_json<T: serde::Serialize>(value: &T) -> String {
+    serde_json::to_string(value).expect("lists of strings serialise")
+}
+
+impl KeyRow {
+    pub fn scopes(&self) -> Vec<Scope> {
+        json_list(&self.scopes)
+    }
+
+    pub fn domains(&self) -> Vec<String> {
+        json_list(&self.domains)
+    }
+
+    pub fn allowed_ips(&self) -> Vec<String> {
+        json_list(&self.allowed_ips)
+    }
+
+    pub fn status(&self, at: Timestamp) -> KeyStatus {
+        if self.revoked_at.is_some() {
+            KeyStatus::Revoked
+        } else if self.expires_at.is_some_and(|e| e <= at) {
+            KeyStatus::Expired
+        } else {
+            KeyStatus::Active
+        }
+    }
+
+    pub fn into_api_key(self, at: Timestamp) -> ApiKey {
+        ApiKey {
+            status: self.status(at),
+            scopes: self.scopes(),
+            domains: self.domains(),
+            allowed_ips: self.allowed_ips(),
+            id: self.id,
+            name: self.name,
+            prefix: self.prefix,
+            expires_at: self.expires_at,
+            rate_limit_rpm: self.rate_limit_rpm,
+            blocked: self.blocked,
+            blocked_reason: self.blocked_reason,
+            last_used_at: self.last_used_at,
+            last_used_ip: self.last_used_ip,
+            created_by: self.created_by,
+            rotated_from: self.rotated_from,
+            rotated_at: self.rotated_at,
+            created_at: self.created_at,
+            updated_at: self.updated_at,
+            version: self.version,
+        }
+    }
+}
+
+/// A secret to store: its hash, display prefix and sealed copy.
+pub struct NewSecret<'a> {
+    pub hash: KeyHash,
+    pub prefix: &'a str,
+    pub sealed: &'a [u8],
+    pub master_key_id: &'a str,
+}
+
+/// A key to store, with its first secret.
+pub struct NewKey<'a> {
+    pub id: &'a str,
+    pub organization_id: &'a str,
+    pub name: &'a str,
+    pub scopes: &'a [Scope],
+    pub domains: &'a [String],
+    pub allowed_ips: &'a [String],
+    pub expires_at: Option<Timestamp>,
+    pub rate_limit_rpm: Option<i64>,
+    pub created_by: &'a str,
+    pub secret: NewSecret<'a>,
+}
+
+const INSERT_SECRET: &str = "INSERT INTO api_key_secrets (key_hash, key_id, prefix, sealed, master_key_id, created_at) \
+     VALUES ($1, $2, $3, $4, $5, $6)";
+
+pub async fn insert_key(db: &Db, new: NewKey<'_>) -> Result<ApiKey, StoreError> {
+    let at = now();
+    let row = KeyRow {
+        id: new.id.to_owned(),
+        organization_id: new.organization_id.to_owned(),
+        name: new.name.to_owned(),
+        prefix: new.secret.prefix.to_owned(),
+        scopes: to_json(&new.scopes),
+        domains: to_json(&new.domains),
+        allowed_ips: to_json(&new.allowed_ips),
+        expires_at: new.expires_at,
+        rate_limit_rpm: new.rate_limit_rpm,
+        revoked_at: None,
+        blocked: false,
+        blocked_reason: None,
+        last_used_at: None,
+        last_used_ip: None,
+        created_by: new.created_by.to_owned(),
+        rotated_from: None,
+        rotated_at: None,
+        created_at: at,
+        updated_at: at,
+        version: 1,
+    };
+    const INSERT_KEY: &str = "INSERT INTO api_keys (id, organization_id, name, prefix, scopes, domains, \
+         allowed_ips, expires_at, rate_limit_rpm, blocked, created_by, created_at, updated_at, version) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)";
+    dispatch!(db, |pool| {
+        let mut tx = pool.begin().await?;
+        sqlx::query(INSERT_KEY)
+            .bind(&row.id)
+            .bind(&row.organization_id)
+            .bind(&row.name)
+            .bind(&row.prefix)
+            .bind(&row.scopes)
+            .bind(&row.domains)
+            .bind(&row.allowed_ips)
+            .bind(row.expires_at)
+            .bind(row.rate_limit_rpm)
+            .bind(false)
+            .bind(&row.created_by)
+            .bind(row.created_at)
+            .bind(row.updated_at)
+            .bind(row.version)
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query(INSERT_SECRET)
+            .bind(&new.secret.hash.0[..])
+            .bind(&row.id)
+            .bind(new.secret.prefix)
+            .bind(new.secret.sealed)
+            .bind(new.secret.master_key_id)
+            .bind(at)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok::<_, StoreError>(())
+    })?;
+    Ok(row.into_api_key(at))
+}
+
+pub async fn get_key(db: &Db, organization_id: &str, id: &str) -> Result<Option<KeyRow>, StoreError> {
+    let sql = format!("SELECT {KEY_COLUMNS} FROM api_keys WHERE id = $1 AND organization_id = $2");
+    Ok(dispatch!(db, |pool| sqlx::query_as::<_, KeyRow>(sqlx::AssertSqlSafe(sql.clone()))
+        .bind(id)
+        .bind(organization_id)
+        .fetch_optional(pool)
+        .await)?)
+}
+
+/// One page of the organisation's keys, newest first, and how many there are in all.
+pub async fn list_keys(
+    db: &Db,
+    organization_id: &str,
+    include_inactive: bool,
+    page: Pagination,
+) -> Result<(Vec<KeyRow>, u64), StoreError> {
+    let filter = if include_inactive {
+        "organization_id = $1 AND $2 = $2"
+    } else {
+        "organization_id = $1 AND revoked_at IS NULL AND (expires_at IS NULL OR expires_at > $2)"
+    };
+    let list = format!(
+        "SELECT {KEY_COLUMNS} FROM api_keys WHERE {filter} ORDER BY created_at DESC, id DESC LIMIT $3 OFFSET $4"
+    );
+    let count = format!("SELECT COUNT(*) FROM api_keys WHERE {filter}");
+    let at = now();
+    let (rows, total) = dispatch!(db, |pool| {
+        let rows = sqlx::query_as::<_, KeyRow>(sqlx::AssertSqlSafe(list.clone()))
+            .bind(organization_id)
+            .bind(at)
+            .bind(page.sql_limit())
+            .bind(page.sql_offset())
+            .fetch_all(pool)
+            .await?;
+        let total: i64 = sqlx::query_scalar(sqlx::AssertSqlSafe(count.clone()))
+            .bind(organization_id)
+            .bind(at)
+            .fetch_one(pool)
+            .await?;
+        Ok::<_, sqlx::Error>((rows, total))
+    })?;
+    Ok((rows, u64::try_from(total).unwrap_or(0)))
+}
+
+/// The new values of a key's editable fields (already validated).
+pub struct KeyChanges {
+    pub name: String,
+    pub domains: Vec<String>,
+    pub allowed_ips: Vec<String>,
+    pub expires_at: Option<Timestamp>,
+    pub rate_limit_rpm: Option<i64>,
+    pub blocked: bool,
+    pub blocked_reason: Option<String>,
+}
+
+/// Writes `changes` if the key is still at `version`; `false` when it moved on meanwhile.
+pub async fn update_key(
+    db: &Db,
+    organization_id: &str,
+    id: &str,
+    version: i64,
+    changes: &KeyChanges,
+) -> Result<bool, StoreError> {
+    const SQL: &str = "UPDATE api_keys SET name = $1, domains = $2, allowed_ips = $3, expires_at = $4, \
+         rate_limit_rpm = $5, blocked = $6, blocked_reason = $7, updated_at = $8, version = version + 1 \
+         WHERE id = $9 AND organization_id = $10 AND version = $11";
+    let domains = to_json(&changes.domains);
+    let allowed_ips = to_json(&changes.allowed_ips);
+    let done = dispatch!(db, |pool| sqlx::query(SQL)
+        .bind(&changes.name)
+        .bind(&domains)
+        .bind(&allowed_ips)
+        .bind(changes.expires_at)
+        .bind(changes.rate_limit_rpm)
+        .bind(changes.blocked)
+        .bind(&changes.blocked_reason)
+        .bind(now())
+        .bind(id)
+        .bind(organization_id)
+        .bind(version)
+        .execute(pool)
+        .await
+        .map(|r| r.rows_affected()))?;
+    Ok(done == 1)
+}
+
+/// Revokes a key (idempotent). `false` when the organisation has no such key.
+pub async fn revoke_key(db: &Db, organization_id: &str, id: &str) -> Result<bool, StoreError> {
+    const REVOKE: &str = "UPDATE api_keys SET revoked_at = $1, updated_at = $1, version = version + 1 \
+         WHERE id = $2 AND organization_id = $3 AND revoked_at IS NULL";
+    const EXISTS: &str = "SELECT COUNT(*) FROM api_keys WHERE id = $1 AND organization_id = $2";
+    let at = now();
+    let found = dispatch!(db, |pool| {
+        let changed = sqlx::query(REVOKE).bind(at).bind(id).bind(organization_id).execute(pool).await?;
+        if changed.rows_affected() == 1 {
+            true
+        } else {
+            let count: i64 = sqlx::query_scalar(EXISTS).bind(id).bind(organization_id).fetch_one(pool).await?;
+            count == 1
+        }
+    });
+    Ok(found)
+}
+
+/// Gives a key a new secret; the current one keeps working until `old_expires_at`.
+/// The caller has checked that the key exists and is active.
+pub async fn rotate_key(
+    db: &Db,
+    id: &str,
+    old_prefix: &str,
+    secret: NewSecret<'_>,
+    old_expires_at: Timestamp,
+) -> Result<(), StoreError> {
+    const RETIRE: &str = "UPDATE api_key_secrets SET expires_at = $1 \
+         WHERE key_id = $2 AND (expires_at IS NULL OR expires_at > $1)";
+    const PURGE: &str = "DELETE FROM api_key_secrets WHERE key_id = $1 AND expires_at <= $2";
+    const UPDATE_KEY: &str = "UPDATE api_keys SET prefix = $1, rotated_from = $2, rotated_at = $3, \
+         updated_at = $3, version = version + 1 WHERE id = $4";
+    let at = now();
+    dispatch!(db, |pool| {
+        let mut tx = pool.begin().await?;
+        sqlx::query(RETIRE).bind(old_expires_at).bind(id).execute(&mut *tx).await?;
+        sqlx::query(PURGE).bind(id).bind(at).execute(&mut *tx).await?;
+        sqlx::query(INSERT_SECRET)
+            .bind(&secret.hash.0[..])
+            .bind(id)
+            .bind(secret.prefix)
+            .bind(secret.sealed)
+            .bind(secret.master_key_id)
+            .bind(at)
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query(UPDATE_KEY).bind(secret.prefix).bind(old_prefix).bind(at).bind(id).execute(&mut *tx).await?;
+        tx.commit().await?;
+        Ok::<_, StoreError>(())
+    })
+}
+
+/// What verification needs of a key, found by a secret's hash.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct VerificationRow {
+    #[sqlx(flatten)]
+    pub key: KeyRow,
+    pub secret_expires_at: Option<Timestamp>,
+}
+
+pub async fn find_by_hash(db: &Db, hash: &KeyHash) -> Result<Option<VerificationRow>, StoreError> {
+    let columns = KEY_COLUMNS.split(", ").map(|c| format!("k.{c}")).collect::<Vec<_>>().join(", ");
+    let sql = format!(
+        "SELECT {columns}, s.expires_at AS secret_expires_at \
+         FROM api_key_secrets s JOIN api_keys k ON k.id = s.key_id WHERE s.key_hash = $1"
+    );
+    Ok(dispatch!(db, |pool| sqlx::query_as::<_, VerificationRow>(sqlx::AssertSqlSafe(sql.clone()))
+        .bind(&hash.0[..])
+        .fetch_optional(pool)
+        .await)?)
+}
+
+/// Records when (and from where) keys were last used; an older stamp never overwrites a newer.
+pub async fn record_last_used(db: &Db, stamps: &[(String, DateTime<Utc>, String)]) -> Result<(), StoreError> {
+    const SQL: &str = "UPDATE api_keys SET last_used_at = $1, last_used_ip = $2 \
+         WHERE id = $3 AND (last_used_at IS NULL OR last_used_at < $1)";
+    if stamps.is_empty() {
+        return Ok(());
+    }
+    dispatch!(db, |pool| {
+        let mut tx = pool.begin().await?;
+        for (id, at, ip) in stamps {
+            sqlx::query(SQL).bind(*at).bind(ip).bind(id).execute(&mut *tx).await?;
+        }
+        tx.commit().await?;
+        Ok::<_, StoreError>(())
+    })
+}
+
+/// The master key ids that sealed stored secrets, and one sealed value for each.
+pub async fn sealing_keys(db: &Db) -> Result<Vec<(String, Vec<u8>)>, StoreError> {
+    const SQL: &str = "SELECT s.master_key_id, s.sealed FROM api_key_secrets s \
+         WHERE s.key_hash IN (SELECT MIN(key_hash) FROM api_key_secrets GROUP BY master_key_id)";
+    Ok(dispatch!(db, |pool| sqlx::query_as::<_, (String, Vec<u8>)>(SQL).fetch_all(pool).await)?)
+}

@@ -1,0 +1,261 @@
+//! The shapes of the key routes, and the validation of what callers send.
+
+use chrono::{DateTime, Utc};
+use ipnet::IpNet;
+use serde::{Deserialize, Deserializer, Serialize};
+use utoipa::{IntoParams, ToSchema};
+
+use super::scope::Scope;
+use crate::error::Validation;
+
+/// The largest `rate_limit_rpm` a key can have.
+pub const MAX_RATE_LIMIT_RPM: i64 = 1_000_000;
+/// The longest rotation grace period: 30 days.
+pub const MAX_GRACE_PERIOD_SECONDS: i64 = 30 * 24 * 3600;
+
+/// Whether a key can be used.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum KeyStatus {
+    Active,
+    Revoked,
+    Expired,
+}
+
+/// An API key's metadata. The key itself is never part of it (see `ApiKeyCreated`).
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct ApiKey {
+    /// `key_…`; stays the same across rotations.
+    #[schema(example = "key_01JD0Q8Y4T8W6Q0C4X5M9Z2B7N")]
+    pub id: String,
+    #[schema(example = "Production backend")]
+    pub name: String,
+    /// The first 12 characters of the current secret, to tell keys apart.
+    #[schema(example = "ptk_3xY9aQ2b")]
+    pub prefix: String,
+    pub scopes: Vec<Scope>,
+    /// The hostnames the key may act on; empty means all of the organisation's domains.
+    #[schema(example = json!(["links.example.com"]))]
+    pub domains: Vec<String>,
+    /// The IP addresses and CIDR ranges the key may be used from; empty means anywhere.
+    #[schema(example = json!(["203.0.113.7", "10.0.0.0/8"]))]
+    pub allowed_ips: Vec<String>,
+    /// When the key stops working; `null` means never.
+    pub expires_at: Option<DateTime<Utc>>,
+    /// Requests per minute; `null` means the deployment's default.
+    #[schema(example = 600)]
+    pub rate_limit_rpm: Option<i64>,
+    pub status: KeyStatus,
+    /// A blocked key is refused (403 `key_blocked`) until unblocked.
+    pub blocked: bool,
+    pub blocked_reason: Option<String>,
+    /// When the key was last used (recorded within a few seconds of use).
+    pub last_used_at: Option<DateTime<Utc>>,
+    /// The address it was last used from.
+    pub last_used_ip: Option<String>,
+    /// The user who created the key.
+    pub created_by: String,
+    /// The prefix of the secret the last rotation replaced.
+    pub rotated_from: Option<String>,
+    pub rotated_at: Option<DateTime<Utc>>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    /// Bumped by every change; send it back in `If-Match` to update safely.
+    pub version: i64,
+}
+
+/// A key just created or rotated: its metadata and, this once, the key itself.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct ApiKeyCreated {
+    /// The API key. Shown here only: store it now, in a secret manager.
+    #[schema(example = "ptk_3xY9aQ2bW7cE1dF5gH8iJ0kL4mN6oP2qR9sT3uV5wX7yZ1a8Kq2Mz")]
+    pub key: String,
+    #[serde(flatten)]
+    pub api_key: ApiKey,
+}
+
+/// A new key.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({
+    "name": "Production backend",
+    "scopes": ["links:read", "links:write"],
+    "domains": ["links.example.com"],
+    "allowed_ips": ["203.0.113.0/24"],
+    "expires_in_days": 90,
+    "rate_limit_rpm": 600
+}))]
+pub struct CreateApiKeyRequest {
+    /// 1–100 characters.
+    pub name: String,
+    /// At least one.
+    pub scopes: Vec<Scope>,
+    /// Hostnames the key may act on; empty or absent means all.
+    #[serde(default)]
+    pub domains: Vec<String>,
+    /// IP addresses or CIDR ranges (v4 or v6); empty or absent means anywhere.
+    #[serde(default)]
+    pub allowed_ips: Vec<String>,
+    /// An expiry time in the future. Give this or `expires_in_days`, not both.
+    pub expires_at: Option<DateTime<Utc>>,
+    /// Expire this many days from now (1–3650).
+    pub expires_in_days: Option<i64>,
+    /// Requests per minute (1–1000000); absent means the deployment's default.
+    pub rate_limit_rpm: Option<i64>,
+}
+
+/// Changes to a key. Absent fields stay as they are; `null` clears `expires_at`,
+/// `rate_limit_rpm` and `blocked_reason`. The scopes and the key itself cannot change:
+/// create a new key for that.
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"name": "Production backend (EU)", "allowed_ips": ["203.0.113.0/24"], "expires_at": null}))]
+pub struct UpdateApiKeyRequest {
+    pub name: Option<String>,
+    pub domains: Option<Vec<String>>,
+    pub allowed_ips: Option<Vec<String>>,
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<DateTime<Utc>>)]
+    pub expires_at: Option<Option<DateTime<Utc>>>,
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<i64>)]
+    pub rate_limit_rpm: Option<Option<i64>>,
+    /// Block (`true`) or unblock (`false`) the key.
+    pub blocked: Option<bool>,
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<String>)]
+    pub blocked_reason: Option<Option<String>>,
+}
+
+/// Tells "absent" (`None`, via `default`) from "null" (`Some(None)`).
+fn present<'de, T: Deserialize<'de>, D: Deserializer<'de>>(d: D) -> Result<Option<Option<T>>, D::Error> {
+    Option::<T>::deserialize(d).map(Some)
+}
+
+/// Rotation: a new secret for the same key.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"grace_period_seconds": 3600}))]
+pub struct RotateApiKeyRequest {
+    /// How long the old secret keeps working (0–2592000 seconds); 0, the default, ends it at
+    /// once.
+    #[serde(default)]
+    pub grace_period_seconds: i64,
+}
+
+/// The query of key lists.
+#[derive(Debug, Default, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct ListApiKeysParams {
+    /// How many keys to return, 1–100.
+    #[param(minimum = 1, maximum = 100, default = 20)]
+    pub limit: Option<i64>,
+    /// How many keys to skip.
+    #[param(minimum = 0, default = 0)]
+    pub offset: Option<i64>,
+    /// Include revoked and expired keys (default: active keys only).
+    #[param(default = false)]
+    pub include_inactive: Option<bool>,
+}
+
+/// Validates a key name.
+pub fn check_name(v: &mut Validation, name: &str) -> String {
+    let name = name.trim();
+    v.check(!name.is_empty(), "name", "must not be empty");
+    v.check(name.chars().count() <= 100, "name", "must be at most 100 characters");
+    name.to_owned()
+}
+
+/// Validates and normalises a domain scope: hostnames, lower-cased, without duplicates.
+pub fn check_domains(v: &mut Validation, domains: &[String]) -> Vec<String> {
+    v.check(domains.len() <= 100, "domains", "must list at most 100 hostnames");
+    let mut out: Vec<String> = Vec::with_capacity(domains.len());
+    for (i, domain) in domains.iter().enumerate() {
+        match crate::hostname::normalize(domain) {
+            Ok(host) if !out.contains(&host) => out.push(host),
+            Ok(_) => {}
+            Err(message) => v.reject(format!("domains[{i}]"), message),
+        }
+    }
+    out
+}
+
+/// Validates and normalises an IP allowlist: single addresses stay bare, ranges become their
+/// network (`10.1.2.3/8` → `10.0.0.0/8`), duplicates go.
+pub fn check_allowed_ips(v: &mut Validation, entries: &[String]) -> Vec<String> {
+    v.check(entries.len() <= 100, "allowed_ips", "must list at most 100 entries");
+    let mut out: Vec<String> = Vec::with_capacity(entries.len());
+    for (i, entry) in entries.iter().enumerate() {
+        match parse_ip_entry(entry) {
+            Some(net) => {
+                let text = if net.prefix_len() == net.max_prefix_len() {
+                    net.addr().to_string()
+                } else {
+                    net.trunc().to_string()
+                };
+                if !out.contains(&text) {
+                    out.push(text);
+                }
+            }
+            None => v.reject(
+                format!("allowed_ips[{i}]"),
+                "must be an IP address or CIDR range, e.g. 203.0.113.7 or 10.0.0.0/8",
+            ),
+        }
+    }
+    out
+}
+
+/// An allowlist entry as a network: a bare address is a /32 (or /128).
+pub fn parse_ip_entry(entry: &str) -> Option<IpNet> {
+    let entry = entry.trim();
+    entry.parse::<IpNet>().ok().or_else(|| entry.parse::<std::net::IpAddr>().ok().map(IpNet::from))
+}
+
+/// Validates a rate limit.
+pub fn check_rate_limit(v: &mut Validation, rpm: Option<i64>) {
+    if let Some(rpm) = rpm {
+        v.check((1..=MAX_RATE_LIMIT_RPM).contains(&rpm), "rate_limit_rpm", "must be between 1 and 1000000");
+    }
+}
+
+/// Validates an expiry time: it must be in the future.
+pub fn check_expires_at(v: &mut Validation, at: Option<DateTime<Utc>>, now: DateTime<Utc>) {
+    if let Some(at) = at {
+        v.check(at > now, "expires_at", "must be in the future");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn allowlists_accept_addresses_and_ranges_of_both_families() {
+        let mut v = Validation::new();
+        let out = check_allowed_ips(
+            &mut v,
+            &["127.0.0.1".into(), "10.1.2.3/8".into(), "::1".into(), "2001:db8::/32".into(), "127.0.0.1".into()],
+        );
+        v.finish().unwrap();
+        assert_eq!(out, ["127.0.0.1", "10.0.0.0/8", "::1", "2001:db8::/32"]);
+    }
+
+    #[test]
+    fn allowlists_name_each_bad_entry() {
+        let mut v = Validation::new();
+        check_allowed_ips(&mut v, &["10.0.0.0/33".into(), "ok".into(), "1.2.3.4".into()]);
+        let err = v.finish().unwrap_err();
+        let fields: Vec<_> = err.field_errors().iter().map(|e| e.field.clone()).collect();
+        assert_eq!(fields, ["allowed_ips[0]", "allowed_ips[1]"]);
+    }
+
+    #[test]
+    fn patch_tells_absent_from_null() {
+        let absent: UpdateApiKeyRequest = serde_json::from_str("{}").unwrap();
+        assert!(absent.expires_at.is_none());
+        let null: UpdateApiKeyRequest = serde_json::from_str(r#"{"expires_at": null}"#).unwrap();
+        assert_eq!(null.expires_at, Some(None));
+        assert!(serde_json::from_str::<UpdateApiKeyRequest>(r#"{"scopes": []}"#).is_err());
+    }
+}

@@ -1,0 +1,190 @@
+//! The `/v1` request pipeline, top to bottom. Every request to a `/v1` route passes here
+//! before its handler runs:
+//!
+//! 1. **Request id** — assigned by the outermost layer (`http::request_id`).
+//! 2. **Credentials** — `Authorization: Bearer ptk_…` or `x-api-key: ptk_…`; none is 401
+//!    `missing_credentials`; both, naming different keys, is 400 `invalid_request`.
+//! 3. **Key checks**, in order, each with its own code: format and checksum
+//!    (`invalid_api_key`), unknown (`invalid_api_key`), revoked (`key_revoked`), expired
+//!    (`key_expired`), blocked (`key_blocked`), IP allowlist (`ip_not_allowed`) — see
+//!    [`keys::Verifier`] — then the operation's scope (`insufficient_scope`, naming it).
+//!    The scope each operation needs is its `x-required-scope` in the spec: the handler's
+//!    annotation is the one place it is written.
+//! 4. The handler runs with an [`ApiPrincipal`] — organisation, key, scopes, domains — and
+//!    never reads credentials itself. Handlers that touch domains check the domain scope
+//!    (`domain_not_allowed`) with [`ApiPrincipal::allows_domain`].
+
+use std::collections::HashMap;
+use std::net::IpAddr;
+use std::sync::Arc;
+
+use axum::extract::{FromRequestParts, MatchedPath, Request, State};
+use axum::http::request::Parts;
+use axum::http::{HeaderMap, Method, header};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use serde_json::Value;
+
+use crate::error::{ApiError, ErrorCode};
+use crate::http::client_ip::client_ip;
+use crate::keys::{self, KeyRecord, RequiredScope};
+use crate::secret::Secret;
+use crate::state::AppState;
+
+/// The caller of a `/v1` operation: a verified API key.
+#[derive(Debug, Clone)]
+pub struct ApiPrincipal(Arc<KeyRecord>);
+
+impl ApiPrincipal {
+    pub fn key(&self) -> &KeyRecord {
+        &self.0
+    }
+
+    /// Whether the key may act on `hostname` (an empty domain scope allows every domain).
+    pub fn allows_domain(&self, hostname: &str) -> bool {
+        self.0.domains.is_empty() || self.0.domains.iter().any(|d| d == hostname)
+    }
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for ApiPrincipal {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+        parts
+            .extensions
+            .get::<ApiPrincipal>()
+            .cloned()
+            .ok_or_else(|| ApiError::internal("a /v1 handler ran without the /v1 pipeline"))
+    }
+}
+
+/// The scope each `/v1` operation needs, read from the spec's `x-required-scope`.
+#[derive(Debug, Default)]
+pub struct RouteScopes(HashMap<String, Vec<(Method, RequiredScope)>>);
+
+impl RouteScopes {
+    /// Builds the table from the finished OpenAPI document. Panics if a `/v1` operation does
+    /// not declare a valid scope: `openapi::check` refuses such a document first.
+    pub fn from_document(doc: &Value) -> Self {
+        let mut table: HashMap<String, Vec<(Method, RequiredScope)>> = HashMap::new();
+        for (path, item) in doc["paths"].as_object().into_iter().flatten() {
+            if !path.starts_with("/v1/") {
+                continue;
+            }
+            for (method, op) in item.as_object().into_iter().flatten() {
+                let Ok(method) = Method::from_bytes(method.to_ascii_uppercase().as_bytes()) else { continue };
+                let scope = op["x-required-scope"]
+                    .as_str()
+                    .and_then(RequiredScope::parse)
+                    .unwrap_or_else(|| panic!("{method} {path} declares no valid x-required-scope"));
+                table.entry(path.clone()).or_default().push((method, scope));
+            }
+        }
+        Self(table)
+    }
+
+    fn get(&self, method: &Method, route: &str) -> Option<RequiredScope> {
+        let scopes = self.0.get(route)?;
+        let method = if method == Method::HEAD { &Method::GET } else { method };
+        scopes.iter().find(|(m, _)| m == method).map(|(_, s)| *s)
+    }
+}
+
+/// Middleware: runs the pipeline for requests that matched a `/v1` route; other requests
+/// (and unmatched paths, which 404) pass through untouched.
+pub async fn v1(State(state): State<AppState>, mut req: Request, next: Next) -> Response {
+    let Some(route) = req.extensions().get::<MatchedPath>() else { return next.run(req).await };
+    if !route.as_str().starts_with("/v1/") {
+        return next.run(req).await;
+    }
+    let Some(required) = state.route_scopes.get(req.method(), route.as_str()) else {
+        // Wrong method on a /v1 path: the router answers 405.
+        return next.run(req).await;
+    };
+    let ip = client_ip(req.extensions(), req.headers(), &state.config.trusted_proxies);
+    match authenticate(&state.keys, req.headers(), ip, required).await {
+        Ok(principal) => {
+            req.extensions_mut().insert(principal);
+            next.run(req).await
+        }
+        Err(error) => error.into_response(),
+    }
+}
+
+async fn authenticate(
+    verifier: &keys::Verifier,
+    headers: &HeaderMap,
+    ip: IpAddr,
+    required: RequiredScope,
+) -> Result<ApiPrincipal, ApiError> {
+    let presented = credentials(headers)?;
+    let key = verifier.verify(presented.expose(), ip).await?;
+    if let RequiredScope::Scope(scope) = required
+        && !key.scopes.grants(scope)
+    {
+        return Err(ApiError::new(
+            ErrorCode::InsufficientScope,
+            format!("This operation needs the `{}` scope, which the API key does not have.", scope.as_str()),
+        ));
+    }
+    Ok(ApiPrincipal(key))
+}
+
+/// The presented key, from `Authorization: Bearer` or `x-api-key`.
+fn credentials(headers: &HeaderMap) -> Result<Secret<String>, ApiError> {
+    let bearer = match headers.get(header::AUTHORIZATION) {
+        None => None,
+        Some(value) => {
+            let value = value.to_str().unwrap_or("");
+            let token = value.strip_prefix("Bearer ").or_else(|| value.strip_prefix("bearer "));
+            match token.map(str::trim).filter(|t| !t.is_empty()) {
+                Some(token) => Some(token),
+                None => {
+                    return Err(ApiError::unauthorized(
+                        ErrorCode::InvalidApiKey,
+                        "The Authorization header must be `Bearer ptk_…`.",
+                    ));
+                }
+            }
+        }
+    };
+    let header_key = headers.get("x-api-key").map(|v| v.to_str().unwrap_or("").trim());
+    match (bearer, header_key) {
+        (None, None) => Err(ApiError::unauthorized(
+            ErrorCode::MissingCredentials,
+            "Send an API key: `Authorization: Bearer ptk_…` or `x-api-key: ptk_…`.",
+        )),
+        (Some(a), Some(b)) if a != b => Err(ApiError::bad_request(
+            "The Authorization and x-api-key headers name different keys: send one of them.",
+        )),
+        (Some(key), _) | (None, Some(key)) => Ok(Secret::new(key.to_owned())),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn credentials_come_from_either_header_and_must_agree() {
+        let mut headers = HeaderMap::new();
+        assert_eq!(credentials(&headers).unwrap_err().code(), ErrorCode::MissingCredentials);
+        headers.insert("x-api-key", "ptk_a".parse().unwrap());
+        assert_eq!(credentials(&headers).unwrap().expose(), "ptk_a");
+        headers.insert("authorization", "Bearer ptk_a".parse().unwrap());
+        assert_eq!(credentials(&headers).unwrap().expose(), "ptk_a");
+        headers.insert("authorization", "Bearer ptk_b".parse().unwrap());
+        assert_eq!(credentials(&headers).unwrap_err().code(), ErrorCode::InvalidRequest);
+        headers.remove("x-api-key");
+        headers.insert("authorization", "Basic dTpw".parse().unwrap());
+        assert_eq!(credentials(&headers).unwrap_err().code(), ErrorCode::InvalidApiKey);
+    }
+
+    #[test]
+    fn every_v1_operation_in_the_spec_declares_its_scope() {
+        let table = RouteScopes::from_document(&crate::openapi::document());
+        assert_eq!(table.get(&Method::GET, "/v1/apikeys"), Some(RequiredScope::Scope(keys::Scope::KeysRead)));
+        assert_eq!(table.get(&Method::HEAD, "/v1/key"), Some(RequiredScope::AnyValidKey));
+        assert_eq!(table.get(&Method::PUT, "/v1/key"), None);
+    }
+}
