@@ -141,11 +141,15 @@ impl Config {
         let mut trusted_proxies = Vec::with_capacity(args.trusted_proxies.len());
         for entry in args.trusted_proxies.iter().map(|e| e.trim()).filter(|e| !e.is_empty()) {
             let net = crate::keys::types::parse_ip_entry(entry).ok_or_else(|| {
-                ("--trusted-proxies (PORTICO_TRUSTED_PROXIES)", format!("{entry:?} is not an IP address or CIDR range"))
+                (
+                    "--trusted-proxies (PORTICO_TRUSTED_PROXIES)",
+                    format!("{entry:?} is not an IP address or CIDR range"),
+                )
             })?;
             trusted_proxies.push(net);
         }
-        let master_key = std::env::var(crate::keys::master::ENV).ok().filter(|v| !v.trim().is_empty()).map(Secret::new);
+        let master_key =
+            std::env::var(crate::keys::master::ENV).ok().filter(|v| !v.trim().is_empty()).map(Secret::new);
         Ok(Self {
             trusted_proxies,
             master_key,

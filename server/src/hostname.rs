@@ -44,7 +44,18 @@ mod tests {
 
     #[test]
     fn non_hostnames_are_refused() {
-        for bad in ["", "  ", "-bad.example", "bad-.example", "a..b", "under_score.example", "http://x.io", "x.io/path", "1.2.3", &"a".repeat(64)] {
+        for bad in [
+            "",
+            "  ",
+            "-bad.example",
+            "bad-.example",
+            "a..b",
+            "under_score.example",
+            "http://x.io",
+            "x.io/path",
+            "1.2.3",
+            &"a".repeat(64),
+        ] {
             assert!(normalize(bad).is_err(), "{bad:?}");
         }
     }

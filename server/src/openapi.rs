@@ -181,7 +181,9 @@ fn describe_auth(doc: &mut Value) {
         let line = if schemes.contains(&"api_key") {
             match op.get("x-required-scope").and_then(Value::as_str) {
                 Some("any") | None => "**Authentication:** any valid API key.".to_owned(),
-                Some(scope) => format!("**Authentication:** an API key with the `{scope}` scope (or `full_access`)."),
+                Some(scope) => {
+                    format!("**Authentication:** an API key with the `{scope}` scope (or `full_access`).")
+                }
             }
         } else if schemes.contains(&"session_token") {
             "**Authentication:** a dashboard session (`Authorization: Bearer pts_…`).".to_owned()

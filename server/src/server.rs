@@ -13,11 +13,11 @@ use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
 use crate::accounts::{self, LoginThrottle};
-use crate::keys::{MasterKey, Verifier};
-use crate::pipeline::RouteScopes;
 use crate::config::{Config, DatabaseTarget, redact_url};
 use crate::db::Db;
 use crate::http::observe::HttpMetrics;
+use crate::keys::{MasterKey, Verifier};
+use crate::pipeline::RouteScopes;
 use crate::state::AppState;
 
 /// Why the server could not start.
@@ -174,7 +174,10 @@ async fn load_master_key(config: &Config, db: &Db) -> Result<MasterKey, StartupE
         .await
         .map_err(|e| StartupError::Other(format!("cannot read the stored API keys: {e}")))?;
     let (master_key, setting) = match &config.master_key {
-        Some(text) => (MasterKey::from_base64(text).map_err(|e| StartupError::setting(MASTER_KEY, e.to_string()))?, MASTER_KEY),
+        Some(text) => (
+            MasterKey::from_base64(text).map_err(|e| StartupError::setting(MASTER_KEY, e.to_string()))?,
+            MASTER_KEY,
+        ),
         None => {
             let (key, generated) = MasterKey::load_or_generate(&config.data_dir, sealed.is_empty())
                 .map_err(|e| StartupError::setting(DATA_DIR, e.to_string()))?;

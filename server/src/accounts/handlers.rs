@@ -127,7 +127,10 @@ pub async fn login(
     security(("session_token" = [])),
     responses((status = 204, description = "Signed out.")),
 )]
-pub async fn logout(State(state): State<AppState>, session: DashboardSession) -> Result<StatusCode, ApiError> {
+pub async fn logout(
+    State(state): State<AppState>,
+    session: DashboardSession,
+) -> Result<StatusCode, ApiError> {
     store::revoke_session(&state.db, &session.session_id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -190,7 +193,9 @@ mod tests {
     fn emails_are_normalised_and_checked() {
         assert_eq!(normalize_email("  Ada@Example.COM "), "ada@example.com");
         assert!(check_email("ada@example.com").is_ok());
-        for bad in ["", "ada", "ada@", "@example.com", "ada@example", "a b@example.com", "a@b@c.d", "ada@.com"] {
+        for bad in
+            ["", "ada", "ada@", "@example.com", "ada@example", "a b@example.com", "a@b@c.d", "ada@.com"]
+        {
             assert!(check_email(bad).is_err(), "{bad:?} should be refused");
         }
     }

@@ -39,9 +39,9 @@ impl<S: Send + Sync> FromRequestParts<S> for IfMatch {
             return Ok(Self(None));
         }
         let bare = text.strip_prefix("W/").unwrap_or(text).trim_matches('"');
-        bare.parse::<i64>().map(|v| Self(Some(v))).map_err(|_| {
-            ApiError::bad_request("If-Match must be the ETag of the resource, e.g. \"3\".")
-        })
+        bare.parse::<i64>()
+            .map(|v| Self(Some(v)))
+            .map_err(|_| ApiError::bad_request("If-Match must be the ETag of the resource, e.g. \"3\"."))
     }
 }
 

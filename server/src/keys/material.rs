@@ -66,7 +66,7 @@ pub fn generate() -> ParsedKey {
     key.push_str(PREFIX);
     base62::encode_32_into(&random_bytes::<32>(), &mut key);
     let checksum = checksum(&key);
-    key.push_str(&checksum);
+    key.extend(checksum.iter().map(|&b| b as char));
     ParsedKey { key: Secret::new(key) }
 }
 
@@ -83,21 +83,21 @@ pub fn parse(candidate: &str) -> Result<ParsedKey, Malformed> {
         return Err(Malformed::Alphabet);
     }
     let (payload, sum) = candidate.split_at(KEY_LEN - CHECKSUM_LEN);
-    if checksum(payload) != sum {
+    if checksum(payload) != sum.as_bytes() {
         return Err(Malformed::Checksum);
     }
     Ok(ParsedKey { key: Secret::new(candidate.to_owned()) })
 }
 
 /// CRC32 of `payload` as 6 base62 digits (62⁶ > 2³²), most significant first.
-fn checksum(payload: &str) -> String {
+fn checksum(payload: &str) -> [u8; CHECKSUM_LEN] {
     let mut value = crc32fast::hash(payload.as_bytes());
     let mut digits = [b'0'; CHECKSUM_LEN];
     for digit in digits.iter_mut().rev() {
         *digit = base62::ALPHABET[(value % 62) as usize];
         value /= 62;
     }
-    String::from_utf8(digits.to_vec()).expect("base62 digits are ASCII")
+    digits
 }
 
 #[cfg(test)]

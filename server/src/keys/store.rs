@@ -281,7 +281,8 @@ pub async fn revoke_key(db: &Db, organization_id: &str, id: &str) -> Result<bool
         if changed.rows_affected() == 1 {
             true
         } else {
-            let count: i64 = sqlx::query_scalar(EXISTS).bind(id).bind(organization_id).fetch_one(pool).await?;
+            let count: i64 =
+                sqlx::query_scalar(EXISTS).bind(id).bind(organization_id).fetch_one(pool).await?;
             count == 1
         }
     });
@@ -290,6 +291,10 @@ pub async fn revoke_key(db: &Db, organization_id: &str, id: &str) -> Result<bool
 
 /// Gives a key a new secret; the current one keeps working until `old_expires_at`.
 /// The caller has checked that the key exists and is active.
+///
+/// Replaced secrets are kept for 30 days after their grace period ends, so that using one
+/// is answered `key_expired` ("replaced by a rotation") rather than "unknown"; older ones
+/// are deleted here.
 pub async fn rotate_key(
     db: &Db,
     id: &str,
@@ -306,7 +311,7 @@ pub async fn rotate_key(
     dispatch!(db, |pool| {
         let mut tx = pool.begin().await?;
         sqlx::query(RETIRE).bind(old_expires_at).bind(id).execute(&mut *tx).await?;
-        sqlx::query(PURGE).bind(id).bind(at).execute(&mut *tx).await?;
+        sqlx::query(PURGE).bind(id).bind(at - chrono::TimeDelta::days(30)).execute(&mut *tx).await?;
         sqlx::query(INSERT_SECRET)
             .bind(&secret.hash.0[..])
             .bind(id)
@@ -316,7 +321,13 @@ pub async fn rotate_key(
             .bind(at)
             .execute(&mut *tx)
             .await?;
-        sqlx::query(UPDATE_KEY).bind(secret.prefix).bind(old_prefix).bind(at).bind(id).execute(&mut *tx).await?;
+        sqlx::query(UPDATE_KEY)
+            .bind(secret.prefix)
+            .bind(old_prefix)
+            .bind(at)
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
         tx.commit().await?;
         Ok::<_, StoreError>(())
     })

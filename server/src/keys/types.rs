@@ -235,7 +235,13 @@ mod tests {
         let mut v = Validation::new();
         let out = check_allowed_ips(
             &mut v,
-            &["127.0.0.1".into(), "10.1.2.3/8".into(), "::1".into(), "2001:db8::/32".into(), "127.0.0.1".into()],
+            &[
+                "127.0.0.1".into(),
+                "10.1.2.3/8".into(),
+                "::1".into(),
+                "2001:db8::/32".into(),
+                "127.0.0.1".into(),
+            ],
         );
         v.finish().unwrap();
         assert_eq!(out, ["127.0.0.1", "10.0.0.0/8", "::1", "2001:db8::/32"]);

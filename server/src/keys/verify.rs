@@ -79,11 +79,8 @@ pub struct Verifier {
 
 impl Verifier {
     pub fn new(db: Db, capacity: u64, ttl: Duration) -> Self {
-        let cache = Cache::builder()
-            .max_capacity(capacity)
-            .time_to_live(ttl)
-            .support_invalidation_closures()
-            .build();
+        let cache =
+            Cache::builder().max_capacity(capacity).time_to_live(ttl).support_invalidation_closures().build();
         Self { db, cache, last_used: Mutex::new(HashMap::new()) }
     }
 
@@ -96,9 +93,10 @@ impl Verifier {
                 "The API key is malformed: Portico keys look like ptk_ followed by 49 letters and digits.",
             )
         })?;
-        let record = self.lookup(parsed.hash()).await?.ok_or_else(|| {
-            ApiError::unauthorized(ErrorCode::InvalidApiKey, "The API key is not valid.")
-        })?;
+        let record = self
+            .lookup(parsed.hash())
+            .await?
+            .ok_or_else(|| ApiError::unauthorized(ErrorCode::InvalidApiKey, "The API key is not valid."))?;
         check(&record, ip, now())?;
         self.stamp(&record.id, ip);
         Ok(record)
@@ -117,9 +115,8 @@ impl Verifier {
     /// afresh. Called after every change to a key.
     pub fn forget(&self, key_id: &str) {
         let key_id: Arc<str> = key_id.into();
-        let _ = self
-            .cache
-            .invalidate_entries_if(move |_, entry| entry.as_ref().is_some_and(|r| r.id == key_id));
+        let _ =
+            self.cache.invalidate_entries_if(move |_, entry| entry.as_ref().is_some_and(|r| r.id == key_id));
     }
 
     fn stamp(&self, key_id: &Arc<str>, ip: IpAddr) {
@@ -154,7 +151,8 @@ fn check(record: &KeyRecord, ip: IpAddr, at: Timestamp) -> Result<(), ApiError> 
     if record.revoked {
         return Err(ApiError::unauthorized(ErrorCode::KeyRevoked, "The API key was revoked."));
     }
-    let expired = record.expires_at.is_some_and(|e| e <= at) || record.secret_expires_at.is_some_and(|e| e <= at);
+    let expired =
+        record.expires_at.is_some_and(|e| e <= at) || record.secret_expires_at.is_some_and(|e| e <= at);
     if expired {
         let detail = if record.secret_expires_at.is_some_and(|e| e <= at) {
             "This API key secret was replaced by a rotation and its grace period is over; use the new secret."

@@ -109,7 +109,7 @@ fn sigterm_stops_the_server_gracefully_and_logs_are_json_without_secrets() {
     assert!(data_dir.join("portico.db").exists(), "the SQLite database is in the data directory");
 
     let runtime = tokio::runtime::Runtime::new().unwrap();
-    let token = runtime.block_on(async {
+    let (token, keys) = runtime.block_on(async {
         let client = reqwest::Client::new();
         let signup = client
             .post(format!("{base}/api/developer/signup"))
@@ -119,7 +119,37 @@ fn sigterm_stops_the_server_gracefully_and_logs_are_json_without_secrets() {
             .unwrap();
         assert_eq!(signup.status(), 201);
         let body: serde_json::Value = signup.json().await.unwrap();
-        body["token"].as_str().unwrap().to_owned()
+        let token = body["token"].as_str().unwrap().to_owned();
+        // Mint a key, use it (right and wrong), rotate it, use the new one.
+        let created: serde_json::Value = client
+            .post(format!("{base}/api/developer/apikeys"))
+            .bearer_auth(&token)
+            .json(&json!({"name": "scan me", "scopes": ["keys:read"]}))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let key = created["key"].as_str().unwrap().to_owned();
+        let id = created["id"].as_str().unwrap();
+        for presented in [key.as_str(), &key[..52]] {
+            client.get(format!("{base}/v1/key")).bearer_auth(presented).send().await.unwrap();
+        }
+        let rotated: serde_json::Value = client
+            .post(format!("{base}/api/developer/apikeys/{id}/rotate"))
+            .bearer_auth(&token)
+            .json(&json!({"grace_period_seconds": 60}))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let new_key = rotated["key"].as_str().unwrap().to_owned();
+        let me = client.get(format!("{base}/v1/key")).header("x-api-key", &new_key).send().await.unwrap();
+        assert_eq!(me.status(), 200);
+        (token, [key, new_key])
     });
 
     let status = Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap();
@@ -137,6 +167,16 @@ fn sigterm_stops_the_server_gracefully_and_logs_are_json_without_secrets() {
     assert!(logs.contains("portico stopped"));
     assert!(!logs.contains(PASSWORD), "the password is not logged");
     assert!(!logs.contains(&token) && !logs.contains(&token[4..]), "the session token is not logged");
+    // No API key, nor its secret part, in the logs or anywhere in the data directory.
+    let mut stored = String::new();
+    for entry in std::fs::read_dir(&data_dir).unwrap() {
+        stored.push_str(&String::from_utf8_lossy(&std::fs::read(entry.unwrap().path()).unwrap()));
+    }
+    for key in &keys {
+        let secret_part = &key[12..];
+        assert!(!logs.contains(secret_part), "an API key is in the logs");
+        assert!(!stored.contains(secret_part), "an API key is in the data directory in clear");
+    }
     let mut stdout = String::new();
     child.stdout.take().unwrap().read_to_string(&mut stdout).unwrap();
     assert!(stdout.trim().is_empty(), "with JSON logs stdout stays clean: {stdout}");

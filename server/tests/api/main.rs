@@ -7,4 +7,5 @@ mod support;
 mod accounts;
 mod cli;
 mod errors;
+mod keys;
 mod system;

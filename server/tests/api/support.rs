@@ -146,6 +146,32 @@ impl TestServer {
         response.json().await.unwrap()
     }
 
+    /// Creates an API key with the dashboard session `token`; returns the 201 body (`key` and
+    /// metadata).
+    pub async fn create_key(&self, token: &str, body: Value) -> Value {
+        let response = self
+            .request(Method::POST, "/api/developer/apikeys")
+            .bearer_auth(token)
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), StatusCode::CREATED, "creating a key with {body}");
+        response.json().await.unwrap()
+    }
+
+    /// Signs up `email` and creates a full-access key; returns (session token, key, key id).
+    pub async fn org_with_key(&self, email: &str, scopes: &[&str]) -> (String, String, String) {
+        let token = self.signup(email).await["token"].as_str().unwrap().to_owned();
+        let created = self.create_key(&token, json!({"name": "test key", "scopes": scopes})).await;
+        (token, created["key"].as_str().unwrap().to_owned(), created["id"].as_str().unwrap().to_owned())
+    }
+
+    /// A `/v1` request authenticated with `key` as a bearer token.
+    pub fn v1(&self, method: Method, path: &str, key: &str) -> reqwest::RequestBuilder {
+        self.request(method, path).bearer_auth(key)
+    }
+
     /// Stops the server gracefully.
     pub async fn stop(mut self) {
         if let Some(server) = self.server.take() {
