@@ -372,7 +372,15 @@ pub async fn record_last_used(db: &Db, stamps: &[(String, DateTime<Utc>, String)
 
 /// The master key ids that sealed stored secrets, and one sealed value for each.
 pub async fn sealing_keys(db: &Db) -> Result<Vec<(String, Vec<u8>)>, StoreError> {
-    const SQL: &str = "SELECT s.master_key_id, s.sealed FROM api_key_secrets s \
-         WHERE s.key_hash IN (SELECT MIN(key_hash) FROM api_key_secrets GROUP BY master_key_id)";
-    Ok(dispatch!(db, |pool| sqlx::query_as::<_, (String, Vec<u8>)>(SQL).fetch_all(pool).await)?)
+    const IDS: &str = "SELECT DISTINCT master_key_id FROM api_key_secrets";
+    const SAMPLE: &str = "SELECT sealed FROM api_key_secrets WHERE master_key_id = $1 LIMIT 1";
+    Ok(dispatch!(db, |pool| {
+        let ids: Vec<String> = sqlx::query_scalar(IDS).fetch_all(pool).await?;
+        let mut found = Vec::with_capacity(ids.len());
+        for id in ids {
+            let sealed: Vec<u8> = sqlx::query_scalar(SAMPLE).bind(&id).fetch_one(pool).await?;
+            found.push((id, sealed));
+        }
+        Ok::<_, sqlx::Error>(found)
+    })?)
 }
