@@ -81,7 +81,7 @@ pub struct LoginRequest {
 
 /// A new dashboard session. The token is shown here only; send it as
 /// `Authorization: Bearer pts_…` on dashboard routes.
-#[derive(Debug, Serialize, Deserialize, ToSchema)]
+#[derive(Serialize, Deserialize, ToSchema)]
 pub struct SessionCreated {
     /// The session token (`pts_…`). Store it like a password.
     #[schema(example = "pts_4Jx1mQ8dTt0yZ2cV7bN5rL9wK3hF6gS1aE8uO2iP4qR")]
@@ -90,6 +90,17 @@ pub struct SessionCreated {
     pub expires_at: DateTime<Utc>,
     pub user: User,
     pub organization: Organization,
+}
+
+impl std::fmt::Debug for SessionCreated {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SessionCreated")
+            .field("token", &"[redacted]")
+            .field("expires_at", &self.expires_at)
+            .field("user", &self.user)
+            .field("organization", &self.organization)
+            .finish()
+    }
 }
 
 /// The signed-in user, their organisation and their role in it.

@@ -65,13 +65,19 @@ pub struct ApiKey {
 }
 
 /// A key just created or rotated: its metadata and, this once, the key itself.
-#[derive(Debug, Serialize, Deserialize, ToSchema)]
+#[derive(Serialize, Deserialize, ToSchema)]
 pub struct ApiKeyCreated {
     /// The API key. Shown here only: store it now, in a secret manager.
     #[schema(example = "ptk_3xY9aQ2bW7cE1dF5gH8iJ0kL4mN6oP2qR9sT3uV5wX7yZ1a8Kq2Mz")]
     pub key: String,
     #[serde(flatten)]
     pub api_key: ApiKey,
+}
+
+impl std::fmt::Debug for ApiKeyCreated {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ApiKeyCreated").field("key", &"[redacted]").field("api_key", &self.api_key).finish()
+    }
 }
 
 /// A new key.
@@ -254,6 +260,35 @@ mod tests {
         let err = v.finish().unwrap_err();
         let fields: Vec<_> = err.field_errors().iter().map(|e| e.field.clone()).collect();
         assert_eq!(fields, ["allowed_ips[0]", "allowed_ips[1]"]);
+    }
+
+    #[test]
+    fn debug_output_never_shows_a_key() {
+        let created = ApiKeyCreated {
+            key: "ptk_secretsecret".into(),
+            api_key: ApiKey {
+                id: "key_1".into(),
+                name: "n".into(),
+                prefix: "ptk_secr".into(),
+                scopes: vec![],
+                domains: vec![],
+                allowed_ips: vec![],
+                expires_at: None,
+                rate_limit_rpm: None,
+                status: KeyStatus::Active,
+                blocked: false,
+                blocked_reason: None,
+                last_used_at: None,
+                last_used_ip: None,
+                created_by: "usr_1".into(),
+                rotated_from: None,
+                rotated_at: None,
+                created_at: Utc::now(),
+                updated_at: Utc::now(),
+                version: 1,
+            },
+        };
+        assert!(!format!("{created:?}").contains("secretsecret"));
     }
 
     #[test]
