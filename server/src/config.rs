@@ -49,6 +49,13 @@ pub struct ServeArgs {
     /// How long shutdown waits for in-flight requests, in seconds.
     #[arg(long, env = "PORTICO_SHUTDOWN_TIMEOUT_SECONDS", default_value_t = 30)]
     pub shutdown_timeout_seconds: u64,
+    /// The deployment's public URL, used in short links on the default domain
+    /// (default: `http://` + the listening address).
+    #[arg(long, env = "PORTICO_PUBLIC_URL")]
+    pub public_url: Option<String>,
+    /// The domain links go on when none is named (default: the host of the public URL).
+    #[arg(long, env = "PORTICO_DEFAULT_DOMAIN")]
+    pub default_domain: Option<String>,
     /// Proxies (comma-separated IPs or CIDRs) whose `X-Forwarded-For` is believed.
     #[arg(long, env = "PORTICO_TRUSTED_PROXIES", value_delimiter = ',')]
     pub trusted_proxies: Vec<String>,
@@ -92,6 +99,12 @@ pub struct Config {
     pub key_cache_ttl: Duration,
     /// How often `last_used_at` stamps are written.
     pub last_used_flush: Duration,
+    /// The public URL (`None`: `http://` + the bound address).
+    pub public_url: Option<String>,
+    /// The default link domain (`None`: the public URL's host).
+    pub default_domain: Option<String>,
+    /// How often queued clicks are written.
+    pub click_flush: Duration,
 }
 
 /// Limits on sign-in attempts (a token bucket per client IP and per email address).
@@ -133,6 +146,9 @@ impl Config {
             master_key: None,
             key_cache_ttl: Duration::from_secs(1),
             last_used_flush: Duration::from_secs(2),
+            public_url: None,
+            default_domain: None,
+            click_flush: Duration::from_secs(1),
         }
     }
 
@@ -151,6 +167,8 @@ impl Config {
         let master_key =
             std::env::var(crate::keys::master::ENV).ok().filter(|v| !v.trim().is_empty()).map(Secret::new);
         Ok(Self {
+            public_url: args.public_url.filter(|u| !u.trim().is_empty()),
+            default_domain: args.default_domain.filter(|d| !d.trim().is_empty()),
             trusted_proxies,
             master_key,
             database_url: args.database_url.filter(|u| !u.trim().is_empty()),

@@ -10,18 +10,21 @@
 //! - [`ids`], [`time`], [`secret`]: typed ids, timestamps and secret material.
 //!
 //! The capabilities: [`accounts`] (dashboard sign-up, sessions), [`keys`] (API keys and their
-//! verification) and [`system`] (health, metrics, the served documents). [`pipeline`] is the
+//! verification), [`domains`] and [`links`] (the product API: short links on custom domains,
+//! redirects, click analytics) and [`system`] (health, metrics, the served documents). [`pipeline`] is the
 //! `/v1` request pipeline, readable top to bottom. [`router`] holds the whole route table in one screen, and
 //! [`openapi`] turns the annotated handlers into the published spec. [`server`] starts it all.
 
 pub mod accounts;
 pub mod config;
 pub mod db;
+pub mod domains;
 pub mod error;
 pub mod hostname;
 pub mod http;
 pub mod ids;
 pub mod keys;
+pub mod links;
 pub mod openapi;
 pub mod pipeline;
 pub mod router;

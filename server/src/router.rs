@@ -16,7 +16,7 @@ use utoipa_swagger_ui::{Config as SwaggerConfig, SwaggerUi};
 
 use crate::http::{observe, problem_fallback, request_id};
 use crate::state::AppState;
-use crate::{accounts, keys, openapi, pipeline, system};
+use crate::{accounts, domains, keys, links, openapi, pipeline, system};
 
 /// The annotated routes: the source of both the axum router and the OpenAPI document.
 pub fn api_router() -> OpenApiRouter<AppState> {
@@ -34,6 +34,14 @@ pub fn api_router() -> OpenApiRouter<AppState> {
         .routes(routes!(keys::key_introspect))
         .routes(routes!(keys::v1_apikey_list, keys::v1_apikey_create))
         .routes(routes!(keys::v1_apikey_get, keys::v1_apikey_revoke))
+        // Public API (`/v1`, API key): the product — custom domains and short links.
+        .routes(routes!(domains::domain_create, domains::domain_list))
+        .routes(routes!(domains::domain_get, domains::domain_delete))
+        .routes(routes!(links::link_create, links::link_list))
+        .routes(routes!(links::link_get, links::link_update, links::link_delete))
+        .routes(routes!(links::link_stats))
+        // Public, no credentials: the short links themselves.
+        .routes(routes!(links::link_redirect))
         // Operators and tools: health, metrics, documents, the home page.
         .routes(routes!(system::healthz))
         .routes(routes!(system::readyz))

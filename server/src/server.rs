@@ -17,6 +17,8 @@ use crate::config::{Config, DatabaseTarget, redact_url};
 use crate::db::Db;
 use crate::http::observe::HttpMetrics;
 use crate::keys::{MasterKey, Verifier};
+use crate::links::PublicUrls;
+use crate::links::clicks::{self, ClickRecorder};
 use crate::pipeline::RouteScopes;
 use crate::state::AppState;
 
@@ -53,7 +55,10 @@ const DATABASE_URL: &str = "--database-url (DATABASE_URL)";
 pub struct RunningServer {
     addr: SocketAddr,
     state: AppState,
-    shutdown: CancellationToken,
+    /// Stops accepting connections.
+    stop_serving: CancellationToken,
+    /// Stops the background tasks — only once no request can still hand them work.
+    stop_background: CancellationToken,
     server: tokio::task::JoinHandle<std::io::Result<()>>,
     background: JoinSet<()>,
 }
@@ -79,6 +84,8 @@ pub async fn start(config: Config) -> Result<RunningServer, StartupError> {
         .await
         .map_err(|e| StartupError::setting(ADDR, format!("cannot listen on {addr}: {e}")))?;
     let addr = listener.local_addr().map_err(|e| StartupError::Other(e.to_string()))?;
+    let public = public_urls(&config, addr)?;
+    let (click_recorder, click_queue) = ClickRecorder::new(10_000);
 
     let mut registry = Registry::default();
     let http_metrics = HttpMetrics::register(&mut registry);
@@ -88,6 +95,8 @@ pub async fn start(config: Config) -> Result<RunningServer, StartupError> {
         keys: Arc::new(Verifier::new(db.clone(), 100_000, config.key_cache_ttl)),
         master_key: Arc::new(master_key),
         route_scopes: Arc::new(RouteScopes::from_document(&document)),
+        public: Arc::new(public),
+        clicks: click_recorder,
         config: Arc::new(config),
         db,
         http_metrics,
@@ -95,19 +104,26 @@ pub async fn start(config: Config) -> Result<RunningServer, StartupError> {
         openapi_json: Bytes::from(crate::openapi::render(&document)),
     };
 
-    let shutdown = CancellationToken::new();
+    let stop_serving = CancellationToken::new();
+    let stop_background = CancellationToken::new();
     let app = crate::router::app(state.clone());
     let server = tokio::spawn({
-        let shutdown = shutdown.clone();
+        let stop_serving = stop_serving.clone();
         async move {
             axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())
-                .with_graceful_shutdown(shutdown.cancelled_owned())
+                .with_graceful_shutdown(stop_serving.cancelled_owned())
                 .await
         }
     });
-    let background = spawn_background(&state, &shutdown);
+    let mut background = spawn_background(&state, &stop_background);
+    background.spawn(clicks::run_flusher(
+        state.db.clone(),
+        click_queue,
+        state.config.click_flush,
+        stop_background.clone(),
+    ));
     tracing::info!(%addr, backend = ?state.db.backend(), "portico is serving");
-    Ok(RunningServer { addr, state, shutdown, server, background })
+    Ok(RunningServer { addr, state, stop_serving, stop_background, server, background })
 }
 
 impl RunningServer {
@@ -129,7 +145,7 @@ impl RunningServer {
     /// Stops gracefully: no new connections, in-flight requests finish (up to the shutdown
     /// timeout), background tasks stop and flush, the database closes.
     pub async fn shutdown(mut self) {
-        self.shutdown.cancel();
+        self.stop_serving.cancel();
         let timeout = self.state.config.shutdown_timeout;
         match tokio::time::timeout(timeout, &mut self.server).await {
             Ok(Ok(Ok(()))) => {}
@@ -140,6 +156,9 @@ impl RunningServer {
                 self.server.abort();
             }
         }
+        // Every request has been answered: the flushers can now write what they hold, once
+        // more, and stop.
+        self.stop_background.cancel();
         while self.background.join_next().await.is_some() {}
         self.state.db.close().await;
         tracing::info!("portico stopped");
@@ -166,6 +185,31 @@ async fn resolve_addr(addr: &str) -> Result<SocketAddr, StartupError> {
 }
 
 const MASTER_KEY: &str = "PORTICO_MASTER_KEY";
+
+/// The public base URL and the default link domain, from the settings or the bound address.
+fn public_urls(config: &Config, addr: SocketAddr) -> Result<PublicUrls, StartupError> {
+    const PUBLIC_URL: &str = "--public-url (PORTICO_PUBLIC_URL)";
+    const DEFAULT_DOMAIN: &str = "--default-domain (PORTICO_DEFAULT_DOMAIN)";
+    let base_url = match &config.public_url {
+        Some(text) => {
+            let parsed = url::Url::parse(text.trim())
+                .ok()
+                .filter(|u| matches!(u.scheme(), "http" | "https") && u.host_str().is_some())
+                .ok_or_else(|| StartupError::setting(PUBLIC_URL, format!("{text:?} is not an http(s) URL")))?;
+            parsed.as_str().trim_end_matches('/').to_owned()
+        }
+        None => format!("http://{addr}"),
+    };
+    let default_domain = match &config.default_domain {
+        Some(name) => crate::hostname::normalize(name)
+            .map_err(|m| StartupError::setting(DEFAULT_DOMAIN, format!("{name:?} {m}")))?,
+        None => url::Url::parse(&base_url)
+            .ok()
+            .and_then(|u| u.host_str().map(|h| h.trim_matches(['[', ']']).to_ascii_lowercase()))
+            .unwrap_or_else(|| addr.ip().to_string()),
+    };
+    Ok(PublicUrls { base_url, default_domain })
+}
 
 /// Loads the master key (from the environment, or the data directory's `master.key`,
 /// generated on first start) and makes sure it opens the keys already stored.

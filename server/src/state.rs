@@ -10,6 +10,8 @@ use crate::config::Config;
 use crate::db::Db;
 use crate::http::observe::HttpMetrics;
 use crate::keys::{MasterKey, Verifier};
+use crate::links::PublicUrls;
+use crate::links::clicks::ClickRecorder;
 use crate::pipeline::RouteScopes;
 
 /// Shared, cheaply clonable application state.
@@ -24,6 +26,10 @@ pub struct AppState {
     pub keys: Arc<Verifier>,
     /// Seals the stored copy of every API key.
     pub master_key: Arc<MasterKey>,
+    /// Where short links are served.
+    pub public: Arc<PublicUrls>,
+    /// Queues redirects' clicks for the background writer.
+    pub clicks: ClickRecorder,
     /// The scope each `/v1` operation needs, from the spec.
     pub route_scopes: Arc<RouteScopes>,
     /// The OpenAPI document, rendered once at start-up: the bytes `/openapi.json` serves.

@@ -1,0 +1,258 @@
+//! Link queries, written once for both databases. Every read is scoped to the organisation
+//! and, for domain-scoped keys, to the key's domains.
+
+use chrono::NaiveDate;
+
+use crate::db::{Db, StoreError};
+use crate::dispatch;
+use crate::domains::placeholders;
+use crate::http::Pagination;
+use crate::time::Timestamp;
+
+const COLUMNS: &str =
+    "id, organization_id, domain, slug, url, title, tags, expires_at, clicks, created_at, updated_at, version";
+
+/// A link row as stored.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct LinkRow {
+    pub id: String,
+    pub organization_id: String,
+    pub domain: String,
+    pub slug: String,
+    pub url: String,
+    pub title: Option<String>,
+    pub tags: String,
+    pub expires_at: Option<Timestamp>,
+    pub clicks: i64,
+    pub created_at: Timestamp,
+    pub updated_at: Timestamp,
+    pub version: i64,
+}
+
+impl LinkRow {
+    pub fn tags(&self) -> Vec<String> {
+        serde_json::from_str(&self.tags).unwrap_or_default()
+    }
+}
+
+/// The lower-cased text search looks in. Lower-cased here, in Rust, so that both databases
+/// match alike (SQLite's `LOWER` knows only ASCII).
+pub fn search_text(title: Option<&str>, url: &str, slug: &str) -> String {
+    format!("{}\n{}\n{}", title.unwrap_or(""), url, slug).to_lowercase()
+}
+
+/// Escapes `%`, `_` and `\` for a `LIKE … ESCAPE '\'` pattern.
+fn like_escape(text: &str) -> String {
+    let mut out = String::with_capacity(text.len() + 2);
+    for c in text.chars() {
+        if matches!(c, '%' | '_' | '\\') {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out
+}
+
+fn tags_json(tags: &[String]) -> String {
+    serde_json::to_string(tags).expect("strings serialise")
+}
+
+/// The values of a link to insert or overwrite.
+pub struct LinkValues<'a> {
+    pub domain: &'a str,
+    pub slug: &'a str,
+    pub url: &'a str,
+    pub title: Option<&'a str>,
+    pub tags: &'a [String],
+    pub expires_at: Option<Timestamp>,
+}
+
+const SLUG_TAKEN: &str = "This slug is already used by a live link on this domain.";
+
+pub async fn insert(
+    db: &Db,
+    id: &str,
+    organization_id: &str,
+    values: &LinkValues<'_>,
+    at: Timestamp,
+) -> Result<(), StoreError> {
+    const SQL: &str = "INSERT INTO links (id, organization_id, domain, slug, url, title, tags, search_text, \
+         expires_at, clicks, created_at, updated_at, version) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 0, $10, $10, 1)";
+    let tags = tags_json(values.tags);
+    let search = search_text(values.title, values.url, values.slug);
+    dispatch!(db, |pool| sqlx::query(SQL)
+        .bind(id)
+        .bind(organization_id)
+        .bind(values.domain)
+        .bind(values.slug)
+        .bind(values.url)
+        .bind(values.title)
+        .bind(&tags)
+        .bind(&search)
+        .bind(values.expires_at)
+        .bind(at)
+        .execute(pool)
+        .await
+        .map(drop))
+    .map_err(|e| StoreError::on_unique(e, SLUG_TAKEN))
+}
+
+/// A live (not deleted) link of the organisation.
+pub async fn get(db: &Db, organization_id: &str, id: &str) -> Result<Option<LinkRow>, StoreError> {
+    let sql = format!("SELECT {COLUMNS} FROM links WHERE id = $1 AND organization_id = $2 AND deleted_at IS NULL");
+    Ok(dispatch!(db, |pool| sqlx::query_as::<_, LinkRow>(sqlx::AssertSqlSafe(sql.clone()))
+        .bind(id)
+        .bind(organization_id)
+        .fetch_optional(pool)
+        .await)?)
+}
+
+/// The filters of a list.
+pub struct ListFilter<'a> {
+    pub search: Option<&'a str>,
+    pub domain: Option<&'a str>,
+    pub tag: Option<&'a str>,
+    /// The key's domain scope; empty: all.
+    pub scope: &'a [String],
+}
+
+pub async fn list(
+    db: &Db,
+    organization_id: &str,
+    filter: &ListFilter<'_>,
+    page: Pagination,
+) -> Result<(Vec<LinkRow>, u64), StoreError> {
+    let mut clauses = vec!["organization_id = $1".to_owned(), "deleted_at IS NULL".to_owned()];
+    let mut params: Vec<String> = vec![organization_id.to_owned()];
+    if let Some(search) = filter.search {
+        params.push(format!("%{}%", like_escape(&search.to_lowercase())));
+        clauses.push(format!("search_text LIKE ${} ESCAPE '\\'", params.len()));
+    }
+    if let Some(domain) = filter.domain {
+        params.push(domain.to_owned());
+        clauses.push(format!("domain = ${}", params.len()));
+    }
+    if let Some(tag) = filter.tag {
+        // Tags are stored as a JSON array of strings that cannot contain quotes, so the
+        // quoted tag matches exactly one element.
+        params.push(format!("%{}%", like_escape(&serde_json::to_string(tag).expect("a string serialises"))));
+        clauses.push(format!("tags LIKE ${} ESCAPE '\\'", params.len()));
+    }
+    if !filter.scope.is_empty() {
+        clauses.push(format!("domain IN ({})", placeholders(params.len() + 1, filter.scope.len())));
+        params.extend(filter.scope.iter().cloned());
+    }
+    let filter_sql = clauses.join(" AND ");
+    let n = params.len();
+    let list_sql = format!(
+        "SELECT {COLUMNS} FROM links WHERE {filter_sql} ORDER BY created_at DESC, id DESC LIMIT ${} OFFSET ${}",
+        n + 1,
+        n + 2
+    );
+    let count_sql = format!("SELECT COUNT(*) FROM links WHERE {filter_sql}");
+    let (rows, total) = dispatch!(db, |pool| {
+        let mut query = sqlx::query_as::<_, LinkRow>(sqlx::AssertSqlSafe(list_sql.clone()));
+        let mut count = sqlx::query_scalar::<_, i64>(sqlx::AssertSqlSafe(count_sql.clone()));
+        for param in &params {
+            query = query.bind(param);
+            count = count.bind(param);
+        }
+        let rows = query.bind(page.sql_limit()).bind(page.sql_offset()).fetch_all(pool).await?;
+        let total = count.fetch_one(pool).await?;
+        Ok::<_, sqlx::Error>((rows, total))
+    })?;
+    Ok((rows, u64::try_from(total).unwrap_or(0)))
+}
+
+/// Overwrites a link's values if it is still at `version`; `false` when it moved on (or was
+/// deleted) meanwhile.
+pub async fn update(
+    db: &Db,
+    organization_id: &str,
+    id: &str,
+    version: i64,
+    values: &LinkValues<'_>,
+    at: Timestamp,
+) -> Result<bool, StoreError> {
+    const SQL: &str = "UPDATE links SET domain = $1, slug = $2, url = $3, title = $4, tags = $5, search_text = $6, \
+         expires_at = $7, updated_at = $8, version = version + 1 \
+         WHERE id = $9 AND organization_id = $10 AND version = $11 AND deleted_at IS NULL";
+    let tags = tags_json(values.tags);
+    let search = search_text(values.title, values.url, values.slug);
+    let changed = dispatch!(db, |pool| sqlx::query(SQL)
+        .bind(values.domain)
+        .bind(values.slug)
+        .bind(values.url)
+        .bind(values.title)
+        .bind(&tags)
+        .bind(&search)
+        .bind(values.expires_at)
+        .bind(at)
+        .bind(id)
+        .bind(organization_id)
+        .bind(version)
+        .execute(pool)
+        .await
+        .map(|r| r.rows_affected()))
+    .map_err(|e| StoreError::on_unique(e, SLUG_TAKEN))?;
+    Ok(changed == 1)
+}
+
+/// Soft-deletes a link: the row stays (with `deleted_at`), the slug becomes free.
+pub async fn soft_delete(db: &Db, organization_id: &str, id: &str, at: Timestamp) -> Result<bool, StoreError> {
+    const SQL: &str = "UPDATE links SET deleted_at = $1, updated_at = $1, version = version + 1 \
+         WHERE id = $2 AND organization_id = $3 AND deleted_at IS NULL";
+    let changed = dispatch!(db, |pool| sqlx::query(SQL)
+        .bind(at)
+        .bind(id)
+        .bind(organization_id)
+        .execute(pool)
+        .await
+        .map(|r| r.rows_affected()))?;
+    Ok(changed == 1)
+}
+
+/// The live, unexpired link at `domain`/`slug`: its id and destination.
+pub async fn resolve(db: &Db, domain: &str, slug: &str, at: Timestamp) -> Result<Option<(String, String)>, StoreError> {
+    const SQL: &str = "SELECT id, url FROM links WHERE domain = $1 AND slug = $2 AND deleted_at IS NULL \
+         AND (expires_at IS NULL OR expires_at > $3)";
+    Ok(dispatch!(db, |pool| sqlx::query_as::<_, (String, String)>(SQL)
+        .bind(domain)
+        .bind(slug)
+        .bind(at)
+        .fetch_optional(pool)
+        .await)?)
+}
+
+/// Clicks per day of a link between two days, inclusive, from the daily roll-up.
+pub async fn daily_clicks(
+    db: &Db,
+    link_id: &str,
+    from: NaiveDate,
+    to: NaiveDate,
+) -> Result<Vec<(String, i64)>, StoreError> {
+    const SQL: &str = "SELECT day, clicks FROM link_clicks_daily WHERE link_id = $1 AND day >= $2 AND day <= $3 ORDER BY day";
+    let (from, to) = (from.format("%Y-%m-%d").to_string(), to.format("%Y-%m-%d").to_string());
+    Ok(dispatch!(db, |pool| sqlx::query_as::<_, (String, i64)>(SQL)
+        .bind(link_id)
+        .bind(&from)
+        .bind(&to)
+        .fetch_all(pool)
+        .await)?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn like_patterns_escape_wildcards() {
+        assert_eq!(like_escape("50%_off\\"), "50\\%\\_off\\\\");
+    }
+
+    #[test]
+    fn search_text_is_lower_case_even_beyond_ascii() {
+        assert_eq!(search_text(Some("ÉTÉ Sale"), "https://X.io", "Slug"), "été sale\nhttps://x.io\nslug");
+    }
+}

@@ -1,0 +1,247 @@
+//! The shapes of the link routes, and the validation of what callers send.
+
+use chrono::{DateTime, NaiveDate, Utc};
+use serde::{Deserialize, Deserializer, Serialize};
+use utoipa::{IntoParams, ToSchema};
+
+use crate::error::Validation;
+
+pub const MAX_URL_LEN: usize = 2048;
+pub const MAX_TAGS: usize = 20;
+
+/// A short link.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct Link {
+    /// `lnk_…`
+    #[schema(example = "lnk_01JD0Q8Y4T8W6Q0C4X5M9Z2B7N")]
+    pub id: String,
+    /// Where the short link redirects.
+    #[schema(example = "https://example.com/spring-sale?utm_source=newsletter")]
+    pub url: String,
+    /// The hostname the short link lives on.
+    #[schema(example = "go.example.com")]
+    pub domain: String,
+    #[schema(example = "spring")]
+    pub slug: String,
+    /// The short link itself.
+    #[schema(example = "https://go.example.com/r/spring")]
+    pub short_url: String,
+    #[schema(example = "Spring sale")]
+    pub title: Option<String>,
+    #[schema(example = json!(["newsletter", "2026"]))]
+    pub tags: Vec<String>,
+    /// After this the link stops redirecting; `null`: never.
+    pub expires_at: Option<DateTime<Utc>>,
+    /// Redirects so far (counted within a second or so of each).
+    pub clicks: i64,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    /// Bumped by every change; send it back in `If-Match` to update safely.
+    pub version: i64,
+}
+
+/// A new link.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({
+    "url": "https://example.com/spring-sale?utm_source=newsletter",
+    "domain": "go.example.com",
+    "slug": "spring",
+    "title": "Spring sale",
+    "tags": ["newsletter", "2026"]
+}))]
+pub struct CreateLinkRequest {
+    /// An `http` or `https` URL, at most 2048 characters.
+    pub url: String,
+    /// A hostname the organisation registered, or the deployment's default domain (the
+    /// default when absent).
+    pub domain: Option<String>,
+    /// `[A-Za-z0-9_-]{1,64}`, unique on its domain among live links; generated when absent.
+    pub slug: Option<String>,
+    /// At most 200 characters.
+    pub title: Option<String>,
+    /// At most 20 tags of 1–50 letters, digits, spaces and `-_.:/`.
+    #[serde(default)]
+    pub tags: Vec<String>,
+    /// A future time after which the link stops redirecting.
+    pub expires_at: Option<DateTime<Utc>>,
+}
+
+/// Changes to a link. Absent fields stay; `null` clears `title` and `expires_at`.
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"url": "https://example.com/summer-sale", "slug": "summer", "tags": ["newsletter"]}))]
+pub struct UpdateLinkRequest {
+    pub url: Option<String>,
+    /// Moves the link to another of the organisation's domains.
+    pub domain: Option<String>,
+    pub slug: Option<String>,
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<String>)]
+    pub title: Option<Option<String>>,
+    pub tags: Option<Vec<String>>,
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<DateTime<Utc>>)]
+    pub expires_at: Option<Option<DateTime<Utc>>>,
+}
+
+/// Tells "absent" (`None`, via `default`) from "null" (`Some(None)`).
+fn present<'de, T: Deserialize<'de>, D: Deserializer<'de>>(d: D) -> Result<Option<Option<T>>, D::Error> {
+    Option::<T>::deserialize(d).map(Some)
+}
+
+/// The query of the link list.
+#[derive(Debug, Default, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct ListLinksParams {
+    /// How many links to return, 1–100.
+    #[param(minimum = 1, maximum = 100, default = 20)]
+    pub limit: Option<i64>,
+    /// How many links to skip.
+    #[param(minimum = 0, default = 0)]
+    pub offset: Option<i64>,
+    /// Case-insensitive text to find in the title, URL or slug.
+    pub search: Option<String>,
+    /// Only links on this hostname.
+    pub domain: Option<String>,
+    /// Only links with this tag.
+    pub tag: Option<String>,
+}
+
+/// The query of link stats.
+#[derive(Debug, Default, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct StatsParams {
+    /// First day (UTC, `YYYY-MM-DD`), inclusive; default 29 days before `to`.
+    pub from: Option<NaiveDate>,
+    /// Last day (UTC, `YYYY-MM-DD`), inclusive; default today.
+    pub to: Option<NaiveDate>,
+}
+
+/// Clicks on one day.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct DailyClicks {
+    #[schema(value_type = String, format = Date, example = "2026-11-22")]
+    pub date: NaiveDate,
+    pub clicks: i64,
+}
+
+/// A link's clicks over a range of days.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct LinkStats {
+    /// Clicks over the range.
+    pub total: i64,
+    #[schema(value_type = String, format = Date)]
+    pub from: NaiveDate,
+    #[schema(value_type = String, format = Date)]
+    pub to: NaiveDate,
+    /// One entry per day of the range, oldest first, days without clicks included.
+    pub series: Vec<DailyClicks>,
+}
+
+/// Validates a destination URL.
+pub fn check_url(v: &mut Validation, field: &str, input: &str) -> String {
+    let input = input.trim();
+    if input.is_empty() {
+        v.reject(field, "must not be empty");
+    } else if input.len() > MAX_URL_LEN {
+        v.reject(field, "must be at most 2048 characters");
+    } else {
+        match url::Url::parse(input) {
+            Ok(parsed) if !matches!(parsed.scheme(), "http" | "https") => {
+                v.reject(field, "must be an http or https URL");
+            }
+            Ok(parsed) if parsed.host_str().is_none_or(str::is_empty) => v.reject(field, "must name a host"),
+            Ok(_) => {}
+            Err(_) => v.reject(field, "must be an absolute http or https URL"),
+        }
+    }
+    input.to_owned()
+}
+
+/// Slugs that would read as part of the platform, refused to avoid confusion.
+pub const RESERVED_SLUGS: &[&str] = &[
+    "admin", "api", "app", "assets", "dashboard", "docs", "healthz", "help", "login", "logout", "metrics", "openapi",
+    "r", "readyz", "signup", "static", "support", "v1", "www",
+];
+
+/// Validates a slug.
+pub fn check_slug(v: &mut Validation, slug: &str) {
+    let well_formed = (1..=64).contains(&slug.len())
+        && slug.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+    if !well_formed {
+        v.reject("slug", "must be 1–64 letters, digits, '-' or '_'");
+    } else if RESERVED_SLUGS.contains(&slug.to_ascii_lowercase().as_str()) {
+        v.reject("slug", "is reserved");
+    }
+}
+
+/// Validates a title: trimmed; empty means none.
+pub fn check_title(v: &mut Validation, title: Option<&str>) -> Option<String> {
+    let title = title.map(str::trim).filter(|t| !t.is_empty())?;
+    v.check(title.chars().count() <= 200, "title", "must be at most 200 characters");
+    Some(title.to_owned())
+}
+
+/// Validates tags: trimmed, without duplicates.
+pub fn check_tags(v: &mut Validation, tags: &[String]) -> Vec<String> {
+    v.check(tags.len() <= MAX_TAGS, "tags", "must list at most 20 tags");
+    let mut out: Vec<String> = Vec::with_capacity(tags.len());
+    for (i, tag) in tags.iter().enumerate() {
+        let tag = tag.trim();
+        let valid = (1..=50).contains(&tag.chars().count())
+            && tag.chars().all(|c| c.is_alphanumeric() || " -_.:/".contains(c));
+        if !valid {
+            v.reject(format!("tags[{i}]"), "must be 1–50 letters, digits, spaces or -_.:/");
+        } else if !out.iter().any(|t| t == tag) {
+            out.push(tag.to_owned());
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn urls_must_be_absolute_http_or_https() {
+        for good in ["https://example.com", "http://example.com/a?b=c#d", "https://xn--bcher-kva.example/ü"] {
+            let mut v = Validation::new();
+            check_url(&mut v, "url", good);
+            assert!(v.finish().is_ok(), "{good}");
+        }
+        let long = format!("https://example.com/{}", "a".repeat(2048));
+        for bad in ["", "example.com", "ftp://example.com/x", "javascript:alert(1)", "mailto:a@b.c", "https://", long.as_str()] {
+            let mut v = Validation::new();
+            check_url(&mut v, "url", bad);
+            assert!(v.finish().is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn slugs_are_checked_and_reserved_words_refused() {
+        for good in ["a", "spring-sale_2026", &"x".repeat(64)] {
+            let mut v = Validation::new();
+            check_slug(&mut v, good);
+            assert!(v.finish().is_ok(), "{good}");
+        }
+        for bad in ["", "has space", "ünï", "a/b", &"x".repeat(65), "API", "docs"] {
+            let mut v = Validation::new();
+            check_slug(&mut v, bad);
+            assert!(v.finish().is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn tags_are_trimmed_deduplicated_and_checked() {
+        let mut v = Validation::new();
+        let tags = check_tags(&mut v, &[" a ".into(), "a".into(), "b c".into()]);
+        v.finish().unwrap();
+        assert_eq!(tags, ["a", "b c"]);
+        let mut v = Validation::new();
+        check_tags(&mut v, &["".into(), "quote\"".into(), "ok".into()]);
+        let err = v.finish().unwrap_err();
+        assert_eq!(err.field_errors().len(), 2);
+    }
+}
