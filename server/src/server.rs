@@ -195,7 +195,9 @@ fn public_urls(config: &Config, addr: SocketAddr) -> Result<PublicUrls, StartupE
             let parsed = url::Url::parse(text.trim())
                 .ok()
                 .filter(|u| matches!(u.scheme(), "http" | "https") && u.host_str().is_some())
-                .ok_or_else(|| StartupError::setting(PUBLIC_URL, format!("{text:?} is not an http(s) URL")))?;
+                .ok_or_else(|| {
+                    StartupError::setting(PUBLIC_URL, format!("{text:?} is not an http(s) URL"))
+                })?;
             parsed.as_str().trim_end_matches('/').to_owned()
         }
         None => format!("http://{addr}"),

@@ -173,7 +173,10 @@ pub async fn domain_delete(
 
 /// 403 `domain_not_allowed` for `hostname`.
 pub fn domain_not_allowed(hostname: &str) -> ApiError {
-    ApiError::new(ErrorCode::DomainNotAllowed, format!("The API key may not act on {hostname}: it is outside the key's domain scope."))
+    ApiError::new(
+        ErrorCode::DomainNotAllowed,
+        format!("The API key may not act on {hostname}: it is outside the key's domain scope."),
+    )
 }
 
 async fn find_visible(state: &AppState, principal: &ApiPrincipal, id: &str) -> Result<Domain, ApiError> {
@@ -189,7 +192,8 @@ async fn find_visible(state: &AppState, principal: &ApiPrincipal, id: &str) -> R
 // --- storage -----------------------------------------------------------------------------
 
 async fn insert(db: &Db, organization_id: &str, domain: &Domain) -> Result<(), StoreError> {
-    const SQL: &str = "INSERT INTO domains (id, organization_id, hostname, created_at) VALUES ($1, $2, $3, $4)";
+    const SQL: &str =
+        "INSERT INTO domains (id, organization_id, hostname, created_at) VALUES ($1, $2, $3, $4)";
     dispatch!(db, |pool| sqlx::query(SQL)
         .bind(&domain.id)
         .bind(organization_id)
@@ -203,7 +207,11 @@ async fn insert(db: &Db, organization_id: &str, domain: &Domain) -> Result<(), S
 
 async fn get(db: &Db, organization_id: &str, id: &str) -> Result<Option<Domain>, StoreError> {
     const SQL: &str = "SELECT id, hostname, created_at FROM domains WHERE id = $1 AND organization_id = $2";
-    Ok(dispatch!(db, |pool| sqlx::query_as::<_, Domain>(SQL).bind(id).bind(organization_id).fetch_optional(pool).await)?)
+    Ok(dispatch!(db, |pool| sqlx::query_as::<_, Domain>(SQL)
+        .bind(id)
+        .bind(organization_id)
+        .fetch_optional(pool)
+        .await)?)
 }
 
 /// `$start, $start+1, …` for `n` values.
@@ -228,8 +236,10 @@ async fn list(
     );
     let count_sql = format!("SELECT COUNT(*) FROM domains WHERE {filter}");
     let (rows, total) = dispatch!(db, |pool| {
-        let mut query = sqlx::query_as::<_, Domain>(sqlx::AssertSqlSafe(list_sql.clone())).bind(organization_id);
-        let mut count = sqlx::query_scalar::<_, i64>(sqlx::AssertSqlSafe(count_sql.clone())).bind(organization_id);
+        let mut query =
+            sqlx::query_as::<_, Domain>(sqlx::AssertSqlSafe(list_sql.clone())).bind(organization_id);
+        let mut count =
+            sqlx::query_scalar::<_, i64>(sqlx::AssertSqlSafe(count_sql.clone())).bind(organization_id);
         for host in scope {
             query = query.bind(host);
             count = count.bind(host);
@@ -260,7 +270,11 @@ async fn delete_unused(db: &Db, organization_id: &str, domain: &Domain) -> Resul
 /// Whether `hostname` is registered by `organization_id`.
 pub async fn is_registered_to(db: &Db, organization_id: &str, hostname: &str) -> Result<bool, StoreError> {
     const SQL: &str = "SELECT COUNT(*) FROM domains WHERE hostname = $1 AND organization_id = $2";
-    let n: i64 = dispatch!(db, |pool| sqlx::query_scalar(SQL).bind(hostname).bind(organization_id).fetch_one(pool).await)?;
+    let n: i64 = dispatch!(db, |pool| sqlx::query_scalar(SQL)
+        .bind(hostname)
+        .bind(organization_id)
+        .fetch_one(pool)
+        .await)?;
     Ok(n > 0)
 }
 

@@ -172,7 +172,10 @@ mod tests {
     fn user_agents_are_reduced_to_their_family() {
         let chrome = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0 Safari/537.36";
         assert_eq!(user_agent_family(chrome), "Chrome");
-        assert_eq!(user_agent_family("Mozilla/5.0 (Macintosh) AppleWebKit/605 Version/17 Safari/605.1"), "Safari");
+        assert_eq!(
+            user_agent_family("Mozilla/5.0 (Macintosh) AppleWebKit/605 Version/17 Safari/605.1"),
+            "Safari"
+        );
         assert_eq!(user_agent_family("Mozilla/5.0 (X11; rv:120.0) Gecko/20100101 Firefox/120.0"), "Firefox");
         assert_eq!(user_agent_family(&format!("{chrome} Edg/120.0")), "Edge");
         assert_eq!(user_agent_family("Googlebot/2.1 (+http://www.google.com/bot.html)"), "bot");

@@ -162,14 +162,26 @@ pub async fn link_create(
     let mut outcome = Err(StoreError::Conflict(String::new()));
     for _ in 0..attempts {
         let slug = req.slug.clone().unwrap_or_else(generate_slug);
-        let values = LinkValues { domain: &domain, slug: &slug, url: &url, title: title.as_deref(), tags: &tags, expires_at: req.expires_at };
+        let values = LinkValues {
+            domain: &domain,
+            slug: &slug,
+            url: &url,
+            title: title.as_deref(),
+            tags: &tags,
+            expires_at: req.expires_at,
+        };
         outcome = store::insert(&state.db, &id, org, &values, at).await;
         if !matches!(outcome, Err(StoreError::Conflict(_))) {
             break;
         }
     }
     outcome?;
-    let link = to_link(&state, store::get(&state.db, org, &id).await?.ok_or_else(|| ApiError::internal("a created link vanished"))?);
+    let link = to_link(
+        &state,
+        store::get(&state.db, org, &id)
+            .await?
+            .ok_or_else(|| ApiError::internal("a created link vanished"))?,
+    );
     let (status, mut headers, body) = with_etag(StatusCode::CREATED, link);
     if let Ok(location) = HeaderValue::from_str(&format!("/v1/links/{id}")) {
         headers.insert(header::LOCATION, location);
@@ -309,7 +321,14 @@ pub async fn link_update(
     };
     v.finish()?;
     let domain = domain.expect("validation passed, so the domain resolved");
-    let values = LinkValues { domain: &domain, slug: &slug, url: &url, title: title.as_deref(), tags: &tags, expires_at };
+    let values = LinkValues {
+        domain: &domain,
+        slug: &slug,
+        url: &url,
+        title: title.as_deref(),
+        tags: &tags,
+        expires_at,
+    };
     let org = &principal.key().organization_id;
     if !store::update(&state.db, org, &id, current.version, &values, at).await? {
         return Err(ApiError::new(
@@ -390,7 +409,10 @@ fn dense_series(from: NaiveDate, to: NaiveDate, days: &[(String, i64)]) -> LinkS
     let series: Vec<DailyClicks> = from
         .iter_days()
         .take_while(|d| *d <= to)
-        .map(|date| DailyClicks { date, clicks: counts.get(date.format("%Y-%m-%d").to_string().as_str()).copied().unwrap_or(0) })
+        .map(|date| DailyClicks {
+            date,
+            clicks: counts.get(date.format("%Y-%m-%d").to_string().as_str()).copied().unwrap_or(0),
+        })
         .collect();
     LinkStats { total: series.iter().map(|d| d.clicks).sum(), from, to, series }
 }

@@ -40,7 +40,12 @@ pub async fn link_redirect(
         .and_then(|v| v.to_str().ok())
         .map(|h| strip_port(h).trim_end_matches('.').to_ascii_lowercase());
     let domain = match host {
-        Some(host) if host != state.public.default_domain && crate::domains::is_registered(&state.db, &host).await? => host,
+        Some(host)
+            if host != state.public.default_domain
+                && crate::domains::is_registered(&state.db, &host).await? =>
+        {
+            host
+        }
         _ => state.public.default_domain.clone(),
     };
     let at = now();
@@ -60,7 +65,8 @@ fn strip_port(host: &str) -> &str {
     if let Some(rest) = host.strip_prefix('[') {
         return rest.split(']').next().unwrap_or(rest);
     }
-    host.rsplit_once(':').map_or(host, |(name, port)| if port.bytes().all(|b| b.is_ascii_digit()) { name } else { host })
+    host.rsplit_once(':')
+        .map_or(host, |(name, port)| if port.bytes().all(|b| b.is_ascii_digit()) { name } else { host })
 }
 
 const NOT_FOUND_PAGE: &str = r#"<!doctype html>

@@ -9,8 +9,7 @@ use crate::domains::placeholders;
 use crate::http::Pagination;
 use crate::time::Timestamp;
 
-const COLUMNS: &str =
-    "id, organization_id, domain, slug, url, title, tags, expires_at, clicks, created_at, updated_at, version";
+const COLUMNS: &str = "id, organization_id, domain, slug, url, title, tags, expires_at, clicks, created_at, updated_at, version";
 
 /// A link row as stored.
 #[derive(Debug, Clone, sqlx::FromRow)]
@@ -100,7 +99,8 @@ pub async fn insert(
 
 /// A live (not deleted) link of the organisation.
 pub async fn get(db: &Db, organization_id: &str, id: &str) -> Result<Option<LinkRow>, StoreError> {
-    let sql = format!("SELECT {COLUMNS} FROM links WHERE id = $1 AND organization_id = $2 AND deleted_at IS NULL");
+    let sql =
+        format!("SELECT {COLUMNS} FROM links WHERE id = $1 AND organization_id = $2 AND deleted_at IS NULL");
     Ok(dispatch!(db, |pool| sqlx::query_as::<_, LinkRow>(sqlx::AssertSqlSafe(sql.clone()))
         .bind(id)
         .bind(organization_id)
@@ -200,7 +200,12 @@ pub async fn update(
 }
 
 /// Soft-deletes a link: the row stays (with `deleted_at`), the slug becomes free.
-pub async fn soft_delete(db: &Db, organization_id: &str, id: &str, at: Timestamp) -> Result<bool, StoreError> {
+pub async fn soft_delete(
+    db: &Db,
+    organization_id: &str,
+    id: &str,
+    at: Timestamp,
+) -> Result<bool, StoreError> {
     const SQL: &str = "UPDATE links SET deleted_at = $1, updated_at = $1, version = version + 1 \
          WHERE id = $2 AND organization_id = $3 AND deleted_at IS NULL";
     let changed = dispatch!(db, |pool| sqlx::query(SQL)
@@ -214,7 +219,12 @@ pub async fn soft_delete(db: &Db, organization_id: &str, id: &str, at: Timestamp
 }
 
 /// The live, unexpired link at `domain`/`slug`: its id and destination.
-pub async fn resolve(db: &Db, domain: &str, slug: &str, at: Timestamp) -> Result<Option<(String, String)>, StoreError> {
+pub async fn resolve(
+    db: &Db,
+    domain: &str,
+    slug: &str,
+    at: Timestamp,
+) -> Result<Option<(String, String)>, StoreError> {
     const SQL: &str = "SELECT id, url FROM links WHERE domain = $1 AND slug = $2 AND deleted_at IS NULL \
          AND (expires_at IS NULL OR expires_at > $3)";
     Ok(dispatch!(db, |pool| sqlx::query_as::<_, (String, String)>(SQL)

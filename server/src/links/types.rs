@@ -161,8 +161,25 @@ pub fn check_url(v: &mut Validation, field: &str, input: &str) -> String {
 
 /// Slugs that would read as part of the platform, refused to avoid confusion.
 pub const RESERVED_SLUGS: &[&str] = &[
-    "admin", "api", "app", "assets", "dashboard", "docs", "healthz", "help", "login", "logout", "metrics", "openapi",
-    "r", "readyz", "signup", "static", "support", "v1", "www",
+    "admin",
+    "api",
+    "app",
+    "assets",
+    "dashboard",
+    "docs",
+    "healthz",
+    "help",
+    "login",
+    "logout",
+    "metrics",
+    "openapi",
+    "r",
+    "readyz",
+    "signup",
+    "static",
+    "support",
+    "v1",
+    "www",
 ];
 
 /// Validates a slug.
@@ -206,13 +223,22 @@ mod tests {
 
     #[test]
     fn urls_must_be_absolute_http_or_https() {
-        for good in ["https://example.com", "http://example.com/a?b=c#d", "https://xn--bcher-kva.example/ü"] {
+        for good in ["https://example.com", "http://example.com/a?b=c#d", "https://xn--bcher-kva.example/ü"]
+        {
             let mut v = Validation::new();
             check_url(&mut v, "url", good);
             assert!(v.finish().is_ok(), "{good}");
         }
         let long = format!("https://example.com/{}", "a".repeat(2048));
-        for bad in ["", "example.com", "ftp://example.com/x", "javascript:alert(1)", "mailto:a@b.c", "https://", long.as_str()] {
+        for bad in [
+            "",
+            "example.com",
+            "ftp://example.com/x",
+            "javascript:alert(1)",
+            "mailto:a@b.c",
+            "https://",
+            long.as_str(),
+        ] {
             let mut v = Validation::new();
             check_url(&mut v, "url", bad);
             assert!(v.finish().is_err(), "{bad}");

@@ -8,4 +8,5 @@ mod accounts;
 mod cli;
 mod errors;
 mod keys;
+mod links;
 mod system;
