@@ -593,3 +593,65 @@ async fn organizations_never_see_each_others_links_or_domains(s: &TestServer) {
     let mine: Value = s.v1(Method::GET, &path, &key_a).send().await.unwrap().json().await.unwrap();
     assert_eq!(mine["title"], Value::Null);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn clicks_still_queued_at_shutdown_are_written_before_exit() {
+    let dir = tempfile::tempdir().unwrap();
+    let start = |dir: std::path::PathBuf| async move {
+        let mut config = portico::Config::new("127.0.0.1:0", dir);
+        // Nothing is written on the timer during the test: only the shutdown drain can save them.
+        config.click_flush = Duration::from_secs(3600);
+        portico::server::start(config).await.unwrap()
+    };
+    let server = start(dir.path().to_owned()).await;
+    let base = server.base_url();
+    let client = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+    let token: Value = client
+        .post(format!("{base}/api/developer/signup"))
+        .json(&json!({"email": "drain@example.com", "password": crate::support::PASSWORD, "organization_name": "D"}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let key: Value = client
+        .post(format!("{base}/api/developer/apikeys"))
+        .bearer_auth(token["token"].as_str().unwrap())
+        .json(&json!({"name": "k", "scopes": ["full_access"]}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let key = key["key"].as_str().unwrap().to_owned();
+    let link: Value = client
+        .post(format!("{base}/v1/links"))
+        .bearer_auth(&key)
+        .json(&json!({"url": "https://example.com", "slug": "drain"}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    for _ in 0..15 {
+        assert_eq!(client.get(format!("{base}/r/drain")).send().await.unwrap().status(), StatusCode::FOUND);
+    }
+    server.shutdown().await;
+
+    let server = start(dir.path().to_owned()).await;
+    let base = server.base_url();
+    let link: Value = client
+        .get(format!("{base}/v1/links/{}", link["id"].as_str().unwrap()))
+        .bearer_auth(&key)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(link["clicks"], 15);
+    server.shutdown().await;
+}
