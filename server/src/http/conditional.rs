@@ -29,6 +29,15 @@ impl IfMatch {
     }
 }
 
+/// 412 `version_mismatch` for an update that lost a race: the resource changed between the
+/// read and the write.
+pub fn changed_meanwhile(what: &str) -> ApiError {
+    ApiError::new(
+        ErrorCode::VersionMismatch,
+        format!("The {what} changed while this update was being made: read it again, then retry."),
+    )
+}
+
 impl<S: Send + Sync> FromRequestParts<S> for IfMatch {
     type Rejection = ApiError;
 

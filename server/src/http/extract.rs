@@ -87,6 +87,16 @@ fn is_json_content_type(value: Option<&axum::http::HeaderValue>) -> bool {
     essence == "application/json" || (essence.starts_with("application/") && essence.ends_with("+json"))
 }
 
+/// For PATCH bodies, with `#[serde(default, deserialize_with = "…::nullable")]`: tells an
+/// absent field (`None`, through `default`) from an explicit `null` (`Some(None)`).
+pub fn nullable<'de, T, D>(d: D) -> Result<Option<Option<T>>, D::Error>
+where
+    T: serde::Deserialize<'de>,
+    D: serde::Deserializer<'de>,
+{
+    <Option<T> as serde::Deserialize>::deserialize(d).map(Some)
+}
+
 /// A query string, deserialised into `T`.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct ApiQuery<T>(pub T);

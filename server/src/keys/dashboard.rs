@@ -10,8 +10,8 @@ use super::material;
 use super::store::{self, KeyChanges, NewKey, NewSecret};
 use super::types::*;
 use crate::accounts::DashboardSession;
-use crate::error::{ApiError, ErrorCode, Validation};
-use crate::http::conditional::{IfMatch, etag};
+use crate::error::{ApiError, Validation};
+use crate::http::conditional::{IfMatch, changed_meanwhile, etag};
 use crate::http::{ApiJson, ApiQuery, ListEnvelope};
 use crate::ids::{Id, IdKind};
 use crate::state::AppState;
@@ -196,10 +196,7 @@ pub async fn apikey_update(
         ..changes
     };
     if !store::update_key(&state.db, org, &id, current.version, &changes).await? {
-        return Err(ApiError::new(
-            ErrorCode::VersionMismatch,
-            "The key changed while this update was being made: read it again, then retry.",
-        ));
+        return Err(changed_meanwhile("key"));
     }
     state.keys.forget(&id);
     Ok(with_etag(manage::get(&state, org, &id).await?))

@@ -2,7 +2,7 @@
 
 use chrono::{DateTime, Utc};
 use ipnet::IpNet;
-use serde::{Deserialize, Deserializer, Serialize};
+use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 use super::scope::Scope;
@@ -120,22 +120,17 @@ pub struct UpdateApiKeyRequest {
     pub name: Option<String>,
     pub domains: Option<Vec<String>>,
     pub allowed_ips: Option<Vec<String>>,
-    #[serde(default, deserialize_with = "present")]
+    #[serde(default, deserialize_with = "crate::http::extract::nullable")]
     #[schema(value_type = Option<DateTime<Utc>>)]
     pub expires_at: Option<Option<DateTime<Utc>>>,
-    #[serde(default, deserialize_with = "present")]
+    #[serde(default, deserialize_with = "crate::http::extract::nullable")]
     #[schema(value_type = Option<i64>)]
     pub rate_limit_rpm: Option<Option<i64>>,
     /// Block (`true`) or unblock (`false`) the key.
     pub blocked: Option<bool>,
-    #[serde(default, deserialize_with = "present")]
+    #[serde(default, deserialize_with = "crate::http::extract::nullable")]
     #[schema(value_type = Option<String>)]
     pub blocked_reason: Option<Option<String>>,
-}
-
-/// Tells "absent" (`None`, via `default`) from "null" (`Some(None)`).
-fn present<'de, T: Deserialize<'de>, D: Deserializer<'de>>(d: D) -> Result<Option<Option<T>>, D::Error> {
-    Option::<T>::deserialize(d).map(Some)
 }
 
 /// Rotation: a new secret for the same key.

@@ -21,8 +21,8 @@ pub use types::*;
 
 use crate::db::StoreError;
 use crate::domains::{self, domain_not_allowed};
-use crate::error::{ApiError, ErrorCode, Validation};
-use crate::http::conditional::{IfMatch, etag};
+use crate::error::{ApiError, Validation};
+use crate::http::conditional::{IfMatch, changed_meanwhile, etag};
 use crate::http::{ApiJson, ApiQuery, ListEnvelope, Pagination};
 use crate::ids::{Id, IdKind};
 use crate::pipeline::ApiPrincipal;
@@ -331,10 +331,7 @@ pub async fn link_update(
     };
     let org = &principal.key().organization_id;
     if !store::update(&state.db, org, &id, current.version, &values, at).await? {
-        return Err(ApiError::new(
-            ErrorCode::VersionMismatch,
-            "The link changed while this update was being made: read it again, then retry.",
-        ));
+        return Err(changed_meanwhile("link"));
     }
     let row = store::get(&state.db, org, &id).await?.ok_or_else(|| ApiError::not_found("link"))?;
     Ok(with_etag(StatusCode::OK, to_link(&state, row)))
