@@ -56,6 +56,15 @@ pub struct ServeArgs {
     /// The domain links go on when none is named (default: the host of the public URL).
     #[arg(long, env = "PORTICO_DEFAULT_DOMAIN")]
     pub default_domain: Option<String>,
+    /// Requests per minute for keys without their own `rate_limit_rpm`.
+    #[arg(long, env = "PORTICO_DEFAULT_RATE_LIMIT_RPM", default_value_t = 600)]
+    pub default_rate_limit_rpm: u32,
+    /// `/v1` calls per calendar month for organisations without their own quota.
+    #[arg(long, env = "PORTICO_MONTHLY_QUOTA", default_value_t = 1_000_000)]
+    pub monthly_quota: u64,
+    /// How many days request-log rows (and raw clicks) are kept.
+    #[arg(long, env = "PORTICO_LOG_RETENTION_DAYS", default_value_t = 30)]
+    pub log_retention_days: u64,
     /// Proxies (comma-separated IPs or CIDRs) whose `X-Forwarded-For` is believed.
     #[arg(long, env = "PORTICO_TRUSTED_PROXIES", value_delimiter = ',')]
     pub trusted_proxies: Vec<String>,
@@ -105,6 +114,14 @@ pub struct Config {
     pub default_domain: Option<String>,
     /// How often queued clicks are written.
     pub click_flush: Duration,
+    /// Requests per minute for keys without their own `rate_limit_rpm`.
+    pub default_rate_limit_rpm: u32,
+    /// `/v1` calls per calendar month for organisations without their own quota.
+    pub monthly_quota: u64,
+    /// How long request-log rows (and raw clicks) are kept.
+    pub request_log_retention: Duration,
+    /// How often queued request-log entries are written.
+    pub request_log_flush: Duration,
 }
 
 /// Limits on sign-in attempts (a token bucket per client IP and per email address).
@@ -149,6 +166,10 @@ impl Config {
             public_url: None,
             default_domain: None,
             click_flush: Duration::from_secs(1),
+            default_rate_limit_rpm: 600,
+            monthly_quota: 1_000_000,
+            request_log_retention: Duration::from_secs(30 * 24 * 3600),
+            request_log_flush: Duration::from_secs(1),
         }
     }
 
@@ -171,6 +192,11 @@ impl Config {
             default_domain: args.default_domain.filter(|d| !d.trim().is_empty()),
             trusted_proxies,
             master_key,
+            default_rate_limit_rpm: args.default_rate_limit_rpm.max(1),
+            monthly_quota: args.monthly_quota,
+            request_log_retention: Duration::from_secs(
+                args.log_retention_days.max(1).saturating_mul(24 * 3600),
+            ),
             database_url: args.database_url.filter(|u| !u.trim().is_empty()),
             max_json_bytes: args.max_json_bytes,
             session_ttl: Duration::from_secs(args.session_ttl_hours.saturating_mul(3600)),

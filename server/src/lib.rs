@@ -16,6 +16,7 @@
 //! [`openapi`] turns the annotated handlers into the published spec. [`server`] starts it all.
 
 pub mod accounts;
+pub mod batch;
 pub mod config;
 pub mod db;
 pub mod domains;
@@ -25,6 +26,7 @@ pub mod http;
 pub mod ids;
 pub mod keys;
 pub mod links;
+pub mod metering;
 pub mod openapi;
 pub mod pipeline;
 pub mod router;

@@ -34,6 +34,7 @@ use crate::error::{ErrorCode, FieldError, Problem};
         (name = "domains", description = "Custom domains for short links. A hostname belongs to one organisation; the deployment's default domain needs no registration."),
         (name = "links", description = "Short links on custom domains: create, search, update (with `If-Match`), soft-delete, and click stats."),
         (name = "redirects", description = "The short links themselves (`/r/{slug}`): public redirects that count clicks."),
+        (name = "usage", description = "Usage per day (by route or status class), the monthly quota, and the request log of every `/v1` call."),
         (name = "system", description = "Health, readiness and metrics for operators; the API's own documents for tools."),
     )
 )]
@@ -87,6 +88,7 @@ pub fn document() -> Value {
     let mut doc = serde_json::to_value(&api).expect("the OpenAPI document serialises");
     describe_error_codes(&mut doc);
     describe_auth(&mut doc);
+    describe_metering(&mut doc);
     add_error_responses(&mut doc);
     name_lists(&mut doc);
     for (_path, op) in operations_mut(&mut doc) {
@@ -176,6 +178,54 @@ fn schemes(op: &Map<String, Value>) -> Vec<&str> {
         .collect()
 }
 
+/// `/v1` operations: the `Idempotency-Key` header on POST and PATCH, and the rate-limit and
+/// quota headers on every answer the handler gives.
+fn describe_metering(doc: &mut Value) {
+    let idempotency_header = json!({
+        "name": "Idempotency-Key",
+        "in": "header",
+        "required": false,
+        "description": "Makes a retry safe: the first request runs, retries with the same key get its stored answer (with `idempotent-replayed: true`) for 24 hours. 1–255 printable ASCII characters.",
+        "schema": {"type": "string", "minLength": 1, "maxLength": 255},
+        "example": "order-7f3a9c"
+    });
+    let number = |description: &str| json!({"description": description, "schema": {"type": "integer"}});
+    let text = |description: &str| json!({"description": description, "schema": {"type": "string"}});
+    let headers = json!({
+        "x-ratelimit-limit": number("The key's requests per minute."),
+        "x-ratelimit-remaining": number("Requests left before the key is rate limited."),
+        "x-ratelimit-reset": number("Seconds until the key's full allowance is back."),
+        "RateLimit-Policy": text("The rate limit policy (IETF draft), e.g. `\"per-key\";q=600;w=60`."),
+        "RateLimit": text("The rate limit state (IETF draft), e.g. `\"per-key\";r=599;t=1`."),
+        "x-api-calls-remaining": number("Calls left in the organisation's monthly quota."),
+    });
+    for (path, op) in operations_mut(doc) {
+        if !path.starts_with("/v1/") {
+            continue;
+        }
+        let method_takes_body = op.contains_key("requestBody");
+        if method_takes_body {
+            let params = op.entry("parameters").or_insert_with(|| json!([]));
+            if let Some(params) = params.as_array_mut() {
+                params.push(idempotency_header.clone());
+            }
+        }
+        for (status, response) in op.get_mut("responses").and_then(Value::as_object_mut).into_iter().flatten()
+        {
+            if !status.starts_with('2') {
+                continue;
+            }
+            let Some(response) = response.as_object_mut() else { continue };
+            let existing = response.entry("headers").or_insert_with(|| json!({}));
+            if let (Some(existing), Some(extra)) = (existing.as_object_mut(), headers.as_object()) {
+                for (name, header) in extra {
+                    existing.insert(name.clone(), header.clone());
+                }
+            }
+        }
+    }
+}
+
 /// Ends each operation's description with how to authenticate (and, for `/v1`, the scope),
 /// so that every reader of the spec — people, Swagger UI, LLM tools — sees it.
 fn describe_auth(doc: &mut Value) {
@@ -230,6 +280,10 @@ fn error_codes(op: &Map<String, Value>) -> Vec<ErrorCode> {
         ]);
         if op.get("x-required-scope").and_then(Value::as_str).is_some_and(|s| s != "any") {
             codes.insert(ErrorCode::InsufficientScope);
+        }
+        codes.extend([ErrorCode::RateLimited, ErrorCode::QuotaExceeded]);
+        if op.contains_key("requestBody") {
+            codes.extend([ErrorCode::IdempotencyInProgress, ErrorCode::IdempotencyKeyReused]);
         }
     }
     if op.contains_key("requestBody") {

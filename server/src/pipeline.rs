@@ -10,13 +10,20 @@
 //!    [`keys::Verifier`] — then the operation's scope (`insufficient_scope`, naming it).
 //!    The scope each operation needs is its `x-required-scope` in the spec: the handler's
 //!    annotation is the one place it is written.
-//! 4. The handler runs with an [`ApiPrincipal`] — organisation, key, scopes, domains — and
+//! 4. **Rate limit** — the key's `rate_limit_rpm` (GCRA); then the organisation's **monthly
+//!    quota**. Every response from here on carries `x-ratelimit-*`, `RateLimit-Policy`,
+//!    `RateLimit` and `x-api-calls-remaining`; 429 `rate_limited` / `quota_exceeded` otherwise.
+//! 5. **Idempotency** — `POST`/`PATCH` with `Idempotency-Key` run at most once
+//!    ([`crate::metering::idempotency`]).
+//! 6. The **handler** runs with an [`ApiPrincipal`] — organisation, key, scopes, domains — and
 //!    never reads credentials itself. Handlers that touch domains check the domain scope
 //!    (`domain_not_allowed`) with [`ApiPrincipal::allows_domain`].
+//! 7. The **request log** records the request — refused ones too — off the request path.
 
 use std::collections::HashMap;
 use std::net::IpAddr;
 use std::sync::Arc;
+use std::time::Instant;
 
 use axum::extract::{FromRequestParts, MatchedPath, Request, State};
 use axum::http::request::Parts;
@@ -26,10 +33,13 @@ use axum::response::{IntoResponse, Response};
 use serde_json::Value;
 
 use crate::error::{ApiError, ErrorCode};
+use crate::http::RequestId;
 use crate::http::client_ip::client_ip;
-use crate::keys::{self, KeyRecord, RequiredScope};
+use crate::keys::{self, KeyRecord, Refusal, RequiredScope};
+use crate::metering::{LogEntry, idempotency, quota};
 use crate::secret::Secret;
 use crate::state::AppState;
+use crate::time::now;
 
 /// The caller of a `/v1` operation: a verified API key.
 #[derive(Debug, Clone)]
@@ -92,42 +102,153 @@ impl RouteScopes {
 
 /// Middleware: runs the pipeline for requests that matched a `/v1` route; other requests
 /// (and unmatched paths, which 404) pass through untouched.
-pub async fn v1(State(state): State<AppState>, mut req: Request, next: Next) -> Response {
+pub async fn v1(State(state): State<AppState>, req: Request, next: Next) -> Response {
     let Some(route) = req.extensions().get::<MatchedPath>() else { return next.run(req).await };
     if !route.as_str().starts_with("/v1/") {
         return next.run(req).await;
     }
-    let Some(required) = state.route_scopes.get(req.method(), route.as_str()) else {
+    let route = route.as_str().to_owned();
+    let Some(required) = state.route_scopes.get(req.method(), &route) else {
         // Wrong method on a /v1 path: the router answers 405.
         return next.run(req).await;
     };
+    let started = Instant::now();
     let ip = client_ip(req.extensions(), req.headers(), &state.config.trusted_proxies);
-    match authenticate(&state.keys, req.headers(), ip, required).await {
-        Ok(principal) => {
-            req.extensions_mut().insert(principal);
-            next.run(req).await
-        }
-        Err(error) => error.into_response(),
-    }
+    let request_id = req.extensions().get::<RequestId>().map(ToString::to_string).unwrap_or_default();
+    let method = req.method().clone();
+    let path = req.uri().path().to_owned();
+    let idempotency_key =
+        req.headers().get(idempotency::HEADER).and_then(|v| v.to_str().ok()).map(str::to_owned);
+
+    let outcome = run(&state, req, next, &route, required, ip).await;
+
+    // 7. The request log — every request, refused ones included.
+    state
+        .request_log
+        .record(LogEntry {
+            id: request_id,
+            organization_id: outcome.key.as_ref().map(|k| k.organization_id.clone()),
+            key_id: outcome.key.as_ref().map(|k| k.id.clone()),
+            method: method.to_string(),
+            route,
+            path,
+            status: outcome.response.status().as_u16(),
+            latency_ms: started.elapsed().as_secs_f64() * 1000.0,
+            ip,
+            idempotency_key: idempotency_key.filter(|k| k.len() <= 255),
+            at: now(),
+            billable: outcome.billable,
+        })
+        .await;
+    outcome.response
 }
+
+/// What the pipeline did with a request.
+struct Outcome {
+    response: Response,
+    /// The key, when one was identified (also for most refusals).
+    key: Option<Arc<KeyRecord>>,
+    /// Whether the call was counted against the monthly quota.
+    billable: bool,
+}
+
+/// Steps 2–6.
+async fn run(
+    state: &AppState,
+    mut req: Request,
+    next: Next,
+    route: &str,
+    required: RequiredScope,
+    ip: IpAddr,
+) -> Outcome {
+    let refused = |error: ApiError, key: Option<Arc<KeyRecord>>| Outcome {
+        response: error.into_response(),
+        key,
+        billable: false,
+    };
+
+    // 2–3. Credentials and key checks.
+    let key = match authenticate(&state.keys, req.headers(), ip, required).await {
+        Ok(key) => key,
+        Err(Refusal { error, key }) => return refused(error, key),
+    };
+    let idempotency_key = match idempotency::key_of(req.headers()) {
+        Ok(k) => k,
+        Err(error) => return refused(error, Some(key)),
+    };
+
+    // 4. The key's rate limit, then the organisation's monthly quota (a rate-limited call
+    //    spends no quota).
+    let mut headers = HeaderMap::new();
+    let rate = match state.rate_limits.check(&key.id, key.rate_limit_rpm) {
+        Ok(rate) => rate,
+        Err(error) => {
+            let mut outcome = refused(error, Some(key.clone()));
+            if let Some(remaining) = state.quotas.peek(&key.organization_id) {
+                quota::apply_remaining(outcome.response.headers_mut(), remaining);
+            }
+            return outcome;
+        }
+    };
+    rate.apply(&mut headers);
+    let remaining = match state.quotas.spend(&key.organization_id).await {
+        Ok(remaining) => remaining,
+        Err(error) => {
+            let mut outcome = refused(error, Some(key.clone()));
+            outcome.response.headers_mut().extend(headers);
+            return outcome;
+        }
+    };
+    quota::apply_remaining(&mut headers, remaining);
+
+    // 5–6. The handler — under its idempotency key for POST and PATCH.
+    req.extensions_mut().insert(ApiPrincipal(key.clone()));
+    let method = req.method().clone();
+    let mut response = match idempotency_key {
+        Some(idempotency_key) if method == Method::POST || method == Method::PATCH => {
+            let scope = idempotency::Scope {
+                organization_id: &key.organization_id,
+                key_id: &key.id,
+                method: method.as_str(),
+                route,
+                idempotency_key: &idempotency_key,
+            };
+            idempotency::run(
+                &state.db,
+                scope,
+                state.config.max_json_bytes.max(IDEMPOTENT_BODY_LIMIT),
+                req,
+                next,
+            )
+            .await
+        }
+        _ => next.run(req).await,
+    };
+    response.headers_mut().extend(headers);
+    Outcome { response, key: Some(key), billable: true }
+}
+
+/// The largest body an idempotent request may have (it is buffered to fingerprint it).
+const IDEMPOTENT_BODY_LIMIT: usize = 11 * 1024 * 1024;
 
 async fn authenticate(
     verifier: &keys::Verifier,
     headers: &HeaderMap,
     ip: IpAddr,
     required: RequiredScope,
-) -> Result<ApiPrincipal, ApiError> {
-    let presented = credentials(headers)?;
+) -> Result<Arc<KeyRecord>, Refusal> {
+    let presented = credentials(headers).map_err(|error| Refusal { error, key: None })?;
     let key = verifier.verify(presented.expose(), ip).await?;
     if let RequiredScope::Scope(scope) = required
         && !key.scopes.grants(scope)
     {
-        return Err(ApiError::new(
+        let error = ApiError::new(
             ErrorCode::InsufficientScope,
             format!("This operation needs the `{}` scope, which the API key does not have.", scope.as_str()),
-        ));
+        );
+        return Err(Refusal { error, key: Some(key) });
     }
-    Ok(ApiPrincipal(key))
+    Ok(key)
 }
 
 /// The presented key, from `Authorization: Bearer` or `x-api-key`.

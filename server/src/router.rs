@@ -16,7 +16,7 @@ use utoipa_swagger_ui::{Config as SwaggerConfig, SwaggerUi};
 
 use crate::http::{observe, problem_fallback, request_id};
 use crate::state::AppState;
-use crate::{accounts, domains, keys, links, openapi, pipeline, system};
+use crate::{accounts, domains, keys, links, metering, openapi, pipeline, system};
 
 /// The annotated routes: the source of both the axum router and the OpenAPI document.
 pub fn api_router() -> OpenApiRouter<AppState> {
@@ -26,6 +26,7 @@ pub fn api_router() -> OpenApiRouter<AppState> {
         .routes(routes!(accounts::login))
         .routes(routes!(accounts::logout))
         .routes(routes!(accounts::me))
+        .routes(routes!(metering::dashboard_usage_get))
         // Dashboard: API keys — minted and managed with a session only.
         .routes(routes!(keys::apikey_create, keys::apikey_list))
         .routes(routes!(keys::apikey_get, keys::apikey_update, keys::apikey_revoke))
@@ -40,6 +41,10 @@ pub fn api_router() -> OpenApiRouter<AppState> {
         .routes(routes!(links::link_create, links::link_list))
         .routes(routes!(links::link_get, links::link_update, links::link_delete))
         .routes(routes!(links::link_stats))
+        // Public API (`/v1`, API key): usage and the request log.
+        .routes(routes!(metering::usage_get))
+        .routes(routes!(metering::request_list))
+        .routes(routes!(metering::request_get))
         // Public, no credentials: the short links themselves.
         .routes(routes!(links::link_redirect))
         // Operators and tools: health, metrics, documents, the home page.

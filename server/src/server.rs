@@ -19,6 +19,7 @@ use crate::http::observe::HttpMetrics;
 use crate::keys::{MasterKey, Verifier};
 use crate::links::PublicUrls;
 use crate::links::clicks::{self, ClickRecorder};
+use crate::metering::{Quotas, RateLimits, RequestLog, request_log};
 use crate::pipeline::RouteScopes;
 use crate::state::AppState;
 
@@ -89,6 +90,7 @@ pub async fn start(config: Config) -> Result<RunningServer, StartupError> {
 
     let mut registry = Registry::default();
     let http_metrics = HttpMetrics::register(&mut registry);
+    let (request_log, log_queue) = RequestLog::new(65_536, &mut registry);
     let document = crate::openapi::document();
     let state = AppState {
         login_throttle: Arc::new(LoginThrottle::new(config.login_throttle)),
@@ -96,6 +98,9 @@ pub async fn start(config: Config) -> Result<RunningServer, StartupError> {
         master_key: Arc::new(master_key),
         route_scopes: Arc::new(RouteScopes::from_document(&document)),
         public: Arc::new(public),
+        rate_limits: Arc::new(RateLimits::new(config.default_rate_limit_rpm)),
+        quotas: Arc::new(Quotas::new(db.clone(), config.monthly_quota)),
+        request_log,
         clicks: click_recorder,
         config: Arc::new(config),
         db,
@@ -116,6 +121,12 @@ pub async fn start(config: Config) -> Result<RunningServer, StartupError> {
         }
     });
     let mut background = spawn_background(&state, &stop_background);
+    background.spawn(request_log::run_flusher(
+        state.db.clone(),
+        log_queue,
+        state.config.request_log_flush,
+        stop_background.clone(),
+    ));
     background.spawn(clicks::run_flusher(
         state.db.clone(),
         click_queue,
@@ -283,6 +294,20 @@ fn spawn_background(state: &AppState, shutdown: &CancellationToken) -> JoinSet<(
     }));
 
     let db = state.db.clone();
+    let log_db = state.db.clone();
+    let retention = chrono::TimeDelta::from_std(state.config.request_log_retention)
+        .unwrap_or(chrono::TimeDelta::days(30));
+    tasks.spawn(every(Duration::from_secs(3600), shutdown.clone(), Finally::Stop, move || {
+        let db = log_db.clone();
+        async move {
+            match request_log::purge(&db, crate::time::now() - retention).await {
+                Ok(0) => {}
+                Ok(n) => tracing::info!(rows = n, "purged request-log rows past retention"),
+                Err(e) => tracing::warn!(error = %e, "purging the request log failed; will retry"),
+            }
+        }
+    }));
+
     tasks.spawn(every(Duration::from_secs(3600), shutdown.clone(), Finally::Stop, move || {
         let db = db.clone();
         async move {

@@ -12,6 +12,7 @@ use crate::http::observe::HttpMetrics;
 use crate::keys::{MasterKey, Verifier};
 use crate::links::PublicUrls;
 use crate::links::clicks::ClickRecorder;
+use crate::metering::{Quotas, RateLimits, RequestLog};
 use crate::pipeline::RouteScopes;
 
 /// Shared, cheaply clonable application state.
@@ -30,6 +31,12 @@ pub struct AppState {
     pub public: Arc<PublicUrls>,
     /// Queues redirects' clicks for the background writer.
     pub clicks: ClickRecorder,
+    /// Per-key rate limits.
+    pub rate_limits: Arc<RateLimits>,
+    /// Monthly quotas.
+    pub quotas: Arc<Quotas>,
+    /// Queues `/v1` requests for the request log.
+    pub request_log: RequestLog,
     /// The scope each `/v1` operation needs, from the spec.
     pub route_scopes: Arc<RouteScopes>,
     /// The OpenAPI document, rendered once at start-up: the bytes `/openapi.json` serves.

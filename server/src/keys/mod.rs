@@ -19,4 +19,4 @@ pub use master::MasterKey;
 pub use public::*;
 pub use scope::{RequiredScope, Scope, ScopeSet};
 pub use types::*;
-pub use verify::{KeyRecord, Verifier};
+pub use verify::{KeyRecord, Refusal, Verifier};

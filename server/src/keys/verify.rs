@@ -70,6 +70,14 @@ impl From<store::VerificationRow> for KeyRecord {
     }
 }
 
+/// A refused key: the answer, and the key when it was identified (so that the refusal is
+/// logged under its organisation).
+#[derive(Debug)]
+pub struct Refusal {
+    pub error: ApiError,
+    pub key: Option<Arc<KeyRecord>>,
+}
+
 /// Verifies keys; shared by every request.
 pub struct Verifier {
     db: Db,
@@ -86,18 +94,20 @@ impl Verifier {
 
     /// Checks a presented key, in the documented order: format and checksum, unknown,
     /// revoked, expired, blocked, IP allowlist. (Scopes and domains are the caller's.)
-    pub async fn verify(&self, presented: &str, ip: IpAddr) -> Result<Arc<KeyRecord>, ApiError> {
+    pub async fn verify(&self, presented: &str, ip: IpAddr) -> Result<Arc<KeyRecord>, Refusal> {
+        let unknown = |error| Refusal { error, key: None };
         let parsed = material::parse(presented).map_err(|_| {
-            ApiError::unauthorized(
+            unknown(ApiError::unauthorized(
                 ErrorCode::InvalidApiKey,
                 "The API key is malformed: Portico keys look like ptk_ followed by 49 letters and digits.",
-            )
+            ))
         })?;
-        let record = self
-            .lookup(parsed.hash())
-            .await?
-            .ok_or_else(|| ApiError::unauthorized(ErrorCode::InvalidApiKey, "The API key is not valid."))?;
-        check(&record, ip, now())?;
+        let record = self.lookup(parsed.hash()).await.map_err(unknown)?.ok_or_else(|| {
+            unknown(ApiError::unauthorized(ErrorCode::InvalidApiKey, "The API key is not valid."))
+        })?;
+        if let Err(error) = check(&record, ip, now()) {
+            return Err(Refusal { error, key: Some(record) });
+        }
         self.stamp(&record.id, ip);
         Ok(record)
     }

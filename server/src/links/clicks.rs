@@ -1,8 +1,8 @@
 //! Click recording, off the request path: a redirect hands its click to a bounded queue and
-//! answers at once; a background task writes clicks in batches — raw rows, the daily roll-up
-//! behind the stats, and each link's running total — at least every second, and drains the
-//! queue on shutdown. A full queue makes redirects wait (backpressure) rather than drop a
-//! click; a failed write is kept and retried.
+//! answers at once; a background task ([`crate::batch`]) writes clicks in batches — raw rows,
+//! the daily roll-up behind the stats, and each link's running total — at least every second,
+//! and drains the queue on shutdown. A full queue makes redirects wait (backpressure) rather
+//! than drop a click; a failed write is kept and retried.
 //!
 //! What a click keeps: the time, the referrer's host and the user agent's family. Never the
 //! IP address, never the raw user agent.
@@ -86,47 +86,16 @@ impl ClickRecorder {
     }
 }
 
-/// Writes queued clicks every `period` (or as soon as a batch is full) until `stop`, then
-/// drains the queue and writes what is left.
-pub async fn run_flusher(db: Db, mut rx: mpsc::Receiver<Click>, period: Duration, stop: CancellationToken) {
-    const BATCH: usize = 2000;
-    let mut pending: Vec<Click> = Vec::new();
-    let mut ticker = tokio::time::interval(period);
-    ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    loop {
-        tokio::select! {
-            _ = stop.cancelled() => break,
-            _ = ticker.tick() => flush(&db, &mut pending).await,
-            received = rx.recv_many(&mut pending, BATCH) => {
-                if received == 0 {
-                    break;
-                }
-                if pending.len() >= BATCH {
-                    flush(&db, &mut pending).await;
-                }
-            }
+/// Writes queued clicks every `period` until `stop`, then drains the queue (see [`crate::batch`]).
+pub async fn run_flusher(db: Db, rx: mpsc::Receiver<Click>, period: Duration, stop: CancellationToken) {
+    crate::batch::run("clicks", rx, period, stop, |batch: Vec<Click>| {
+        let db = db.clone();
+        async move {
+            let result = write(&db, &batch).await;
+            (batch, result)
         }
-    }
-    rx.close();
-    while rx.recv_many(&mut pending, BATCH).await > 0 {}
-    for attempt in 1..=5 {
-        flush(&db, &mut pending).await;
-        if pending.is_empty() {
-            return;
-        }
-        tokio::time::sleep(Duration::from_millis(200 * attempt)).await;
-    }
-    tracing::error!(clicks = pending.len(), "could not write clicks before stopping");
-}
-
-async fn flush(db: &Db, pending: &mut Vec<Click>) {
-    if pending.is_empty() {
-        return;
-    }
-    match write(db, pending).await {
-        Ok(()) => pending.clear(),
-        Err(e) => tracing::warn!(error = %e, clicks = pending.len(), "writing clicks failed; will retry"),
-    }
+    })
+    .await;
 }
 
 /// Writes a batch in one transaction: the raw clicks, the daily roll-up, the links' totals.

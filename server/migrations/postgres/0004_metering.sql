@@ -1,0 +1,55 @@
+-- Metering: per-organisation monthly quotas, the request log and its daily roll-up, and
+-- idempotency records.
+
+ALTER TABLE organizations ADD COLUMN monthly_quota BIGINT;  -- NULL: the deployment's default
+
+CREATE TABLE request_log (
+    id               TEXT PRIMARY KEY,       -- the request id (x-request-id)
+    organization_id  TEXT,                   -- NULL when the key could not be identified
+    key_id           TEXT,
+    method           TEXT NOT NULL,
+    route            TEXT NOT NULL,          -- the route template
+    path             TEXT NOT NULL,
+    status           BIGINT NOT NULL,
+    latency_ms       DOUBLE PRECISION NOT NULL,
+    ip               TEXT NOT NULL,
+    idempotency_key  TEXT,
+    created_at       TIMESTAMPTZ NOT NULL
+);
+CREATE INDEX request_log_organization ON request_log (organization_id, created_at);
+CREATE INDEX request_log_created ON request_log (created_at);
+
+CREATE TABLE usage_daily (
+    organization_id  TEXT NOT NULL,
+    key_id           TEXT NOT NULL,
+    route            TEXT NOT NULL,
+    status_class     TEXT NOT NULL,          -- 2xx, 4xx, …
+    day              TEXT NOT NULL,          -- YYYY-MM-DD, UTC
+    count            BIGINT NOT NULL,
+    PRIMARY KEY (organization_id, day, key_id, route, status_class)
+);
+
+CREATE TABLE quota_usage (
+    organization_id  TEXT NOT NULL,
+    month            TEXT NOT NULL,          -- YYYY-MM, UTC
+    used             BIGINT NOT NULL,
+    PRIMARY KEY (organization_id, month)
+);
+
+CREATE TABLE idempotency_records (
+    organization_id   TEXT NOT NULL,
+    key_id            TEXT NOT NULL,
+    method            TEXT NOT NULL,
+    route             TEXT NOT NULL,
+    idempotency_key   TEXT NOT NULL,
+    fingerprint       BYTEA NOT NULL,         -- SHA-256 of the canonical request
+    state             TEXT NOT NULL,         -- running | completed
+    locked_until      TIMESTAMPTZ NOT NULL,         -- a running claim older than this may be taken over
+    response_status   BIGINT,
+    response_headers  TEXT,                  -- JSON object
+    response_body     BYTEA,
+    created_at        TIMESTAMPTZ NOT NULL,
+    expires_at        TIMESTAMPTZ NOT NULL,
+    PRIMARY KEY (organization_id, key_id, method, route, idempotency_key)
+);
+CREATE INDEX idempotency_records_expiry ON idempotency_records (expires_at);

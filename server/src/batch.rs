@@ -1,0 +1,79 @@
+//! Batched writes off the request path: requests hand items to a bounded queue and go on;
+//! one background task writes them in batches — every `period`, or as soon as a batch is
+//! full — and, when the server stops, drains the queue and writes what is left. A failed
+//! write keeps its batch and is retried on the next tick: what was queued is not dropped.
+//!
+//! Used for the request log and for link clicks.
+
+use std::time::Duration;
+
+use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
+
+use crate::db::StoreError;
+
+/// How many items one write takes at most.
+pub const BATCH: usize = 2000;
+
+/// Runs the writer until `stop`, then drains. `write` must write all of a batch or nothing.
+pub async fn run<T, W, Fut>(
+    what: &'static str,
+    mut rx: mpsc::Receiver<T>,
+    period: Duration,
+    stop: CancellationToken,
+    write: W,
+) where
+    W: Fn(Vec<T>) -> Fut,
+    Fut: Future<Output = (Vec<T>, Result<(), StoreError>)>,
+    T: Send,
+{
+    let mut pending: Vec<T> = Vec::new();
+    let mut ticker = tokio::time::interval(period);
+    ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            _ = stop.cancelled() => break,
+            _ = ticker.tick() => pending = flush(what, pending, &write).await,
+            received = rx.recv_many(&mut pending, BATCH) => {
+                if received == 0 {
+                    break;
+                }
+                if pending.len() >= BATCH {
+                    pending = flush(what, pending, &write).await;
+                }
+            }
+        }
+    }
+    rx.close();
+    while rx.recv_many(&mut pending, BATCH).await > 0 {}
+    for attempt in 1..=5u32 {
+        pending = flush(what, pending, &write).await;
+        if pending.is_empty() {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(200) * attempt).await;
+    }
+    tracing::error!(what, items = pending.len(), "could not write before stopping");
+}
+
+/// Writes `pending` in batches; returns what could not be written (to retry).
+async fn flush<T, W, Fut>(what: &'static str, mut pending: Vec<T>, write: &W) -> Vec<T>
+where
+    W: Fn(Vec<T>) -> Fut,
+    Fut: Future<Output = (Vec<T>, Result<(), StoreError>)>,
+{
+    while !pending.is_empty() {
+        let rest = pending.split_off(pending.len().min(BATCH));
+        let (batch, result) = write(pending).await;
+        match result {
+            Ok(()) => pending = rest,
+            Err(e) => {
+                tracing::warn!(what, error = %e, items = batch.len() + rest.len(), "batched write failed; will retry");
+                let mut kept = batch;
+                kept.extend(rest);
+                return kept;
+            }
+        }
+    }
+    pending
+}

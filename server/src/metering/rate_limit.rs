@@ -1,0 +1,141 @@
+//! Per-key rate limits: GCRA (by `governor`), a smooth limiter — a key of N requests per
+//! minute may burst N, then gets one more every 60/N seconds; there are no window boundaries
+//! to double-burst across.
+
+use std::num::NonZeroU32;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::http::{HeaderMap, HeaderName, HeaderValue, header};
+use governor::clock::{Clock, DefaultClock};
+use governor::middleware::StateInformationMiddleware;
+use governor::state::{InMemoryState, NotKeyed};
+use governor::{Quota, RateLimiter};
+use moka::sync::Cache;
+
+use crate::error::{ApiError, ErrorCode};
+
+type Limiter = RateLimiter<NotKeyed, InMemoryState, DefaultClock, StateInformationMiddleware>;
+
+struct KeyLimiter {
+    rpm: u32,
+    limiter: Limiter,
+}
+
+/// The rate limit state a response reports.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RateLimitStatus {
+    pub limit: u32,
+    pub remaining: u32,
+    /// Seconds until the bucket is full again.
+    pub reset_secs: u64,
+}
+
+impl RateLimitStatus {
+    /// `x-ratelimit-*` and the IETF draft `RateLimit-Policy` / `RateLimit` fields.
+    pub fn apply(&self, headers: &mut HeaderMap) {
+        let n = |v: u64| HeaderValue::from(v);
+        headers.insert(HeaderName::from_static("x-ratelimit-limit"), n(u64::from(self.limit)));
+        headers.insert(HeaderName::from_static("x-ratelimit-remaining"), n(u64::from(self.remaining)));
+        headers.insert(HeaderName::from_static("x-ratelimit-reset"), n(self.reset_secs));
+        let policy = format!("\"per-key\";q={};w=60", self.limit);
+        let state = format!("\"per-key\";r={};t={}", self.remaining, self.reset_secs);
+        if let (Ok(policy), Ok(state)) = (HeaderValue::from_str(&policy), HeaderValue::from_str(&state)) {
+            headers.insert(HeaderName::from_static("ratelimit-policy"), policy);
+            headers.insert(HeaderName::from_static("ratelimit"), state);
+        }
+    }
+}
+
+/// The per-key limiters. Idle ones are forgotten after ten minutes (by then they are full
+/// again anyway).
+pub struct RateLimits {
+    default_rpm: u32,
+    limiters: Cache<Arc<str>, Arc<KeyLimiter>>,
+    clock: DefaultClock,
+}
+
+impl RateLimits {
+    pub fn new(default_rpm: u32) -> Self {
+        Self {
+            default_rpm: default_rpm.max(1),
+            limiters: Cache::builder().max_capacity(1_000_000).time_to_idle(Duration::from_secs(600)).build(),
+            clock: DefaultClock::default(),
+        }
+    }
+
+    /// Spends one request of `key_id`'s allowance (`rpm`, or the default). `Err` is the 429
+    /// `rate_limited` answer, with `retry-after` and the rate limit headers.
+    pub fn check(&self, key_id: &Arc<str>, rpm: Option<i64>) -> Result<RateLimitStatus, ApiError> {
+        let rpm = rpm.and_then(|r| u32::try_from(r).ok()).filter(|r| *r > 0).unwrap_or(self.default_rpm);
+        let entry = match self.limiters.get(key_id) {
+            Some(entry) if entry.rpm == rpm => entry,
+            _ => {
+                let quota = Quota::per_minute(NonZeroU32::new(rpm).expect("rpm is positive"));
+                let fresh =
+                    Arc::new(KeyLimiter { rpm, limiter: RateLimiter::direct(quota).with_middleware() });
+                self.limiters.insert(key_id.clone(), fresh.clone());
+                fresh
+            }
+        };
+        let per_request = Duration::from_secs(60) / rpm;
+        match entry.limiter.check() {
+            Ok(snapshot) => {
+                let remaining = snapshot.remaining_burst_capacity();
+                let used = rpm - remaining;
+                Ok(RateLimitStatus {
+                    limit: rpm,
+                    remaining,
+                    reset_secs: (per_request * used).as_secs_f64().ceil() as u64,
+                })
+            }
+            Err(not_until) => {
+                let wait = not_until.wait_time_from(self.clock.now());
+                let retry_after = wait.as_secs_f64().ceil().max(1.0) as u64;
+                let status =
+                    RateLimitStatus { limit: rpm, remaining: 0, reset_secs: (per_request * rpm).as_secs() };
+                let mut error = ApiError::new(
+                    ErrorCode::RateLimited,
+                    format!("The API key's rate limit ({rpm} requests per minute) is reached; retry in {retry_after} s."),
+                )
+                .with_header(header::RETRY_AFTER, HeaderValue::from(retry_after))
+                .with_header(HeaderName::from_static("x-ratelimit-retry-after"), HeaderValue::from(retry_after));
+                let mut headers = HeaderMap::new();
+                status.apply(&mut headers);
+                for (name, value) in &headers {
+                    error = error.with_header(name.clone(), value.clone());
+                }
+                Err(error)
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_sixth_call_of_a_five_per_minute_key_is_refused() {
+        let limits = RateLimits::new(600);
+        let key: Arc<str> = "key_a".into();
+        for expected_remaining in (0..5).rev() {
+            let status = limits.check(&key, Some(5)).unwrap();
+            assert_eq!((status.limit, status.remaining), (5, expected_remaining));
+        }
+        let refused = limits.check(&key, Some(5)).unwrap_err();
+        assert_eq!(refused.code(), ErrorCode::RateLimited);
+        // Another key is unaffected; the default applies without a per-key limit.
+        let status = limits.check(&"key_b".into(), None).unwrap();
+        assert_eq!((status.limit, status.remaining), (600, 599));
+    }
+
+    #[test]
+    fn a_changed_limit_takes_effect() {
+        let limits = RateLimits::new(600);
+        let key: Arc<str> = "key_c".into();
+        limits.check(&key, Some(1)).unwrap();
+        assert!(limits.check(&key, Some(1)).is_err());
+        assert!(limits.check(&key, Some(100)).is_ok());
+    }
+}

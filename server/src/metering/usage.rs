@@ -1,0 +1,326 @@
+//! Usage and the request log, for integrators (`/v1/usage`, `/v1/requests*`) and the
+//! dashboard (`/api/developer/usage`). Usage reads the daily roll-up, so it stays fast at
+//! millions of requests; the request log is the raw record, kept for the retention period.
+
+use axum::Json;
+use axum::extract::{Path, State};
+use chrono::{DateTime, NaiveDate, TimeDelta, Utc};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+
+use crate::accounts::DashboardSession;
+use crate::db::{Db, StoreError};
+use crate::dispatch;
+use crate::error::{ApiError, Validation};
+use crate::http::{ApiQuery, ListEnvelope, Pagination};
+use crate::pipeline::ApiPrincipal;
+use crate::state::AppState;
+use crate::time::now;
+
+/// What `/v1/usage` groups by, besides the day.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum GroupBy {
+    #[default]
+    Day,
+    Route,
+    Status,
+}
+
+/// The query of usage.
+#[derive(Debug, Default, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct UsageParams {
+    /// First day (UTC, `YYYY-MM-DD`), inclusive; default 29 days before `to`.
+    pub from: Option<NaiveDate>,
+    /// Last day (UTC, `YYYY-MM-DD`), inclusive; default today.
+    pub to: Option<NaiveDate>,
+    /// Only this key's calls.
+    pub key_id: Option<String>,
+    /// `day` (default): one point per day; `route`: per day and route; `status`: per day and
+    /// status class.
+    pub group_by: Option<GroupBy>,
+}
+
+/// A point of a usage series.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct UsagePoint {
+    #[schema(value_type = String, format = Date, example = "2026-11-22")]
+    pub date: NaiveDate,
+    /// With `group_by=route`: the route template.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(example = "/v1/links")]
+    pub route: Option<String>,
+    /// With `group_by=status`: `2xx`, `4xx`…
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(example = "2xx")]
+    pub status_class: Option<String>,
+    pub count: i64,
+}
+
+/// Calls over a range of days.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct Usage {
+    /// Calls in the range (all statuses, refused ones included).
+    pub total: i64,
+    /// Calls left in the organisation's monthly quota.
+    pub quota_remaining: u64,
+    #[schema(value_type = String, format = Date)]
+    pub from: NaiveDate,
+    #[schema(value_type = String, format = Date)]
+    pub to: NaiveDate,
+    /// Oldest first. With `group_by=day`, every day of the range is present.
+    pub series: Vec<UsagePoint>,
+}
+
+/// One logged `/v1` request.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema, sqlx::FromRow)]
+pub struct RequestLogEntry {
+    /// The request id the caller saw in `x-request-id`.
+    #[schema(example = "req_01JD0Q8Y4T8W6Q0C4X5M9Z2B7N")]
+    pub id: String,
+    #[schema(example = "POST")]
+    pub method: String,
+    /// The route template.
+    #[schema(example = "/v1/links/{id}")]
+    pub route: String,
+    #[schema(example = "/v1/links/lnk_01JD0Q8Y4T8W6Q0C4X5M9Z2B7N")]
+    pub path: String,
+    #[schema(example = 200)]
+    pub status: i64,
+    pub latency_ms: f64,
+    pub key_id: Option<String>,
+    #[schema(example = "203.0.113.7")]
+    pub ip: String,
+    pub idempotency_key: Option<String>,
+    pub created_at: DateTime<Utc>,
+}
+
+/// The query of the request log.
+#[derive(Debug, Default, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct RequestsParams {
+    /// How many entries to return, 1–100.
+    #[param(minimum = 1, maximum = 100, default = 20)]
+    pub limit: Option<i64>,
+    /// How many entries to skip.
+    #[param(minimum = 0, default = 0)]
+    pub offset: Option<i64>,
+    /// Only this key's requests.
+    pub key_id: Option<String>,
+    /// Only this status (e.g. `429`).
+    pub status: Option<u16>,
+    /// Only this route template (e.g. `/v1/links/{id}`).
+    pub route: Option<String>,
+}
+
+/// Usage
+///
+/// The organisation's calls per day between `from` and `to` (default: the last 30 days),
+/// optionally for one key and split by route or status class, with the calls left in this
+/// month's quota. Written within about a second of each call.
+#[utoipa::path(
+    get,
+    path = "/v1/usage",
+    operation_id = "usage_get",
+    tag = "usage",
+    security(("api_key" = []), ("api_key_header" = [])),
+    params(UsageParams),
+    responses((status = 200, description = "Calls per day.", body = Usage)),
+    extensions(("x-required-scope" = json!("analytics:read"))),
+)]
+pub async fn usage_get(
+    State(state): State<AppState>,
+    principal: ApiPrincipal,
+    ApiQuery(params): ApiQuery<UsageParams>,
+) -> Result<Json<Usage>, ApiError> {
+    Ok(Json(usage(&state, &principal.key().organization_id, &params).await?))
+}
+
+/// Usage (dashboard)
+///
+/// The same as `GET /v1/usage`, for the signed-in user's organisation.
+#[utoipa::path(
+    get,
+    path = "/api/developer/usage",
+    operation_id = "dashboard_usage_get",
+    tag = "usage",
+    security(("session_token" = [])),
+    params(UsageParams),
+    responses((status = 200, description = "Calls per day.", body = Usage)),
+)]
+pub async fn dashboard_usage_get(
+    State(state): State<AppState>,
+    session: DashboardSession,
+    ApiQuery(params): ApiQuery<UsageParams>,
+) -> Result<Json<Usage>, ApiError> {
+    Ok(Json(usage(&state, &session.organization_id, &params).await?))
+}
+
+async fn usage(state: &AppState, organization_id: &str, params: &UsageParams) -> Result<Usage, ApiError> {
+    let to = params.to.unwrap_or_else(|| now().date_naive());
+    let from = params.from.unwrap_or(to - TimeDelta::days(29));
+    let mut v = Validation::new();
+    v.check(from <= to, "from", "must not be after `to`");
+    v.check((to - from).num_days() < 366, "to", "the range must be at most 366 days");
+    v.finish()?;
+    let group_by = params.group_by.unwrap_or_default();
+    let rows = read_usage(&state.db, organization_id, from, to, params.key_id.as_deref(), group_by).await?;
+    let mut series: Vec<UsagePoint> = Vec::with_capacity(rows.len());
+    for (day, dimension, count) in rows {
+        let Ok(date) = NaiveDate::parse_from_str(&day, "%Y-%m-%d") else { continue };
+        let (route, status_class) = match group_by {
+            GroupBy::Day => (None, None),
+            GroupBy::Route => (Some(dimension), None),
+            GroupBy::Status => (None, Some(dimension)),
+        };
+        series.push(UsagePoint { date, route, status_class, count });
+    }
+    if group_by == GroupBy::Day {
+        series = from
+            .iter_days()
+            .take_while(|d| *d <= to)
+            .map(|date| {
+                let count = series.iter().find(|p| p.date == date).map_or(0, |p| p.count);
+                UsagePoint { date, route: None, status_class: None, count }
+            })
+            .collect();
+    }
+    Ok(Usage {
+        total: series.iter().map(|p| p.count).sum(),
+        quota_remaining: state.quotas.remaining(organization_id).await?,
+        from,
+        to,
+        series,
+    })
+}
+
+async fn read_usage(
+    db: &Db,
+    organization_id: &str,
+    from: NaiveDate,
+    to: NaiveDate,
+    key_id: Option<&str>,
+    group_by: GroupBy,
+) -> Result<Vec<(String, String, i64)>, StoreError> {
+    let dimension = match group_by {
+        GroupBy::Day => "''",
+        GroupBy::Route => "route",
+        GroupBy::Status => "status_class",
+    };
+    let key_filter = if key_id.is_some() { " AND key_id = $4" } else { "" };
+    let sql = format!(
+        "SELECT day, {dimension} AS dimension, CAST(SUM(count) AS BIGINT) AS count FROM usage_daily \
+         WHERE organization_id = $1 AND day >= $2 AND day <= $3{key_filter} \
+         GROUP BY day, {dimension} ORDER BY day, {dimension}"
+    );
+    let (from, to) = (from.format("%Y-%m-%d").to_string(), to.format("%Y-%m-%d").to_string());
+    Ok(dispatch!(db, |pool| {
+        let mut query = sqlx::query_as::<_, (String, String, i64)>(sqlx::AssertSqlSafe(sql.clone()))
+            .bind(organization_id)
+            .bind(&from)
+            .bind(&to);
+        if let Some(key_id) = key_id {
+            query = query.bind(key_id);
+        }
+        query.fetch_all(pool).await
+    })?)
+}
+
+/// The request log
+///
+/// The organisation's `/v1` requests, newest first — refused ones (401, 403, 429) included —
+/// filtered by key, status or route. Entries appear within about a second and are kept for
+/// the deployment's retention period (30 days by default).
+#[utoipa::path(
+    get,
+    path = "/v1/requests",
+    operation_id = "request_list",
+    tag = "usage",
+    security(("api_key" = []), ("api_key_header" = [])),
+    params(RequestsParams),
+    responses((status = 200, description = "One page of the request log.", body = ListEnvelope<RequestLogEntry>)),
+    extensions(("x-required-scope" = json!("analytics:read"))),
+)]
+pub async fn request_list(
+    State(state): State<AppState>,
+    principal: ApiPrincipal,
+    ApiQuery(params): ApiQuery<RequestsParams>,
+) -> Result<Json<ListEnvelope<RequestLogEntry>>, ApiError> {
+    let page = Pagination::new(params.limit, params.offset)?;
+    let mut clauses = vec!["organization_id = $1".to_owned()];
+    let mut texts: Vec<String> = vec![principal.key().organization_id.to_string()];
+    if let Some(key_id) = &params.key_id {
+        texts.push(key_id.clone());
+        clauses.push(format!("key_id = ${}", texts.len()));
+    }
+    if let Some(route) = &params.route {
+        texts.push(route.clone());
+        clauses.push(format!("route = ${}", texts.len()));
+    }
+    if let Some(status) = params.status {
+        clauses.push(format!("status = {}", i64::from(status)));
+    }
+    let filter = clauses.join(" AND ");
+    let n = texts.len();
+    let list_sql = format!(
+        "SELECT {COLUMNS} FROM request_log WHERE {filter} ORDER BY created_at DESC, id DESC LIMIT ${} OFFSET ${}",
+        n + 1,
+        n + 2
+    );
+    let count_sql = format!("SELECT COUNT(*) FROM request_log WHERE {filter}");
+    let (rows, total) = read_log(&state.db, &list_sql, &count_sql, &texts, page).await?;
+    Ok(Json(ListEnvelope::new(rows, u64::try_from(total).unwrap_or(0), page)))
+}
+
+async fn read_log(
+    db: &Db,
+    list_sql: &str,
+    count_sql: &str,
+    texts: &[String],
+    page: Pagination,
+) -> Result<(Vec<RequestLogEntry>, i64), StoreError> {
+    Ok(dispatch!(db, |pool| {
+        let mut query = sqlx::query_as::<_, RequestLogEntry>(sqlx::AssertSqlSafe(list_sql.to_owned()));
+        let mut count = sqlx::query_scalar::<_, i64>(sqlx::AssertSqlSafe(count_sql.to_owned()));
+        for text in texts {
+            query = query.bind(text);
+            count = count.bind(text);
+        }
+        let rows = query.bind(page.sql_limit()).bind(page.sql_offset()).fetch_all(pool).await?;
+        let total = count.fetch_one(pool).await?;
+        Ok::<_, sqlx::Error>((rows, total))
+    })?)
+}
+
+const COLUMNS: &str = "id, method, route, path, status, latency_ms, key_id, ip, idempotency_key, created_at";
+
+/// One logged request
+///
+/// A request of the organisation's, by the id its caller saw in `x-request-id`.
+#[utoipa::path(
+    get,
+    path = "/v1/requests/{id}",
+    operation_id = "request_get",
+    tag = "usage",
+    security(("api_key" = []), ("api_key_header" = [])),
+    params(("id" = String, Path, description = "The request id (`req_…`)")),
+    responses((status = 200, description = "The logged request.", body = RequestLogEntry)),
+    extensions(("x-required-scope" = json!("analytics:read")), ("x-error-codes" = json!(["not_found"]))),
+)]
+pub async fn request_get(
+    State(state): State<AppState>,
+    principal: ApiPrincipal,
+    Path(id): Path<String>,
+) -> Result<Json<RequestLogEntry>, ApiError> {
+    let sql = format!("SELECT {COLUMNS} FROM request_log WHERE id = $1 AND organization_id = $2");
+    let org = principal.key().organization_id.to_string();
+    let found =
+        dispatch!(&state.db, |pool| sqlx::query_as::<_, RequestLogEntry>(sqlx::AssertSqlSafe(sql.clone()))
+            .bind(&id)
+            .bind(&org)
+            .fetch_optional(pool)
+            .await)
+        .map_err(StoreError::from)?;
+    found.map(Json).ok_or_else(|| ApiError::not_found("logged request"))
+}
