@@ -9,4 +9,5 @@ mod cli;
 mod errors;
 mod keys;
 mod links;
+mod metering;
 mod system;

@@ -184,7 +184,7 @@ impl TestServer {
 pub const PASSWORD: &str = "correct horse battery";
 
 /// Creates an empty database on the test PostgreSQL server and returns its URL.
-async fn fresh_postgres_database() -> Option<String> {
+pub async fn fresh_postgres_database() -> Option<String> {
     let Ok(admin_url) = std::env::var("PORTICO_TEST_DATABASE_URL") else {
         if std::env::var("CI").is_ok_and(|v| v == "true") {
             panic!(
