@@ -436,6 +436,29 @@ mod tests {
     }
 
     #[test]
+    fn every_reference_resolves() {
+        fn walk(value: &Value, doc: &Value, broken: &mut Vec<String>) {
+            match value {
+                Value::Object(map) => {
+                    if let Some(Value::String(reference)) = map.get("$ref") {
+                        let pointer = reference.trim_start_matches('#');
+                        if doc.pointer(pointer).is_none() {
+                            broken.push(reference.clone());
+                        }
+                    }
+                    map.values().for_each(|v| walk(v, doc, broken));
+                }
+                Value::Array(items) => items.iter().for_each(|v| walk(v, doc, broken)),
+                _ => {}
+            }
+        }
+        let doc = document();
+        let mut broken = Vec::new();
+        walk(&doc, &doc, &mut broken);
+        assert_eq!(broken, Vec::<String>::new());
+    }
+
+    #[test]
     fn the_document_is_deterministic() {
         assert_eq!(document_json(), document_json());
     }

@@ -39,6 +39,7 @@ pub struct UsageParams {
     pub key_id: Option<String>,
     /// `day` (default): one point per day; `route`: per day and route; `status`: per day and
     /// status class.
+    #[param(inline)]
     pub group_by: Option<GroupBy>,
 }
 
