@@ -204,16 +204,17 @@ async fn read_usage(
     key_id: Option<&str>,
     group_by: GroupBy,
 ) -> Result<Vec<(String, String, i64)>, StoreError> {
-    let dimension = match group_by {
-        GroupBy::Day => "''",
-        GroupBy::Route => "route",
-        GroupBy::Status => "status_class",
+    // (PostgreSQL refuses a constant in GROUP BY, so the day-only grouping names no dimension.)
+    let (select, group) = match group_by {
+        GroupBy::Day => ("''", "day"),
+        GroupBy::Route => ("route", "day, route"),
+        GroupBy::Status => ("status_class", "day, status_class"),
     };
     let key_filter = if key_id.is_some() { " AND key_id = $4" } else { "" };
     let sql = format!(
-        "SELECT day, {dimension} AS dimension, CAST(SUM(count) AS BIGINT) AS count FROM usage_daily \
+        "SELECT day, {select} AS dimension, CAST(SUM(count) AS BIGINT) AS count FROM usage_daily \
          WHERE organization_id = $1 AND day >= $2 AND day <= $3{key_filter} \
-         GROUP BY day, {dimension} ORDER BY day, {dimension}"
+         GROUP BY {group} ORDER BY {group}"
     );
     let (from, to) = (from.format("%Y-%m-%d").to_string(), to.format("%Y-%m-%d").to_string());
     Ok(dispatch!(db, |pool| {
