@@ -451,3 +451,81 @@ async fn postgres_counts_survive_a_graceful_restart() {
         counts_survive_a_restart(Some(url)).await;
     }
 }
+
+/// Two instances on one PostgreSQL: concurrent retries spread over both still create one
+/// resource, because the idempotency claim is made in the database.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_retries_across_two_instances_create_one_resource() {
+    let Some(url) = crate::support::fresh_postgres_database().await else { return };
+    let master_key = "AgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgI=";
+    let (dir_a, dir_b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let config = |dir: &std::path::Path| {
+        let mut config = portico::Config::new("127.0.0.1:0", dir);
+        config.database_url = Some(url.clone());
+        config.master_key = Some(portico::secret::Secret::new(master_key.to_owned()));
+        config
+    };
+    let a = portico::server::start(config(dir_a.path())).await.unwrap();
+    let b = portico::server::start(config(dir_b.path())).await.unwrap();
+    let client = reqwest::Client::new();
+    let signup: Value = client
+        .post(format!("{}/api/developer/signup", a.base_url()))
+        .json(&json!({"email": "two@example.com", "password": crate::support::PASSWORD, "organization_name": "Two"}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let created: Value = client
+        .post(format!("{}/api/developer/apikeys", b.base_url()))
+        .bearer_auth(signup["token"].as_str().unwrap())
+        .json(&json!({"name": "k", "scopes": ["full_access"]}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let key = created["key"].as_str().unwrap().to_owned();
+    let mut tasks = tokio::task::JoinSet::new();
+    for i in 0..8 {
+        let base = if i % 2 == 0 { a.base_url() } else { b.base_url() };
+        let (client, key) = (client.clone(), key.clone());
+        tasks.spawn(async move {
+            let response = client
+                .post(format!("{base}/v1/links"))
+                .bearer_auth(key)
+                .header("idempotency-key", "two-instances")
+                .json(&json!({"url": "https://example.com/once"}))
+                .send()
+                .await
+                .unwrap();
+            let status = response.status().as_u16();
+            let body: Value = response.json().await.unwrap();
+            (status, body)
+        });
+    }
+    let mut ids = Vec::new();
+    while let Some(result) = tasks.join_next().await {
+        let (status, body) = result.unwrap();
+        match status {
+            201 => ids.push(body["id"].as_str().unwrap().to_owned()),
+            409 => assert_eq!(body["code"], "idempotency_in_progress"),
+            other => panic!("unexpected {other}: {body}"),
+        }
+    }
+    assert!(!ids.is_empty() && ids.iter().all(|id| id == &ids[0]), "{ids:?}");
+    let list: Value = client
+        .get(format!("{}/v1/links", b.base_url()))
+        .bearer_auth(&key)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(list["total"], 1);
+    a.shutdown().await;
+    b.shutdown().await;
+}

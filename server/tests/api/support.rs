@@ -185,7 +185,7 @@ pub const PASSWORD: &str = "correct horse battery";
 
 /// Creates an empty database on the test PostgreSQL server and returns its URL.
 pub async fn fresh_postgres_database() -> Option<String> {
-    let Ok(admin_url) = std::env::var("PORTICO_TEST_DATABASE_URL") else {
+    let Some(admin_url) = std::env::var("PORTICO_TEST_DATABASE_URL").ok().filter(|u| !u.is_empty()) else {
         if std::env::var("CI").is_ok_and(|v| v == "true") {
             panic!(
                 "CI=true but PORTICO_TEST_DATABASE_URL is not set: the PostgreSQL tests cannot be skipped in CI"
