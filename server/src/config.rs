@@ -68,6 +68,10 @@ pub struct ServeArgs {
     /// Proxies (comma-separated IPs or CIDRs) whose `X-Forwarded-For` is believed.
     #[arg(long, env = "PORTICO_TRUSTED_PROXIES", value_delimiter = ',')]
     pub trusted_proxies: Vec<String>,
+    /// For `cargo xtask bench` only: also mount the link-read handler with no platform layer
+    /// at `/bench/links/{id}`, the baseline the pipeline's cost is measured against.
+    #[arg(long, hide = true)]
+    pub bench_baseline: bool,
 }
 
 /// Which database to use.
@@ -122,6 +126,8 @@ pub struct Config {
     pub request_log_retention: Duration,
     /// How often queued request-log entries are written.
     pub request_log_flush: Duration,
+    /// Mount the benchmark's baseline route (never in the spec, never by default).
+    pub bench_baseline: bool,
 }
 
 /// Limits on sign-in attempts (a token bucket per client IP and per email address).
@@ -170,6 +176,7 @@ impl Config {
             monthly_quota: 1_000_000,
             request_log_retention: Duration::from_secs(30 * 24 * 3600),
             request_log_flush: Duration::from_secs(1),
+            bench_baseline: false,
         }
     }
 
@@ -194,6 +201,7 @@ impl Config {
             master_key,
             default_rate_limit_rpm: args.default_rate_limit_rpm.max(1),
             monthly_quota: args.monthly_quota,
+            bench_baseline: args.bench_baseline,
             request_log_retention: Duration::from_secs(
                 args.log_retention_days.max(1).saturating_mul(24 * 3600),
             ),

@@ -75,5 +75,9 @@ pub fn app(state: AppState) -> Router {
         .layer(from_fn(problem_fallback::rewrite))
         .layer(from_fn_with_state(state.clone(), pipeline::v1))
         .layer(DefaultBodyLimit::max(state.config.max_json_bytes));
-    routes.merge(swagger).fallback(problem_fallback::not_found).layer(layers).with_state(state)
+    let bench_baseline = state.config.bench_baseline;
+    let app = routes.merge(swagger).fallback(problem_fallback::not_found).layer(layers);
+    // Merged after the layers, so that it runs with none of them.
+    let app = if bench_baseline { app.merge(links::bench_baseline_router()) } else { app };
+    app.with_state(state)
 }

@@ -1,9 +1,14 @@
 //! `cargo xtask`: the project's own tasks.
 //!
 //! - `cargo xtask gen` writes the generated artifacts (today: `spec/openapi.json`) from the
-//!   annotated handlers.
-//! - `cargo xtask gen --check` writes nothing; it exits non-zero and shows what differs when a
-//!   committed artifact is stale (CI runs it).
+//!   annotated handlers; `cargo xtask gen --check` writes nothing, and exits non-zero showing
+//!   what differs when a committed artifact is stale (CI runs it).
+//! - `cargo xtask bench [--quick]` measures what the platform costs per request: it builds the
+//!   release binary, starts it on SQLite, drives load from many keep-alive connections and
+//!   writes `target/bench/results.json` (see `docs/performance.md`).
+
+mod bench;
+mod generate;
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -12,102 +17,18 @@ fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let args: Vec<&str> = args.iter().map(String::as_str).collect();
     match args.as_slice() {
-        ["gen"] => generate(Mode::Write),
-        ["gen", "--check"] => generate(Mode::Check),
+        ["gen"] => generate::generate(generate::Mode::Write),
+        ["gen", "--check"] => generate::generate(generate::Mode::Check),
+        ["bench"] => bench::run(false),
+        ["bench", "--quick"] => bench::run(true),
         _ => {
-            eprintln!("usage: cargo xtask gen [--check]");
+            eprintln!("usage: cargo xtask gen [--check] | cargo xtask bench [--quick]");
             ExitCode::from(2)
         }
     }
 }
 
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum Mode {
-    Write,
-    Check,
-}
-
-/// One generated file: where it goes and what it must contain.
-struct Artifact {
-    path: PathBuf,
-    contents: String,
-}
-
-fn workspace_root() -> PathBuf {
+/// The workspace root.
+pub fn workspace_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("xtask lives in the workspace").to_path_buf()
-}
-
-fn artifacts() -> Result<Vec<Artifact>, String> {
-    let root = workspace_root();
-    let doc = portico::openapi::document();
-    let problems = portico::openapi::check(&doc);
-    if !problems.is_empty() {
-        return Err(format!("the OpenAPI document breaks the SDK rules:\n  {}", problems.join("\n  ")));
-    }
-    Ok(vec![Artifact { path: root.join("spec/openapi.json"), contents: portico::openapi::document_json() }])
-}
-
-fn generate(mode: Mode) -> ExitCode {
-    let artifacts = match artifacts() {
-        Ok(a) => a,
-        Err(e) => {
-            eprintln!("error: {e}");
-            return ExitCode::FAILURE;
-        }
-    };
-    let root = workspace_root();
-    let mut stale = 0;
-    for artifact in &artifacts {
-        let shown = artifact.path.strip_prefix(&root).unwrap_or(&artifact.path).display().to_string();
-        let current = std::fs::read_to_string(&artifact.path).ok();
-        if current.as_deref() == Some(artifact.contents.as_str()) {
-            println!("up to date  {shown}");
-            continue;
-        }
-        match mode {
-            Mode::Write => {
-                if let Some(dir) = artifact.path.parent()
-                    && let Err(e) = std::fs::create_dir_all(dir)
-                {
-                    eprintln!("error: cannot create {}: {e}", dir.display());
-                    return ExitCode::FAILURE;
-                }
-                if let Err(e) = std::fs::write(&artifact.path, &artifact.contents) {
-                    eprintln!("error: cannot write {shown}: {e}");
-                    return ExitCode::FAILURE;
-                }
-                println!("wrote       {shown}");
-            }
-            Mode::Check => {
-                stale += 1;
-                match &current {
-                    None => eprintln!("stale       {shown}: missing"),
-                    Some(old) => {
-                        eprintln!("stale       {shown}: differs from what the code generates:");
-                        eprintln!("{}", short_diff(old, &artifact.contents, &shown));
-                    }
-                }
-            }
-        }
-    }
-    if stale > 0 {
-        eprintln!("\n{stale} generated file(s) are stale: run `cargo xtask gen` and commit the result.");
-        return ExitCode::FAILURE;
-    }
-    ExitCode::SUCCESS
-}
-
-/// A unified diff, cut short so that a big change stays readable in CI logs.
-fn short_diff(old: &str, new: &str, name: &str) -> String {
-    const MAX_LINES: usize = 80;
-    let diff = similar::TextDiff::from_lines(old, new)
-        .unified_diff()
-        .context_radius(2)
-        .header(&format!("{name} (committed)"), &format!("{name} (generated)"))
-        .to_string();
-    let lines: Vec<&str> = diff.lines().collect();
-    if lines.len() <= MAX_LINES {
-        return diff;
-    }
-    format!("{}\n… {} more diff lines", lines[..MAX_LINES].join("\n"), lines.len() - MAX_LINES)
 }

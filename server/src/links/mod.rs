@@ -414,6 +414,17 @@ fn dense_series(from: NaiveDate, to: NaiveDate, days: &[(String, i64)]) -> LinkS
     LinkStats { total: series.iter().map(|d| d.clicks).sum(), from, to, series }
 }
 
+/// The benchmark's baseline: the link read with no platform layer — no request id, no
+/// metrics, no key, no limits, no log. Mounted only with the hidden `--bench-baseline` flag;
+/// not in the spec.
+pub fn bench_baseline_router() -> axum::Router<AppState> {
+    async fn read(State(state): State<AppState>, Path(id): Path<String>) -> Result<Json<Link>, ApiError> {
+        let row = store::get_any(&state.db, &id).await?.ok_or_else(|| ApiError::not_found("link"))?;
+        Ok(Json(to_link(&state, row)))
+    }
+    axum::Router::new().route("/bench/links/{id}", axum::routing::get(read))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

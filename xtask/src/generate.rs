@@ -1,0 +1,93 @@
+//! `cargo xtask gen [--check]`: the generated artifacts.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use crate::workspace_root;
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    Write,
+    Check,
+}
+
+/// One generated file: where it goes and what it must contain.
+struct Artifact {
+    path: PathBuf,
+    contents: String,
+}
+
+fn artifacts() -> Result<Vec<Artifact>, String> {
+    let root = workspace_root();
+    let doc = portico::openapi::document();
+    let problems = portico::openapi::check(&doc);
+    if !problems.is_empty() {
+        return Err(format!("the OpenAPI document breaks the SDK rules:\n  {}", problems.join("\n  ")));
+    }
+    Ok(vec![Artifact { path: root.join("spec/openapi.json"), contents: portico::openapi::document_json() }])
+}
+
+pub fn generate(mode: Mode) -> ExitCode {
+    let artifacts = match artifacts() {
+        Ok(a) => a,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let root = workspace_root();
+    let mut stale = 0;
+    for artifact in &artifacts {
+        let shown = artifact.path.strip_prefix(&root).unwrap_or(&artifact.path).display().to_string();
+        let current = std::fs::read_to_string(&artifact.path).ok();
+        if current.as_deref() == Some(artifact.contents.as_str()) {
+            println!("up to date  {shown}");
+            continue;
+        }
+        match mode {
+            Mode::Write => {
+                if let Some(dir) = artifact.path.parent()
+                    && let Err(e) = std::fs::create_dir_all(dir)
+                {
+                    eprintln!("error: cannot create {}: {e}", dir.display());
+                    return ExitCode::FAILURE;
+                }
+                if let Err(e) = std::fs::write(&artifact.path, &artifact.contents) {
+                    eprintln!("error: cannot write {shown}: {e}");
+                    return ExitCode::FAILURE;
+                }
+                println!("wrote       {shown}");
+            }
+            Mode::Check => {
+                stale += 1;
+                match &current {
+                    None => eprintln!("stale       {shown}: missing"),
+                    Some(old) => {
+                        eprintln!("stale       {shown}: differs from what the code generates:");
+                        eprintln!("{}", short_diff(old, &artifact.contents, &shown));
+                    }
+                }
+            }
+        }
+    }
+    if stale > 0 {
+        eprintln!("\n{stale} generated file(s) are stale: run `cargo xtask gen` and commit the result.");
+        return ExitCode::FAILURE;
+    }
+    ExitCode::SUCCESS
+}
+
+/// A unified diff, cut short so that a big change stays readable in CI logs.
+fn short_diff(old: &str, new: &str, name: &str) -> String {
+    const MAX_LINES: usize = 80;
+    let diff = similar::TextDiff::from_lines(old, new)
+        .unified_diff()
+        .context_radius(2)
+        .header(&format!("{name} (committed)"), &format!("{name} (generated)"))
+        .to_string();
+    let lines: Vec<&str> = diff.lines().collect();
+    if lines.len() <= MAX_LINES {
+        return diff;
+    }
+    format!("{}\n… {} more diff lines", lines[..MAX_LINES].join("\n"), lines.len() - MAX_LINES)
+}
