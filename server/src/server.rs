@@ -92,7 +92,7 @@ pub async fn start(config: Config) -> Result<RunningServer, StartupError> {
     let http_metrics = HttpMetrics::register(&mut registry);
     let (request_log, log_queue) = RequestLog::new(65_536, &mut registry);
     let document = crate::openapi::document();
-    let state = AppState {
+    let state = AppState::new(crate::state::AppParts {
         login_throttle: Arc::new(LoginThrottle::new(config.login_throttle)),
         keys: Arc::new(Verifier::new(db.clone(), 100_000, config.key_cache_ttl)),
         master_key: Arc::new(master_key),
@@ -107,7 +107,7 @@ pub async fn start(config: Config) -> Result<RunningServer, StartupError> {
         http_metrics,
         metrics_registry: Arc::new(registry),
         openapi_json: Bytes::from(crate::openapi::render(&document)),
-    };
+    });
 
     let stop_serving = CancellationToken::new();
     let stop_background = CancellationToken::new();

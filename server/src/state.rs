@@ -15,9 +15,27 @@ use crate::links::clicks::ClickRecorder;
 use crate::metering::{Quotas, RateLimits, RequestLog};
 use crate::pipeline::RouteScopes;
 
-/// Shared, cheaply clonable application state.
+/// Shared application state. Handlers and layers clone it for every request, so it is one
+/// `Arc`: a clone is a single atomic increment.
 #[derive(Clone)]
-pub struct AppState {
+pub struct AppState(Arc<AppParts>);
+
+impl AppState {
+    pub fn new(parts: AppParts) -> Self {
+        Self(Arc::new(parts))
+    }
+}
+
+impl std::ops::Deref for AppState {
+    type Target = AppParts;
+
+    fn deref(&self) -> &AppParts {
+        &self.0
+    }
+}
+
+/// What the state holds.
+pub struct AppParts {
     pub config: Arc<Config>,
     pub db: Db,
     pub http_metrics: HttpMetrics,

@@ -96,7 +96,15 @@ pub fn status_class(status: u16) -> String {
     format!("{}xx", status / 100)
 }
 
-const ROWS_PER_INSERT: usize = 200;
+/// Rows per multi-row insert. PostgreSQL gains from few round trips; SQLite looks each bound
+/// parameter up by a linear walk, so very wide statements cost it quadratic time — and it is
+/// in-process anyway.
+fn rows_per_insert(db: &Db) -> usize {
+    match db {
+        Db::Sqlite(_) => 10,
+        Db::Postgres(_) => 200,
+    }
+}
 
 /// Writes a batch in one transaction: the log rows, the usage roll-up, the quota counts.
 async fn write(db: &Db, entries: &[LogEntry]) -> Result<(), StoreError> {
@@ -116,11 +124,11 @@ async fn write(db: &Db, entries: &[LogEntry]) -> Result<(), StoreError> {
             *quota.entry((org, month_of(entry.at))).or_default() += 1;
         }
     }
-    let statements: Vec<String> =
-        entries.chunks(ROWS_PER_INSERT).map(|chunk| insert_sql(chunk.len())).collect();
+    let rows = rows_per_insert(db);
+    let statements: Vec<String> = entries.chunks(rows).map(|chunk| insert_sql(chunk.len())).collect();
     dispatch!(db, |pool| {
         let mut tx = pool.begin().await?;
-        for (chunk, sql) in entries.chunks(ROWS_PER_INSERT).zip(&statements) {
+        for (chunk, sql) in entries.chunks(rows).zip(&statements) {
             let mut query = sqlx::query(sqlx::AssertSqlSafe(sql.as_str()));
             for e in chunk {
                 query = query
