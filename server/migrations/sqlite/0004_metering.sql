@@ -4,7 +4,7 @@
 ALTER TABLE organizations ADD COLUMN monthly_quota INTEGER;  -- NULL: the deployment's default
 
 CREATE TABLE request_log (
-    id               TEXT PRIMARY KEY,       -- the request id (x-request-id)
+    id               TEXT PRIMARY KEY,       -- the request id (x-request-id); ULIDs sort by time
     organization_id  TEXT,                   -- NULL when the key could not be identified
     key_id           TEXT,
     method           TEXT NOT NULL,
@@ -17,7 +17,6 @@ CREATE TABLE request_log (
     created_at       TEXT NOT NULL
 );
 CREATE INDEX request_log_organization ON request_log (organization_id, created_at);
-CREATE INDEX request_log_created ON request_log (created_at);
 
 CREATE TABLE usage_daily (
     organization_id  TEXT NOT NULL,

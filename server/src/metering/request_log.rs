@@ -183,13 +183,18 @@ fn insert_sql(rows: usize) -> String {
 }
 
 /// Deletes log rows older than `before`; returns how many.
+///
+/// Request ids are `req_` + a ULID, and ULIDs sort by time, so the primary key finds the old
+/// rows: the log needs no index on `created_at` (one B-tree fewer to write per request).
 pub async fn purge(db: &Db, before: Timestamp) -> Result<u64, StoreError> {
-    const LOG: &str = "DELETE FROM request_log WHERE created_at < $1";
+    const LOG: &str = "DELETE FROM request_log WHERE id < $1";
+    let millis = u64::try_from(before.timestamp_millis()).unwrap_or(0);
+    let first_kept = format!("req_{}", ulid::Ulid::from_parts(millis, 0));
     const IDEMPOTENCY: &str = "DELETE FROM idempotency_records WHERE expires_at < $1";
     const CLICKS: &str = "DELETE FROM clicks WHERE clicked_at < $1";
     let at = crate::time::now();
     Ok(dispatch!(db, |pool| {
-        let log = sqlx::query(LOG).bind(before).execute(pool).await?.rows_affected();
+        let log = sqlx::query(LOG).bind(&first_kept).execute(pool).await?.rows_affected();
         sqlx::query(IDEMPOTENCY).bind(at).execute(pool).await?;
         sqlx::query(CLICKS).bind(before).execute(pool).await?;
         Ok::<_, sqlx::Error>(log)

@@ -16,7 +16,25 @@ storage_tests!(
     eight_concurrent_retries_create_one_resource,
     the_request_log_and_usage_count_every_call,
     usage_and_log_queries_validate_their_parameters,
+    the_retention_purge_deletes_only_old_log_rows,
 );
+
+async fn the_retention_purge_deletes_only_old_log_rows(s: &TestServer) {
+    let (token, key, _) = s.org_with_key("purge@example.com", &["full_access"]).await;
+    for _ in 0..3 {
+        s.v1(Method::GET, "/v1/key", &key).send().await.unwrap();
+    }
+    usage_total(s, &token, "", 3).await;
+    let db = &s.server().state().db;
+    let now = chrono::Utc::now();
+    let purged = portico::metering::request_log::purge(db, now - chrono::TimeDelta::hours(1)).await.unwrap();
+    assert_eq!(purged, 0, "nothing is older than an hour");
+    let purged =
+        portico::metering::request_log::purge(db, now + chrono::TimeDelta::minutes(1)).await.unwrap();
+    assert_eq!(purged, 3);
+    // The roll-up is not the log: usage still counts them.
+    assert_eq!(usage_total(s, &token, "", 3).await["total"], 3);
+}
 
 fn header<'a>(response: &'a reqwest::Response, name: &str) -> &'a str {
     response.headers().get(name).unwrap_or_else(|| panic!("no {name} header")).to_str().unwrap()
