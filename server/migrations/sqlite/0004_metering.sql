@@ -3,9 +3,12 @@
 
 ALTER TABLE organizations ADD COLUMN monthly_quota INTEGER;  -- NULL: the deployment's default
 
+-- One B-tree per logged request: the key (organisation, request id) serves the log's
+-- listing (ULIDs sort by time, so newest-first is the key backwards), lookups by id, and the
+-- retention purge (an id range per organisation).
 CREATE TABLE request_log (
-    id               TEXT PRIMARY KEY,       -- the request id (x-request-id); ULIDs sort by time
-    organization_id  TEXT,                   -- NULL when the key could not be identified
+    organization_id  TEXT NOT NULL,          -- '' when the key could not be identified
+    id               TEXT NOT NULL,          -- the request id (x-request-id)
     key_id           TEXT,
     method           TEXT NOT NULL,
     route            TEXT NOT NULL,          -- the route template
@@ -14,9 +17,9 @@ CREATE TABLE request_log (
     latency_ms       REAL NOT NULL,
     ip               TEXT NOT NULL,
     idempotency_key  TEXT,
-    created_at       TEXT NOT NULL
-);
-CREATE INDEX request_log_organization ON request_log (organization_id, created_at);
+    created_at       TEXT NOT NULL,
+    PRIMARY KEY (organization_id, id)
+) WITHOUT ROWID;
 
 CREATE TABLE usage_daily (
     organization_id  TEXT NOT NULL,

@@ -266,7 +266,7 @@ pub async fn request_list(
     let filter = clauses.join(" AND ");
     let n = texts.len();
     let list_sql = format!(
-        "SELECT {COLUMNS} FROM request_log WHERE {filter} ORDER BY created_at DESC, id DESC LIMIT ${} OFFSET ${}",
+        "SELECT {COLUMNS} FROM request_log WHERE {filter} ORDER BY id DESC LIMIT ${} OFFSET ${}",
         n + 1,
         n + 2
     );
@@ -315,7 +315,7 @@ pub async fn request_get(
     principal: ApiPrincipal,
     Path(id): Path<String>,
 ) -> Result<Json<RequestLogEntry>, ApiError> {
-    let sql = format!("SELECT {COLUMNS} FROM request_log WHERE id = $1 AND organization_id = $2");
+    let sql = format!("SELECT {COLUMNS} FROM request_log WHERE organization_id = $2 AND id = $1");
     let org = principal.key().organization_id.to_string();
     let found =
         dispatch!(&state.db, |pool| sqlx::query_as::<_, RequestLogEntry>(sqlx::AssertSqlSafe(sql.clone()))
