@@ -628,23 +628,7 @@ async fn the_master_key_is_generated_once_and_never_silently_replaced() {
     let server = start_on(dir.path(), None).await.unwrap();
     let base = server.base_url();
     let client = reqwest::Client::new();
-    let signup: Value = client
-        .post(format!("{base}/api/developer/signup"))
-        .json(&json!({"email": "mk@example.com", "password": crate::support::PASSWORD, "organization_name": "MK"}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let created = client
-        .post(format!("{base}/api/developer/apikeys"))
-        .bearer_auth(signup["token"].as_str().unwrap())
-        .json(&json!({"name": "sealed", "scopes": ["keys:read"]}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(created.status(), StatusCode::CREATED);
+    crate::support::account_with_key(&client, &base, "mk@example.com", &["keys:read"]).await;
     server.shutdown().await;
 
     let master_file = dir.path().join("master.key");

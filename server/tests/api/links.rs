@@ -606,26 +606,8 @@ async fn clicks_still_queued_at_shutdown_are_written_before_exit() {
     let server = start(dir.path().to_owned()).await;
     let base = server.base_url();
     let client = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
-    let token: Value = client
-        .post(format!("{base}/api/developer/signup"))
-        .json(&json!({"email": "drain@example.com", "password": crate::support::PASSWORD, "organization_name": "D"}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let key: Value = client
-        .post(format!("{base}/api/developer/apikeys"))
-        .bearer_auth(token["token"].as_str().unwrap())
-        .json(&json!({"name": "k", "scopes": ["full_access"]}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let key = key["key"].as_str().unwrap().to_owned();
+    let (_, key) =
+        crate::support::account_with_key(&client, &base, "drain@example.com", &["full_access"]).await;
     let link: Value = client
         .post(format!("{base}/v1/links"))
         .bearer_auth(&key)

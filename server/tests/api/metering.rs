@@ -397,27 +397,8 @@ async fn counts_survive_a_restart(database_url: Option<String>) {
     let server = portico::server::start(config()).await.unwrap();
     let base = server.base_url();
     let client = reqwest::Client::new();
-    let signup: Value = client
-        .post(format!("{base}/api/developer/signup"))
-        .json(&json!({"email": "restart@example.com", "password": crate::support::PASSWORD, "organization_name": "R"}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let token = signup["token"].as_str().unwrap().to_owned();
-    let created: Value = client
-        .post(format!("{base}/api/developer/apikeys"))
-        .bearer_auth(&token)
-        .json(&json!({"name": "k", "scopes": ["full_access"]}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let key = created["key"].as_str().unwrap().to_owned();
+    let (token, key) =
+        crate::support::account_with_key(&client, &base, "restart@example.com", &["full_access"]).await;
     let calls = 25;
     let mut tasks = tokio::task::JoinSet::new();
     for _ in 0..calls {
@@ -486,26 +467,8 @@ async fn concurrent_retries_across_two_instances_create_one_resource() {
     let a = portico::server::start(config(dir_a.path())).await.unwrap();
     let b = portico::server::start(config(dir_b.path())).await.unwrap();
     let client = reqwest::Client::new();
-    let signup: Value = client
-        .post(format!("{}/api/developer/signup", a.base_url()))
-        .json(&json!({"email": "two@example.com", "password": crate::support::PASSWORD, "organization_name": "Two"}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let created: Value = client
-        .post(format!("{}/api/developer/apikeys", b.base_url()))
-        .bearer_auth(signup["token"].as_str().unwrap())
-        .json(&json!({"name": "k", "scopes": ["full_access"]}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let key = created["key"].as_str().unwrap().to_owned();
+    let (_, key) =
+        crate::support::account_with_key(&client, &a.base_url(), "two@example.com", &["full_access"]).await;
     let mut tasks = tokio::task::JoinSet::new();
     for i in 0..8 {
         let base = if i % 2 == 0 { a.base_url() } else { b.base_url() };

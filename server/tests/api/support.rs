@@ -183,6 +183,37 @@ impl TestServer {
 /// The password `signup` uses.
 pub const PASSWORD: &str = "correct horse battery";
 
+/// Signs up on a server started by hand (not a `TestServer`) and creates a key with `scopes`;
+/// returns (session token, key).
+pub async fn account_with_key(
+    client: &reqwest::Client,
+    base: &str,
+    email: &str,
+    scopes: &[&str],
+) -> (String, String) {
+    let signup: Value = client
+        .post(format!("{base}/api/developer/signup"))
+        .json(&json!({"email": email, "password": PASSWORD, "organization_name": format!("Org of {email}")}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let token = signup["token"].as_str().expect("signed up").to_owned();
+    let created: Value = client
+        .post(format!("{base}/api/developer/apikeys"))
+        .bearer_auth(&token)
+        .json(&json!({"name": "test key", "scopes": scopes}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    (token, created["key"].as_str().expect("key created").to_owned())
+}
+
 /// Creates an empty database on the test PostgreSQL server and returns its URL.
 pub async fn fresh_postgres_database() -> Option<String> {
     let Some(admin_url) = std::env::var("PORTICO_TEST_DATABASE_URL").ok().filter(|u| !u.is_empty()) else {
