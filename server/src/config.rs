@@ -68,6 +68,15 @@ pub struct ServeArgs {
     /// Proxies (comma-separated IPs or CIDRs) whose `X-Forwarded-For` is believed.
     #[arg(long, env = "PORTICO_TRUSTED_PROXIES", value_delimiter = ',')]
     pub trusted_proxies: Vec<String>,
+    /// Job workers (imports and other async work).
+    #[arg(long, env = "PORTICO_JOB_WORKERS", default_value_t = 2)]
+    pub job_workers: usize,
+    /// Seconds a worker's claim on a job lasts without progress before another may take it over.
+    #[arg(long, env = "PORTICO_JOB_LEASE_SECONDS", default_value_t = 30)]
+    pub job_lease_seconds: u64,
+    /// For tests only: a pause between a job's batches, in milliseconds.
+    #[arg(long, env = "PORTICO_JOB_BATCH_PAUSE_MS", default_value_t = 0, hide = true)]
+    pub job_batch_pause_ms: u64,
     /// For `cargo xtask bench` only: also mount the link-read handler with no platform layer
     /// at `/bench/links/{id}`, the baseline the pipeline's cost is measured against.
     #[arg(long, hide = true)]
@@ -128,6 +137,12 @@ pub struct Config {
     pub request_log_flush: Duration,
     /// Mount the benchmark's baseline route (never in the spec, never by default).
     pub bench_baseline: bool,
+    /// Job workers.
+    pub job_workers: usize,
+    /// How long a worker's claim on a job lasts without progress before another may take it.
+    pub job_lease: Duration,
+    /// A pause between a job's batches (tests use it to catch a job mid-way).
+    pub job_batch_pause: Duration,
 }
 
 /// Limits on sign-in attempts (a token bucket per client IP and per email address).
@@ -177,6 +192,9 @@ impl Config {
             request_log_retention: Duration::from_secs(30 * 24 * 3600),
             request_log_flush: Duration::from_secs(1),
             bench_baseline: false,
+            job_workers: 2,
+            job_lease: Duration::from_secs(30),
+            job_batch_pause: Duration::ZERO,
         }
     }
 
@@ -202,6 +220,9 @@ impl Config {
             default_rate_limit_rpm: args.default_rate_limit_rpm.max(1),
             monthly_quota: args.monthly_quota,
             bench_baseline: args.bench_baseline,
+            job_workers: args.job_workers.max(1),
+            job_lease: Duration::from_secs(args.job_lease_seconds.max(1)),
+            job_batch_pause: Duration::from_millis(args.job_batch_pause_ms),
             request_log_retention: Duration::from_secs(
                 args.log_retention_days.max(1).saturating_mul(24 * 3600),
             ),

@@ -24,6 +24,7 @@ pub mod error;
 pub mod hostname;
 pub mod http;
 pub mod ids;
+pub mod jobs;
 pub mod keys;
 pub mod links;
 pub mod metering;

@@ -34,6 +34,7 @@ use crate::error::{ErrorCode, FieldError, Problem};
         (name = "domains", description = "Custom domains for short links. A hostname belongs to one organisation; the deployment's default domain needs no registration."),
         (name = "links", description = "Short links on custom domains: create, search, update (with `If-Match`), soft-delete, and click stats."),
         (name = "redirects", description = "The short links themselves (`/r/{slug}`): public redirects that count clicks."),
+        (name = "jobs", description = "Async jobs (link imports): 202 at once, then poll until `succeeded` or `failed`."),
         (name = "usage", description = "Usage per day (by route or status class), the monthly quota, and the request log of every `/v1` call."),
         (name = "system", description = "Health, readiness and metrics for operators; the API's own documents for tools."),
     )

@@ -16,7 +16,7 @@ use utoipa_swagger_ui::{Config as SwaggerConfig, SwaggerUi};
 
 use crate::http::{observe, problem_fallback, request_id};
 use crate::state::AppState;
-use crate::{accounts, domains, keys, links, metering, openapi, pipeline, system};
+use crate::{accounts, domains, jobs, keys, links, metering, openapi, pipeline, system};
 
 /// The annotated routes: the source of both the axum router and the OpenAPI document.
 pub fn api_router() -> OpenApiRouter<AppState> {
@@ -41,6 +41,12 @@ pub fn api_router() -> OpenApiRouter<AppState> {
         .routes(routes!(links::link_create, links::link_list))
         .routes(routes!(links::link_get, links::link_update, links::link_delete))
         .routes(routes!(links::link_stats))
+        .routes(with_body_limit(
+            routes!(links::import::link_import),
+            links::import::MAX_IMPORT_BYTES + 64 * 1024,
+        ))
+        .routes(routes!(jobs::job_list))
+        .routes(routes!(jobs::job_get))
         // Public API (`/v1`, API key): usage and the request log.
         .routes(routes!(metering::usage_get))
         .routes(routes!(metering::request_list))
@@ -54,6 +60,14 @@ pub fn api_router() -> OpenApiRouter<AppState> {
         .routes(routes!(system::openapi_json))
         .routes(routes!(system::openapi_v1))
         .routes(routes!(system::home))
+}
+
+/// Gives one route a body limit of its own (uploads), instead of the JSON default.
+fn with_body_limit(
+    (schemas, paths, method_router): utoipa_axum::router::UtoipaMethodRouter<AppState>,
+    bytes: usize,
+) -> utoipa_axum::router::UtoipaMethodRouter<AppState> {
+    (schemas, paths, method_router.layer(DefaultBodyLimit::max(bytes)))
 }
 
 /// The application: the routes, Swagger UI, the fallback, and the layers, outermost first:

@@ -101,6 +101,7 @@ pub async fn start(config: Config) -> Result<RunningServer, StartupError> {
         rate_limits: Arc::new(RateLimits::new(config.default_rate_limit_rpm)),
         quotas: Arc::new(Quotas::new(db.clone(), config.monthly_quota)),
         request_log,
+        jobs_wake: Arc::new(tokio::sync::Notify::new()),
         clicks: click_recorder,
         config: Arc::new(config),
         db,
@@ -127,6 +128,13 @@ pub async fn start(config: Config) -> Result<RunningServer, StartupError> {
         state.config.request_log_flush,
         stop_background.clone(),
     ));
+    for _ in 0..state.config.job_workers {
+        background.spawn(crate::jobs::worker::run(
+            state.clone(),
+            state.jobs_wake.clone(),
+            stop_background.clone(),
+        ));
+    }
     background.spawn(clicks::run_flusher(
         state.db.clone(),
         click_queue,

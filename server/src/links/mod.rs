@@ -6,6 +6,7 @@
 //! request path ([`clicks`]); stats read the daily roll-up, never the raw clicks.
 
 pub mod clicks;
+pub mod import;
 mod redirect;
 pub mod store;
 pub mod types;

@@ -52,7 +52,7 @@ fn like_escape(text: &str) -> String {
     out
 }
 
-fn tags_json(tags: &[String]) -> String {
+pub fn tags_json(tags: &[String]) -> String {
     serde_json::to_string(tags).expect("strings serialise")
 }
 
@@ -65,6 +65,12 @@ pub struct LinkValues<'a> {
     pub tags: &'a [String],
     pub expires_at: Option<Timestamp>,
 }
+
+/// Inserts a link unless its slug is taken on its domain (the import's form: a taken slug
+/// skips the row rather than failing the batch). Same parameters as [`insert`].
+pub const INSERT_IF_FREE: &str = "INSERT INTO links (id, organization_id, domain, slug, url, title, tags, \
+     search_text, expires_at, clicks, created_at, updated_at, version) \
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 0, $10, $10, 1) ON CONFLICT DO NOTHING";
 
 const SLUG_TAKEN: &str = "This slug is already used by a live link on this domain.";
 

@@ -86,7 +86,7 @@ pub async fn run(db: &Db, scope: Scope<'_>, body_limit: usize, req: Request, nex
                 .into_response();
         }
     };
-    let print = fingerprint(scope.method, scope.route, parts.uri.query(), &parts.headers, &bytes);
+    let print = fingerprint(scope.method, scope.route, parts.uri.query(), &parts.headers, &bytes).await;
     let claim = match claim(db, &scope, &print).await {
         Ok(claim) => claim,
         Err(e) => return ApiError::from(e).into_response(),
@@ -139,8 +139,15 @@ fn replay(status: u16, headers: &str, body: Vec<u8>) -> Response {
 }
 
 /// SHA-256 of what makes two requests "the same": method, route, query (parameter order
-/// ignored) and body (JSON by content: key order and whitespace ignored).
-fn fingerprint(method: &str, route: &str, query: Option<&str>, headers: &HeaderMap, body: &Bytes) -> Vec<u8> {
+/// ignored) and body — JSON by content (key order and whitespace ignored), multipart by its
+/// fields (the boundary, which clients draw at random, ignored).
+async fn fingerprint(
+    method: &str,
+    route: &str,
+    query: Option<&str>,
+    headers: &HeaderMap,
+    body: &Bytes,
+) -> Vec<u8> {
     let mut hasher = Sha256::new();
     hasher.update(method.as_bytes());
     hasher.update(b"\n");
@@ -150,15 +157,35 @@ fn fingerprint(method: &str, route: &str, query: Option<&str>, headers: &HeaderM
     pairs.sort_unstable();
     hasher.update(pairs.join("&").as_bytes());
     hasher.update(b"\n");
-    let is_json = headers
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|ct| ct.split(';').next().is_some_and(|e| e.trim().ends_with("json")));
-    match serde_json::from_slice::<Value>(body).ok().filter(|_| is_json) {
-        Some(json) => hasher.update(serde_json::to_vec(&canonical(json)).expect("JSON serialises")),
-        None => hasher.update(body),
+    let content_type = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("");
+    let is_json = content_type.split(';').next().is_some_and(|e| e.trim().ends_with("json"));
+    if let Some(json) = serde_json::from_slice::<Value>(body).ok().filter(|_| is_json) {
+        hasher.update(serde_json::to_vec(&canonical(json)).expect("JSON serialises"));
+    } else if let Some(fields) = multipart_fields(content_type, body).await {
+        for (name, file_name, data) in fields {
+            for part in [name.as_bytes(), b"\0", file_name.as_bytes(), b"\0", &data, b"\0"] {
+                hasher.update(part);
+            }
+        }
+    } else {
+        hasher.update(body);
     }
     hasher.finalize().to_vec()
+}
+
+/// The fields of a multipart body — (name, file name, content) — or `None` if it is not one.
+async fn multipart_fields(content_type: &str, body: &Bytes) -> Option<Vec<(String, String, Bytes)>> {
+    let boundary = multer::parse_boundary(content_type).ok()?;
+    let body = body.clone();
+    let stream = futures_util::stream::once(async move { Ok::<_, std::convert::Infallible>(body) });
+    let mut multipart = multer::Multipart::new(stream, boundary);
+    let mut fields = Vec::new();
+    while let Some(field) = multipart.next_field().await.ok()? {
+        let name = field.name().unwrap_or("").to_owned();
+        let file_name = field.file_name().unwrap_or("").to_owned();
+        fields.push((name, file_name, field.bytes().await.ok()?));
+    }
+    Some(fields)
 }
 
 /// JSON with every object's keys sorted.
@@ -306,40 +333,46 @@ mod tests {
         h
     }
 
-    #[test]
-    fn fingerprints_ignore_json_formatting_and_query_order() {
+    #[tokio::test]
+    async fn fingerprints_ignore_json_formatting_and_query_order() {
         let h = json_headers();
-        let a = fingerprint(
-            "POST",
-            "/v1/links",
-            Some("a=1&b=2"),
-            &h,
-            &Bytes::from_static(br#"{"url":"x","slug":"y"}"#),
-        );
+        let body = |b: &'static [u8]| Bytes::from_static(b);
+        let a =
+            fingerprint("POST", "/v1/links", Some("a=1&b=2"), &h, &body(br#"{"url":"x","slug":"y"}"#)).await;
         let b = fingerprint(
             "POST",
             "/v1/links",
             Some("b=2&a=1"),
             &h,
-            &Bytes::from_static(b"{ \"slug\": \"y\",\n \"url\": \"x\" }"),
-        );
+            &body(b"{ \"slug\": \"y\",\n \"url\": \"x\" }"),
+        )
+        .await;
         assert_eq!(a, b);
-        let c = fingerprint(
-            "POST",
-            "/v1/links",
-            Some("a=1&b=2"),
-            &h,
-            &Bytes::from_static(br#"{"url":"x","slug":"z"}"#),
-        );
+        let c =
+            fingerprint("POST", "/v1/links", Some("a=1&b=2"), &h, &body(br#"{"url":"x","slug":"z"}"#)).await;
         assert_ne!(a, c);
-        let d = fingerprint(
-            "PATCH",
-            "/v1/links",
-            Some("a=1&b=2"),
-            &h,
-            &Bytes::from_static(br#"{"url":"x","slug":"y"}"#),
-        );
+        let d =
+            fingerprint("PATCH", "/v1/links", Some("a=1&b=2"), &h, &body(br#"{"url":"x","slug":"y"}"#)).await;
         assert_ne!(a, d);
+    }
+
+    #[tokio::test]
+    async fn multipart_fingerprints_ignore_the_boundary() {
+        let form = |boundary: &str, content: &str| {
+            let mut headers = HeaderMap::new();
+            let ct = format!("multipart/form-data; boundary={boundary}");
+            headers.insert(header::CONTENT_TYPE, HeaderValue::from_str(&ct).unwrap());
+            let body = format!(
+                "--{boundary}\r\ncontent-disposition: form-data; name=\"file\"; filename=\"a.csv\"\r\n\r\n{content}\r\n--{boundary}--\r\n"
+            );
+            (headers, Bytes::from(body))
+        };
+        let (h1, b1) = form("aaaa1111", "url\nhttps://x.io");
+        let (h2, b2) = form("bbbb2222", "url\nhttps://x.io");
+        let (h3, b3) = form("cccc3333", "url\nhttps://y.io");
+        let p1 = fingerprint("POST", "/v1/links/import", None, &h1, &b1).await;
+        assert_eq!(p1, fingerprint("POST", "/v1/links/import", None, &h2, &b2).await);
+        assert_ne!(p1, fingerprint("POST", "/v1/links/import", None, &h3, &b3).await);
     }
 
     #[test]

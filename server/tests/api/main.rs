@@ -7,6 +7,7 @@ mod support;
 mod accounts;
 mod cli;
 mod errors;
+mod jobs;
 mod keys;
 mod links;
 mod metering;

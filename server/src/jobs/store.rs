@@ -1,0 +1,176 @@
+//! Job queries. Claiming differs by backend (PostgreSQL skips rows other transactions hold);
+//! everything else is shared SQL.
+
+use chrono::TimeDelta;
+
+use super::{ImportResult, Job, JobKind, JobStatus};
+use crate::db::{Db, StoreError};
+use crate::dispatch;
+use crate::http::Pagination;
+use crate::time::{Timestamp, now};
+
+const COLUMNS: &str = "id, kind, status, progress, result, error, created_at, started_at, finished_at";
+
+#[derive(sqlx::FromRow)]
+struct JobRow {
+    id: String,
+    kind: String,
+    status: String,
+    progress: i64,
+    result: Option<String>,
+    error: Option<String>,
+    created_at: Timestamp,
+    started_at: Option<Timestamp>,
+    finished_at: Option<Timestamp>,
+}
+
+impl From<JobRow> for Job {
+    fn from(row: JobRow) -> Self {
+        let _ = row.kind;
+        Job {
+            id: row.id,
+            kind: JobKind::LinkImport,
+            status: JobStatus::parse(&row.status),
+            progress: row.progress,
+            result: row.result.and_then(|r| serde_json::from_str(&r).ok()),
+            error: row.error,
+            created_at: row.created_at,
+            started_at: row.started_at,
+            finished_at: row.finished_at,
+        }
+    }
+}
+
+/// A new job.
+pub struct NewJob<'a> {
+    pub id: &'a str,
+    pub organization_id: &'a str,
+    pub key_id: &'a str,
+    pub kind: JobKind,
+    pub input: &'a [u8],
+    pub domain_scope: &'a [String],
+}
+
+pub async fn enqueue(db: &Db, new: NewJob<'_>) -> Result<(), StoreError> {
+    const SQL: &str = "INSERT INTO jobs (id, organization_id, key_id, kind, status, progress, input, domain_scope, \
+         checkpoint, result, attempts, created_at) VALUES ($1, $2, $3, $4, 'queued', 0, $5, $6, 0, $7, 0, $8)";
+    let scope = serde_json::to_string(new.domain_scope).expect("strings serialise");
+    let result = serde_json::to_string(&ImportResult::default()).expect("serialises");
+    dispatch!(db, |pool| sqlx::query(SQL)
+        .bind(new.id)
+        .bind(new.organization_id)
+        .bind(new.key_id)
+        .bind(new.kind.as_str())
+        .bind(new.input)
+        .bind(&scope)
+        .bind(&result)
+        .bind(now())
+        .execute(pool)
+        .await
+        .map(drop))?;
+    Ok(())
+}
+
+pub async fn get(db: &Db, organization_id: &str, id: &str) -> Result<Option<Job>, StoreError> {
+    let sql = format!("SELECT {COLUMNS} FROM jobs WHERE id = $1 AND organization_id = $2");
+    let row = dispatch!(db, |pool| sqlx::query_as::<_, JobRow>(sqlx::AssertSqlSafe(sql.clone()))
+        .bind(id)
+        .bind(organization_id)
+        .fetch_optional(pool)
+        .await)?;
+    Ok(row.map(Job::from))
+}
+
+pub async fn list(db: &Db, organization_id: &str, page: Pagination) -> Result<(Vec<Job>, u64), StoreError> {
+    let sql = format!(
+        "SELECT {COLUMNS} FROM jobs WHERE organization_id = $1 ORDER BY created_at DESC, id DESC LIMIT $2 OFFSET $3"
+    );
+    const COUNT: &str = "SELECT COUNT(*) FROM jobs WHERE organization_id = $1";
+    let (rows, total) = dispatch!(db, |pool| {
+        let rows = sqlx::query_as::<_, JobRow>(sqlx::AssertSqlSafe(sql.clone()))
+            .bind(organization_id)
+            .bind(page.sql_limit())
+            .bind(page.sql_offset())
+            .fetch_all(pool)
+            .await?;
+        let total: i64 = sqlx::query_scalar(COUNT).bind(organization_id).fetch_one(pool).await?;
+        Ok::<_, sqlx::Error>((rows, total))
+    })?;
+    Ok((rows.into_iter().map(Job::from).collect(), u64::try_from(total).unwrap_or(0)))
+}
+
+/// A claimed job, with what its worker needs.
+#[derive(Debug, sqlx::FromRow)]
+pub struct ClaimedJob {
+    pub id: String,
+    pub organization_id: String,
+    pub key_id: String,
+    pub kind: String,
+    pub input: Vec<u8>,
+    pub domain_scope: String,
+    pub checkpoint: i64,
+    pub result: Option<String>,
+    pub attempts: i64,
+}
+
+/// Claims the oldest runnable job — queued, or running with an expired lease (its worker
+/// died) — for `lease`. `None` when there is nothing to do.
+pub async fn claim(db: &Db, lease: TimeDelta) -> Result<Option<ClaimedJob>, StoreError> {
+    const SQLITE: &str = "UPDATE jobs SET status = 'running', lease_until = $1, attempts = attempts + 1, \
+         started_at = COALESCE(started_at, $2) \
+         WHERE id = (SELECT id FROM jobs WHERE status = 'queued' OR (status = 'running' AND lease_until < $2) \
+                     ORDER BY created_at LIMIT 1) \
+         RETURNING id, organization_id, key_id, kind, input, domain_scope, checkpoint, result, attempts";
+    const POSTGRES: &str = "UPDATE jobs SET status = 'running', lease_until = $1, attempts = attempts + 1, \
+         started_at = COALESCE(started_at, $2) \
+         WHERE id = (SELECT id FROM jobs WHERE status = 'queued' OR (status = 'running' AND lease_until < $2) \
+                     ORDER BY created_at LIMIT 1 FOR UPDATE SKIP LOCKED) \
+         RETURNING id, organization_id, key_id, kind, input, domain_scope, checkpoint, result, attempts";
+    let at = now();
+    let claimed = match db {
+        Db::Sqlite(pool) => {
+            sqlx::query_as::<_, ClaimedJob>(SQLITE).bind(at + lease).bind(at).fetch_optional(pool).await?
+        }
+        Db::Postgres(pool) => {
+            sqlx::query_as::<_, ClaimedJob>(POSTGRES).bind(at + lease).bind(at).fetch_optional(pool).await?
+        }
+    };
+    Ok(claimed)
+}
+
+/// Ends a job.
+pub async fn finish(
+    db: &Db,
+    id: &str,
+    status: JobStatus,
+    result: Option<&ImportResult>,
+    error: Option<&str>,
+) -> Result<(), StoreError> {
+    const SQL: &str = "UPDATE jobs SET status = $1, progress = CASE WHEN $1 = 'succeeded' THEN 100 ELSE progress END, \
+         result = COALESCE($2, result), error = $3, finished_at = $4, lease_until = NULL WHERE id = $5";
+    let status = match status {
+        JobStatus::Succeeded => "succeeded",
+        JobStatus::Failed => "failed",
+        JobStatus::Queued => "queued",
+        JobStatus::Running => "running",
+    };
+    let result = result.map(|r| serde_json::to_string(r).expect("serialises"));
+    dispatch!(db, |pool| sqlx::query(SQL)
+        .bind(status)
+        .bind(&result)
+        .bind(error)
+        .bind(now())
+        .bind(id)
+        .execute(pool)
+        .await
+        .map(drop))?;
+    Ok(())
+}
+
+/// Gives a job back to the queue (a worker stopping with the server), keeping its checkpoint.
+pub async fn release(db: &Db, id: &str) -> Result<(), StoreError> {
+    const SQL: &str =
+        "UPDATE jobs SET status = 'queued', lease_until = NULL WHERE id = $1 AND status = 'running'";
+    dispatch!(db, |pool| sqlx::query(SQL).bind(id).execute(pool).await.map(drop))?;
+    Ok(())
+}

@@ -1,0 +1,318 @@
+//! Async jobs: CSV link imports answered 202, polled to the end, exact counts and row errors,
+//! idempotent uploads, the upload's errors, and tenancy.
+
+use std::time::Duration;
+
+use reqwest::multipart::{Form, Part};
+use reqwest::{Method, StatusCode};
+use serde_json::{Value, json};
+
+use crate::support::{TestServer, assert_problem, storage_tests};
+
+storage_tests!(
+    an_import_creates_the_good_rows_and_reports_the_bad,
+    an_import_respects_the_keys_domain_scope,
+    uploads_that_are_not_csv_files_are_refused,
+    a_retried_upload_with_an_idempotency_key_starts_one_job,
+    jobs_are_listed_and_private_to_their_organization,
+);
+
+fn csv_form(csv: &str) -> Form {
+    Form::new().part(
+        "file",
+        Part::bytes(csv.as_bytes().to_vec()).file_name("links.csv").mime_str("text/csv").unwrap(),
+    )
+}
+
+async fn upload(s: &TestServer, key: &str, csv: &str) -> Value {
+    let response = s.v1(Method::POST, "/v1/links/import", key).multipart(csv_form(csv)).send().await.unwrap();
+    assert_eq!(response.status(), StatusCode::ACCEPTED);
+    let location = response.headers()["location"].to_str().unwrap().to_owned();
+    let accepted: Value = response.json().await.unwrap();
+    assert_eq!(accepted["status"], "queued");
+    assert_eq!(accepted["poll_url"], location);
+    assert!(accepted["id"].as_str().unwrap().starts_with("job_"));
+    accepted
+}
+
+/// Polls a job until it ends.
+pub async fn finished(s: &TestServer, key: &str, poll_url: &str) -> Value {
+    for _ in 0..200 {
+        let job: Value = s.v1(Method::GET, poll_url, key).send().await.unwrap().json().await.unwrap();
+        if job["status"] == "succeeded" || job["status"] == "failed" {
+            return job;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("the job at {poll_url} did not finish");
+}
+
+async fn an_import_creates_the_good_rows_and_reports_the_bad(s: &TestServer) {
+    let (_, key, _) = s.org_with_key("import@example.com", &["full_access"]).await;
+    let existing = s
+        .v1(Method::POST, "/v1/links", &key)
+        .json(&json!({"url": "https://example.com", "slug": "taken"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(existing.status(), StatusCode::CREATED);
+    let csv = "url,slug,domain,title,tags\n\
+               https://example.com/a,alpha,,Alpha,one;two\n\
+               ftp://example.com/b,beta,,,\n\
+               https://example.com/c,,,Gamma,\n\
+               https://example.com/d,has space,,,\n\
+               https://example.com/e,taken,,,\n\
+               https://example.com/f,foxtrot,unregistered.example.com,,\n\
+               https://example.com/g,golf,,,\n";
+    let accepted = upload(s, &key, csv).await;
+    let job = finished(s, &key, accepted["poll_url"].as_str().unwrap()).await;
+    assert_eq!(job["status"], "succeeded", "{job}");
+    assert_eq!(job["kind"], "link_import");
+    assert_eq!(job["progress"], 100);
+    assert!(job["started_at"].is_string() && job["finished_at"].is_string());
+    assert_eq!(job["result"]["created"], 3);
+    assert_eq!(job["result"]["skipped"], 4);
+    let errors: Vec<(u64, &str)> = job["result"]["errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| (e["row"].as_u64().unwrap(), e["field"].as_str().unwrap()))
+        .collect();
+    assert_eq!(errors, [(3, "url"), (5, "slug"), (6, "slug"), (7, "domain")]);
+
+    let links: Value =
+        s.v1(Method::GET, "/v1/links?limit=100", &key).send().await.unwrap().json().await.unwrap();
+    assert_eq!(links["total"], 4, "the 3 imported and the one that was there");
+    let alpha = links["data"].as_array().unwrap().iter().find(|l| l["slug"] == "alpha").unwrap();
+    assert_eq!(alpha["title"], "Alpha");
+    assert_eq!(alpha["tags"], json!(["one", "two"]));
+    assert_eq!(s.get("/r/golf").await.status(), StatusCode::FOUND);
+
+    // A file without a url column fails the job, with the reason.
+    let accepted = upload(s, &key, "link,slug\nhttps://example.com,x\n").await;
+    let job = finished(s, &key, accepted["poll_url"].as_str().unwrap()).await;
+    assert_eq!(job["status"], "failed");
+    assert!(job["error"].as_str().unwrap().contains("url"));
+}
+
+async fn an_import_respects_the_keys_domain_scope(s: &TestServer) {
+    let (token, full, _) = s.org_with_key("import-scope@example.com", &["full_access"]).await;
+    for host in ["a.example.com", "b.example.com"] {
+        let response =
+            s.v1(Method::POST, "/v1/domains", &full).json(&json!({"hostname": host})).send().await.unwrap();
+        assert_eq!(response.status(), StatusCode::CREATED);
+    }
+    let scoped = s
+        .create_key(
+            &token,
+            json!({"name": "a", "scopes": ["links:write", "jobs:read"], "domains": ["a.example.com"]}),
+        )
+        .await;
+    let scoped = scoped["key"].as_str().unwrap();
+    let csv = "url,domain\nhttps://example.com/1,a.example.com\nhttps://example.com/2,b.example.com\nhttps://example.com/3,\n";
+    let accepted = upload(s, scoped, csv).await;
+    let job = finished(s, scoped, accepted["poll_url"].as_str().unwrap()).await;
+    assert_eq!(job["result"]["created"], 1);
+    assert_eq!(job["result"]["skipped"], 2);
+    let rows: Vec<u64> =
+        job["result"]["errors"].as_array().unwrap().iter().map(|e| e["row"].as_u64().unwrap()).collect();
+    assert_eq!(rows, [3, 4]);
+}
+
+async fn uploads_that_are_not_csv_files_are_refused(s: &TestServer) {
+    let (_, key, _) = s.org_with_key("upload-errors@example.com", &["full_access"]).await;
+    let json_body = s
+        .v1(Method::POST, "/v1/links/import", &key)
+        .json(&json!({"file": "url\nhttps://x.io"}))
+        .send()
+        .await
+        .unwrap();
+    assert_problem(json_body, 415, "unsupported_media_type").await;
+    let no_file = s
+        .v1(Method::POST, "/v1/links/import", &key)
+        .multipart(Form::new().text("other", "x"))
+        .send()
+        .await
+        .unwrap();
+    let problem = assert_problem(no_file, 422, "validation_failed").await;
+    assert_eq!(problem["errors"][0]["field"], "file");
+    let big = "url\n".to_owned()
+        + &"https://example.com/aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\n".repeat(260_000);
+    let too_big =
+        s.v1(Method::POST, "/v1/links/import", &key).multipart(csv_form(&big)).send().await.unwrap();
+    assert_problem(too_big, 413, "payload_too_large").await;
+    let (_, reader, _) = s.org_with_key("upload-reader@example.com", &["links:read"]).await;
+    let refused = s
+        .v1(Method::POST, "/v1/links/import", &reader)
+        .multipart(csv_form("url\nhttps://x.io\n"))
+        .send()
+        .await
+        .unwrap();
+    assert_problem(refused, 403, "insufficient_scope").await;
+}
+
+async fn a_retried_upload_with_an_idempotency_key_starts_one_job(s: &TestServer) {
+    let (_, key, _) = s.org_with_key("import-idem@example.com", &["full_access"]).await;
+    let csv = "url\nhttps://example.com/once\n";
+    let send = || {
+        s.v1(Method::POST, "/v1/links/import", &key)
+            .header("idempotency-key", "upload-1")
+            .multipart(csv_form(csv))
+            .send()
+    };
+    let first = send().await.unwrap();
+    assert_eq!(first.status(), StatusCode::ACCEPTED);
+    let first: Value = first.json().await.unwrap();
+    // reqwest draws a new multipart boundary for every request: the same upload still matches.
+    let second = send().await.unwrap();
+    assert_eq!(second.status(), StatusCode::ACCEPTED);
+    assert_eq!(second.headers()["idempotent-replayed"], "true");
+    assert_eq!(second.json::<Value>().await.unwrap()["id"], first["id"]);
+    finished(s, &key, first["poll_url"].as_str().unwrap()).await;
+    let links: Value = s.v1(Method::GET, "/v1/links", &key).send().await.unwrap().json().await.unwrap();
+    assert_eq!(links["total"], 1);
+}
+
+async fn jobs_are_listed_and_private_to_their_organization(s: &TestServer) {
+    let (_, key, _) = s.org_with_key("jobs-a@example.com", &["full_access"]).await;
+    let first = upload(s, &key, "url\nhttps://example.com/1\n").await;
+    let second = upload(s, &key, "url\nhttps://example.com/2\n").await;
+    let list: Value = s.v1(Method::GET, "/v1/jobs", &key).send().await.unwrap().json().await.unwrap();
+    assert_eq!(list["total"], 2);
+    assert_eq!(list["data"][0]["id"], second["id"], "newest first");
+    assert_problem(
+        s.v1(Method::GET, "/v1/jobs?limit=0", &key).send().await.unwrap(),
+        422,
+        "validation_failed",
+    )
+    .await;
+
+    let (_, other, _) = s.org_with_key("jobs-b@example.com", &["full_access"]).await;
+    let path = first["poll_url"].as_str().unwrap();
+    assert_problem(s.v1(Method::GET, path, &other).send().await.unwrap(), 404, "not_found").await;
+    assert_problem(s.v1(Method::GET, "/v1/jobs/job_nope", &other).send().await.unwrap(), 404, "not_found")
+        .await;
+    let theirs: Value = s.v1(Method::GET, "/v1/jobs", &other).send().await.unwrap().json().await.unwrap();
+    assert_eq!(theirs["total"], 0);
+}
+
+/// Starts the `portico` binary on `data_dir` (and `database_url`, for PostgreSQL) with a short
+/// job lease and a pause between import batches; returns the child and its base URL.
+fn start_binary(data_dir: &std::path::Path, database_url: Option<&str>) -> (std::process::Child, String) {
+    use std::io::BufRead;
+    let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_portico"));
+    command
+        .args(["--addr", "127.0.0.1:0", "--data-dir"])
+        .arg(data_dir)
+        .env("PORTICO_JOB_LEASE_SECONDS", "1")
+        .env("PORTICO_JOB_BATCH_PAUSE_MS", "100")
+        .env_remove("PORTICO_LOG")
+        .env_remove("DATABASE_URL")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null());
+    if let Some(url) = database_url {
+        command.env("DATABASE_URL", url);
+    }
+    let mut child = command.spawn().unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let mut lines = std::io::BufReader::new(stdout).lines();
+    let base = loop {
+        let line = lines.next().expect("the server announces its address").unwrap();
+        if let Some(rest) = line.trim().strip_prefix("Portico is running on ") {
+            break rest.split_whitespace().next().unwrap().to_owned();
+        }
+    };
+    std::thread::spawn(move || lines.for_each(drop));
+    (child, base)
+}
+
+/// Kill -9 mid-import, restart: the job completes, and no row is imported twice.
+async fn an_import_survives_a_hard_kill(database_url: Option<String>) {
+    let dir = tempfile::tempdir().unwrap();
+    let (mut first, base) = start_binary(dir.path(), database_url.as_deref());
+    let client = reqwest::Client::new();
+    let (_, key) =
+        crate::support::account_with_key(&client, &base, "crash@example.com", &["full_access"]).await;
+    let rows = 2000;
+    let csv: String = std::iter::once("url,slug".to_owned())
+        .chain((0..rows).map(|i| format!("https://example.com/{i},row-{i}")))
+        .collect::<Vec<_>>()
+        .join("\n");
+    let form = Form::new().part("file", Part::bytes(csv.into_bytes()).file_name("big.csv"));
+    let accepted: Value = client
+        .post(format!("{base}/v1/links/import"))
+        .bearer_auth(&key)
+        .multipart(form)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let poll_url = accepted["poll_url"].as_str().unwrap().to_owned();
+    // Wait until it is part-way, then kill the process without warning.
+    loop {
+        let job: Value = client
+            .get(format!("{base}{poll_url}"))
+            .bearer_auth(&key)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let progress = job["progress"].as_i64().unwrap();
+        assert_ne!(job["status"], "succeeded", "the import finished before it could be interrupted");
+        if progress >= 20 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    first.kill().unwrap();
+    first.wait().unwrap();
+
+    let (mut second, base) = start_binary(dir.path(), database_url.as_deref());
+    let mut job = Value::Null;
+    for _ in 0..300 {
+        job = client
+            .get(format!("{base}{poll_url}"))
+            .bearer_auth(&key)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        if job["status"] == "succeeded" || job["status"] == "failed" {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(job["status"], "succeeded", "{job}");
+    assert_eq!(job["result"]["created"], rows);
+    assert_eq!(job["result"]["skipped"], 0);
+    let links: Value = client
+        .get(format!("{base}/v1/links?limit=1"))
+        .bearer_auth(&key)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(links["total"], rows, "every row exactly once");
+    let _ = std::process::Command::new("kill").args(["-TERM", &second.id().to_string()]).status();
+    second.wait().unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqlite_an_import_survives_a_hard_kill_and_restart() {
+    an_import_survives_a_hard_kill(None).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_an_import_survives_a_hard_kill_and_restart() {
+    if let Some(url) = crate::support::fresh_postgres_database().await {
+        an_import_survives_a_hard_kill(Some(url)).await;
+    }
+}
