@@ -371,8 +371,9 @@ fn parse_csv(input: &[u8]) -> Result<Vec<Row>, String> {
     }
     let mut rows = Vec::new();
     for (i, record) in reader.records().enumerate() {
-        let number = i as u64 + 2;
-        let record = record.map_err(|e| format!("row {number} is not readable CSV: {e}"))?;
+        let record = record.map_err(|e| format!("row {} is not readable CSV: {e}", i + 2))?;
+        // The line the record starts on: blank lines (which the reader skips) still count.
+        let number = record.position().map_or(i as u64 + 2, csv::Position::line);
         if record.iter().all(|c| c.trim().is_empty()) {
             continue;
         }
