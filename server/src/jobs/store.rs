@@ -168,9 +168,10 @@ pub async fn finish(
 }
 
 /// Gives a job back to the queue (a worker stopping with the server), keeping its checkpoint.
+/// The run does not count as a failed attempt.
 pub async fn release(db: &Db, id: &str) -> Result<(), StoreError> {
-    const SQL: &str =
-        "UPDATE jobs SET status = 'queued', lease_until = NULL WHERE id = $1 AND status = 'running'";
+    const SQL: &str = "UPDATE jobs SET status = 'queued', lease_until = NULL, attempts = attempts - 1 \
+         WHERE id = $1 AND status = 'running'";
     dispatch!(db, |pool| sqlx::query(SQL).bind(id).execute(pool).await.map(drop))?;
     Ok(())
 }

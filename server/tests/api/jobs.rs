@@ -316,3 +316,84 @@ async fn postgres_an_import_survives_a_hard_kill_and_restart() {
         an_import_survives_a_hard_kill(Some(url)).await;
     }
 }
+
+/// A graceful stop mid-import hands the job back to the queue; the next start finishes it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_import_interrupted_by_a_graceful_stop_resumes_on_the_next_start() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = || {
+        let mut config = portico::Config::new("127.0.0.1:0", dir.path());
+        config.job_batch_pause = Duration::from_millis(100);
+        config
+    };
+    let server = portico::server::start(config()).await.unwrap();
+    let base = server.base_url();
+    let client = reqwest::Client::new();
+    let (_, key) =
+        crate::support::account_with_key(&client, &base, "graceful@example.com", &["full_access"]).await;
+    let csv: String = std::iter::once("url".to_owned())
+        .chain((0..1000).map(|i| format!("https://example.com/{i}")))
+        .collect::<Vec<_>>()
+        .join("\n");
+    let form = Form::new().part("file", Part::bytes(csv.into_bytes()).file_name("links.csv"));
+    let accepted: Value = client
+        .post(format!("{base}/v1/links/import"))
+        .bearer_auth(&key)
+        .multipart(form)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let poll_url = accepted["poll_url"].as_str().unwrap().to_owned();
+    loop {
+        let job: Value = client
+            .get(format!("{base}{poll_url}"))
+            .bearer_auth(&key)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        if job["progress"].as_i64().unwrap() >= 20 {
+            assert_eq!(job["status"], "running");
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    server.shutdown().await;
+
+    let server = portico::server::start(config()).await.unwrap();
+    let base = server.base_url();
+    let mut job = Value::Null;
+    for _ in 0..300 {
+        job = client
+            .get(format!("{base}{poll_url}"))
+            .bearer_auth(&key)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        if job["status"] == "succeeded" {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(job["status"], "succeeded", "{job}");
+    assert_eq!(job["result"]["created"], 1000);
+    let links: Value = client
+        .get(format!("{base}/v1/links?limit=1"))
+        .bearer_auth(&key)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(links["total"], 1000);
+    server.shutdown().await;
+}
