@@ -77,6 +77,16 @@ pub struct ServeArgs {
     /// For tests only: a pause between a job's batches, in milliseconds.
     #[arg(long, env = "PORTICO_JOB_BATCH_PAUSE_MS", default_value_t = 0, hide = true)]
     pub job_batch_pause_ms: u64,
+    /// Delays between webhook attempts, e.g. `5s,5m,30m,2h` (default: 5s, 5m, 30m, 2h, 5h,
+    /// 10h, 14h, 20h, 24h).
+    #[arg(long, env = "PORTICO_WEBHOOK_RETRY_SCHEDULE")]
+    pub webhook_retry_schedule: Option<String>,
+    /// Allow webhooks to private, loopback and link-local addresses (development only).
+    #[arg(long, env = "PORTICO_WEBHOOK_ALLOW_PRIVATE", default_value_t = false)]
+    pub webhook_allow_private: bool,
+    /// Disable an endpoint after this many deliveries in a row failed for good.
+    #[arg(long, env = "PORTICO_WEBHOOK_DISABLE_AFTER", default_value_t = 5)]
+    pub webhook_disable_after: u32,
     /// For `cargo xtask bench` only: also mount the link-read handler with no platform layer
     /// at `/bench/links/{id}`, the baseline the pipeline's cost is measured against.
     #[arg(long, hide = true)]
@@ -143,6 +153,14 @@ pub struct Config {
     pub job_lease: Duration,
     /// A pause between a job's batches (tests use it to catch a job mid-way).
     pub job_batch_pause: Duration,
+    /// Delays between webhook attempts; a delivery gives up after the last.
+    pub webhook_retry_schedule: Vec<Duration>,
+    /// Lift the SSRF guard (development and tests only).
+    pub webhook_allow_private: bool,
+    /// Disable an endpoint after this many deliveries in a row failed for good.
+    pub webhook_disable_after: u32,
+    /// How long a webhook attempt may take.
+    pub webhook_timeout: Duration,
 }
 
 /// Limits on sign-in attempts (a token bucket per client IP and per email address).
@@ -195,6 +213,12 @@ impl Config {
             job_workers: 2,
             job_lease: Duration::from_secs(30),
             job_batch_pause: Duration::ZERO,
+            webhook_retry_schedule: [5, 300, 1800, 7200, 18_000, 36_000, 50_400, 72_000, 86_400]
+                .map(Duration::from_secs)
+                .to_vec(),
+            webhook_allow_private: false,
+            webhook_disable_after: 5,
+            webhook_timeout: Duration::from_secs(15),
         }
     }
 
@@ -212,7 +236,14 @@ impl Config {
         }
         let master_key =
             std::env::var(crate::keys::master::ENV).ok().filter(|v| !v.trim().is_empty()).map(Secret::new);
+        let webhook_retry_schedule =
+            match args.webhook_retry_schedule.as_deref().filter(|s| !s.trim().is_empty()) {
+                Some(text) => crate::webhooks::deliver::parse_schedule(text)
+                    .map_err(|m| ("--webhook-retry-schedule (PORTICO_WEBHOOK_RETRY_SCHEDULE)", m))?,
+                None => Self::new("", "").webhook_retry_schedule,
+            };
         Ok(Self {
+            webhook_retry_schedule,
             public_url: args.public_url.filter(|u| !u.trim().is_empty()),
             default_domain: args.default_domain.filter(|d| !d.trim().is_empty()),
             trusted_proxies,
@@ -223,6 +254,8 @@ impl Config {
             job_workers: args.job_workers.max(1),
             job_lease: Duration::from_secs(args.job_lease_seconds.max(1)),
             job_batch_pause: Duration::from_millis(args.job_batch_pause_ms),
+            webhook_allow_private: args.webhook_allow_private,
+            webhook_disable_after: args.webhook_disable_after.max(1),
             request_log_retention: Duration::from_secs(
                 args.log_retention_days.max(1).saturating_mul(24 * 3600),
             ),

@@ -21,6 +21,7 @@ pub enum IdKind {
     Job,
     Webhook,
     Event,
+    Delivery,
     Request,
 }
 
@@ -36,6 +37,7 @@ impl IdKind {
             Self::Job => "job",
             Self::Webhook => "whk",
             Self::Event => "evt",
+            Self::Delivery => "dlv",
             Self::Request => "req",
         }
     }

@@ -21,6 +21,7 @@ pub mod config;
 pub mod db;
 pub mod domains;
 pub mod error;
+pub mod events;
 pub mod hostname;
 pub mod http;
 pub mod ids;
@@ -36,6 +37,7 @@ pub mod server;
 pub mod state;
 pub mod system;
 pub mod time;
+pub mod webhooks;
 
 pub use config::Config;
 pub use server::{RunningServer, StartupError};

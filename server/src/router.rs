@@ -16,7 +16,7 @@ use utoipa_swagger_ui::{Config as SwaggerConfig, SwaggerUi};
 
 use crate::http::{observe, problem_fallback, request_id};
 use crate::state::AppState;
-use crate::{accounts, domains, jobs, keys, links, metering, openapi, pipeline, system};
+use crate::{accounts, domains, jobs, keys, links, metering, openapi, pipeline, system, webhooks};
 
 /// The annotated routes: the source of both the axum router and the OpenAPI document.
 pub fn api_router() -> OpenApiRouter<AppState> {
@@ -47,6 +47,11 @@ pub fn api_router() -> OpenApiRouter<AppState> {
         ))
         .routes(routes!(jobs::job_list))
         .routes(routes!(jobs::job_get))
+        // Public API (`/v1`, API key): webhook endpoints and their delivery log.
+        .routes(routes!(webhooks::webhook_create, webhooks::webhook_list))
+        .routes(routes!(webhooks::webhook_get, webhooks::webhook_update, webhooks::webhook_delete))
+        .routes(routes!(webhooks::webhook_test))
+        .routes(routes!(webhooks::webhook_deliveries))
         // Public API (`/v1`, API key): usage and the request log.
         .routes(routes!(metering::usage_get))
         .routes(routes!(metering::request_list))

@@ -102,6 +102,7 @@ pub async fn start(config: Config) -> Result<RunningServer, StartupError> {
         quotas: Arc::new(Quotas::new(db.clone(), config.monthly_quota)),
         request_log,
         jobs_wake: Arc::new(tokio::sync::Notify::new()),
+        webhooks_wake: Arc::new(tokio::sync::Notify::new()),
         clicks: click_recorder,
         config: Arc::new(config),
         db,
@@ -132,6 +133,19 @@ pub async fn start(config: Config) -> Result<RunningServer, StartupError> {
         background.spawn(crate::jobs::worker::run(
             state.clone(),
             state.jobs_wake.clone(),
+            stop_background.clone(),
+        ));
+    }
+    background.spawn(crate::webhooks::deliver::run_fanout(
+        state.db.clone(),
+        Arc::new(tokio::sync::Notify::new()),
+        state.webhooks_wake.clone(),
+        stop_background.clone(),
+    ));
+    for _ in 0..2 {
+        background.spawn(crate::webhooks::deliver::run_sender(
+            state.clone(),
+            state.webhooks_wake.clone(),
             stop_background.clone(),
         ));
     }

@@ -55,6 +55,8 @@ pub struct AppParts {
     pub quotas: Arc<Quotas>,
     /// Queues `/v1` requests for the request log.
     pub request_log: RequestLog,
+    /// Wakes the webhook senders (a ping was queued, or the fan-out queued deliveries).
+    pub webhooks_wake: Arc<tokio::sync::Notify>,
     /// Wakes a job worker when a job is enqueued.
     pub jobs_wake: Arc<tokio::sync::Notify>,
     /// The scope each `/v1` operation needs, from the spec.

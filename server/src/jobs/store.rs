@@ -6,6 +6,7 @@ use chrono::TimeDelta;
 use super::{ImportResult, Job, JobKind, JobStatus};
 use crate::db::{Db, StoreError};
 use crate::dispatch;
+use crate::events::{EventType, NewEvent};
 use crate::http::Pagination;
 use crate::time::{Timestamp, now};
 
@@ -147,24 +148,36 @@ pub async fn finish(
     error: Option<&str>,
 ) -> Result<(), StoreError> {
     const SQL: &str = "UPDATE jobs SET status = $1, progress = CASE WHEN $1 = 'succeeded' THEN 100 ELSE progress END, \
-         result = COALESCE($2, result), error = $3, finished_at = $4, lease_until = NULL WHERE id = $5";
-    let status = match status {
-        JobStatus::Succeeded => "succeeded",
-        JobStatus::Failed => "failed",
-        JobStatus::Queued => "queued",
-        JobStatus::Running => "running",
+         result = COALESCE($2, result), error = $3, finished_at = $4, lease_until = NULL WHERE id = $5 \
+         RETURNING organization_id, kind, result";
+    let (status, kind) = match status {
+        JobStatus::Succeeded => ("succeeded", EventType::JobSucceeded),
+        _ => ("failed", EventType::JobFailed),
     };
     let result = result.map(|r| serde_json::to_string(r).expect("serialises"));
-    dispatch!(db, |pool| sqlx::query(SQL)
-        .bind(status)
-        .bind(&result)
-        .bind(error)
-        .bind(now())
-        .bind(id)
-        .execute(pool)
-        .await
-        .map(drop))?;
-    Ok(())
+    let at = now();
+    dispatch!(db, |pool| {
+        let mut tx = pool.begin().await?;
+        let finished: Option<(String, String, Option<String>)> = sqlx::query_as(SQL)
+            .bind(status)
+            .bind(&result)
+            .bind(error)
+            .bind(at)
+            .bind(id)
+            .fetch_optional(&mut *tx)
+            .await?;
+        if let Some((organization_id, job_kind, stored)) = finished {
+            let stored: Option<serde_json::Value> = stored.and_then(|r| serde_json::from_str(&r).ok());
+            let event = NewEvent::new(
+                &organization_id,
+                kind,
+                serde_json::json!({"id": id, "kind": job_kind, "status": status, "result": stored, "error": error, "finished_at": at}),
+            );
+            crate::insert_event!(&mut *tx, &event)?;
+        }
+        tx.commit().await?;
+        Ok::<_, StoreError>(())
+    })
 }
 
 /// Gives a job back to the queue (a worker stopping with the server), keeping its checkpoint.

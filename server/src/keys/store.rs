@@ -8,6 +8,7 @@ use super::scope::Scope;
 use super::types::{ApiKey, KeyStatus};
 use crate::db::{Db, StoreError};
 use crate::dispatch;
+use crate::events::{EventType, NewEvent};
 use crate::http::Pagination;
 use crate::time::{Timestamp, now};
 
@@ -270,23 +271,31 @@ pub async fn update_key(
     Ok(done == 1)
 }
 
-/// Revokes a key (idempotent). `false` when the organisation has no such key.
+/// Revokes a key (idempotent), writing the `key.revoked` event in the same transaction.
+/// `false` when the organisation has no such key.
 pub async fn revoke_key(db: &Db, organization_id: &str, id: &str) -> Result<bool, StoreError> {
     const REVOKE: &str = "UPDATE api_keys SET revoked_at = $1, updated_at = $1, version = version + 1 \
-         WHERE id = $2 AND organization_id = $3 AND revoked_at IS NULL";
+         WHERE id = $2 AND organization_id = $3 AND revoked_at IS NULL RETURNING name, prefix";
     const EXISTS: &str = "SELECT COUNT(*) FROM api_keys WHERE id = $1 AND organization_id = $2";
     let at = now();
-    let found = dispatch!(db, |pool| {
-        let changed = sqlx::query(REVOKE).bind(at).bind(id).bind(organization_id).execute(pool).await?;
-        if changed.rows_affected() == 1 {
-            true
-        } else {
+    dispatch!(db, |pool| {
+        let mut tx = pool.begin().await?;
+        let revoked: Option<(String, String)> =
+            sqlx::query_as(REVOKE).bind(at).bind(id).bind(organization_id).fetch_optional(&mut *tx).await?;
+        let Some((name, prefix)) = revoked else {
             let count: i64 =
-                sqlx::query_scalar(EXISTS).bind(id).bind(organization_id).fetch_one(pool).await?;
-            count == 1
-        }
-    });
-    Ok(found)
+                sqlx::query_scalar(EXISTS).bind(id).bind(organization_id).fetch_one(&mut *tx).await?;
+            return Ok(count == 1);
+        };
+        let event = NewEvent::new(
+            organization_id,
+            EventType::KeyRevoked,
+            serde_json::json!({"id": id, "name": name, "prefix": prefix, "revoked_at": at}),
+        );
+        crate::insert_event!(&mut *tx, &event)?;
+        tx.commit().await?;
+        Ok::<_, StoreError>(true)
+    })
 }
 
 /// Gives a key a new secret; the current one keeps working until `old_expires_at`.

@@ -3,9 +3,12 @@
 
 use chrono::NaiveDate;
 
+use serde_json::json;
+
 use crate::db::{Db, StoreError};
 use crate::dispatch;
 use crate::domains::placeholders;
+use crate::events::{EventType, NewEvent};
 use crate::http::Pagination;
 use crate::time::Timestamp;
 
@@ -86,21 +89,32 @@ pub async fn insert(
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 0, $10, $10, 1)";
     let tags = tags_json(values.tags);
     let search = search_text(values.title, values.url, values.slug);
-    dispatch!(db, |pool| sqlx::query(SQL)
-        .bind(id)
-        .bind(organization_id)
-        .bind(values.domain)
-        .bind(values.slug)
-        .bind(values.url)
-        .bind(values.title)
-        .bind(&tags)
-        .bind(&search)
-        .bind(values.expires_at)
-        .bind(at)
-        .execute(pool)
-        .await
-        .map(drop))
-    .map_err(|e| StoreError::on_unique(e, SLUG_TAKEN))
+    let event = NewEvent::new(
+        organization_id,
+        EventType::LinkCreated,
+        json!({"id": id, "url": values.url, "domain": values.domain, "slug": values.slug, "title": values.title,
+               "tags": values.tags, "expires_at": values.expires_at, "created_at": at}),
+    );
+    dispatch!(db, |pool| {
+        let mut tx = pool.begin().await?;
+        sqlx::query(SQL)
+            .bind(id)
+            .bind(organization_id)
+            .bind(values.domain)
+            .bind(values.slug)
+            .bind(values.url)
+            .bind(values.title)
+            .bind(&tags)
+            .bind(&search)
+            .bind(values.expires_at)
+            .bind(at)
+            .execute(&mut *tx)
+            .await
+            .map_err(|e| StoreError::on_unique(e, SLUG_TAKEN))?;
+        crate::insert_event!(&mut *tx, &event)?;
+        tx.commit().await?;
+        Ok::<_, StoreError>(())
+    })
 }
 
 /// A live (not deleted) link of the organisation.
@@ -215,7 +229,8 @@ pub async fn update(
     Ok(changed == 1)
 }
 
-/// Soft-deletes a link: the row stays (with `deleted_at`), the slug becomes free.
+/// Soft-deletes a link: the row stays (with `deleted_at`), the slug becomes free; the
+/// `link.deleted` event is written in the same transaction.
 pub async fn soft_delete(
     db: &Db,
     organization_id: &str,
@@ -223,15 +238,22 @@ pub async fn soft_delete(
     at: Timestamp,
 ) -> Result<bool, StoreError> {
     const SQL: &str = "UPDATE links SET deleted_at = $1, updated_at = $1, version = version + 1 \
-         WHERE id = $2 AND organization_id = $3 AND deleted_at IS NULL";
-    let changed = dispatch!(db, |pool| sqlx::query(SQL)
-        .bind(at)
-        .bind(id)
-        .bind(organization_id)
-        .execute(pool)
-        .await
-        .map(|r| r.rows_affected()))?;
-    Ok(changed == 1)
+         WHERE id = $2 AND organization_id = $3 AND deleted_at IS NULL \
+         RETURNING domain, slug";
+    dispatch!(db, |pool| {
+        let mut tx = pool.begin().await?;
+        let deleted: Option<(String, String)> =
+            sqlx::query_as(SQL).bind(at).bind(id).bind(organization_id).fetch_optional(&mut *tx).await?;
+        let Some((domain, slug)) = deleted else { return Ok(false) };
+        let event = NewEvent::new(
+            organization_id,
+            EventType::LinkDeleted,
+            json!({"id": id, "domain": domain, "slug": slug, "deleted_at": at}),
+        );
+        crate::insert_event!(&mut *tx, &event)?;
+        tx.commit().await?;
+        Ok::<_, StoreError>(true)
+    })
 }
 
 /// The live, unexpired link at `domain`/`slug`: its id and destination.

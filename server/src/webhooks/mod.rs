@@ -1,0 +1,399 @@
+//! Webhooks: endpoints subscribe to event types and receive signed deliveries, per the
+//! Standard Webhooks spec (`webhook-id`, `webhook-timestamp`, `webhook-signature: v1,…`),
+//! retried on a schedule, every attempt in a delivery log. See `docs/webhooks.md`.
+
+pub mod deliver;
+pub mod guard;
+mod store;
+
+use axum::Json;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD as BASE64;
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+
+use crate::error::{ApiError, Validation};
+use crate::events::EventType;
+use crate::http::{ApiJson, ApiQuery, ListEnvelope, Pagination};
+use crate::ids::{Id, IdKind};
+use crate::pipeline::ApiPrincipal;
+use crate::secret::random_bytes;
+use crate::state::AppState;
+
+/// A webhook endpoint.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct WebhookEndpoint {
+    /// `whk_…`
+    #[schema(example = "whk_01JD0Q8Y4T8W6Q0C4X5M9Z2B7N")]
+    pub id: String,
+    #[schema(example = "https://example.com/webhooks/portico")]
+    pub url: String,
+    pub events: Vec<EventType>,
+    pub description: Option<String>,
+    /// Deliveries are sent only while enabled; an endpoint answering 410, or failing too many
+    /// deliveries in a row, is disabled (see `disabled_reason`).
+    pub enabled: bool,
+    pub disabled_reason: Option<String>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+/// A new endpoint and, this once, its signing secret.
+#[derive(Serialize, Deserialize, ToSchema)]
+pub struct WebhookEndpointCreated {
+    /// The signing secret (`whsec_…`). Shown here only: store it to verify signatures.
+    #[schema(example = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw")]
+    pub secret: String,
+    #[serde(flatten)]
+    pub endpoint: WebhookEndpoint,
+}
+
+impl std::fmt::Debug for WebhookEndpointCreated {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("WebhookEndpointCreated")
+            .field("secret", &"[redacted]")
+            .field("endpoint", &self.endpoint)
+            .finish()
+    }
+}
+
+/// A new endpoint.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"url": "https://example.com/webhooks/portico", "events": ["job.succeeded", "link.created"], "description": "Production"}))]
+pub struct CreateWebhookRequest {
+    /// An `http(s)` URL on a public address.
+    pub url: String,
+    /// At least one event type.
+    pub events: Vec<EventType>,
+    /// At most 500 characters.
+    pub description: Option<String>,
+}
+
+/// Changes to an endpoint; absent fields stay, `null` clears `description`. Enabling a
+/// disabled endpoint clears its failure count.
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"events": ["job.succeeded", "job.failed"], "enabled": true}))]
+pub struct UpdateWebhookRequest {
+    pub url: Option<String>,
+    pub events: Option<Vec<EventType>>,
+    #[serde(default, deserialize_with = "crate::http::extract::nullable")]
+    #[schema(value_type = Option<String>)]
+    pub description: Option<Option<String>>,
+    pub enabled: Option<bool>,
+}
+
+/// A test delivery, queued.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct PingQueued {
+    /// The delivery (`dlv_…`); its attempts appear in the endpoint's delivery log.
+    pub delivery_id: String,
+    /// The `webhook-id` the receiver will see.
+    pub event_id: String,
+}
+
+/// One delivery attempt.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema, sqlx::FromRow)]
+pub struct DeliveryAttempt {
+    pub delivery_id: String,
+    /// The event (`webhook-id`), the same on every attempt of a delivery.
+    pub event_id: String,
+    #[schema(example = "job.succeeded")]
+    pub event_type: String,
+    /// 1 for the first attempt.
+    pub attempt: i64,
+    /// The receiver's status; `null` when there was no answer (refused, timeout…).
+    pub status_code: Option<i64>,
+    pub latency_ms: f64,
+    pub error: Option<String>,
+    /// When the next attempt is due; `null` when there is none (success, or gave up).
+    pub next_attempt_at: Option<DateTime<Utc>>,
+    pub attempted_at: DateTime<Utc>,
+}
+
+/// The query of lists.
+#[derive(Debug, Default, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct ListWebhooksParams {
+    /// How many items to return, 1–100.
+    #[param(minimum = 1, maximum = 100, default = 20)]
+    pub limit: Option<i64>,
+    /// How many items to skip.
+    #[param(minimum = 0, default = 0)]
+    pub offset: Option<i64>,
+}
+
+/// A new signing secret: `whsec_` + 32 random bytes in base64.
+fn new_secret() -> String {
+    format!("whsec_{}", BASE64.encode(random_bytes::<32>()))
+}
+
+/// Validates a target URL, the SSRF guard included; returns it normalised.
+async fn check_url(state: &AppState, v: &mut Validation, input: &str) -> String {
+    let input = input.trim();
+    match url::Url::parse(input) {
+        Ok(url)
+            if matches!(url.scheme(), "http" | "https")
+                && url.host_str().is_some()
+                && input.len() <= 2048 =>
+        {
+            if let Err(refused) = guard::check(&url, state.config.webhook_allow_private).await {
+                v.reject("url", format!("is not allowed: {refused}"));
+            }
+            url.to_string()
+        }
+        _ => {
+            v.reject("url", "must be an absolute http or https URL of at most 2048 characters");
+            input.to_owned()
+        }
+    }
+}
+
+fn check_events(v: &mut Validation, events: &[EventType]) -> Vec<EventType> {
+    v.check(!events.is_empty(), "events", "must list at least one event type");
+    let mut out: Vec<EventType> = Vec::new();
+    for e in events {
+        if !out.contains(e) {
+            out.push(*e);
+        }
+    }
+    out
+}
+
+fn check_description(v: &mut Validation, description: Option<&str>) -> Option<String> {
+    let d = description.map(str::trim).filter(|d| !d.is_empty())?;
+    v.check(d.chars().count() <= 500, "description", "must be at most 500 characters");
+    Some(d.to_owned())
+}
+
+async fn find(state: &AppState, principal: &ApiPrincipal, id: &str) -> Result<store::EndpointRow, ApiError> {
+    if Id::parse(IdKind::Webhook, id).is_none() {
+        return Err(ApiError::not_found("webhook endpoint"));
+    }
+    store::get(&state.db, &principal.key().organization_id, id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("webhook endpoint"))
+}
+
+/// Create a webhook endpoint
+///
+/// Subscribes a URL to event types. The answer holds the signing secret (`whsec_…`), shown
+/// this once. The URL must resolve to a public address (private, loopback and link-local
+/// targets are refused with 422, unless the operator allows them).
+#[utoipa::path(
+    post,
+    path = "/v1/webhooks",
+    operation_id = "webhook_create",
+    tag = "webhooks",
+    security(("api_key" = []), ("api_key_header" = [])),
+    request_body = CreateWebhookRequest,
+    responses((status = 201, description = "The endpoint and its secret, shown once.", body = WebhookEndpointCreated,
+        headers(("location" = String, description = "The endpoint's URL")))),
+    extensions(("x-required-scope" = json!("webhooks:manage"))),
+)]
+pub async fn webhook_create(
+    State(state): State<AppState>,
+    principal: ApiPrincipal,
+    ApiJson(req): ApiJson<CreateWebhookRequest>,
+) -> Result<(StatusCode, HeaderMap, Json<WebhookEndpointCreated>), ApiError> {
+    let mut v = Validation::new();
+    let url = check_url(&state, &mut v, &req.url).await;
+    let events = check_events(&mut v, &req.events);
+    let description = check_description(&mut v, req.description.as_deref());
+    v.finish()?;
+    let secret = new_secret();
+    let sealed = state.master_key.seal(secret.as_bytes());
+    let id = Id::generate(IdKind::Webhook).into_string();
+    let endpoint = store::insert(
+        &state.db,
+        store::NewEndpoint {
+            id: &id,
+            organization_id: &principal.key().organization_id,
+            url: &url,
+            events: &events,
+            description: description.as_deref(),
+            sealed: &sealed,
+            master_key_id: state.master_key.id(),
+        },
+    )
+    .await?;
+    let mut headers = HeaderMap::new();
+    if let Ok(location) = HeaderValue::from_str(&format!("/v1/webhooks/{id}")) {
+        headers.insert(header::LOCATION, location);
+    }
+    Ok((StatusCode::CREATED, headers, Json(WebhookEndpointCreated { secret, endpoint })))
+}
+
+/// List webhook endpoints
+#[utoipa::path(
+    get,
+    path = "/v1/webhooks",
+    operation_id = "webhook_list",
+    tag = "webhooks",
+    security(("api_key" = []), ("api_key_header" = [])),
+    params(ListWebhooksParams),
+    responses((status = 200, description = "One page of endpoints.", body = ListEnvelope<WebhookEndpoint>)),
+    extensions(("x-required-scope" = json!("webhooks:manage"))),
+)]
+pub async fn webhook_list(
+    State(state): State<AppState>,
+    principal: ApiPrincipal,
+    ApiQuery(params): ApiQuery<ListWebhooksParams>,
+) -> Result<Json<ListEnvelope<WebhookEndpoint>>, ApiError> {
+    let page = Pagination::new(params.limit, params.offset)?;
+    let (rows, total) = store::list(&state.db, &principal.key().organization_id, page).await?;
+    Ok(Json(ListEnvelope::new(
+        rows.into_iter().map(store::EndpointRow::into_endpoint).collect(),
+        total,
+        page,
+    )))
+}
+
+/// Get a webhook endpoint
+#[utoipa::path(
+    get,
+    path = "/v1/webhooks/{id}",
+    operation_id = "webhook_get",
+    tag = "webhooks",
+    security(("api_key" = []), ("api_key_header" = [])),
+    params(("id" = String, Path, description = "The endpoint's id (`whk_…`)")),
+    responses((status = 200, description = "The endpoint.", body = WebhookEndpoint)),
+    extensions(("x-required-scope" = json!("webhooks:manage")), ("x-error-codes" = json!(["not_found"]))),
+)]
+pub async fn webhook_get(
+    State(state): State<AppState>,
+    principal: ApiPrincipal,
+    Path(id): Path<String>,
+) -> Result<Json<WebhookEndpoint>, ApiError> {
+    Ok(Json(find(&state, &principal, &id).await?.into_endpoint()))
+}
+
+/// Update a webhook endpoint
+///
+/// Changes the URL (checked again by the SSRF guard), the event types, the description, or
+/// enables/disables the endpoint. The secret never changes.
+#[utoipa::path(
+    patch,
+    path = "/v1/webhooks/{id}",
+    operation_id = "webhook_update",
+    tag = "webhooks",
+    security(("api_key" = []), ("api_key_header" = [])),
+    params(("id" = String, Path, description = "The endpoint's id (`whk_…`)")),
+    request_body = UpdateWebhookRequest,
+    responses((status = 200, description = "The updated endpoint.", body = WebhookEndpoint)),
+    extensions(("x-required-scope" = json!("webhooks:manage")), ("x-error-codes" = json!(["not_found"]))),
+)]
+pub async fn webhook_update(
+    State(state): State<AppState>,
+    principal: ApiPrincipal,
+    Path(id): Path<String>,
+    ApiJson(req): ApiJson<UpdateWebhookRequest>,
+) -> Result<Json<WebhookEndpoint>, ApiError> {
+    let current = find(&state, &principal, &id).await?;
+    let mut v = Validation::new();
+    let url = match &req.url {
+        Some(url) => check_url(&state, &mut v, url).await,
+        None => current.url.clone(),
+    };
+    let events = match &req.events {
+        Some(events) => check_events(&mut v, events),
+        None => current.events(),
+    };
+    let description = match &req.description {
+        Some(d) => check_description(&mut v, d.as_deref()),
+        None => current.description.clone(),
+    };
+    v.finish()?;
+    let enabled = req.enabled.unwrap_or(current.enabled);
+    let org = &principal.key().organization_id;
+    store::update(
+        &state.db,
+        org,
+        &id,
+        &url,
+        &events,
+        description.as_deref(),
+        enabled,
+        !current.enabled && enabled,
+    )
+    .await?;
+    Ok(Json(find(&state, &principal, &id).await?.into_endpoint()))
+}
+
+/// Delete a webhook endpoint
+///
+/// Removes the endpoint, its pending deliveries and its delivery log.
+#[utoipa::path(
+    delete,
+    path = "/v1/webhooks/{id}",
+    operation_id = "webhook_delete",
+    tag = "webhooks",
+    security(("api_key" = []), ("api_key_header" = [])),
+    params(("id" = String, Path, description = "The endpoint's id (`whk_…`)")),
+    responses((status = 204, description = "Deleted.")),
+    extensions(("x-required-scope" = json!("webhooks:manage")), ("x-error-codes" = json!(["not_found"]))),
+)]
+pub async fn webhook_delete(
+    State(state): State<AppState>,
+    principal: ApiPrincipal,
+    Path(id): Path<String>,
+) -> Result<StatusCode, ApiError> {
+    find(&state, &principal, &id).await?;
+    store::delete(&state.db, &principal.key().organization_id, &id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Send a test event
+///
+/// Queues a `ping` delivery to the endpoint (`{"type": "ping", …}`), signed like every other;
+/// its attempts appear in the delivery log.
+#[utoipa::path(
+    post,
+    path = "/v1/webhooks/{id}/test",
+    operation_id = "webhook_test",
+    tag = "webhooks",
+    security(("api_key" = []), ("api_key_header" = [])),
+    params(("id" = String, Path, description = "The endpoint's id (`whk_…`)")),
+    responses((status = 202, description = "The ping is queued.", body = PingQueued)),
+    extensions(("x-required-scope" = json!("webhooks:manage")), ("x-error-codes" = json!(["not_found"]))),
+)]
+pub async fn webhook_test(
+    State(state): State<AppState>,
+    principal: ApiPrincipal,
+    Path(id): Path<String>,
+) -> Result<(StatusCode, Json<PingQueued>), ApiError> {
+    let endpoint = find(&state, &principal, &id).await?;
+    let queued = store::queue_ping(&state.db, &endpoint.id).await?;
+    state.webhooks_wake.notify_waiters();
+    Ok((StatusCode::ACCEPTED, Json(queued)))
+}
+
+/// The delivery log
+///
+/// Every delivery attempt to the endpoint, newest first: status code, latency, error and when
+/// the next attempt is due.
+#[utoipa::path(
+    get,
+    path = "/v1/webhooks/{id}/deliveries",
+    operation_id = "webhook_deliveries",
+    tag = "webhooks",
+    security(("api_key" = []), ("api_key_header" = [])),
+    params(("id" = String, Path, description = "The endpoint's id (`whk_…`)"), ListWebhooksParams),
+    responses((status = 200, description = "One page of attempts.", body = ListEnvelope<DeliveryAttempt>)),
+    extensions(("x-required-scope" = json!("webhooks:manage")), ("x-error-codes" = json!(["not_found"]))),
+)]
+pub async fn webhook_deliveries(
+    State(state): State<AppState>,
+    principal: ApiPrincipal,
+    Path(id): Path<String>,
+    ApiQuery(params): ApiQuery<ListWebhooksParams>,
+) -> Result<Json<ListEnvelope<DeliveryAttempt>>, ApiError> {
+    let page = Pagination::new(params.limit, params.offset)?;
+    let endpoint = find(&state, &principal, &id).await?;
+    let (attempts, total) = store::attempts(&state.db, &endpoint.id, page).await?;
+    Ok(Json(ListEnvelope::new(attempts, total, page)))
+}
