@@ -77,6 +77,17 @@ pub async fn link_import(
             "Upload the CSV as multipart/form-data with a `file` field.",
         ));
     }
+    let declared = request
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<usize>().ok());
+    if declared.is_some_and(|n| n > MAX_IMPORT_BYTES + 64 * 1024) {
+        // Read (and drop) what the client is sending, up to a point, so that it sees the 413
+        // instead of a connection closed under its upload.
+        drain(request.into_body(), 64 * 1024 * 1024).await;
+        return Err(ApiError::new(ErrorCode::PayloadTooLarge, "The import file is larger than 10 MiB."));
+    }
     let mut form = Multipart::from_request(request, &state)
         .await
         .map_err(|e| ApiError::bad_request(format!("The multipart body is malformed: {}.", e.body_text())))?;
@@ -119,6 +130,19 @@ pub async fn link_import(
         headers.insert(header::LOCATION, location);
     }
     Ok((StatusCode::ACCEPTED, headers, Json(JobAccepted { id, status: JobStatus::Queued, poll_url })))
+}
+
+/// Reads and discards a body, up to `cap` bytes.
+async fn drain(body: axum::body::Body, cap: usize) {
+    use futures_util::StreamExt;
+    let mut stream = body.into_data_stream();
+    let mut seen = 0;
+    while let Some(Ok(chunk)) = stream.next().await {
+        seen += chunk.len();
+        if seen > cap {
+            break;
+        }
+    }
 }
 
 fn multipart_error(e: axum::extract::multipart::MultipartError) -> ApiError {

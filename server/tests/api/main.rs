@@ -12,3 +12,4 @@ mod keys;
 mod links;
 mod metering;
 mod system;
+mod webhooks;

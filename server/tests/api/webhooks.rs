@@ -1,0 +1,493 @@
+//! Webhooks: signed deliveries verified with the Standard Webhooks algorithm, retries with the
+//! same `webhook-id`, 410 and repeated failures disabling an endpoint, the SSRF guard, the
+//! endpoint routes, and deliveries that survive a hard kill.
+
+use std::collections::VecDeque;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use axum::http::{HeaderMap, StatusCode as AxumStatus};
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD as BASE64;
+use hmac::{Hmac, KeyInit, Mac};
+use reqwest::{Method, StatusCode};
+use serde_json::{Value, json};
+
+use crate::support::{TestServer, assert_problem, storage_tests, storage_tests_with};
+
+/// A local webhook receiver: records what it gets, answers from a queue of statuses (then 200).
+#[derive(Clone, Default)]
+pub struct Receiver {
+    pub received: Arc<Mutex<Vec<(HeaderMap, String, u16)>>>,
+    pub answers: Arc<Mutex<VecDeque<u16>>>,
+    pub url: String,
+}
+
+impl Receiver {
+    pub async fn start(answers: &[u16]) -> Self {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        Self::serve(listener, answers)
+    }
+
+    pub fn serve(listener: tokio::net::TcpListener, answers: &[u16]) -> Self {
+        let receiver = Receiver {
+            url: format!("http://{}/hooks", listener.local_addr().unwrap()),
+            answers: Arc::new(Mutex::new(answers.iter().copied().collect())),
+            ..Default::default()
+        };
+        let state = receiver.clone();
+        let app = axum::Router::new().route(
+            "/hooks",
+            axum::routing::post(move |headers: HeaderMap, body: String| {
+                let state = state.clone();
+                async move {
+                    let status = state.answers.lock().unwrap().pop_front().unwrap_or(200);
+                    state.received.lock().unwrap().push((headers, body, status));
+                    AxumStatus::from_u16(status).unwrap()
+                }
+            }),
+        );
+        tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+        receiver
+    }
+
+    pub fn count(&self) -> usize {
+        self.received.lock().unwrap().len()
+    }
+
+    /// Waits until at least `n` requests arrived.
+    pub async fn wait_for(&self, n: usize) -> Vec<(HeaderMap, String, u16)> {
+        for _ in 0..200 {
+            if self.count() >= n {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        let received = self.received.lock().unwrap().clone();
+        assert!(received.len() >= n, "expected {n} deliveries, got {}", received.len());
+        received
+    }
+}
+
+/// Verifies a delivery as a receiver would, per the Standard Webhooks spec.
+pub fn verify(secret: &str, headers: &HeaderMap, body: &str) -> bool {
+    let id = headers["webhook-id"].to_str().unwrap();
+    let timestamp = headers["webhook-timestamp"].to_str().unwrap();
+    let key = BASE64.decode(secret.strip_prefix("whsec_").unwrap()).unwrap();
+    let mut mac = <Hmac<sha2::Sha256> as KeyInit>::new_from_slice(&key).unwrap();
+    mac.update(format!("{id}.{timestamp}.{body}").as_bytes());
+    let expected = format!("v1,{}", BASE64.encode(mac.finalize().into_bytes()));
+    headers["webhook-signature"].to_str().unwrap().split(' ').any(|s| s == expected)
+}
+
+async fn create_endpoint(s: &TestServer, key: &str, url: &str, events: Value) -> Value {
+    let response = s
+        .v1(Method::POST, "/v1/webhooks", key)
+        .json(&json!({"url": url, "events": events}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::CREATED);
+    response.json().await.unwrap()
+}
+
+mod delivery {
+    use super::*;
+
+    storage_tests_with!(
+        |config| {
+            config.webhook_allow_private = true;
+            config.webhook_retry_schedule = vec![std::time::Duration::from_millis(300), std::time::Duration::from_millis(300)];
+            config.webhook_disable_after = 2;
+        };
+        a_delivery_verifies_with_the_standard_webhooks_algorithm,
+        a_failed_delivery_is_retried_with_the_same_webhook_id,
+        an_endpoint_answering_410_is_disabled,
+        repeated_failed_deliveries_disable_an_endpoint,
+        a_test_ping_is_delivered_and_logged,
+        events_follow_the_changes_that_cause_them,
+    );
+
+    async fn a_delivery_verifies_with_the_standard_webhooks_algorithm(s: &TestServer) {
+        let receiver = Receiver::start(&[]).await;
+        let (_, key, _) = s.org_with_key("hooks@example.com", &["full_access"]).await;
+        let endpoint = create_endpoint(s, &key, &receiver.url, json!(["link.created"])).await;
+        let secret = endpoint["secret"].as_str().unwrap();
+        assert!(secret.starts_with("whsec_") && BASE64.decode(&secret[6..]).unwrap().len() >= 24);
+        let link: Value = s
+            .v1(Method::POST, "/v1/links", &key)
+            .json(&json!({"url": "https://example.com/hook"}))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+
+        let (headers, body, _) = receiver.wait_for(1).await.remove(0);
+        assert!(verify(secret, &headers, &body), "the signature verifies");
+        assert!(
+            !verify("whsec_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA", &headers, &body),
+            "and only with the right secret"
+        );
+        assert!(headers["webhook-id"].to_str().unwrap().starts_with("evt_"));
+        let timestamp: i64 = headers["webhook-timestamp"].to_str().unwrap().parse().unwrap();
+        assert!((chrono::Utc::now().timestamp() - timestamp).abs() < 30);
+        assert_eq!(headers["content-type"], "application/json");
+        let payload: Value = serde_json::from_str(&body).unwrap();
+        assert_eq!(payload["type"], "link.created");
+        assert_eq!(payload["data"]["id"], link["id"]);
+        assert_eq!(payload["data"]["url"], "https://example.com/hook");
+        assert!(payload["timestamp"].is_string());
+    }
+
+    async fn a_failed_delivery_is_retried_with_the_same_webhook_id(s: &TestServer) {
+        let receiver = Receiver::start(&[500]).await;
+        let (_, key, _) = s.org_with_key("retry@example.com", &["full_access"]).await;
+        let endpoint = create_endpoint(s, &key, &receiver.url, json!(["link.created"])).await;
+        s.v1(Method::POST, "/v1/links", &key)
+            .json(&json!({"url": "https://example.com/r"}))
+            .send()
+            .await
+            .unwrap();
+        let received = receiver.wait_for(2).await;
+        assert_eq!((received[0].2, received[1].2), (500, 200));
+        assert_eq!(
+            received[0].0["webhook-id"], received[1].0["webhook-id"],
+            "the same event id on every attempt"
+        );
+        assert!(verify(endpoint["secret"].as_str().unwrap(), &received[1].0, &received[1].1));
+
+        let id = endpoint["id"].as_str().unwrap();
+        let mut log = Value::Null;
+        for _ in 0..50 {
+            log = s
+                .v1(Method::GET, &format!("/v1/webhooks/{id}/deliveries"), &key)
+                .send()
+                .await
+                .unwrap()
+                .json()
+                .await
+                .unwrap();
+            if log["total"] == 2 {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        assert_eq!(log["total"], 2, "{log}");
+        let newest = &log["data"][0];
+        let oldest = &log["data"][1];
+        assert_eq!((oldest["attempt"].as_i64(), oldest["status_code"].as_i64()), (Some(1), Some(500)));
+        assert!(oldest["next_attempt_at"].is_string());
+        assert!(oldest["error"].as_str().unwrap().contains("500"));
+        assert_eq!((newest["attempt"].as_i64(), newest["status_code"].as_i64()), (Some(2), Some(200)));
+        assert!(newest["next_attempt_at"].is_null());
+        assert_eq!(newest["event_type"], "link.created");
+        assert!(newest["latency_ms"].as_f64().unwrap() >= 0.0);
+    }
+
+    async fn an_endpoint_answering_410_is_disabled(s: &TestServer) {
+        let receiver = Receiver::start(&[410]).await;
+        let (_, key, _) = s.org_with_key("gone@example.com", &["full_access"]).await;
+        let endpoint = create_endpoint(s, &key, &receiver.url, json!(["link.created"])).await;
+        s.v1(Method::POST, "/v1/links", &key)
+            .json(&json!({"url": "https://example.com/1"}))
+            .send()
+            .await
+            .unwrap();
+        receiver.wait_for(1).await;
+        let path = format!("/v1/webhooks/{}", endpoint["id"].as_str().unwrap());
+        let mut current = Value::Null;
+        for _ in 0..50 {
+            current = s.v1(Method::GET, &path, &key).send().await.unwrap().json().await.unwrap();
+            if current["enabled"] == false {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        assert_eq!(current["enabled"], false);
+        assert!(current["disabled_reason"].as_str().unwrap().contains("410"));
+        // Nothing more is sent to it.
+        s.v1(Method::POST, "/v1/links", &key)
+            .json(&json!({"url": "https://example.com/2"}))
+            .send()
+            .await
+            .unwrap();
+        tokio::time::sleep(Duration::from_millis(800)).await;
+        assert_eq!(receiver.count(), 1);
+    }
+
+    async fn repeated_failed_deliveries_disable_an_endpoint(s: &TestServer) {
+        let receiver = Receiver::start(&[500; 20]).await;
+        let (_, key, _) = s.org_with_key("failing@example.com", &["full_access"]).await;
+        let endpoint = create_endpoint(s, &key, &receiver.url, json!(["link.created"])).await;
+        for i in 0..2 {
+            s.v1(Method::POST, "/v1/links", &key)
+                .json(&json!({"url": format!("https://example.com/{i}")}))
+                .send()
+                .await
+                .unwrap();
+        }
+        // Two events × three attempts (first + two retries), then disabled after 2 failed events.
+        receiver.wait_for(6).await;
+        let path = format!("/v1/webhooks/{}", endpoint["id"].as_str().unwrap());
+        let mut current = Value::Null;
+        for _ in 0..50 {
+            current = s.v1(Method::GET, &path, &key).send().await.unwrap().json().await.unwrap();
+            if current["enabled"] == false {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        assert_eq!(current["enabled"], false, "{current}");
+        assert!(current["disabled_reason"].as_str().unwrap().contains("consecutive"));
+        // Re-enabling resets it.
+        let enabled: Value = s
+            .v1(Method::PATCH, &path, &key)
+            .json(&json!({"enabled": true}))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(enabled["enabled"], true);
+        assert!(enabled["disabled_reason"].is_null());
+    }
+
+    async fn a_test_ping_is_delivered_and_logged(s: &TestServer) {
+        let receiver = Receiver::start(&[]).await;
+        let (_, key, _) = s.org_with_key("ping@example.com", &["webhooks:manage"]).await;
+        let endpoint = create_endpoint(s, &key, &receiver.url, json!(["job.succeeded"])).await;
+        let id = endpoint["id"].as_str().unwrap();
+        let response = s.v1(Method::POST, &format!("/v1/webhooks/{id}/test"), &key).send().await.unwrap();
+        assert_eq!(response.status(), StatusCode::ACCEPTED);
+        let queued: Value = response.json().await.unwrap();
+        let (headers, body, _) = receiver.wait_for(1).await.remove(0);
+        assert_eq!(headers["webhook-id"].to_str().unwrap(), queued["event_id"].as_str().unwrap());
+        assert!(verify(endpoint["secret"].as_str().unwrap(), &headers, &body));
+        let payload: Value = serde_json::from_str(&body).unwrap();
+        assert_eq!(payload["type"], "ping");
+    }
+
+    async fn events_follow_the_changes_that_cause_them(s: &TestServer) {
+        let receiver = Receiver::start(&[]).await;
+        let (token, key, _) = s.org_with_key("events@example.com", &["full_access"]).await;
+        create_endpoint(
+            s,
+            &key,
+            &receiver.url,
+            json!(["link.deleted", "key.revoked", "job.succeeded", "job.failed"]),
+        )
+        .await;
+        let link: Value = s
+            .v1(Method::POST, "/v1/links", &key)
+            .json(&json!({"url": "https://example.com"}))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        s.v1(Method::DELETE, &format!("/v1/links/{}", link["id"].as_str().unwrap()), &key)
+            .send()
+            .await
+            .unwrap();
+        let other = s.create_key(&token, json!({"name": "doomed", "scopes": ["keys:read"]})).await;
+        s.v1(Method::DELETE, &format!("/v1/apikeys/{}", other["id"].as_str().unwrap()), &key)
+            .send()
+            .await
+            .unwrap();
+        let form = reqwest::multipart::Form::new().part(
+            "file",
+            reqwest::multipart::Part::bytes(b"url\nhttps://example.com/i\n".to_vec()).file_name("a.csv"),
+        );
+        s.v1(Method::POST, "/v1/links/import", &key).multipart(form).send().await.unwrap();
+        let received = receiver.wait_for(3).await;
+        let mut types: Vec<String> = received
+            .iter()
+            .map(|(_, body, _)| {
+                serde_json::from_str::<Value>(body).unwrap()["type"].as_str().unwrap().to_owned()
+            })
+            .collect();
+        types.sort();
+        assert_eq!(types, ["job.succeeded", "key.revoked", "link.deleted"], "link.created is not subscribed");
+        let revoked = received
+            .iter()
+            .map(|(_, b, _)| serde_json::from_str::<Value>(b).unwrap())
+            .find(|p| p["type"] == "key.revoked")
+            .unwrap();
+        assert_eq!(revoked["data"]["id"], other["id"]);
+        assert_eq!(revoked["data"]["prefix"], other["prefix"]);
+    }
+}
+
+storage_tests!(
+    endpoints_are_managed_validated_and_private,
+    the_guard_refuses_private_targets_without_the_flag
+);
+
+async fn endpoints_are_managed_validated_and_private(s: &TestServer) {
+    let (_, key, _) = s.org_with_key("manage@example.com", &["webhooks:manage"]).await;
+    for (body, field) in [
+        (json!({"url": "ftp://example.com", "events": ["link.created"]}), "url"),
+        (json!({"url": "https://93.184.216.34/hooks", "events": []}), "events"),
+        (json!({"url": "https://93.184.216.34/hooks", "events": ["link.exploded"]}), "events[0]"),
+        (
+            json!({"url": "https://93.184.216.34/hooks", "events": ["link.created"], "description": "d".repeat(501)}),
+            "description",
+        ),
+    ] {
+        let response = s.v1(Method::POST, "/v1/webhooks", &key).json(&body).send().await.unwrap();
+        let problem = assert_problem(response, 422, "validation_failed").await;
+        assert_eq!(problem["errors"][0]["field"], field, "{body}");
+    }
+    // A public IP literal passes the guard without any lookup (and nothing is sent to it here).
+    let created =
+        create_endpoint(s, &key, "https://93.184.216.34/hooks", json!(["link.created", "link.created"]))
+            .await;
+    assert_eq!(created["events"], json!(["link.created"]));
+    assert_eq!(created["enabled"], true);
+    let path = format!("/v1/webhooks/{}", created["id"].as_str().unwrap());
+    let got: Value = s.v1(Method::GET, &path, &key).send().await.unwrap().json().await.unwrap();
+    assert!(got.get("secret").is_none(), "the secret is shown once");
+    let list: Value = s.v1(Method::GET, "/v1/webhooks", &key).send().await.unwrap().json().await.unwrap();
+    assert_eq!(list["total"], 1);
+    assert!(list["data"][0].get("secret").is_none());
+    let patched: Value = s
+        .v1(Method::PATCH, &path, &key)
+        .json(&json!({"events": ["job.failed"], "description": "ops", "enabled": false}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(patched["events"], json!(["job.failed"]));
+    assert_eq!(patched["description"], "ops");
+    assert_eq!(patched["enabled"], false);
+    let log: Value =
+        s.v1(Method::GET, &format!("{path}/deliveries"), &key).send().await.unwrap().json().await.unwrap();
+    assert_eq!(log["total"], 0);
+
+    let (_, other, _) = s.org_with_key("manage-other@example.com", &["full_access"]).await;
+    for method in [Method::GET, Method::DELETE] {
+        assert_problem(s.v1(method, &path, &other).send().await.unwrap(), 404, "not_found").await;
+    }
+    assert_problem(
+        s.v1(Method::POST, &format!("{path}/test"), &other).send().await.unwrap(),
+        404,
+        "not_found",
+    )
+    .await;
+    let (_, reader, _) = s.org_with_key("manage-reader@example.com", &["links:read"]).await;
+    assert_problem(
+        s.v1(Method::GET, "/v1/webhooks", &reader).send().await.unwrap(),
+        403,
+        "insufficient_scope",
+    )
+    .await;
+
+    assert_eq!(s.v1(Method::DELETE, &path, &key).send().await.unwrap().status(), StatusCode::NO_CONTENT);
+    assert_problem(s.v1(Method::GET, &path, &key).send().await.unwrap(), 404, "not_found").await;
+}
+
+async fn the_guard_refuses_private_targets_without_the_flag(s: &TestServer) {
+    let (_, key, _) = s.org_with_key("guard@example.com", &["webhooks:manage"]).await;
+    for url in [
+        "http://127.0.0.1:9/hooks",
+        "http://[::1]:9/hooks",
+        "http://10.0.0.1/hooks",
+        "http://169.254.169.254/latest",
+        "http://localhost:9/hooks",
+    ] {
+        let response = s
+            .v1(Method::POST, "/v1/webhooks", &key)
+            .json(&json!({"url": url, "events": ["link.created"]}))
+            .send()
+            .await
+            .unwrap();
+        let problem = assert_problem(response, 422, "validation_failed").await;
+        assert_eq!(problem["errors"][0]["field"], "url", "{url}");
+        assert!(
+            problem["errors"][0]["message"].as_str().unwrap().contains("not allowed"),
+            "{url}: {problem}"
+        );
+    }
+    let created = create_endpoint(s, &key, "https://93.184.216.34/hooks", json!(["link.created"])).await;
+    let path = format!("/v1/webhooks/{}", created["id"].as_str().unwrap());
+    let moved =
+        s.v1(Method::PATCH, &path, &key).json(&json!({"url": "http://127.0.0.1/x"})).send().await.unwrap();
+    assert_problem(moved, 422, "validation_failed").await;
+}
+
+/// A delivery pending when the server is killed (-9) is sent after the restart.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_pending_delivery_survives_a_hard_kill() {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let receiver = Receiver::serve(listener, &[500; 1]);
+    let dir = tempfile::tempdir().unwrap();
+    let start = || {
+        use std::io::BufRead;
+        let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_portico"))
+            .args(["--addr", "127.0.0.1:0", "--data-dir"])
+            .arg(dir.path())
+            .env("PORTICO_WEBHOOK_ALLOW_PRIVATE", "true")
+            .env("PORTICO_WEBHOOK_RETRY_SCHEDULE", "3s")
+            .env_remove("DATABASE_URL")
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        let mut lines = std::io::BufReader::new(child.stdout.take().unwrap()).lines();
+        let base = loop {
+            let line = lines.next().unwrap().unwrap();
+            if let Some(rest) = line.trim().strip_prefix("Portico is running on ") {
+                break rest.split_whitespace().next().unwrap().to_owned();
+            }
+        };
+        std::thread::spawn(move || lines.for_each(drop));
+        (child, base)
+    };
+    let (mut first, base) = start();
+    let client = reqwest::Client::new();
+    let (_, key) =
+        crate::support::account_with_key(&client, &base, "survive@example.com", &["full_access"]).await;
+    let endpoint: Value = client
+        .post(format!("{base}/v1/webhooks"))
+        .bearer_auth(&key)
+        .json(&json!({"url": receiver.url, "events": ["link.created"]}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    client
+        .post(format!("{base}/v1/links"))
+        .bearer_auth(&key)
+        .json(&json!({"url": "https://example.com"}))
+        .send()
+        .await
+        .unwrap();
+    receiver.wait_for(1).await;
+    // Once the failed attempt is recorded (the retry is 3 s away), kill the server outright.
+    let log_url = format!("{base}/v1/webhooks/{}/deliveries", endpoint["id"].as_str().unwrap());
+    for _ in 0..100 {
+        let log: Value = client.get(&log_url).bearer_auth(&key).send().await.unwrap().json().await.unwrap();
+        if log["total"] == 1 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    first.kill().unwrap();
+    first.wait().unwrap();
+
+    let (mut second, _base) = start();
+    let received = receiver.wait_for(2).await;
+    assert_eq!(received[1].2, 200);
+    assert_eq!(received[0].0["webhook-id"], received[1].0["webhook-id"]);
+    assert!(verify(endpoint["secret"].as_str().unwrap(), &received[1].0, &received[1].1));
+    let _ = std::process::Command::new("kill").args(["-TERM", &second.id().to_string()]).status();
+    second.wait().unwrap();
+}
