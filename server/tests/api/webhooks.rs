@@ -422,8 +422,7 @@ async fn the_guard_refuses_private_targets_without_the_flag(s: &TestServer) {
 }
 
 /// A delivery pending when the server is killed (-9) is sent after the restart.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_pending_delivery_survives_a_hard_kill() {
+async fn a_pending_delivery_survives_a_hard_kill(database_url: Option<String>) {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let receiver = Receiver::serve(listener, &[500; 1]);
     let dir = tempfile::tempdir().unwrap();
@@ -434,7 +433,7 @@ async fn a_pending_delivery_survives_a_hard_kill() {
             .arg(dir.path())
             .env("PORTICO_WEBHOOK_ALLOW_PRIVATE", "true")
             .env("PORTICO_WEBHOOK_RETRY_SCHEDULE", "3s")
-            .env_remove("DATABASE_URL")
+            .env("DATABASE_URL", database_url.clone().unwrap_or_default())
             .stdout(std::process::Stdio::piped())
             .stderr(std::process::Stdio::null())
             .spawn()
@@ -490,4 +489,16 @@ async fn a_pending_delivery_survives_a_hard_kill() {
     assert!(verify(endpoint["secret"].as_str().unwrap(), &received[1].0, &received[1].1));
     let _ = std::process::Command::new("kill").args(["-TERM", &second.id().to_string()]).status();
     second.wait().unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqlite_a_pending_delivery_survives_a_hard_kill() {
+    a_pending_delivery_survives_a_hard_kill(None).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_a_pending_delivery_survives_a_hard_kill() {
+    if let Some(url) = crate::support::fresh_postgres_database().await {
+        a_pending_delivery_survives_a_hard_kill(Some(url)).await;
+    }
 }
