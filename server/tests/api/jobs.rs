@@ -196,34 +196,16 @@ async fn jobs_are_listed_and_private_to_their_organization(s: &TestServer) {
     assert_eq!(theirs["total"], 0);
 }
 
-/// Starts the `portico` binary on `data_dir` (and `database_url`, for PostgreSQL) with a short
-/// job lease and a pause between import batches; returns the child and its base URL.
+/// The binary with a short job lease and a pause between import batches.
 fn start_binary(data_dir: &std::path::Path, database_url: Option<&str>) -> (std::process::Child, String) {
-    use std::io::BufRead;
-    let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_portico"));
-    command
-        .args(["--addr", "127.0.0.1:0", "--data-dir"])
-        .arg(data_dir)
-        .env("PORTICO_JOB_LEASE_SECONDS", "1")
-        .env("PORTICO_JOB_BATCH_PAUSE_MS", "100")
-        .env_remove("PORTICO_LOG")
-        .env_remove("DATABASE_URL")
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::null());
-    if let Some(url) = database_url {
-        command.env("DATABASE_URL", url);
-    }
-    let mut child = command.spawn().unwrap();
-    let stdout = child.stdout.take().unwrap();
-    let mut lines = std::io::BufReader::new(stdout).lines();
-    let base = loop {
-        let line = lines.next().expect("the server announces its address").unwrap();
-        if let Some(rest) = line.trim().strip_prefix("Portico is running on ") {
-            break rest.split_whitespace().next().unwrap().to_owned();
-        }
-    };
-    std::thread::spawn(move || lines.for_each(drop));
-    (child, base)
+    crate::support::start_binary(
+        data_dir,
+        &[
+            ("PORTICO_JOB_LEASE_SECONDS", "1"),
+            ("PORTICO_JOB_BATCH_PAUSE_MS", "100"),
+            ("DATABASE_URL", database_url.unwrap_or_default()),
+        ],
+    )
 }
 
 /// Kill -9 mid-import, restart: the job completes, and no row is imported twice.

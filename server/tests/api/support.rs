@@ -214,6 +214,34 @@ pub async fn account_with_key(
     (token, created["key"].as_str().expect("key created").to_owned())
 }
 
+/// Starts the `portico` binary on port 0 with `data_dir` and extra environment (an empty
+/// `DATABASE_URL` means SQLite); returns the child and the base URL it announced.
+pub fn start_binary(data_dir: &std::path::Path, env: &[(&str, &str)]) -> (std::process::Child, String) {
+    use std::io::BufRead;
+    let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_portico"));
+    command
+        .args(["--addr", "127.0.0.1:0", "--data-dir"])
+        .arg(data_dir)
+        .env_remove("PORTICO_LOG")
+        .env_remove("DATABASE_URL")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null());
+    for (name, value) in env {
+        command.env(name, value);
+    }
+    let mut child = command.spawn().expect("the binary starts");
+    let mut lines = std::io::BufReader::new(child.stdout.take().expect("piped stdout")).lines();
+    let base = loop {
+        let line = lines.next().expect("the server announces its address").expect("readable stdout");
+        if let Some(rest) = line.trim().strip_prefix("Portico is running on ") {
+            break rest.split_whitespace().next().expect("a URL").to_owned();
+        }
+    };
+    // Keep reading, so the server never blocks on a full pipe.
+    std::thread::spawn(move || lines.for_each(drop));
+    (child, base)
+}
+
 /// Creates an empty database on the test PostgreSQL server and returns its URL.
 pub async fn fresh_postgres_database() -> Option<String> {
     let Some(admin_url) = std::env::var("PORTICO_TEST_DATABASE_URL").ok().filter(|u| !u.is_empty()) else {

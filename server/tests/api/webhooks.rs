@@ -426,28 +426,13 @@ async fn a_pending_delivery_survives_a_hard_kill(database_url: Option<String>) {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let receiver = Receiver::serve(listener, &[500; 1]);
     let dir = tempfile::tempdir().unwrap();
-    let start = || {
-        use std::io::BufRead;
-        let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_portico"))
-            .args(["--addr", "127.0.0.1:0", "--data-dir"])
-            .arg(dir.path())
-            .env("PORTICO_WEBHOOK_ALLOW_PRIVATE", "true")
-            .env("PORTICO_WEBHOOK_RETRY_SCHEDULE", "3s")
-            .env("DATABASE_URL", database_url.clone().unwrap_or_default())
-            .stdout(std::process::Stdio::piped())
-            .stderr(std::process::Stdio::null())
-            .spawn()
-            .unwrap();
-        let mut lines = std::io::BufReader::new(child.stdout.take().unwrap()).lines();
-        let base = loop {
-            let line = lines.next().unwrap().unwrap();
-            if let Some(rest) = line.trim().strip_prefix("Portico is running on ") {
-                break rest.split_whitespace().next().unwrap().to_owned();
-            }
-        };
-        std::thread::spawn(move || lines.for_each(drop));
-        (child, base)
-    };
+    let url = database_url.clone().unwrap_or_default();
+    let env = [
+        ("PORTICO_WEBHOOK_ALLOW_PRIVATE", "true"),
+        ("PORTICO_WEBHOOK_RETRY_SCHEDULE", "3s"),
+        ("DATABASE_URL", url.as_str()),
+    ];
+    let start = || crate::support::start_binary(dir.path(), &env);
     let (mut first, base) = start();
     let client = reqwest::Client::new();
     let (_, key) =
