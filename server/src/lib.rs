@@ -19,6 +19,7 @@ pub mod accounts;
 pub mod batch;
 pub mod config;
 pub mod db;
+pub mod documents;
 pub mod domains;
 pub mod error;
 pub mod events;

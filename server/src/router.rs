@@ -64,6 +64,8 @@ pub fn api_router() -> OpenApiRouter<AppState> {
         .routes(routes!(system::metrics))
         .routes(routes!(system::openapi_json))
         .routes(routes!(system::openapi_v1))
+        .routes(routes!(system::llms_txt))
+        .routes(routes!(system::llms_full_txt))
         .routes(routes!(system::home))
 }
 

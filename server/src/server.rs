@@ -109,6 +109,8 @@ pub async fn start(config: Config) -> Result<RunningServer, StartupError> {
         http_metrics,
         metrics_registry: Arc::new(registry),
         openapi_json: Bytes::from(crate::openapi::render(&document)),
+        llms_txt: Bytes::from(crate::documents::llms_txt(&document)),
+        llms_full_txt: Bytes::from(crate::documents::llms_full_txt(&document)),
     });
 
     let stop_serving = CancellationToken::new();

@@ -63,6 +63,9 @@ pub struct AppParts {
     pub route_scopes: Arc<RouteScopes>,
     /// The OpenAPI document, rendered once at start-up: the bytes `/openapi.json` serves.
     pub openapi_json: Bytes,
+    /// `llms.txt` and `llms-full.txt`, rendered from the same document.
+    pub llms_txt: Bytes,
+    pub llms_full_txt: Bytes,
 }
 
 impl FromRef<AppState> for HttpMetrics {

@@ -24,7 +24,11 @@ fn artifacts() -> Result<Vec<Artifact>, String> {
     if !problems.is_empty() {
         return Err(format!("the OpenAPI document breaks the SDK rules:\n  {}", problems.join("\n  ")));
     }
-    Ok(vec![Artifact { path: root.join("spec/openapi.json"), contents: portico::openapi::document_json() }])
+    Ok(vec![
+        Artifact { path: root.join("spec/openapi.json"), contents: portico::openapi::render(&doc) },
+        Artifact { path: root.join("spec/llms.txt"), contents: portico::documents::llms_txt(&doc) },
+        Artifact { path: root.join("spec/llms-full.txt"), contents: portico::documents::llms_full_txt(&doc) },
+    ])
 }
 
 pub fn generate(mode: Mode) -> ExitCode {

@@ -114,6 +114,42 @@ pub async fn openapi_v1(State(state): State<AppState>) -> Response {
     openapi_response(&state)
 }
 
+fn text_response(body: &axum::body::Bytes) -> Response {
+    let text = HeaderValue::from_static("text/plain; charset=utf-8");
+    ([(header::CONTENT_TYPE, text)], body.clone()).into_response()
+}
+
+/// llms.txt
+///
+/// The API for LLM tools, in the llmstxt.org format: a summary, then every operation as a
+/// link with one line. The same bytes as `spec/llms.txt`.
+#[utoipa::path(
+    get,
+    path = "/llms.txt",
+    operation_id = "llms_txt_get",
+    tag = "system",
+    responses((status = 200, description = "llms.txt.", content_type = "text/plain; charset=utf-8", body = String)),
+)]
+pub async fn llms_txt(State(state): State<AppState>) -> Response {
+    text_response(&state.llms_txt)
+}
+
+/// llms-full.txt
+///
+/// Every operation in full — parameters, request and response schemas, error codes, a curl
+/// example — and every schema, readable with no other context. The same bytes as
+/// `spec/llms-full.txt`.
+#[utoipa::path(
+    get,
+    path = "/llms-full.txt",
+    operation_id = "llms_full_txt_get",
+    tag = "system",
+    responses((status = 200, description = "llms-full.txt.", content_type = "text/plain; charset=utf-8", body = String)),
+)]
+pub async fn llms_full_txt(State(state): State<AppState>) -> Response {
+    text_response(&state.llms_full_txt)
+}
+
 /// Home page
 ///
 /// A page for people: what this server is and where its documents are.

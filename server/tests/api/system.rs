@@ -101,3 +101,17 @@ async fn the_home_page_links_the_documents() {
     assert!(html.contains("/docs/") && html.contains("/openapi.json"));
     s.stop().await;
 }
+
+#[tokio::test]
+async fn llms_txt_and_llms_full_txt_are_served_as_text() {
+    let s = TestServer::start(Backend::Sqlite).await.unwrap();
+    for (path, first_line) in [("/llms.txt", "# Portico"), ("/llms-full.txt", "# Portico")] {
+        let response = s.get(path).await;
+        assert_eq!(response.status(), StatusCode::OK);
+        assert_eq!(response.headers()["content-type"], "text/plain; charset=utf-8");
+        let text = response.text().await.unwrap();
+        assert_eq!(text.lines().next(), Some(first_line));
+        assert!(text.contains("/v1/links"), "{path} lists the operations");
+    }
+    s.stop().await;
+}
