@@ -234,15 +234,7 @@ async fn an_import_survives_a_hard_kill(database_url: Option<String>) {
     let poll_url = accepted["poll_url"].as_str().unwrap().to_owned();
     // Wait until it is part-way, then kill the process without warning.
     loop {
-        let job: Value = client
-            .get(format!("{base}{poll_url}"))
-            .bearer_auth(&key)
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let job: Value = crate::support::get_json(&client, format!("{base}{poll_url}"), &key).await;
         let progress = job["progress"].as_i64().unwrap();
         assert_ne!(job["status"], "succeeded", "the import finished before it could be interrupted");
         if progress >= 20 {
@@ -256,15 +248,7 @@ async fn an_import_survives_a_hard_kill(database_url: Option<String>) {
     let (mut second, base) = start_binary(dir.path(), database_url.as_deref());
     let mut job = Value::Null;
     for _ in 0..300 {
-        job = client
-            .get(format!("{base}{poll_url}"))
-            .bearer_auth(&key)
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        job = crate::support::get_json(&client, format!("{base}{poll_url}"), &key).await;
         if job["status"] == "succeeded" || job["status"] == "failed" {
             break;
         }
@@ -273,15 +257,7 @@ async fn an_import_survives_a_hard_kill(database_url: Option<String>) {
     assert_eq!(job["status"], "succeeded", "{job}");
     assert_eq!(job["result"]["created"], rows);
     assert_eq!(job["result"]["skipped"], 0);
-    let links: Value = client
-        .get(format!("{base}/v1/links?limit=1"))
-        .bearer_auth(&key)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let links: Value = crate::support::get_json(&client, format!("{base}/v1/links?limit=1"), &key).await;
     assert_eq!(links["total"], rows, "every row exactly once");
     let _ = std::process::Command::new("kill").args(["-TERM", &second.id().to_string()]).status();
     second.wait().unwrap();
@@ -330,15 +306,7 @@ async fn an_import_interrupted_by_a_graceful_stop_resumes_on_the_next_start() {
         .unwrap();
     let poll_url = accepted["poll_url"].as_str().unwrap().to_owned();
     loop {
-        let job: Value = client
-            .get(format!("{base}{poll_url}"))
-            .bearer_auth(&key)
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let job: Value = crate::support::get_json(&client, format!("{base}{poll_url}"), &key).await;
         if job["progress"].as_i64().unwrap() >= 20 {
             assert_eq!(job["status"], "running");
             break;
@@ -351,15 +319,7 @@ async fn an_import_interrupted_by_a_graceful_stop_resumes_on_the_next_start() {
     let base = server.base_url();
     let mut job = Value::Null;
     for _ in 0..300 {
-        job = client
-            .get(format!("{base}{poll_url}"))
-            .bearer_auth(&key)
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        job = crate::support::get_json(&client, format!("{base}{poll_url}"), &key).await;
         if job["status"] == "succeeded" {
             break;
         }
@@ -367,15 +327,7 @@ async fn an_import_interrupted_by_a_graceful_stop_resumes_on_the_next_start() {
     }
     assert_eq!(job["status"], "succeeded", "{job}");
     assert_eq!(job["result"]["created"], 1000);
-    let links: Value = client
-        .get(format!("{base}/v1/links?limit=1"))
-        .bearer_auth(&key)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let links: Value = crate::support::get_json(&client, format!("{base}/v1/links?limit=1"), &key).await;
     assert_eq!(links["total"], 1000);
     server.shutdown().await;
 }

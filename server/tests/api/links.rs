@@ -625,15 +625,9 @@ async fn clicks_still_queued_at_shutdown_are_written_before_exit() {
 
     let server = start(dir.path().to_owned()).await;
     let base = server.base_url();
-    let link: Value = client
-        .get(format!("{base}/v1/links/{}", link["id"].as_str().unwrap()))
-        .bearer_auth(&key)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let link: Value =
+        crate::support::get_json(&client, format!("{base}/v1/links/{}", link["id"].as_str().unwrap()), &key)
+            .await;
     assert_eq!(link["clicks"], 15);
     server.shutdown().await;
 }

@@ -412,26 +412,11 @@ async fn counts_survive_a_restart(database_url: Option<String>) {
 
     let server = portico::server::start(config()).await.unwrap();
     let base = server.base_url();
-    let usage: Value = client
-        .get(format!("{base}/api/developer/usage"))
-        .bearer_auth(&token)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let usage: Value = crate::support::get_json(&client, format!("{base}/api/developer/usage"), &token).await;
     assert_eq!(usage["total"], calls);
     assert_eq!(usage["quota_remaining"], 1_000_000 - calls);
-    let log: Value = client
-        .get(format!("{base}/v1/requests?route=/v1/key"))
-        .bearer_auth(&key)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let log: Value =
+        crate::support::get_json(&client, format!("{base}/v1/requests?route=/v1/key"), &key).await;
     assert_eq!(log["total"], calls);
     // The quota carries on from where it was: this call is the 27th of the month.
     let response = client.get(format!("{base}/v1/key")).bearer_auth(&key).send().await.unwrap();
@@ -497,15 +482,7 @@ async fn concurrent_retries_across_two_instances_create_one_resource() {
         }
     }
     assert!(!ids.is_empty() && ids.iter().all(|id| id == &ids[0]), "{ids:?}");
-    let list: Value = client
-        .get(format!("{}/v1/links", b.base_url()))
-        .bearer_auth(&key)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let list: Value = crate::support::get_json(&client, format!("{}/v1/links", b.base_url()), &key).await;
     assert_eq!(list["total"], 1);
     a.shutdown().await;
     b.shutdown().await;

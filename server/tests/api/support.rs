@@ -183,6 +183,19 @@ impl TestServer {
 /// The password `signup` uses.
 pub const PASSWORD: &str = "correct horse battery";
 
+/// GETs `url` with `key` as a bearer token and returns the JSON body.
+pub async fn get_json(client: &reqwest::Client, url: impl AsRef<str>, key: &str) -> Value {
+    client
+        .get(url.as_ref())
+        .bearer_auth(key)
+        .send()
+        .await
+        .expect("answered")
+        .json()
+        .await
+        .expect("a JSON body")
+}
+
 /// Signs up on a server started by hand (not a `TestServer`) and creates a key with `scopes`;
 /// returns (session token, key).
 pub async fn account_with_key(

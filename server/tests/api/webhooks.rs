@@ -458,7 +458,7 @@ async fn a_pending_delivery_survives_a_hard_kill(database_url: Option<String>) {
     // Once the failed attempt is recorded (the retry is 3 s away), kill the server outright.
     let log_url = format!("{base}/v1/webhooks/{}/deliveries", endpoint["id"].as_str().unwrap());
     for _ in 0..100 {
-        let log: Value = client.get(&log_url).bearer_auth(&key).send().await.unwrap().json().await.unwrap();
+        let log: Value = crate::support::get_json(&client, &log_url, &key).await;
         if log["total"] == 1 {
             break;
         }
