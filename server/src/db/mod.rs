@@ -65,6 +65,36 @@ impl StoreError {
     }
 }
 
+/// One page of a list and the total count, for the many lists filtered only by text
+/// parameters: `list_sql` takes `params` as `$1…$n` then `LIMIT $n+1 OFFSET $n+2`;
+/// `count_sql` takes the same `params`.
+pub async fn page<T>(
+    db: &Db,
+    list_sql: &str,
+    count_sql: &str,
+    params: &[&str],
+    page: crate::http::Pagination,
+) -> Result<(Vec<T>, u64), StoreError>
+where
+    T: for<'r> sqlx::FromRow<'r, sqlx::sqlite::SqliteRow>
+        + for<'r> sqlx::FromRow<'r, sqlx::postgres::PgRow>
+        + Send
+        + Unpin,
+{
+    let (rows, total) = dispatch!(db, |pool| {
+        let mut list = sqlx::query_as::<_, T>(sqlx::AssertSqlSafe(list_sql.to_owned()));
+        let mut count = sqlx::query_scalar::<_, i64>(sqlx::AssertSqlSafe(count_sql.to_owned()));
+        for param in params {
+            list = list.bind(*param);
+            count = count.bind(*param);
+        }
+        let rows = list.bind(page.sql_limit()).bind(page.sql_offset()).fetch_all(pool).await?;
+        let total = count.fetch_one(pool).await?;
+        Ok::<_, sqlx::Error>((rows, total))
+    })?;
+    Ok((rows, u64::try_from(total).unwrap_or(0)))
+}
+
 impl Db {
     /// Connects (creating the SQLite file if needed). Fails fast when the database is
     /// unreachable rather than retrying for minutes.

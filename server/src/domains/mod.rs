@@ -235,20 +235,9 @@ async fn list(
         n + 1
     );
     let count_sql = format!("SELECT COUNT(*) FROM domains WHERE {filter}");
-    let (rows, total) = dispatch!(db, |pool| {
-        let mut query =
-            sqlx::query_as::<_, Domain>(sqlx::AssertSqlSafe(list_sql.clone())).bind(organization_id);
-        let mut count =
-            sqlx::query_scalar::<_, i64>(sqlx::AssertSqlSafe(count_sql.clone())).bind(organization_id);
-        for host in scope {
-            query = query.bind(host);
-            count = count.bind(host);
-        }
-        let rows = query.bind(page.sql_limit()).bind(page.sql_offset()).fetch_all(pool).await?;
-        let total = count.fetch_one(pool).await?;
-        Ok::<_, sqlx::Error>((rows, total))
-    })?;
-    Ok((rows, u64::try_from(total).unwrap_or(0)))
+    let params: Vec<&str> =
+        std::iter::once(organization_id).chain(scope.iter().map(String::as_str)).collect();
+    crate::db::page(db, &list_sql, &count_sql, &params, page).await
 }
 
 /// Deletes the domain unless live links use it (checked and deleted in one transaction).

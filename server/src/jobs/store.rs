@@ -87,17 +87,8 @@ pub async fn list(db: &Db, organization_id: &str, page: Pagination) -> Result<(V
         "SELECT {COLUMNS} FROM jobs WHERE organization_id = $1 ORDER BY created_at DESC, id DESC LIMIT $2 OFFSET $3"
     );
     const COUNT: &str = "SELECT COUNT(*) FROM jobs WHERE organization_id = $1";
-    let (rows, total) = dispatch!(db, |pool| {
-        let rows = sqlx::query_as::<_, JobRow>(sqlx::AssertSqlSafe(sql.clone()))
-            .bind(organization_id)
-            .bind(page.sql_limit())
-            .bind(page.sql_offset())
-            .fetch_all(pool)
-            .await?;
-        let total: i64 = sqlx::query_scalar(COUNT).bind(organization_id).fetch_one(pool).await?;
-        Ok::<_, sqlx::Error>((rows, total))
-    })?;
-    Ok((rows.into_iter().map(Job::from).collect(), u64::try_from(total).unwrap_or(0)))
+    let (rows, total) = crate::db::page::<JobRow>(db, &sql, COUNT, &[organization_id], page).await?;
+    Ok((rows.into_iter().map(Job::from).collect(), total))
 }
 
 /// A claimed job, with what its worker needs.

@@ -181,18 +181,8 @@ pub async fn list(
         n + 2
     );
     let count_sql = format!("SELECT COUNT(*) FROM links WHERE {filter_sql}");
-    let (rows, total) = dispatch!(db, |pool| {
-        let mut query = sqlx::query_as::<_, LinkRow>(sqlx::AssertSqlSafe(list_sql.clone()));
-        let mut count = sqlx::query_scalar::<_, i64>(sqlx::AssertSqlSafe(count_sql.clone()));
-        for param in &params {
-            query = query.bind(param);
-            count = count.bind(param);
-        }
-        let rows = query.bind(page.sql_limit()).bind(page.sql_offset()).fetch_all(pool).await?;
-        let total = count.fetch_one(pool).await?;
-        Ok::<_, sqlx::Error>((rows, total))
-    })?;
-    Ok((rows, u64::try_from(total).unwrap_or(0)))
+    let params: Vec<&str> = params.iter().map(String::as_str).collect();
+    crate::db::page(db, &list_sql, &count_sql, &params, page).await
 }
 
 /// Overwrites a link's values if it is still at `version`; `false` when it moved on (or was

@@ -271,28 +271,9 @@ pub async fn request_list(
         n + 2
     );
     let count_sql = format!("SELECT COUNT(*) FROM request_log WHERE {filter}");
-    let (rows, total) = read_log(&state.db, &list_sql, &count_sql, &texts, page).await?;
-    Ok(Json(ListEnvelope::new(rows, u64::try_from(total).unwrap_or(0), page)))
-}
-
-async fn read_log(
-    db: &Db,
-    list_sql: &str,
-    count_sql: &str,
-    texts: &[String],
-    page: Pagination,
-) -> Result<(Vec<RequestLogEntry>, i64), StoreError> {
-    Ok(dispatch!(db, |pool| {
-        let mut query = sqlx::query_as::<_, RequestLogEntry>(sqlx::AssertSqlSafe(list_sql.to_owned()));
-        let mut count = sqlx::query_scalar::<_, i64>(sqlx::AssertSqlSafe(count_sql.to_owned()));
-        for text in texts {
-            query = query.bind(text);
-            count = count.bind(text);
-        }
-        let rows = query.bind(page.sql_limit()).bind(page.sql_offset()).fetch_all(pool).await?;
-        let total = count.fetch_one(pool).await?;
-        Ok::<_, sqlx::Error>((rows, total))
-    })?)
+    let texts: Vec<&str> = texts.iter().map(String::as_str).collect();
+    let (rows, total) = crate::db::page(&state.db, &list_sql, &count_sql, &texts, page).await?;
+    Ok(Json(ListEnvelope::new(rows, total, page)))
 }
 
 const COLUMNS: &str = "id, method, route, path, status, latency_ms, key_id, ip, idempotency_key, created_at";

@@ -112,17 +112,7 @@ pub async fn list(
         "SELECT {COLUMNS} FROM webhook_endpoints WHERE organization_id = $1 ORDER BY created_at DESC, id DESC LIMIT $2 OFFSET $3"
     );
     const COUNT: &str = "SELECT COUNT(*) FROM webhook_endpoints WHERE organization_id = $1";
-    let (rows, total) = dispatch!(db, |pool| {
-        let rows = sqlx::query_as::<_, EndpointRow>(sqlx::AssertSqlSafe(sql.clone()))
-            .bind(organization_id)
-            .bind(page.sql_limit())
-            .bind(page.sql_offset())
-            .fetch_all(pool)
-            .await?;
-        let total: i64 = sqlx::query_scalar(COUNT).bind(organization_id).fetch_one(pool).await?;
-        Ok::<_, sqlx::Error>((rows, total))
-    })?;
-    Ok((rows, u64::try_from(total).unwrap_or(0)))
+    crate::db::page(db, &sql, COUNT, &[organization_id], page).await
 }
 
 #[allow(clippy::too_many_arguments)]
