@@ -196,6 +196,23 @@ async fn jobs_are_listed_and_private_to_their_organization(s: &TestServer) {
     assert_eq!(theirs["total"], 0);
 }
 
+/// Uploads a CSV of `header` and `rows` to a hand-started server; returns the job's poll URL.
+async fn upload_rows(
+    client: &reqwest::Client,
+    base: &str,
+    key: &str,
+    header: &str,
+    rows: &[String],
+) -> String {
+    let csv = std::iter::once(header.to_owned()).chain(rows.iter().cloned()).collect::<Vec<_>>().join("\n");
+    let form = Form::new().part("file", Part::bytes(csv.into_bytes()).file_name("links.csv"));
+    let response =
+        client.post(format!("{base}/v1/links/import")).bearer_auth(key).multipart(form).send().await.unwrap();
+    assert_eq!(response.status(), StatusCode::ACCEPTED);
+    let accepted: Value = response.json().await.unwrap();
+    accepted["poll_url"].as_str().unwrap().to_owned()
+}
+
 /// The binary with a short job lease and a pause between import batches.
 fn start_binary(data_dir: &std::path::Path, database_url: Option<&str>) -> (std::process::Child, String) {
     crate::support::start_binary(
@@ -216,22 +233,8 @@ async fn an_import_survives_a_hard_kill(database_url: Option<String>) {
     let (_, key) =
         crate::support::account_with_key(&client, &base, "crash@example.com", &["full_access"]).await;
     let rows = 2000;
-    let csv: String = std::iter::once("url,slug".to_owned())
-        .chain((0..rows).map(|i| format!("https://example.com/{i},row-{i}")))
-        .collect::<Vec<_>>()
-        .join("\n");
-    let form = Form::new().part("file", Part::bytes(csv.into_bytes()).file_name("big.csv"));
-    let accepted: Value = client
-        .post(format!("{base}/v1/links/import"))
-        .bearer_auth(&key)
-        .multipart(form)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let poll_url = accepted["poll_url"].as_str().unwrap().to_owned();
+    let lines: Vec<String> = (0..rows).map(|i| format!("https://example.com/{i},row-{i}")).collect();
+    let poll_url = upload_rows(&client, &base, &key, "url,slug", &lines).await;
     // Wait until it is part-way, then kill the process without warning.
     loop {
         let job: Value = crate::support::get_json(&client, format!("{base}{poll_url}"), &key).await;
@@ -289,22 +292,8 @@ async fn an_import_interrupted_by_a_graceful_stop_resumes_on_the_next_start() {
     let client = reqwest::Client::new();
     let (_, key) =
         crate::support::account_with_key(&client, &base, "graceful@example.com", &["full_access"]).await;
-    let csv: String = std::iter::once("url".to_owned())
-        .chain((0..1000).map(|i| format!("https://example.com/{i}")))
-        .collect::<Vec<_>>()
-        .join("\n");
-    let form = Form::new().part("file", Part::bytes(csv.into_bytes()).file_name("links.csv"));
-    let accepted: Value = client
-        .post(format!("{base}/v1/links/import"))
-        .bearer_auth(&key)
-        .multipart(form)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let poll_url = accepted["poll_url"].as_str().unwrap().to_owned();
+    let lines: Vec<String> = (0..1000).map(|i| format!("https://example.com/{i}")).collect();
+    let poll_url = upload_rows(&client, &base, &key, "url", &lines).await;
     loop {
         let job: Value = crate::support::get_json(&client, format!("{base}{poll_url}"), &key).await;
         if job["progress"].as_i64().unwrap() >= 20 {

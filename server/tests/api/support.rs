@@ -172,6 +172,20 @@ impl TestServer {
         self.request(method, path).bearer_auth(key)
     }
 
+    /// GETs `path` with `key` until `done` holds for the JSON answer (or about 5 s pass);
+    /// returns the last answer.
+    pub async fn poll(&self, path: &str, key: &str, done: impl Fn(&Value) -> bool) -> Value {
+        let mut last = Value::Null;
+        for _ in 0..100 {
+            last = self.v1(Method::GET, path, key).send().await.unwrap().json().await.unwrap();
+            if done(&last) {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        last
+    }
+
     /// Stops the server gracefully.
     pub async fn stop(mut self) {
         if let Some(server) = self.server.take() {

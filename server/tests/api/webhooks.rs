@@ -159,21 +159,7 @@ mod delivery {
         assert!(verify(endpoint["secret"].as_str().unwrap(), &received[1].0, &received[1].1));
 
         let id = endpoint["id"].as_str().unwrap();
-        let mut log = Value::Null;
-        for _ in 0..50 {
-            log = s
-                .v1(Method::GET, &format!("/v1/webhooks/{id}/deliveries"), &key)
-                .send()
-                .await
-                .unwrap()
-                .json()
-                .await
-                .unwrap();
-            if log["total"] == 2 {
-                break;
-            }
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
+        let log = s.poll(&format!("/v1/webhooks/{id}/deliveries"), &key, |l| l["total"] == 2).await;
         assert_eq!(log["total"], 2, "{log}");
         let newest = &log["data"][0];
         let oldest = &log["data"][1];
@@ -197,14 +183,7 @@ mod delivery {
             .unwrap();
         receiver.wait_for(1).await;
         let path = format!("/v1/webhooks/{}", endpoint["id"].as_str().unwrap());
-        let mut current = Value::Null;
-        for _ in 0..50 {
-            current = s.v1(Method::GET, &path, &key).send().await.unwrap().json().await.unwrap();
-            if current["enabled"] == false {
-                break;
-            }
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
+        let current = s.poll(&path, &key, |e| e["enabled"] == false).await;
         assert_eq!(current["enabled"], false);
         assert!(current["disabled_reason"].as_str().unwrap().contains("410"));
         // Nothing more is sent to it.
@@ -231,14 +210,7 @@ mod delivery {
         // Two events × three attempts (first + two retries), then disabled after 2 failed events.
         receiver.wait_for(6).await;
         let path = format!("/v1/webhooks/{}", endpoint["id"].as_str().unwrap());
-        let mut current = Value::Null;
-        for _ in 0..50 {
-            current = s.v1(Method::GET, &path, &key).send().await.unwrap().json().await.unwrap();
-            if current["enabled"] == false {
-                break;
-            }
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
+        let current = s.poll(&path, &key, |e| e["enabled"] == false).await;
         assert_eq!(current["enabled"], false, "{current}");
         assert!(current["disabled_reason"].as_str().unwrap().contains("consecutive"));
         // Re-enabling resets it.
