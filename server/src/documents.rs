@@ -6,20 +6,7 @@ use std::fmt::Write as _;
 
 use serde_json::Value;
 
-const METHODS: [&str; 5] = ["get", "post", "put", "patch", "delete"];
-
-/// Every operation, in document order: (method, path, operation).
-fn operations(doc: &Value) -> Vec<(&'static str, &str, &Value)> {
-    let mut out = Vec::new();
-    for (path, item) in doc["paths"].as_object().into_iter().flatten() {
-        for method in METHODS {
-            if let Some(op) = item.get(method) {
-                out.push((method, path.as_str(), op));
-            }
-        }
-    }
-    out
-}
+use crate::openapi::operations;
 
 fn text<'a>(value: &'a Value, key: &str) -> &'a str {
     value.get(key).and_then(Value::as_str).unwrap_or("")

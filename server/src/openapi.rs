@@ -157,6 +157,19 @@ pub fn render(doc: &Value) -> String {
 
 const METHODS: [&str; 8] = ["get", "put", "post", "delete", "options", "head", "patch", "trace"];
 
+/// Every operation, in document order: (method, path, operation).
+pub fn operations(doc: &Value) -> Vec<(&'static str, &str, &Value)> {
+    let mut out = Vec::new();
+    for (path, item) in doc["paths"].as_object().into_iter().flatten() {
+        for method in METHODS {
+            if let Some(op) = item.get(method) {
+                out.push((method, path.as_str(), op));
+            }
+        }
+    }
+    out
+}
+
 fn operations_mut(doc: &mut Value) -> impl Iterator<Item = (&String, &mut Map<String, Value>)> {
     doc["paths"].as_object_mut().into_iter().flat_map(|paths| {
         paths.iter_mut().flat_map(|(path, item)| {
@@ -364,10 +377,11 @@ fn add_error_responses(doc: &mut Value) {
 /// What is wrong with a document, for the SDK generator's sake: operations without a unique
 /// snake_case id or without a tag. Empty when all is well.
 pub fn check(doc: &Value) -> Vec<String> {
-    let mut doc = doc.clone();
     let mut seen = HashSet::new();
     let mut problems = Vec::new();
-    for (path, op) in operations_mut(&mut doc) {
+    let empty = Map::new();
+    for (_method, path, op) in operations(doc) {
+        let op = op.as_object().unwrap_or(&empty);
         let id = op.get("operationId").and_then(Value::as_str).unwrap_or("");
         let snake = !id.is_empty()
             && id.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')

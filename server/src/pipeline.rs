@@ -77,18 +77,16 @@ impl RouteScopes {
     /// not declare a valid scope: `openapi::check` refuses such a document first.
     pub fn from_document(doc: &Value) -> Self {
         let mut table: HashMap<String, Vec<(Method, RequiredScope)>> = HashMap::new();
-        for (path, item) in doc["paths"].as_object().into_iter().flatten() {
+        for (method, path, op) in crate::openapi::operations(doc) {
             if !path.starts_with("/v1/") {
                 continue;
             }
-            for (method, op) in item.as_object().into_iter().flatten() {
-                let Ok(method) = Method::from_bytes(method.to_ascii_uppercase().as_bytes()) else { continue };
-                let scope = op["x-required-scope"]
-                    .as_str()
-                    .and_then(RequiredScope::parse)
-                    .unwrap_or_else(|| panic!("{method} {path} declares no valid x-required-scope"));
-                table.entry(path.clone()).or_default().push((method, scope));
-            }
+            let Ok(method) = Method::from_bytes(method.to_ascii_uppercase().as_bytes()) else { continue };
+            let scope = op["x-required-scope"]
+                .as_str()
+                .and_then(RequiredScope::parse)
+                .unwrap_or_else(|| panic!("{method} {path} declares no valid x-required-scope"));
+            table.entry(path.to_owned()).or_default().push((method, scope));
         }
         Self(table)
     }
