@@ -1,12 +1,17 @@
 //! Documents generated from the OpenAPI document, for tools that are not OpenAPI-aware:
-//! `llms.txt` (the llmstxt.org index) and `llms-full.txt` (every operation in full). `cargo
-//! xtask gen` writes them to `spec/`; the server renders the same bytes at start-up.
+//! `llms.txt` (the llmstxt.org index), `llms-full.txt` (every operation in full) and the
+//! Postman collection. `cargo xtask gen` writes them to `spec/`; the server renders the same
+//! bytes at start-up.
+
+mod postman;
 
 use std::fmt::Write as _;
 
 use serde_json::Value;
 
 use crate::openapi::operations;
+
+pub use postman::postman_collection;
 
 fn text<'a>(value: &'a Value, key: &str) -> &'a str {
     value.get(key).and_then(Value::as_str).unwrap_or("")

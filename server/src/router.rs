@@ -66,6 +66,8 @@ pub fn api_router() -> OpenApiRouter<AppState> {
         .routes(routes!(system::openapi_v1))
         .routes(routes!(system::llms_txt))
         .routes(routes!(system::llms_full_txt))
+        .routes(routes!(system::postman_json))
+        .routes(routes!(system::postman_v1))
         .routes(routes!(system::home))
 }
 

@@ -111,6 +111,7 @@ pub async fn start(config: Config) -> Result<RunningServer, StartupError> {
         openapi_json: Bytes::from(crate::openapi::render(&document)),
         llms_txt: Bytes::from(crate::documents::llms_txt(&document)),
         llms_full_txt: Bytes::from(crate::documents::llms_full_txt(&document)),
+        postman_collection: Bytes::from(crate::documents::postman_collection(&document)),
     });
 
     let stop_serving = CancellationToken::new();

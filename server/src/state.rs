@@ -66,6 +66,8 @@ pub struct AppParts {
     /// `llms.txt` and `llms-full.txt`, rendered from the same document.
     pub llms_txt: Bytes,
     pub llms_full_txt: Bytes,
+    /// The Postman collection (v2.1), from the same document.
+    pub postman_collection: Bytes,
 }
 
 impl FromRef<AppState> for HttpMetrics {

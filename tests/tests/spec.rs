@@ -11,16 +11,24 @@ async fn start() -> (portico::RunningServer, tempfile::TempDir) {
 }
 
 #[tokio::test]
-async fn the_committed_spec_is_byte_for_byte_what_the_server_serves() {
-    let committed = std::fs::read(concat!(env!("CARGO_MANIFEST_DIR"), "/../spec/openapi.json"))
-        .expect("spec/openapi.json is committed (run `cargo xtask gen`)");
+async fn every_committed_document_is_byte_for_byte_what_the_server_serves() {
     let (server, _dir) = start().await;
-    for path in ["/openapi.json", "/api/v1/openapi"] {
+    let documents = [
+        ("openapi.json", "/openapi.json"),
+        ("openapi.json", "/api/v1/openapi"),
+        ("llms.txt", "/llms.txt"),
+        ("llms-full.txt", "/llms-full.txt"),
+        ("postman_collection.json", "/postman.json"),
+        ("postman_collection.json", "/api/v1/postman"),
+    ];
+    for (file, path) in documents {
+        let committed = std::fs::read(format!("{}/../spec/{file}", env!("CARGO_MANIFEST_DIR")))
+            .unwrap_or_else(|e| panic!("spec/{file} is committed (run `cargo xtask gen`): {e}"));
         let served =
             reqwest::get(format!("{}{path}", server.base_url())).await.unwrap().bytes().await.unwrap();
         assert!(
             served.as_ref() == committed.as_slice(),
-            "{path} differs from spec/openapi.json: run `cargo xtask gen` and commit"
+            "{path} differs from spec/{file}: run `cargo xtask gen` and commit"
         );
     }
     server.shutdown().await;

@@ -28,6 +28,10 @@ fn artifacts() -> Result<Vec<Artifact>, String> {
         Artifact { path: root.join("spec/openapi.json"), contents: portico::openapi::render(&doc) },
         Artifact { path: root.join("spec/llms.txt"), contents: portico::documents::llms_txt(&doc) },
         Artifact { path: root.join("spec/llms-full.txt"), contents: portico::documents::llms_full_txt(&doc) },
+        Artifact {
+            path: root.join("spec/postman_collection.json"),
+            contents: portico::documents::postman_collection(&doc),
+        },
     ])
 }
 

@@ -150,6 +150,41 @@ pub async fn llms_full_txt(State(state): State<AppState>) -> Response {
     text_response(&state.llms_full_txt)
 }
 
+/// Postman collection
+///
+/// The whole API as a Postman collection (v2.1): one folder per tag, example bodies, and test
+/// scripts, ordered so that `newman run` walks the API against a fresh server. The same bytes
+/// as `spec/postman_collection.json`.
+#[utoipa::path(
+    get,
+    path = "/postman.json",
+    operation_id = "postman_get",
+    tag = "system",
+    responses((status = 200, description = "The Postman collection.", body = Object)),
+)]
+pub async fn postman_json(State(state): State<AppState>) -> Response {
+    postman_response(&state)
+}
+
+/// Postman collection (versioned path)
+///
+/// The same collection as `/postman.json`.
+#[utoipa::path(
+    get,
+    path = "/api/v1/postman",
+    operation_id = "postman_get_v1",
+    tag = "system",
+    responses((status = 200, description = "The Postman collection.", body = Object)),
+)]
+pub async fn postman_v1(State(state): State<AppState>) -> Response {
+    postman_response(&state)
+}
+
+fn postman_response(state: &AppState) -> Response {
+    let json = HeaderValue::from_static("application/json");
+    ([(header::CONTENT_TYPE, json)], state.postman_collection.clone()).into_response()
+}
+
 /// Home page
 ///
 /// A page for people: what this server is and where its documents are.
