@@ -139,6 +139,18 @@ fn name_lists(doc: &mut Value) {
             .map(|(name, schema)| (rename(&name).unwrap_or(name), schema))
             .collect();
         schemas.extend(renamed);
+        // utoipa inlines the item schema into each list; point at the named schema instead,
+        // so that clients see one `Link` type, not a `Link` and a `LinkListDataItem`.
+        let names: Vec<String> = schemas.keys().filter(|n| n.ends_with("List")).cloned().collect();
+        for name in names {
+            let item = name.trim_end_matches("List");
+            let Some(named) = schemas.get(item).cloned() else { continue };
+            if let Some(items) = schemas.get_mut(&name).and_then(|s| s.pointer_mut("/properties/data/items"))
+                && *items == named
+            {
+                *items = json!({ "$ref": format!("#/components/schemas/{item}") });
+            }
+        }
     }
 }
 

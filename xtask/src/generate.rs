@@ -24,7 +24,15 @@ fn artifacts() -> Result<Vec<Artifact>, String> {
     if !problems.is_empty() {
         return Err(format!("the OpenAPI document breaks the SDK rules:\n  {}", problems.join("\n  ")));
     }
+    let (sdk, skipped) = crate::sdk::generate(&doc)?;
+    for s in &skipped {
+        println!(
+            "sdk: {} is written by hand in sdk/src/ (progenitor cannot take a {})",
+            s.operation_id, s.reason
+        );
+    }
     Ok(vec![
+        Artifact { path: root.join("sdk/src/generated.rs"), contents: sdk },
         Artifact { path: root.join("spec/openapi.json"), contents: portico::openapi::render(&doc) },
         Artifact { path: root.join("spec/llms.txt"), contents: portico::documents::llms_txt(&doc) },
         Artifact { path: root.join("spec/llms-full.txt"), contents: portico::documents::llms_full_txt(&doc) },

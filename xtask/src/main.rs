@@ -9,6 +9,7 @@
 
 mod bench;
 mod generate;
+mod sdk;
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
