@@ -66,6 +66,16 @@ pub struct RunningServer {
 
 /// Starts the server: checks the settings, opens and migrates the database, binds, serves.
 pub async fn start(config: Config) -> Result<RunningServer, StartupError> {
+    start_with(config, |app| app).await
+}
+
+/// [`start`], with the application's router passed through `wrap` before it serves: for an
+/// embedder's own layers, or a test suite's (the contract suite checks every answer against
+/// the spec this way).
+pub async fn start_with(
+    config: Config,
+    wrap: impl FnOnce(axum::Router) -> axum::Router,
+) -> Result<RunningServer, StartupError> {
     let target = config.database().map_err(|m| StartupError::setting(DATABASE_URL, m))?;
     let addr = resolve_addr(&config.addr).await?;
     prepare_data_dir(&config)?;
@@ -116,7 +126,7 @@ pub async fn start(config: Config) -> Result<RunningServer, StartupError> {
 
     let stop_serving = CancellationToken::new();
     let stop_background = CancellationToken::new();
-    let app = crate::router::app(state.clone());
+    let app = wrap(crate::router::app(state.clone()));
     let server = tokio::spawn({
         let stop_serving = stop_serving.clone();
         async move {

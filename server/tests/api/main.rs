@@ -2,6 +2,7 @@
 //! the real server on port 0 and speaks HTTP to it. Tests that touch storage run twice, on
 //! SQLite and on PostgreSQL (see `support`).
 
+mod contract;
 mod support;
 
 mod accounts;

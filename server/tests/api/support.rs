@@ -7,6 +7,8 @@
 use std::time::Duration;
 
 use portico::{Config, RunningServer};
+
+use crate::contract::{self, Violations};
 use reqwest::{Method, Response, StatusCode};
 use serde_json::{Value, json};
 use sqlx::Connection;
@@ -24,6 +26,8 @@ pub struct TestServer {
     pub client: reqwest::Client,
     server: Option<RunningServer>,
     pub data_dir: tempfile::TempDir,
+    /// Answers that broke the OpenAPI document (see `contract`); the test fails on any.
+    violations: Violations,
 }
 
 /// Runs `$name(&TestServer)` once per backend: `storage_tests!(a, b, c);`.
@@ -101,13 +105,16 @@ impl TestServer {
             config.database_url = Some(fresh_postgres_database().await?);
         }
         tweak(&mut config);
-        let server = portico::server::start(config).await.expect("the test server starts");
+        let violations = Violations::default();
+        let server = portico::server::start_with(config, |app| contract::wrap(app, violations.clone()))
+            .await
+            .expect("the test server starts");
         let client = reqwest::Client::builder()
             .timeout(Duration::from_secs(30))
             .redirect(reqwest::redirect::Policy::none())
             .build()
             .expect("an HTTP client");
-        Some(Self { base: server.base_url(), client, server: Some(server), data_dir })
+        Some(Self { base: server.base_url(), client, server: Some(server), data_dir, violations })
     }
 
     pub fn server(&self) -> &RunningServer {
@@ -186,10 +193,28 @@ impl TestServer {
         last
     }
 
-    /// Stops the server gracefully.
+    /// Stops the server gracefully; fails the test if any answer broke the spec.
     pub async fn stop(mut self) {
         if let Some(server) = self.server.take() {
             server.shutdown().await;
+        }
+        self.assert_contract_kept();
+    }
+
+    fn assert_contract_kept(&self) {
+        let violations = self.violations.take();
+        assert!(
+            violations.is_empty(),
+            "answers that break spec/openapi.json:\n  {}",
+            violations.join("\n  ")
+        );
+    }
+}
+
+impl Drop for TestServer {
+    fn drop(&mut self) {
+        if !std::thread::panicking() {
+            self.assert_contract_kept();
         }
     }
 }
