@@ -25,7 +25,12 @@ use crate::error::{ErrorCode, FieldError, Problem};
 /// The document's fixed parts: info, tags, shared schemas, security schemes.
 #[derive(OpenApi)]
 #[openapi(
-    info(title = "Portico API", description = include_str!("openapi_intro.md")),
+    info(
+        title = "Portico API",
+        description = include_str!("openapi_intro.md"),
+        contact(name = "Portico", url = "https://github.com/portico-dev/portico"),
+    ),
+    servers((url = "/", description = "The server that serves this document.")),
     components(schemas(Problem, FieldError, ErrorCode)),
     modifiers(&SecuritySchemes),
     tags(
