@@ -80,6 +80,9 @@ pub fn llms_txt(doc: &Value) -> String {
     );
     out.push_str("- [OpenAPI document](/openapi.json): the OpenAPI 3.1 document (also at /api/v1/openapi)\n");
     out.push_str("- [Swagger UI](/docs/): try every operation in the browser\n");
+    out.push_str(
+        "- [Postman collection](/postman.json): every operation with example bodies and tests, runnable with newman\n",
+    );
     out
 }
 

@@ -49,12 +49,14 @@ async fn every_operation_round_trips_through_the_sdk() {
         anonymous.postman_get().send().await.unwrap().into_inner(),
         anonymous.postman_get_v1().send().await.unwrap().into_inner(),
     ] {
-        assert_eq!(collection["info"]["schema"], "https://schema.getpostman.com/json/collection/v2.1.0/collection.json");
+        assert_eq!(
+            collection["info"]["schema"],
+            "https://schema.getpostman.com/json/collection/v2.1.0/collection.json"
+        );
     }
-    for response in [
-        anonymous.llms_txt_get().send().await.unwrap(),
-        anonymous.llms_full_txt_get().send().await.unwrap(),
-    ] {
+    for response in
+        [anonymous.llms_txt_get().send().await.unwrap(), anonymous.llms_full_txt_get().send().await.unwrap()]
+    {
         assert_eq!(response.status(), 200);
         assert!(response.headers()["content-type"].to_str().unwrap().starts_with("text/plain"));
     }
@@ -115,7 +117,10 @@ async fn every_operation_round_trips_through_the_sdk() {
     // The revoked one is listed only on request.
     assert_eq!(api.v1_apikey_list().send().await.unwrap().into_inner().total, 2);
     assert_eq!(api.v1_apikey_list().include_inactive(true).send().await.unwrap().into_inner().total, 3);
-    assert_eq!(api.v1_apikey_get().id(&created.id).send().await.unwrap().into_inner().name, "round trip (renamed)");
+    assert_eq!(
+        api.v1_apikey_get().id(&created.id).send().await.unwrap().into_inner().name,
+        "round trip (renamed)"
+    );
     assert_eq!(code(api.v1_apikey_create().send().await.map_err(Error::from)), ErrorCode::ApiKeyForbidden);
     assert_eq!(api.v1_apikey_revoke().id(&another.id).send().await.unwrap().status(), 204);
 
@@ -128,7 +133,10 @@ async fn every_operation_round_trips_through_the_sdk() {
         .unwrap()
         .into_inner();
     assert_eq!(api.domain_list().send().await.unwrap().into_inner().total, 1);
-    assert_eq!(api.domain_get().id(&domain.id).send().await.unwrap().into_inner().hostname, "go.sdk.example.com");
+    assert_eq!(
+        api.domain_get().id(&domain.id).send().await.unwrap().into_inner().hostname,
+        "go.sdk.example.com"
+    );
     let doomed = api
         .domain_create()
         .body(types::CreateDomainRequest::builder().hostname("gone.sdk.example.com"))
@@ -197,7 +205,8 @@ async fn every_operation_round_trips_through_the_sdk() {
     let result = job.result.expect("a finished import has a result");
     assert_eq!((result.created, result.errors.len()), (2, 1));
     assert_eq!(api.job_list().send().await.unwrap().into_inner().total, 1);
-    let gone = api.link_create().body(types::CreateLinkRequest::builder().url("https://example.com/x")).send();
+    let gone =
+        api.link_create().body(types::CreateLinkRequest::builder().url("https://example.com/x")).send();
     let gone = gone.await.unwrap().into_inner();
     assert_eq!(api.link_delete().id(&gone.id).send().await.unwrap().status(), 204);
     assert_eq!(code(api.link_get().id(&gone.id).send().await.map_err(Error::from)), ErrorCode::NotFound);
@@ -216,7 +225,10 @@ async fn every_operation_round_trips_through_the_sdk() {
         .into_inner();
     assert!(endpoint.secret.starts_with("whsec_"));
     assert_eq!(api.webhook_list().send().await.unwrap().into_inner().total, 1);
-    assert_eq!(api.webhook_get().id(&endpoint.id).send().await.unwrap().into_inner().url, "http://127.0.0.1:9/hooks");
+    assert_eq!(
+        api.webhook_get().id(&endpoint.id).send().await.unwrap().into_inner().url,
+        "http://127.0.0.1:9/hooks"
+    );
     let changed = api
         .webhook_update()
         .id(&endpoint.id)

@@ -1,8 +1,10 @@
 //! `cargo xtask`: the project's own tasks.
 //!
-//! - `cargo xtask gen` writes the generated artifacts (`spec/openapi.json`, `spec/llms.txt`,
-//!   `spec/llms-full.txt`) from the annotated handlers; `cargo xtask gen --check` writes
-//!   nothing, and exits non-zero showing what differs when an artifact is stale (CI runs it).
+//! - `cargo xtask gen` writes the generated artifacts from the annotated handlers:
+//!   `spec/openapi.json`, `spec/llms.txt`, `spec/llms-full.txt`, `spec/postman_collection.json`
+//!   and the SDK's client (`sdk/src/generated.rs`, progenitor on a 3.0.3 copy of the spec);
+//!   `cargo xtask gen --check` writes nothing, and exits non-zero showing what differs when an
+//!   artifact is stale (CI runs it).
 //! - `cargo xtask bench [--quick]` measures what the platform costs per request: it builds the
 //!   release binary, starts it on SQLite, drives load from many keep-alive connections and
 //!   writes `target/bench/results.json` (see `docs/performance.md`).
