@@ -1165,6 +1165,158 @@ such as `limit`).*/
             Default::default()
         }
     }
+    /**The multipart form of a playground request with a file (for upload endpoints such as
+`/v1/links/import`): the fields of the JSON form, `headers` and `query` as JSON objects,
+and the file, sent on as the upload's `file` part.*/
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    pub struct PlaygroundForm {
+        pub api_key_id: ::std::string::String,
+        pub endpoint: ::std::string::String,
+        pub file: ::std::string::String,
+        ///A JSON object of extra headers.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub headers: ::std::option::Option<::std::string::String>,
+        pub method: PlaygroundMethod,
+        ///A JSON object of query parameters.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub query: ::std::option::Option<::std::string::String>,
+    }
+    impl PlaygroundForm {
+        pub fn builder() -> builder::PlaygroundForm {
+            Default::default()
+        }
+    }
+    ///The methods the playground sends.
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Copy,
+        Debug,
+        Eq,
+        Hash,
+        Ord,
+        PartialEq,
+        PartialOrd
+    )]
+    pub enum PlaygroundMethod {
+        #[serde(rename = "GET")]
+        Get,
+        #[serde(rename = "POST")]
+        Post,
+        #[serde(rename = "PUT")]
+        Put,
+        #[serde(rename = "PATCH")]
+        Patch,
+        #[serde(rename = "DELETE")]
+        Delete,
+    }
+    impl ::std::fmt::Display for PlaygroundMethod {
+        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+            match *self {
+                Self::Get => f.write_str("GET"),
+                Self::Post => f.write_str("POST"),
+                Self::Put => f.write_str("PUT"),
+                Self::Patch => f.write_str("PATCH"),
+                Self::Delete => f.write_str("DELETE"),
+            }
+        }
+    }
+    impl ::std::str::FromStr for PlaygroundMethod {
+        type Err = self::error::ConversionError;
+        fn from_str(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            match value {
+                "GET" => Ok(Self::Get),
+                "POST" => Ok(Self::Post),
+                "PUT" => Ok(Self::Put),
+                "PATCH" => Ok(Self::Patch),
+                "DELETE" => Ok(Self::Delete),
+                _ => Err("invalid value".into()),
+            }
+        }
+    }
+    impl ::std::convert::TryFrom<&str> for PlaygroundMethod {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl ::std::convert::TryFrom<::std::string::String> for PlaygroundMethod {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: ::std::string::String,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    ///A request for the playground to run.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[serde(deny_unknown_fields)]
+    pub struct PlaygroundRequest {
+        /**The stored key to call with (`key_…`, one of the organisation's): unsealed and injected
+server-side; it never reaches the browser.*/
+        pub api_key_id: ::std::string::String,
+        ///The JSON body, sent as `application/json`.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub body: ::std::option::Option<::serde_json::Value>,
+        /**A normalised path under `/v1/` (`/v1/links`, `/v1/links/lnk_…`), optionally with a
+query string. Anything else is 400 `endpoint_not_allowed`.*/
+        pub endpoint: ::std::string::String,
+        /**Extra request headers. Credentials, `host`, `content-length`, cookies and forwarding
+headers are refused: the playground sets those.*/
+        #[serde(
+            default,
+            skip_serializing_if = ":: std :: collections :: HashMap::is_empty"
+        )]
+        pub headers: ::std::collections::HashMap<
+            ::std::string::String,
+            ::std::string::String,
+        >,
+        pub method: PlaygroundMethod,
+        ///Query parameters, added to any query string in `endpoint`.
+        #[serde(
+            default,
+            skip_serializing_if = ":: std :: collections :: HashMap::is_empty"
+        )]
+        pub query: ::std::collections::HashMap<
+            ::std::string::String,
+            ::std::string::String,
+        >,
+    }
+    impl PlaygroundRequest {
+        pub fn builder() -> builder::PlaygroundRequest {
+            Default::default()
+        }
+    }
+    ///What the call answered.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    pub struct PlaygroundResponse {
+        ///The answer's body: JSON when it was JSON, else text (`null` when empty).
+        pub body: ::serde_json::Value,
+        ///The answer's headers (names lower-case; repeated headers joined with `, `).
+        pub headers: ::std::collections::HashMap<
+            ::std::string::String,
+            ::std::string::String,
+        >,
+        ///How long the call took inside the server, in milliseconds.
+        pub latency_ms: f64,
+        ///The status the API answered.
+        pub status_code: i32,
+        ///Whether `body` was cut at 2 MiB.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub truncated: ::std::option::Option<bool>,
+        ///The public URL the same call would have had.
+        pub upstream_url: ::std::string::String,
+    }
+    impl PlaygroundResponse {
+        pub fn builder() -> builder::PlaygroundResponse {
+            Default::default()
+        }
+    }
     ///An error, as RFC 9457 problem details (`application/problem+json`).
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
     pub struct Problem {
@@ -4975,6 +5127,438 @@ deliveries in a row, is disabled (see `disabled_reason`).*/
             }
         }
         #[derive(Clone, Debug)]
+        pub struct PlaygroundForm {
+            api_key_id: ::std::result::Result<
+                ::std::string::String,
+                ::std::string::String,
+            >,
+            endpoint: ::std::result::Result<
+                ::std::string::String,
+                ::std::string::String,
+            >,
+            file: ::std::result::Result<::std::string::String, ::std::string::String>,
+            headers: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            method: ::std::result::Result<
+                super::PlaygroundMethod,
+                ::std::string::String,
+            >,
+            query: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+        }
+        impl ::std::default::Default for PlaygroundForm {
+            fn default() -> Self {
+                Self {
+                    api_key_id: Err("no value supplied for api_key_id".to_string()),
+                    endpoint: Err("no value supplied for endpoint".to_string()),
+                    file: Err("no value supplied for file".to_string()),
+                    headers: Ok(Default::default()),
+                    method: Err("no value supplied for method".to_string()),
+                    query: Ok(Default::default()),
+                }
+            }
+        }
+        impl PlaygroundForm {
+            pub fn api_key_id<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.api_key_id = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for api_key_id: {e}")
+                    });
+                self
+            }
+            pub fn endpoint<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.endpoint = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for endpoint: {e}")
+                    });
+                self
+            }
+            pub fn file<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.file = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for file: {e}")
+                    });
+                self
+            }
+            pub fn headers<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.headers = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for headers: {e}")
+                    });
+                self
+            }
+            pub fn method<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<super::PlaygroundMethod>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.method = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for method: {e}")
+                    });
+                self
+            }
+            pub fn query<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.query = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for query: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<PlaygroundForm> for super::PlaygroundForm {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: PlaygroundForm,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    api_key_id: value.api_key_id?,
+                    endpoint: value.endpoint?,
+                    file: value.file?,
+                    headers: value.headers?,
+                    method: value.method?,
+                    query: value.query?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::PlaygroundForm> for PlaygroundForm {
+            fn from(value: super::PlaygroundForm) -> Self {
+                Self {
+                    api_key_id: Ok(value.api_key_id),
+                    endpoint: Ok(value.endpoint),
+                    file: Ok(value.file),
+                    headers: Ok(value.headers),
+                    method: Ok(value.method),
+                    query: Ok(value.query),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct PlaygroundRequest {
+            api_key_id: ::std::result::Result<
+                ::std::string::String,
+                ::std::string::String,
+            >,
+            body: ::std::result::Result<
+                ::std::option::Option<::serde_json::Value>,
+                ::std::string::String,
+            >,
+            endpoint: ::std::result::Result<
+                ::std::string::String,
+                ::std::string::String,
+            >,
+            headers: ::std::result::Result<
+                ::std::collections::HashMap<
+                    ::std::string::String,
+                    ::std::string::String,
+                >,
+                ::std::string::String,
+            >,
+            method: ::std::result::Result<
+                super::PlaygroundMethod,
+                ::std::string::String,
+            >,
+            query: ::std::result::Result<
+                ::std::collections::HashMap<
+                    ::std::string::String,
+                    ::std::string::String,
+                >,
+                ::std::string::String,
+            >,
+        }
+        impl ::std::default::Default for PlaygroundRequest {
+            fn default() -> Self {
+                Self {
+                    api_key_id: Err("no value supplied for api_key_id".to_string()),
+                    body: Ok(Default::default()),
+                    endpoint: Err("no value supplied for endpoint".to_string()),
+                    headers: Ok(Default::default()),
+                    method: Err("no value supplied for method".to_string()),
+                    query: Ok(Default::default()),
+                }
+            }
+        }
+        impl PlaygroundRequest {
+            pub fn api_key_id<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.api_key_id = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for api_key_id: {e}")
+                    });
+                self
+            }
+            pub fn body<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::serde_json::Value>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.body = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for body: {e}")
+                    });
+                self
+            }
+            pub fn endpoint<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.endpoint = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for endpoint: {e}")
+                    });
+                self
+            }
+            pub fn headers<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<
+                    ::std::collections::HashMap<
+                        ::std::string::String,
+                        ::std::string::String,
+                    >,
+                >,
+                T::Error: ::std::fmt::Display,
+            {
+                self.headers = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for headers: {e}")
+                    });
+                self
+            }
+            pub fn method<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<super::PlaygroundMethod>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.method = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for method: {e}")
+                    });
+                self
+            }
+            pub fn query<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<
+                    ::std::collections::HashMap<
+                        ::std::string::String,
+                        ::std::string::String,
+                    >,
+                >,
+                T::Error: ::std::fmt::Display,
+            {
+                self.query = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for query: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<PlaygroundRequest> for super::PlaygroundRequest {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: PlaygroundRequest,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    api_key_id: value.api_key_id?,
+                    body: value.body?,
+                    endpoint: value.endpoint?,
+                    headers: value.headers?,
+                    method: value.method?,
+                    query: value.query?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::PlaygroundRequest> for PlaygroundRequest {
+            fn from(value: super::PlaygroundRequest) -> Self {
+                Self {
+                    api_key_id: Ok(value.api_key_id),
+                    body: Ok(value.body),
+                    endpoint: Ok(value.endpoint),
+                    headers: Ok(value.headers),
+                    method: Ok(value.method),
+                    query: Ok(value.query),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct PlaygroundResponse {
+            body: ::std::result::Result<::serde_json::Value, ::std::string::String>,
+            headers: ::std::result::Result<
+                ::std::collections::HashMap<
+                    ::std::string::String,
+                    ::std::string::String,
+                >,
+                ::std::string::String,
+            >,
+            latency_ms: ::std::result::Result<f64, ::std::string::String>,
+            status_code: ::std::result::Result<i32, ::std::string::String>,
+            truncated: ::std::result::Result<
+                ::std::option::Option<bool>,
+                ::std::string::String,
+            >,
+            upstream_url: ::std::result::Result<
+                ::std::string::String,
+                ::std::string::String,
+            >,
+        }
+        impl ::std::default::Default for PlaygroundResponse {
+            fn default() -> Self {
+                Self {
+                    body: Err("no value supplied for body".to_string()),
+                    headers: Err("no value supplied for headers".to_string()),
+                    latency_ms: Err("no value supplied for latency_ms".to_string()),
+                    status_code: Err("no value supplied for status_code".to_string()),
+                    truncated: Ok(Default::default()),
+                    upstream_url: Err("no value supplied for upstream_url".to_string()),
+                }
+            }
+        }
+        impl PlaygroundResponse {
+            pub fn body<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::serde_json::Value>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.body = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for body: {e}")
+                    });
+                self
+            }
+            pub fn headers<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<
+                    ::std::collections::HashMap<
+                        ::std::string::String,
+                        ::std::string::String,
+                    >,
+                >,
+                T::Error: ::std::fmt::Display,
+            {
+                self.headers = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for headers: {e}")
+                    });
+                self
+            }
+            pub fn latency_ms<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<f64>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.latency_ms = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for latency_ms: {e}")
+                    });
+                self
+            }
+            pub fn status_code<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<i32>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.status_code = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for status_code: {e}")
+                    });
+                self
+            }
+            pub fn truncated<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<bool>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.truncated = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for truncated: {e}")
+                    });
+                self
+            }
+            pub fn upstream_url<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.upstream_url = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for upstream_url: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<PlaygroundResponse> for super::PlaygroundResponse {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: PlaygroundResponse,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    body: value.body?,
+                    headers: value.headers?,
+                    latency_ms: value.latency_ms?,
+                    status_code: value.status_code?,
+                    truncated: value.truncated?,
+                    upstream_url: value.upstream_url?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::PlaygroundResponse> for PlaygroundResponse {
+            fn from(value: super::PlaygroundResponse) -> Self {
+                Self {
+                    body: Ok(value.body),
+                    headers: Ok(value.headers),
+                    latency_ms: Ok(value.latency_ms),
+                    status_code: Ok(value.status_code),
+                    truncated: Ok(value.truncated),
+                    upstream_url: Ok(value.upstream_url),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
         pub struct Problem {
             code: ::std::result::Result<super::ErrorCode, ::std::string::String>,
             detail: ::std::result::Result<::std::string::String, ::std::string::String>,
@@ -6949,21 +7533,23 @@ impl ClientInfo<()> for Client {
 }
 impl ClientHooks<()> for &Client {}
 impl Client {
-    /**Home page
+    /**Dashboard
 
-A page for people: what this server is and where its documents are.
+The developer dashboard: sign up or in, manage API keys, try requests in the playground,
+read usage and the request log, browse these docs, manage webhooks. A page for people
+(HTML; its scripts are served from `/assets/`).
 
 **Authentication:** none.
 
 Sends a `GET` request to `/`
 
 ```ignore
-let response = client.home_get()
+let response = client.dashboard_get()
     .send()
     .await;
 ```*/
-    pub fn home_get(&self) -> builder::HomeGet<'_> {
-        builder::HomeGet::new(self)
+    pub fn dashboard_get(&self) -> builder::DashboardGet<'_> {
+        builder::DashboardGet::new(self)
     }
     /**List API keys
 
@@ -7095,6 +7681,28 @@ let response = client.apikey_rotate()
     pub fn apikey_rotate(&self) -> builder::ApikeyRotate<'_> {
         builder::ApikeyRotate::new(self)
     }
+    /**List domains (dashboard)
+
+The organisation's registered domains, newest first: what the dashboard offers as a new
+key's domain scope. Domains are registered with `POST /v1/domains`.
+
+**Authentication:** a dashboard session (`Authorization: Bearer pts_…`).
+
+Sends a `GET` request to `/api/developer/domains`
+
+Arguments:
+- `limit`: How many domains to return, 1–100.
+- `offset`: How many domains to skip.
+```ignore
+let response = client.dashboard_domain_list()
+    .limit(limit)
+    .offset(offset)
+    .send()
+    .await;
+```*/
+    pub fn dashboard_domain_list(&self) -> builder::DashboardDomainList<'_> {
+        builder::DashboardDomainList::new(self)
+    }
     /**Sign in
 
 Exchanges an email and password for a session token (`pts_…`). A wrong password and an
@@ -7145,6 +7753,30 @@ let response = client.account_get()
 ```*/
     pub fn account_get(&self) -> builder::AccountGet<'_> {
         builder::AccountGet::new(self)
+    }
+    /**Try a request
+
+Runs a `/v1` request with one of the organisation's stored keys, injected server-side,
+through the whole `/v1` pipeline: authentication, scopes, rate limit, quota, idempotency
+and the request log apply exactly as for a direct call (a revoked key answers 401 here
+too). `endpoint` must be a normalised path under `/v1/` — absolute URLs, `//`, traversal
+(`..`, encoded or not) and other paths are 400 `endpoint_not_allowed`. A POST without an
+`Idempotency-Key` header gets one. Send JSON, or `multipart/form-data` with a `file` for
+upload endpoints. The playground has its own rate limit per user (429 `rate_limited`).
+The answer never contains the key.
+
+**Authentication:** a dashboard session (`Authorization: Bearer pts_…`).
+
+Sends a `POST` request to `/api/developer/playground/test`
+
+```ignore
+let response = client.playground_test()
+    .body(body)
+    .send()
+    .await;
+```*/
+    pub fn playground_test(&self) -> builder::PlaygroundTest<'_> {
+        builder::PlaygroundTest::new(self)
     }
     /**Sign up
 
@@ -7943,14 +8575,14 @@ pub mod builder {
         encode_path, ByteStream, ClientInfo, ClientHooks, Error, OperationInfo,
         RequestBuilderExt, ResponseValue,
     };
-    /**Builder for [`Client::home_get`]
+    /**Builder for [`Client::dashboard_get`]
 
-[`Client::home_get`]: super::Client::home_get*/
+[`Client::dashboard_get`]: super::Client::dashboard_get*/
     #[derive(Debug, Clone)]
-    pub struct HomeGet<'a> {
+    pub struct DashboardGet<'a> {
         client: &'a super::Client,
     }
-    impl<'a> HomeGet<'a> {
+    impl<'a> DashboardGet<'a> {
         pub fn new(client: &'a super::Client) -> Self {
             Self { client: client }
         }
@@ -7971,7 +8603,7 @@ pub mod builder {
             #[allow(unused_mut)]
             let mut request = client.client.get(url).headers(header_map).build()?;
             let info = OperationInfo {
-                operation_id: "home_get",
+                operation_id: "dashboard_get",
             };
             client.pre(&mut request, &info).await?;
             let result = client.exec(request, &info).await;
@@ -8758,6 +9390,115 @@ pub mod builder {
             }
         }
     }
+    /**Builder for [`Client::dashboard_domain_list`]
+
+[`Client::dashboard_domain_list`]: super::Client::dashboard_domain_list*/
+    #[derive(Debug, Clone)]
+    pub struct DashboardDomainList<'a> {
+        client: &'a super::Client,
+        limit: Result<Option<::std::num::NonZeroU64>, String>,
+        offset: Result<Option<i64>, String>,
+    }
+    impl<'a> DashboardDomainList<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self {
+                client: client,
+                limit: Ok(None),
+                offset: Ok(None),
+            }
+        }
+        pub fn limit<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::num::NonZeroU64>,
+        {
+            self.limit = value
+                .try_into()
+                .map(Some)
+                .map_err(|_| {
+                    "conversion to `:: std :: num :: NonZeroU64` for limit failed"
+                        .to_string()
+                });
+            self
+        }
+        pub fn offset<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<i64>,
+        {
+            self.offset = value
+                .try_into()
+                .map(Some)
+                .map_err(|_| "conversion to `i64` for offset failed".to_string());
+            self
+        }
+        ///Sends a `GET` request to `/api/developer/domains`
+        pub async fn send(
+            self,
+        ) -> Result<ResponseValue<types::DomainList>, Error<types::Problem>> {
+            let Self { client, limit, offset } = self;
+            let limit = limit.map_err(Error::InvalidRequest)?;
+            let offset = offset.map_err(Error::InvalidRequest)?;
+            let url = format!("{}/api/developer/domains", client.baseurl,);
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            header_map
+                .append(
+                    ::reqwest::header::HeaderName::from_static("api-version"),
+                    ::reqwest::header::HeaderValue::from_static(
+                        super::Client::api_version(),
+                    ),
+                );
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .get(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .query(&progenitor_client::QueryParam::new("limit", &limit))
+                .query(&progenitor_client::QueryParam::new("offset", &offset))
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo {
+                operation_id: "dashboard_domain_list",
+            };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                200u16 => ResponseValue::from_response(response).await,
+                400u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                401u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                422u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                500u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
     /**Builder for [`Client::session_create`]
 
 [`Client::session_create`]: super::Client::session_create*/
@@ -8992,6 +9733,144 @@ pub mod builder {
             match response.status().as_u16() {
                 200u16 => ResponseValue::from_response(response).await,
                 401u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                500u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
+    /**Builder for [`Client::playground_test`]
+
+[`Client::playground_test`]: super::Client::playground_test*/
+    #[derive(Debug, Clone)]
+    pub struct PlaygroundTest<'a> {
+        client: &'a super::Client,
+        body: Result<types::builder::PlaygroundRequest, String>,
+    }
+    impl<'a> PlaygroundTest<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self {
+                client: client,
+                body: Ok(::std::default::Default::default()),
+            }
+        }
+        pub fn body<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<types::PlaygroundRequest>,
+            <V as std::convert::TryInto<
+                types::PlaygroundRequest,
+            >>::Error: std::fmt::Display,
+        {
+            self.body = value
+                .try_into()
+                .map(From::from)
+                .map_err(|s| {
+                    format!("conversion to `PlaygroundRequest` for body failed: {}", s)
+                });
+            self
+        }
+        pub fn body_map<F>(mut self, f: F) -> Self
+        where
+            F: std::ops::FnOnce(
+                types::builder::PlaygroundRequest,
+            ) -> types::builder::PlaygroundRequest,
+        {
+            self.body = self.body.map(f);
+            self
+        }
+        ///Sends a `POST` request to `/api/developer/playground/test`
+        pub async fn send(
+            self,
+        ) -> Result<ResponseValue<types::PlaygroundResponse>, Error<types::Problem>> {
+            let Self { client, body } = self;
+            let body = body
+                .and_then(|v| {
+                    types::PlaygroundRequest::try_from(v).map_err(|e| e.to_string())
+                })
+                .map_err(Error::InvalidRequest)?;
+            let url = format!("{}/api/developer/playground/test", client.baseurl,);
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            header_map
+                .append(
+                    ::reqwest::header::HeaderName::from_static("api-version"),
+                    ::reqwest::header::HeaderValue::from_static(
+                        super::Client::api_version(),
+                    ),
+                );
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .post(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .json(&body)
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo {
+                operation_id: "playground_test",
+            };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                200u16 => ResponseValue::from_response(response).await,
+                400u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                401u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                404u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                413u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                415u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                422u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                429u16 => {
                     Err(
                         Error::ErrorResponse(
                             ResponseValue::from_response(response).await?,

@@ -17,14 +17,14 @@ pub struct Redirect {
 }
 
 impl Client {
-    /**Import links from a CSV file
-
-    Uploads `csv` (a header row `url,slug,domain,title,tags`, tags `;`-separated; only `url`
-    is required; at most 10 MiB) and answers at once with the job that imports it: follow it
-    with [`Client::job_get`]. With `idempotency_key`, sending the same upload again answers
-    the same job instead of importing twice.
-
-    Sends a multipart `POST` request to `/v1/links/import`; needs the `links:write` scope.*/
+    /// Import links from a CSV file
+    ///
+    /// Uploads `csv` (a header row `url,slug,domain,title,tags`, tags `;`-separated; only `url`
+    /// is required; at most 10 MiB) and answers at once with the job that imports it: follow it
+    /// with [`Client::job_get`]. With `idempotency_key`, sending the same upload again answers
+    /// the same job instead of importing twice.
+    ///
+    /// Sends a multipart `POST` request to `/v1/links/import`; needs the `links:write` scope.
     pub async fn link_import(
         &self,
         file_name: &str,
@@ -51,13 +51,13 @@ impl Client {
         }
     }
 
-    /**Follow a short link
-
-    Where `/r/{slug}` on `host` (a registered domain; the deployment's default domain when
-    `None`) redirects to. An unknown, deleted or expired link is [`Error::Api`] with code
-    `not_found`.
-
-    Needs a client that does not follow redirects, as the constructors of this crate build.*/
+    /// Follow a short link
+    ///
+    /// Where `/r/{slug}` on `host` (a registered domain; the deployment's default domain when
+    /// `None`) redirects to. An unknown, deleted or expired link is [`Error::Api`] with code
+    /// `not_found`.
+    ///
+    /// Needs a client that does not follow redirects, as the constructors of this crate build.
     pub async fn link_redirect(&self, slug: &str, host: Option<&str>) -> Result<Redirect, Error> {
         let mut request = self.client().get(format!("{}/r/{}", self.baseurl(), percent_encode(slug)));
         if let Some(host) = host {

@@ -59,6 +59,9 @@ pub struct ServeArgs {
     /// Requests per minute for keys without their own `rate_limit_rpm`.
     #[arg(long, env = "PORTICO_DEFAULT_RATE_LIMIT_RPM", default_value_t = 600)]
     pub default_rate_limit_rpm: u32,
+    /// Playground requests per minute per dashboard user (on top of the key's own limit).
+    #[arg(long, env = "PORTICO_PLAYGROUND_RATE_LIMIT_RPM", default_value_t = 120)]
+    pub playground_rate_limit_rpm: u32,
     /// `/v1` calls per calendar month for organisations without their own quota.
     #[arg(long, env = "PORTICO_MONTHLY_QUOTA", default_value_t = 1_000_000)]
     pub monthly_quota: u64,
@@ -139,6 +142,8 @@ pub struct Config {
     pub click_flush: Duration,
     /// Requests per minute for keys without their own `rate_limit_rpm`.
     pub default_rate_limit_rpm: u32,
+    /// Playground requests per minute per dashboard user.
+    pub playground_rate_limit_rpm: u32,
     /// `/v1` calls per calendar month for organisations without their own quota.
     pub monthly_quota: u64,
     /// How long request-log rows (and raw clicks) are kept.
@@ -206,6 +211,7 @@ impl Config {
             default_domain: None,
             click_flush: Duration::from_secs(1),
             default_rate_limit_rpm: 600,
+            playground_rate_limit_rpm: 120,
             monthly_quota: 1_000_000,
             request_log_retention: Duration::from_secs(30 * 24 * 3600),
             request_log_flush: Duration::from_secs(1),
@@ -249,6 +255,7 @@ impl Config {
             trusted_proxies,
             master_key,
             default_rate_limit_rpm: args.default_rate_limit_rpm.max(1),
+            playground_rate_limit_rpm: args.playground_rate_limit_rpm.max(1),
             monthly_quota: args.monthly_quota,
             bench_baseline: args.bench_baseline,
             job_workers: args.job_workers.max(1),

@@ -18,6 +18,7 @@
 pub mod accounts;
 pub mod batch;
 pub mod config;
+pub mod dashboard;
 pub mod db;
 pub mod documents;
 pub mod domains;
@@ -32,6 +33,7 @@ pub mod links;
 pub mod metering;
 pub mod openapi;
 pub mod pipeline;
+pub mod playground;
 pub mod router;
 pub mod secret;
 pub mod server;

@@ -42,6 +42,7 @@ use crate::error::{ErrorCode, FieldError, Problem};
         (name = "jobs", description = "Async jobs (link imports): 202 at once, then poll until `succeeded` or `failed`."),
         (name = "webhooks", description = "Webhook endpoints: subscribe a URL to events (`job.succeeded`, `job.failed`, `link.created`, `link.deleted`, `key.revoked`) and receive deliveries signed per the Standard Webhooks spec, retried on a schedule, every attempt in a delivery log."),
         (name = "usage", description = "Usage per day (by route or status class), the monthly quota, and the request log of every `/v1` call."),
+        (name = "playground", description = "Try `/v1` requests from the dashboard with a stored key, injected server-side: the browser never holds the key, and the call is metered like any other."),
         (name = "system", description = "Health, readiness and metrics for operators; the API's own documents for tools."),
     )
 )]

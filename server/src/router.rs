@@ -16,7 +16,10 @@ use utoipa_swagger_ui::{Config as SwaggerConfig, SwaggerUi};
 
 use crate::http::{observe, problem_fallback, request_id};
 use crate::state::AppState;
-use crate::{accounts, domains, jobs, keys, links, metering, openapi, pipeline, system, webhooks};
+use crate::{
+    accounts, dashboard, domains, jobs, keys, links, metering, openapi, pipeline, playground, system,
+    webhooks,
+};
 
 /// The annotated routes: the source of both the axum router and the OpenAPI document.
 pub fn api_router() -> OpenApiRouter<AppState> {
@@ -37,6 +40,7 @@ pub fn api_router() -> OpenApiRouter<AppState> {
         .routes(routes!(keys::v1_apikey_get, keys::v1_apikey_revoke))
         // Public API (`/v1`, API key): the product — custom domains and short links.
         .routes(routes!(domains::domain_create, domains::domain_list))
+        .routes(routes!(domains::dashboard_domain_list))
         .routes(routes!(domains::domain_get, domains::domain_delete))
         .routes(routes!(links::link_create, links::link_list))
         .routes(routes!(links::link_get, links::link_update, links::link_delete))
@@ -52,6 +56,8 @@ pub fn api_router() -> OpenApiRouter<AppState> {
         .routes(routes!(webhooks::webhook_get, webhooks::webhook_update, webhooks::webhook_delete))
         .routes(routes!(webhooks::webhook_test))
         .routes(routes!(webhooks::webhook_deliveries))
+        // Dashboard: the playground (runs `/v1` requests with a stored key).
+        .routes(with_body_limit(routes!(playground::playground_test), playground::MAX_PLAYGROUND_BYTES))
         // Public API (`/v1`, API key): usage and the request log.
         .routes(routes!(metering::usage_get))
         .routes(routes!(metering::request_list))
@@ -68,7 +74,7 @@ pub fn api_router() -> OpenApiRouter<AppState> {
         .routes(routes!(system::llms_full_txt))
         .routes(routes!(system::postman_json))
         .routes(routes!(system::postman_v1))
-        .routes(routes!(system::home))
+        .routes(routes!(dashboard::dashboard))
 }
 
 /// Gives one route a body limit of its own (uploads), instead of the JSON default.
@@ -99,7 +105,9 @@ pub fn app(state: AppState) -> Router {
         .layer(from_fn_with_state(state.clone(), pipeline::v1))
         .layer(DefaultBodyLimit::max(state.config.max_json_bytes));
     let bench_baseline = state.config.bench_baseline;
-    let app = routes.merge(swagger).fallback(problem_fallback::not_found).layer(layers);
+    // The dashboard's files are, like Swagger UI's, outside the spec.
+    let assets = Router::new().route("/assets/{name}", axum::routing::get(dashboard::asset));
+    let app = routes.merge(swagger).merge(assets).fallback(problem_fallback::not_found).layer(layers);
     // Merged after the layers, so that it runs with none of them.
     let app = if bench_baseline { app.merge(links::bench_baseline_router()) } else { app };
     app.with_state(state)

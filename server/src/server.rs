@@ -109,6 +109,11 @@ pub async fn start_with(
         route_scopes: Arc::new(RouteScopes::from_document(&document)),
         public: Arc::new(public),
         rate_limits: Arc::new(RateLimits::new(config.default_rate_limit_rpm)),
+        playground_limits: Arc::new(RateLimits::for_subject(
+            crate::metering::rate_limit::Subject::PlaygroundUser,
+            config.playground_rate_limit_rpm,
+        )),
+        playground_app: Default::default(),
         quotas: Arc::new(Quotas::new(db.clone(), config.monthly_quota)),
         request_log,
         jobs_wake: Arc::new(tokio::sync::Notify::new()),
@@ -127,6 +132,7 @@ pub async fn start_with(
     let stop_serving = CancellationToken::new();
     let stop_background = CancellationToken::new();
     let app = wrap(crate::router::app(state.clone()));
+    state.playground_app.set(app.clone());
     let server = tokio::spawn({
         let stop_serving = stop_serving.clone();
         async move {
@@ -206,6 +212,8 @@ impl RunningServer {
         // more, and stop.
         self.stop_background.cancel();
         while self.background.join_next().await.is_some() {}
+        // The router holds the state that holds the router: break the cycle.
+        self.state.playground_app.clear();
         self.state.db.close().await;
         tracing::info!("portico stopped");
     }

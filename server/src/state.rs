@@ -51,6 +51,10 @@ pub struct AppParts {
     pub clicks: ClickRecorder,
     /// Per-key rate limits.
     pub rate_limits: Arc<RateLimits>,
+    /// The playground's own limits, per dashboard user.
+    pub playground_limits: Arc<RateLimits>,
+    /// The application the playground runs requests through.
+    pub playground_app: crate::playground::InnerApp,
     /// Monthly quotas.
     pub quotas: Arc<Quotas>,
     /// Queues `/v1` requests for the request log.

@@ -34,7 +34,7 @@ async fn every_operation_round_trips_through_the_sdk() {
     let anonymous = Client::anonymous(&base).unwrap();
 
     // --- system: the documents and probes -----------------------------------------------
-    let home = anonymous.home_get().send().await.unwrap();
+    let home = anonymous.dashboard_get().send().await.unwrap();
     assert_eq!(home.status(), 200);
     assert_eq!(anonymous.health_check().send().await.unwrap().into_inner().status, "ok");
     assert_eq!(anonymous.readiness_check().send().await.unwrap().status(), 200);
@@ -145,6 +145,8 @@ async fn every_operation_round_trips_through_the_sdk() {
         .unwrap()
         .into_inner();
     assert_eq!(api.domain_delete().id(&doomed.id).send().await.unwrap().status(), 204);
+    let listed = dashboard.dashboard_domain_list().send().await.unwrap().into_inner();
+    assert_eq!(listed.data.iter().map(|d| d.hostname.as_str()).collect::<Vec<_>>(), ["go.sdk.example.com"]);
 
     // --- links (create retried safely under one idempotency key) ------------------------
     let link = retry::idempotent(retry::Policy::default(), |key| {
@@ -258,6 +260,28 @@ async fn every_operation_round_trips_through_the_sdk() {
     };
     let entry = api.request_get().id(&logged.data[0].id).send().await.unwrap().into_inner();
     assert_eq!(entry.id, logged.data[0].id);
+
+    // --- the playground runs a /v1 call with the stored key ----------------------------
+    let tried = dashboard
+        .playground_test()
+        .body(
+            types::PlaygroundRequest::builder()
+                .api_key_id(created.id.clone())
+                .method(types::PlaygroundMethod::Get)
+                .endpoint("/v1/links")
+                .query(
+                    [("tag".to_owned(), "sdk".to_owned())]
+                        .into_iter()
+                        .collect::<std::collections::HashMap<_, _>>(),
+                ),
+        )
+        .send()
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(tried.status_code, 200);
+    assert_eq!(tried.body["total"], 1);
+    assert!(!serde_json::to_string(&tried).unwrap().contains(&rotated.key));
 
     // --- signing out ends that session only ---------------------------------------------
     let other = Client::with_session_token(&base, &second.token).unwrap();

@@ -172,11 +172,19 @@ pub fn for_progenitor(doc: &mut Value) -> Vec<Skipped> {
         for (method, op) in item.iter_mut() {
             let Some(op) = op.as_object_mut() else { continue };
             let operation_id = op.get("operationId").and_then(Value::as_str).unwrap_or_default().to_owned();
-            let content = op.get("requestBody").and_then(|b| b.get("content")).and_then(Value::as_object);
-            if content.is_some_and(|c| c.contains_key("multipart/form-data")) {
-                skipped.push(Skipped { operation_id, reason: "multipart/form-data request body" });
-                drop.push(method.clone());
-                continue;
+            let content =
+                op.get_mut("requestBody").and_then(|b| b.get_mut("content")).and_then(Value::as_object_mut);
+            if let Some(content) = content
+                && content.contains_key("multipart/form-data")
+            {
+                if content.contains_key("application/json") {
+                    // JSON too: generate that form; the multipart one is for browsers.
+                    content.remove("multipart/form-data");
+                } else {
+                    skipped.push(Skipped { operation_id, reason: "multipart/form-data request body" });
+                    drop.push(method.clone());
+                    continue;
+                }
             }
             if let Some(reason) = mixed_responses(op) {
                 skipped.push(Skipped { operation_id, reason });
@@ -330,8 +338,15 @@ mod tests {
                 }},
             },
         }});
+        doc["paths"]["/b"] = json!({"post": {"operationId": "either", "requestBody": {"content": {
+            "application/json": {"schema": {}}, "multipart/form-data": {"schema": {}},
+        }}}});
         let skipped = for_progenitor(&mut doc);
         assert_eq!(skipped.len(), 1);
+        assert_eq!(
+            doc["paths"]["/b"]["post"]["requestBody"]["content"],
+            json!({"application/json": {"schema": {}}})
+        );
         assert_eq!(skipped[0].operation_id, "upload");
         assert_eq!(
             doc["paths"]["/a"]["get"],

@@ -123,6 +123,29 @@ pub async fn domain_list(
     Ok(Json(ListEnvelope::new(domains, total, page)))
 }
 
+/// List domains (dashboard)
+///
+/// The organisation's registered domains, newest first: what the dashboard offers as a new
+/// key's domain scope. Domains are registered with `POST /v1/domains`.
+#[utoipa::path(
+    get,
+    path = "/api/developer/domains",
+    operation_id = "dashboard_domain_list",
+    tag = "domains",
+    security(("session_token" = [])),
+    params(ListDomainsParams),
+    responses((status = 200, description = "One page of domains.", body = ListEnvelope<Domain>)),
+)]
+pub async fn dashboard_domain_list(
+    State(state): State<AppState>,
+    session: crate::accounts::DashboardSession,
+    ApiQuery(params): ApiQuery<ListDomainsParams>,
+) -> Result<Json<ListEnvelope<Domain>>, ApiError> {
+    let page = Pagination::new(params.limit, params.offset)?;
+    let (domains, total) = list(&state.db, &session.organization_id, &[], page).await?;
+    Ok(Json(ListEnvelope::new(domains, total, page)))
+}
+
 /// Get a domain
 #[utoipa::path(
     get,

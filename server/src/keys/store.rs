@@ -194,6 +194,23 @@ pub async fn get_key(db: &Db, organization_id: &str, id: &str) -> Result<Option<
         .await)?)
 }
 
+/// The sealed copy of a key's current secret (not one rotated away), if the key is the
+/// organisation's.
+pub async fn current_sealed_secret(
+    db: &Db,
+    organization_id: &str,
+    id: &str,
+) -> Result<Option<Vec<u8>>, StoreError> {
+    const SQL: &str = "SELECT s.sealed FROM api_key_secrets s JOIN api_keys k ON k.id = s.key_id \
+        WHERE k.id = $1 AND k.organization_id = $2 AND s.expires_at IS NULL \
+        ORDER BY s.created_at DESC LIMIT 1";
+    Ok(dispatch!(db, |pool| sqlx::query_scalar::<_, Vec<u8>>(SQL)
+        .bind(id)
+        .bind(organization_id)
+        .fetch_optional(pool)
+        .await)?)
+}
+
 /// One page of the organisation's keys, newest first, and how many there are in all.
 pub async fn list_keys(
     db: &Db,

@@ -50,14 +50,31 @@ impl RateLimitStatus {
 /// The per-key limiters. Idle ones are forgotten after ten minutes (by then they are full
 /// again anyway).
 pub struct RateLimits {
+    /// What the limit applies to, for the 429's detail and the `RateLimit-Policy` name.
+    subject: Subject,
     default_rpm: u32,
     limiters: Cache<Arc<str>, Arc<KeyLimiter>>,
     clock: DefaultClock,
 }
 
+/// Whose allowance a set of limiters keeps.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Subject {
+    /// `/v1` calls, per API key.
+    ApiKey,
+    /// Playground runs, per dashboard user.
+    PlaygroundUser,
+}
+
 impl RateLimits {
+    /// Per-key limits for `/v1`.
     pub fn new(default_rpm: u32) -> Self {
+        Self::for_subject(Subject::ApiKey, default_rpm)
+    }
+
+    pub fn for_subject(subject: Subject, default_rpm: u32) -> Self {
         Self {
+            subject,
             default_rpm: default_rpm.max(1),
             limiters: Cache::builder().max_capacity(1_000_000).time_to_idle(Duration::from_secs(600)).build(),
             clock: DefaultClock::default(),
@@ -94,12 +111,19 @@ impl RateLimits {
                 let retry_after = wait.as_secs_f64().ceil().max(1.0) as u64;
                 let status =
                     RateLimitStatus { limit: rpm, remaining: 0, reset_secs: (per_request * rpm).as_secs() };
+                let whose = match self.subject {
+                    Subject::ApiKey => "The API key's rate limit",
+                    Subject::PlaygroundUser => "Your playground rate limit",
+                };
                 let mut error = ApiError::new(
                     ErrorCode::RateLimited,
-                    format!("The API key's rate limit ({rpm} requests per minute) is reached; retry in {retry_after} s."),
+                    format!("{whose} ({rpm} requests per minute) is reached; retry in {retry_after} s."),
                 )
                 .with_header(header::RETRY_AFTER, HeaderValue::from(retry_after))
-                .with_header(HeaderName::from_static("x-ratelimit-retry-after"), HeaderValue::from(retry_after));
+                .with_header(
+                    HeaderName::from_static("x-ratelimit-retry-after"),
+                    HeaderValue::from(retry_after),
+                );
                 let mut headers = HeaderMap::new();
                 status.apply(&mut headers);
                 for (name, value) in &headers {

@@ -4,7 +4,7 @@
 use axum::Json;
 use axum::extract::State;
 use axum::http::{HeaderValue, header};
-use axum::response::{Html, IntoResponse, Response};
+use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
@@ -183,18 +183,4 @@ pub async fn postman_v1(State(state): State<AppState>) -> Response {
 fn postman_response(state: &AppState) -> Response {
     let json = HeaderValue::from_static("application/json");
     ([(header::CONTENT_TYPE, json)], state.postman_collection.clone()).into_response()
-}
-
-/// Home page
-///
-/// A page for people: what this server is and where its documents are.
-#[utoipa::path(
-    get,
-    path = "/",
-    operation_id = "home_get",
-    tag = "system",
-    responses((status = 200, description = "The home page.", content_type = "text/html", body = String)),
-)]
-pub async fn home() -> Html<&'static str> {
-    Html(include_str!("home.html"))
 }

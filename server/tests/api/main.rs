@@ -12,5 +12,6 @@ mod jobs;
 mod keys;
 mod links;
 mod metering;
+mod playground;
 mod system;
 mod webhooks;

@@ -92,13 +92,28 @@ async fn swagger_ui_is_served_at_docs_with_persisted_authorization() {
 }
 
 #[tokio::test]
-async fn the_home_page_links_the_documents() {
+async fn the_dashboard_is_served_with_a_strict_content_security_policy() {
     let s = TestServer::start(Backend::Sqlite).await.unwrap();
     let page = s.get("/").await;
     assert_eq!(page.status(), StatusCode::OK);
     assert!(page.headers()["content-type"].to_str().unwrap().starts_with("text/html"));
+    let csp = page.headers()["content-security-policy"].to_str().unwrap().to_owned();
+    for directive in ["script-src 'self'", "frame-ancestors 'none'", "default-src 'none'", "base-uri 'none'"]
+    {
+        assert!(csp.contains(directive), "{directive} in {csp}");
+    }
+    assert!(!csp.contains("unsafe-inline") && !csp.contains("unsafe-eval"));
+    assert_eq!(page.headers()["x-frame-options"], "DENY");
+    assert_eq!(page.headers()["x-content-type-options"], "nosniff");
     let html = page.text().await.unwrap();
-    assert!(html.contains("/docs/") && html.contains("/openapi.json"));
+    assert!(html.contains(r#"<script type="module" src="/assets/app.js"></script>"#));
+
+    let script = s.get("/assets/playground.js").await;
+    assert_eq!(script.status(), StatusCode::OK);
+    assert!(script.headers()["content-type"].to_str().unwrap().starts_with("text/javascript"));
+    assert!(script.headers().contains_key("content-security-policy"));
+    assert_problem(s.get("/assets/secrets.js").await, 404, "not_found").await;
+    assert_problem(s.get("/assets/..%2fCargo.toml").await, 404, "not_found").await;
     s.stop().await;
 }
 

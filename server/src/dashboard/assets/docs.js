@@ -1,0 +1,101 @@
+// Docs: every operation of the spec, grouped by tag, and the documents to take away.
+
+import {example, get, openapi, operations, resolve} from './api.js';
+import {copy, h, markdown, methodBadge, mount} from './ui.js';
+
+export async function docsPage(container) {
+  const doc = await openapi();
+  const ops = operations(doc);
+  const tags = doc.tags.filter((t) => ops.some((o) => o.tag === t.name));
+
+  const copyText = async (path, what) => copy(await get(path, {auth: 'none'}).then((t) => (typeof t === 'string' ? t : JSON.stringify(t, null, 2))), what);
+
+  mount(container,
+    h('div', {class: 'page-head'},
+      h('div', {}, h('h1', {}, 'API reference'), h('p', {}, `${doc.info.title} ${doc.info.version} — ${ops.length} operations, generated from the server's own annotations.`)),
+      h('div', {class: 'row'},
+        h('button', {class: 'button secondary', type: 'button', id: 'copy-llms', onclick: () => copyText('/llms.txt', 'llms.txt copied')}, 'Copy llms.txt'),
+        h('button', {class: 'button secondary', type: 'button', id: 'copy-openapi', onclick: () => copyText('/openapi.json', 'openapi.json copied')}, 'Copy openapi.json'),
+        h('a', {class: 'button secondary', href: '/postman.json', download: 'portico.postman_collection.json', id: 'download-postman'}, 'Download Postman collection'),
+        h('a', {class: 'button', href: '/docs/', target: '_blank', rel: 'noopener'}, 'Swagger UI ↗'))),
+    h('div', {class: 'docs-layout'},
+      h('nav', {class: 'toc card'}, tags.map((t) => h('a', {href: `#/docs`, dataset: {tag: t.name}, onclick: (e) => {
+        e.preventDefault();
+        document.getElementById(`tag-${t.name}`)?.scrollIntoView({behavior: 'smooth'});
+      }}, t.name))),
+      h('div', {}, tags.map((tag) => h('section', {id: `tag-${tag.name}`},
+        h('h2', {}, tag.name),
+        markdown(tag.description),
+        ops.filter((o) => o.tag === tag.name).map((o) => operation(doc, o)))))));
+}
+
+function operation(doc, {method, path, op}) {
+  const body = h('div', {class: 'op-body'});
+  const details = h('details', {class: 'op', dataset: {operation: op.operationId}},
+    h('summary', {}, methodBadge(method), h('span', {class: 'op-path'}, path), h('span', {class: 'op-summary'}, op.summary || '')),
+    body);
+  // Rendered on first open: the page stays light with every operation on it.
+  details.addEventListener('toggle', () => {
+    if (details.open && !body.childElementCount) fill(doc, body, method, path, op);
+  });
+  return details;
+}
+
+function fill(doc, body, method, path, op) {
+  const params = (op.parameters || []).map((p) => resolve(doc, p));
+  const requestSchema = op.requestBody?.content && Object.entries(op.requestBody.content)[0];
+  const responses = Object.entries(op.responses || {});
+  body.append(
+    markdown(op.description || ''),
+    h('p', {class: 'small'}, h('strong', {}, 'Operation id: '), h('code', {}, op.operationId),
+      op['x-required-scope'] ? [' · ', h('strong', {}, 'Scope: '), h('code', {}, op['x-required-scope'])] : null),
+    params.length ? [h('h3', {}, 'Parameters'), h('div', {class: 'table-wrap'}, h('table', {},
+      h('thead', {}, h('tr', {}, ['Name', 'In', 'Type', 'Description'].map((t) => h('th', {}, t)))),
+      h('tbody', {}, params.map((p) => h('tr', {},
+        h('td', {}, h('code', {}, p.name), p.required ? ' *' : ''),
+        h('td', {}, p.in),
+        h('td', {}, h('code', {}, typeName(doc, p.schema || {}))),
+        h('td', {}, p.description || '')))))) ] : null,
+    requestSchema ? [
+      h('h3', {}, `Request body (${requestSchema[0]})`),
+      h('div', {class: 'schema'}, shape(doc, requestSchema[1].schema)),
+      requestSchema[0] === 'application/json' ? [h('h3', {}, 'Example'), h('pre', {class: 'body'}, JSON.stringify(example(doc, requestSchema[1].schema), null, 2))] : null,
+    ] : null,
+    h('h3', {}, 'Responses'),
+    h('div', {class: 'table-wrap'}, h('table', {},
+      h('tbody', {}, responses.map(([status, response]) => {
+        const content = response.content && Object.entries(response.content)[0];
+        const codes = content?.[1]?.examples ? Object.keys(content[1].examples) : [];
+        return h('tr', {},
+          h('td', {}, h('span', {class: `badge ${status < 300 ? 'ok' : status < 400 ? 'info' : status < 500 ? 'warn' : 'bad'}`}, status)),
+          h('td', {}, response.description || ''),
+          h('td', {}, content ? h('code', {}, typeName(doc, content[1].schema || {})) : '—'),
+          h('td', {}, codes.map((c) => h('span', {class: 'chip'}, c))));
+      })))));
+}
+
+/** A short name for a schema's type. */
+function typeName(doc, schema) {
+  if (schema.$ref) return schema.$ref.split('/').pop();
+  const type = Array.isArray(schema.type) ? schema.type.filter((t) => t !== 'null').join(' | ') + (schema.type.includes('null') ? '?' : '') : schema.type;
+  if (type === 'array' || schema.items) return `${typeName(doc, schema.items || {})}[]`;
+  if (schema.enum) return schema.enum.map((v) => JSON.stringify(v)).join(' | ');
+  return (type || 'any') + (schema.format ? ` (${schema.format})` : '');
+}
+
+/** An object schema as `field: type — description` lines. */
+function shape(doc, schema, indent = '', depth = 0) {
+  const s = resolve(doc, schema);
+  const parts = s.allOf ? s.allOf.map((p) => resolve(doc, p)) : [s];
+  const lines = [];
+  for (const part of parts) {
+    for (const [name, property] of Object.entries(part.properties || {})) {
+      const required = (part.required || []).includes(name) ? '' : '?';
+      const description = resolve(doc, property).description?.split('\n')[0];
+      lines.push(`${indent}${name}${required}: ${typeName(doc, property)}${description ? `  — ${description}` : ''}`);
+      const nested = resolve(doc, property);
+      if (depth < 1 && nested.properties && !property.$ref) lines.push(shape(doc, nested, `${indent}  `, depth + 1));
+    }
+  }
+  return lines.join('\n') || typeName(doc, schema);
+}
