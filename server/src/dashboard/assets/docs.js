@@ -45,7 +45,7 @@ function fill(doc, body, method, path, op) {
   const params = (op.parameters || []).map((p) => resolve(doc, p));
   const requestSchema = op.requestBody?.content && Object.entries(op.requestBody.content)[0];
   const responses = Object.entries(op.responses || {});
-  body.append(
+  mount(body,
     markdown(op.description || ''),
     h('p', {class: 'small'}, h('strong', {}, 'Operation id: '), h('code', {}, op.operationId),
       op['x-required-scope'] ? [' · ', h('strong', {}, 'Scope: '), h('code', {}, op['x-required-scope'])] : null),

@@ -9,12 +9,19 @@ export async function loadKeys(includeInactive = false) {
   return page.data;
 }
 
-/** A <select> of the active keys; `scopes` (any of) narrows it to keys that may make a call. */
-export function keyPicker(keys, {scopes = [], id} = {}) {
-  const usable = keys.filter((k) => k.status === 'active' && !k.blocked)
-    .filter((k) => !scopes.length || k.scopes.includes('full_access') || k.scopes.some((s) => scopes.includes(s)));
+/**
+ * A <select> of keys: the active ones, and — with `inactive` — revoked, expired and blocked
+ * ones after them (the playground shows what calling with those answers). `scopes` (any of)
+ * narrows it to keys that may make a call.
+ */
+export function keyPicker(keys, {scopes = [], id, inactive = false} = {}) {
+  const active = (k) => k.status === 'active' && !k.blocked;
+  const usable = keys.filter((k) => inactive || active(k))
+    .filter((k) => !scopes.length || k.scopes.includes('full_access') || k.scopes.some((s) => scopes.includes(s)))
+    .sort((a, b) => Number(active(b)) - Number(active(a)));
   const select = h('select', {id, name: 'api_key_id'},
-    usable.map((k) => h('option', {value: k.id}, `${k.name} (${k.prefix}…) — ${k.scopes.join(', ')}`)));
+    usable.map((k) => h('option', {value: k.id},
+      `${k.name} (${k.prefix}…) — ${active(k) ? k.scopes.join(', ') : (k.blocked ? 'blocked' : k.status)}`)));
   if (!usable.length) select.append(h('option', {value: ''}, 'No usable key: create one on the API keys page'));
   return select;
 }

@@ -21,14 +21,14 @@ function saveHistory(items) {
 }
 
 export async function playgroundPage(container) {
-  const [doc, keys] = await Promise.all([openapi(), loadKeys()]);
+  const [doc, keys] = await Promise.all([openapi(), loadKeys(true)]);
   const ops = operations(doc).filter((o) => o.path.startsWith('/v1/'));
   const state = {pasted: null, result: null};
 
   // --- the key ---
   const storedRadio = h('input', {type: 'radio', name: 'key-source', value: 'stored', checked: true});
   const pastedRadio = h('input', {type: 'radio', name: 'key-source', value: 'pasted'});
-  const picker = keyPicker(keys, {id: 'stored-key'});
+  const picker = keyPicker(keys, {id: 'stored-key', inactive: true});
   const pasteInput = h('input', {type: 'password', id: 'pasted-key', placeholder: 'ptk_…', autocomplete: 'off', spellcheck: 'false'});
   const pasteInfo = h('div', {class: 'hint', id: 'pasted-key-info'});
   const validate = h('button', {class: 'button secondary small', type: 'button'}, 'Check key');

@@ -97,7 +97,7 @@ async function loadLog(box, keyId, {status, route}) {
       h('td', {}, methodBadge(e.method)),
       h('td', {}, h('code', {}, e.path)),
       h('td', {}, h('span', {class: `badge ${statusKind(e.status)}`}, String(e.status))),
-      h('td', {}, `${e.latency_ms} ms`),
+      h('td', {}, `${Math.round(e.latency_ms * 100) / 100} ms`),
       h('td', {}, h('code', {class: 'small'}, e.key_id || '—')),
       h('td', {}, h('code', {class: 'small'}, e.id))));
     mount(box, h('p', {class: 'muted small'}, `${page.total} request(s) match; the newest ${page.data.length} shown.`),

@@ -122,7 +122,7 @@ export async function webhooksPage(container) {
         h('td', {}, h('span', {class: 'chip'}, d.event_type)),
         h('td', {}, `#${d.attempt}`),
         h('td', {}, d.status_code ? h('span', {class: `badge ${statusKind(d.status_code)}`}, String(d.status_code)) : h('span', {class: 'badge bad'}, 'no answer')),
-        h('td', {}, `${d.latency_ms} ms`),
+        h('td', {}, d.latency_ms == null ? '—' : `${Math.round(d.latency_ms)} ms`),
         h('td', {class: 'small'}, d.error || '')));
       mount(deliveries, h('h2', {}, `Deliveries to ${w.url}`),
         h('div', {class: 'table-wrap'}, h('table', {},
