@@ -70,7 +70,7 @@ fn announce(server: &portico::RunningServer, json_logs: bool) {
     println!();
     println!("  Portico is running on {base}  ({backend})");
     println!();
-    println!("  Home page     {base}/");
+    println!("  Dashboard     {base}/");
     println!("  Swagger UI    {base}/docs/");
     println!("  OpenAPI       {base}/openapi.json");
     println!("  Health        {base}/healthz   {base}/readyz   {base}/metrics");

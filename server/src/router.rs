@@ -64,7 +64,7 @@ pub fn api_router() -> OpenApiRouter<AppState> {
         .routes(routes!(metering::request_get))
         // Public, no credentials: the short links themselves.
         .routes(routes!(links::link_redirect))
-        // Operators and tools: health, metrics, documents, the home page.
+        // Operators and tools: health, metrics, documents; people: the dashboard.
         .routes(routes!(system::healthz))
         .routes(routes!(system::readyz))
         .routes(routes!(system::metrics))

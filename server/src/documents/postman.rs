@@ -201,6 +201,14 @@ const STEPS: &[Step] = &[
         pre_request: "",
     },
     Step {
+        // The playground runs a call with the run's stored key.
+        operation_id: "playground_test",
+        body: Some(|| json!({"api_key_id": "{{apiKeyId}}"})),
+        captures: &[],
+        disposable: None,
+        pre_request: "",
+    },
+    Step {
         // The request log is written in batches within about a second of each request.
         operation_id: "request_list",
         body: None,

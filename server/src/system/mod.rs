@@ -1,5 +1,5 @@
 //! The operator's and tool user's routes: liveness, readiness, metrics, the published
-//! documents, and the home page.
+//! documents.
 
 use axum::Json;
 use axum::extract::State;
