@@ -44,6 +44,15 @@ struct Disposable {
     into_token: bool,
 }
 
+/// A key made to be revoked (by the dashboard route and by `/v1`).
+const DISPOSABLE_KEY: Disposable = Disposable {
+    path: "/api/developer/apikeys",
+    auth: "sessionToken",
+    body: || json!({"name": "Disposable {{runId}}", "scopes": ["links:read"]}),
+    capture: "id",
+    into_token: false,
+};
+
 const STEPS: &[Step] = &[
     Step {
         operation_id: "account_signup",
@@ -102,26 +111,14 @@ const STEPS: &[Step] = &[
         operation_id: "apikey_revoke",
         body: None,
         captures: &[],
-        disposable: Some(Disposable {
-            path: "/api/developer/apikeys",
-            auth: "sessionToken",
-            body: || json!({"name": "Disposable {{runId}}", "scopes": ["links:read"]}),
-            capture: "id",
-            into_token: false,
-        }),
+        disposable: Some(DISPOSABLE_KEY),
         pre_request: "",
     },
     Step {
         operation_id: "v1_apikey_revoke",
         body: None,
         captures: &[],
-        disposable: Some(Disposable {
-            path: "/api/developer/apikeys",
-            auth: "sessionToken",
-            body: || json!({"name": "Disposable {{runId}}", "scopes": ["links:read"]}),
-            capture: "id",
-            into_token: false,
-        }),
+        disposable: Some(DISPOSABLE_KEY),
         pre_request: "",
     },
     Step {

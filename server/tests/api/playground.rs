@@ -23,13 +23,13 @@ mod limited {
     storage_tests_with!(|config| config.playground_rate_limit_rpm = 2; the_playground_has_its_own_rate_limit_per_user);
 }
 
+/// A playground request with the session `token`; add the JSON or multipart body.
+fn playground(s: &TestServer, token: &str) -> reqwest::RequestBuilder {
+    s.request(Method::POST, "/api/developer/playground/test").bearer_auth(token)
+}
+
 async fn run(s: &TestServer, token: &str, call: Value) -> reqwest::Response {
-    s.request(Method::POST, "/api/developer/playground/test")
-        .bearer_auth(token)
-        .json(&call)
-        .send()
-        .await
-        .unwrap()
+    playground(s, token).json(&call).send().await.unwrap()
 }
 
 async fn run_ok(s: &TestServer, token: &str, call: Value) -> Value {
@@ -112,13 +112,7 @@ async fn the_playground_needs_a_session(s: &TestServer) {
     let response = s.post_json("/api/developer/playground/test", &call).await;
     assert_problem(response, 401, "missing_credentials").await;
     // An API key is not a session.
-    let response = s
-        .request(Method::POST, "/api/developer/playground/test")
-        .bearer_auth(&key)
-        .json(&call)
-        .send()
-        .await
-        .unwrap();
+    let response = playground(s, &key).json(&call).send().await.unwrap();
     assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
 }
 
@@ -133,13 +127,7 @@ async fn a_multipart_upload_runs_an_import_through_the_playground(s: &TestServer
             "file",
             Part::bytes(csv.as_bytes().to_vec()).file_name("links.csv").mime_str("text/csv").unwrap(),
         );
-    let response = s
-        .request(Method::POST, "/api/developer/playground/test")
-        .bearer_auth(&token)
-        .multipart(form)
-        .send()
-        .await
-        .unwrap();
+    let response = playground(s, &token).multipart(form).send().await.unwrap();
     assert_eq!(response.status(), StatusCode::OK);
     let answer: Value = response.json().await.unwrap();
     assert_eq!(answer["status_code"], 202, "{answer}");
@@ -150,13 +138,7 @@ async fn a_multipart_upload_runs_an_import_through_the_playground(s: &TestServer
     // A multipart call without the file is a validation failure, naming it.
     let form =
         Form::new().text("api_key_id", key_id).text("method", "POST").text("endpoint", "/v1/links/import");
-    let response = s
-        .request(Method::POST, "/api/developer/playground/test")
-        .bearer_auth(&token)
-        .multipart(form)
-        .send()
-        .await
-        .unwrap();
+    let response = playground(s, &token).multipart(form).send().await.unwrap();
     let problem = assert_problem(response, 422, "validation_failed").await;
     assert_eq!(problem["errors"][0]["field"], "file");
 }
