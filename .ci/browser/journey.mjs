@@ -26,6 +26,7 @@ const browser = await chromium.launch({
   args: ['--no-sandbox', '--disable-dev-shm-usage'],
 });
 const context = await browser.newContext({viewport: {width: 1360, height: 900}});
+await context.grantPermissions(['clipboard-read', 'clipboard-write'], {origin: base});
 const page = await context.newPage();
 const problems = [];
 page.on('console', (message) => {
@@ -108,6 +109,9 @@ try {
     expect((await page.locator('#status-badge').getAttribute('class')).includes('ok'), 'a green badge');
     expect((await page.locator('#response-body').textContent()).includes('Journey key'), 'the key described');
     expect(!(await page.content()).includes(key), 'the stored key never reaches the page');
+    await page.locator('#copy-curl').click();
+    const curl = await page.evaluate(() => navigator.clipboard.readText());
+    expect(curl.includes('$PORTICO_API_KEY') && !curl.includes(key), `Copy cURL masks the key: ${curl}`);
     await shot('05-playground-200');
   });
 
@@ -158,9 +162,24 @@ try {
     await shot('08-docs');
   });
 
-  await check('webhooks page', async () => {
+  await check('webhooks: add an endpoint (secret shown once), send a test, read the deliveries', async () => {
     await page.goto(`${base}/#/webhooks`);
     await page.locator('#webhooks table').waitFor();
+    await page.getByRole('button', {name: '+ Add endpoint'}).click();
+    await page.getByLabel('URL').fill(process.env.WEBHOOK_URL || 'http://127.0.0.1:9/hooks');
+    await page.getByRole('button', {name: 'Add endpoint', exact: true}).click();
+    const secret = (await page.locator('dialog .secret-box code').textContent()).trim();
+    expect(secret.startsWith('whsec_'), `a signing secret: ${secret}`);
+    await page.getByRole('button', {name: 'I have stored it'}).click();
+    await page.locator('#webhooks tbody tr').first().getByRole('button', {name: 'Send test'}).click();
+    await page.locator('#deliveries table').waitFor();
+    for (let attempt = 0; attempt < 20 && await page.locator('#deliveries tbody tr td.empty').count(); attempt++) {
+      await page.waitForTimeout(500);
+      await page.locator('#webhooks tbody tr').first().getByRole('button', {name: 'Deliveries'}).click();
+      await page.locator('#deliveries table').waitFor();
+    }
+    expect(await page.locator('#deliveries tbody tr td.empty').count() === 0 &&
+      (await page.locator('#deliveries').textContent()).includes('ping'), 'the test delivery is logged');
     await shot('09-webhooks');
   });
 

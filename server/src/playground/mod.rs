@@ -236,8 +236,9 @@ pub async fn playground_test(
     for (name, value) in &headers {
         builder = builder.header(name, value);
     }
-    let bearer = HeaderValue::from_str(&format!("Bearer {}", secret.expose()))
+    let mut bearer = HeaderValue::from_str(&format!("Bearer {}", secret.expose()))
         .map_err(|_| ApiError::internal(std::io::Error::other("a stored key is not a header value")))?;
+    bearer.set_sensitive(true);
     builder = builder.header(header::AUTHORIZATION, bearer);
     if method == Method::POST && !headers.contains_key("idempotency-key") {
         builder = builder.header("idempotency-key", format!("playground_{}", ulid::Ulid::new()));
