@@ -152,6 +152,10 @@ async function editKey(key, domains) {
   return dialog((close) => {
     const {nodes, values} = keyFields(domains, current.data);
     const rate = h('input', {type: 'number', min: 1, name: 'rate_limit_rpm', value: current.data.rate_limit_rpm ?? '', placeholder: 'The server default'});
+    const blocked = h('input', {type: 'checkbox', name: 'blocked', checked: current.data.blocked});
+    const reason = h('input', {type: 'text', name: 'blocked_reason', maxlength: 500, value: current.data.blocked_reason || '',
+      placeholder: 'Why (shown in the 403 key_blocked answer)', disabled: !current.data.blocked});
+    blocked.addEventListener('change', () => { reason.disabled = !blocked.checked; });
     const error = h('div', {class: 'error-text', role: 'alert'});
     const submit = h('button', {class: 'button', type: 'submit'}, 'Save');
     const form = h('form', {method: 'dialog'},
@@ -159,11 +163,13 @@ async function editKey(key, domains) {
       h('p', {class: 'muted small'}, 'The key itself and its scopes cannot change: create a new key for that.'),
       ...nodes,
       field('Rate limit (requests per minute)', rate),
+      h('div', {class: 'field'}, h('label', {class: 'inline'}, blocked, 'Blocked: refuse this key until unblocked (403 key_blocked)'), reason),
       error,
       h('div', {class: 'dialog-actions'}, h('button', {class: 'button secondary', type: 'button', onclick: () => close(false)}, 'Cancel'), submit));
     form.addEventListener('submit', async (event) => {
       event.preventDefault();
-      const body = {...values(), rate_limit_rpm: rate.value ? Number(rate.value) : null};
+      const body = {...values(), rate_limit_rpm: rate.value ? Number(rate.value) : null, blocked: blocked.checked,
+        blocked_reason: blocked.checked ? (reason.value.trim() || null) : null};
       submit.disabled = true;
       try {
         await request('PATCH', `/api/developer/apikeys/${key.id}`, {body, headers: etag ? {'if-match': etag} : {}});
