@@ -159,6 +159,8 @@ try {
     await page.locator('[data-operation="link_create"] summary').click();
     await page.locator('[data-operation="link_create"] .schema').waitFor();
     expect(await page.locator('#download-postman').getAttribute('href') === '/postman.json', 'the Postman link');
+    await page.locator('#copy-llms').click();
+    await page.waitForFunction(async () => (await navigator.clipboard.readText()).startsWith('# Portico'));
     await shot('08-docs');
   });
 
@@ -181,6 +183,28 @@ try {
     expect(await page.locator('#deliveries tbody tr td.empty').count() === 0 &&
       (await page.locator('#deliveries').textContent()).includes('ping'), 'the test delivery is logged');
     await shot('09-webhooks');
+  });
+
+  await check('block the key from its edit dialog (403 key_blocked), then unblock it', async () => {
+    const setBlocked = async (blocked) => {
+      await page.goto(`${base}/#/keys`);
+      await page.locator('#keys-table tbody tr').first().getByRole('button', {name: 'Edit'}).click();
+      await page.locator('dialog input[name=blocked]').setChecked(blocked);
+      if (blocked) await page.locator('dialog input[name=blocked_reason]').fill('Journey pause');
+      await page.getByRole('button', {name: 'Save'}).click();
+      await page.locator('dialog').waitFor({state: 'detached'});
+    };
+    await setBlocked(true);
+    await page.locator('#keys-table .badge.warn').getByText('blocked').waitFor();
+    const answer = await page.evaluate(async (keyId) => {
+      const response = await fetch('/api/developer/playground/test', {method: 'POST',
+        headers: {'content-type': 'application/json', authorization: `Bearer ${localStorage.getItem('portico.session')}`},
+        body: JSON.stringify({api_key_id: keyId, method: 'GET', endpoint: '/v1/key'})});
+      return response.json();
+    }, await page.locator('#keys-table tbody tr').first().getAttribute('data-key-id'));
+    expect(answer.status_code === 403 && answer.body.code === 'key_blocked', `blocked: ${JSON.stringify(answer.body)}`);
+    await setBlocked(false);
+    await page.locator('#keys-table .badge.ok').getByText('active').waitFor();
   });
 
   await check('revoke the key, with confirmation', async () => {

@@ -1,6 +1,6 @@
 // Docs: every operation of the spec, grouped by tag, and the documents to take away.
 
-import {example, get, openapi, operations, resolve} from './api.js';
+import {example, openapi, operations, resolve} from './api.js';
 import {copy, h, markdown, methodBadge, mount} from './ui.js';
 
 export async function docsPage(container) {
@@ -8,7 +8,8 @@ export async function docsPage(container) {
   const ops = operations(doc);
   const tags = doc.tags.filter((t) => ops.some((o) => o.tag === t.name));
 
-  const copyText = async (path, what) => copy(await get(path, {auth: 'none'}).then((t) => (typeof t === 'string' ? t : JSON.stringify(t, null, 2))), what);
+  // The exact bytes the server publishes.
+  const copyText = async (path, what) => copy(await fetch(path).then((r) => r.text()), what);
 
   mount(container,
     h('div', {class: 'page-head'},
