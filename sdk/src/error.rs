@@ -83,7 +83,7 @@ pub(crate) fn retry_after(headers: &reqwest::header::HeaderMap) -> Option<Durati
     Some(Duration::from_secs(seconds))
 }
 
-fn request_id(headers: &reqwest::header::HeaderMap) -> Option<String> {
+pub(crate) fn request_id(headers: &reqwest::header::HeaderMap) -> Option<String> {
     headers.get(crate::REQUEST_ID_HEADER).and_then(|v| v.to_str().ok()).map(str::to_owned)
 }
 

@@ -5,7 +5,7 @@
 use progenitor_client::ClientInfo;
 use reqwest::StatusCode;
 
-use crate::error::retry_after;
+use crate::error::{request_id, retry_after};
 use crate::types::{JobAccepted, Problem};
 use crate::{Client, Error, ResponseValue};
 
@@ -79,8 +79,7 @@ impl Client {
 async fn problem(response: reqwest::Response) -> Error {
     let status = response.status().as_u16();
     let retry_after = retry_after(response.headers());
-    let request_id =
-        response.headers().get(crate::REQUEST_ID_HEADER).and_then(|v| v.to_str().ok()).map(str::to_owned);
+    let request_id = request_id(response.headers());
     let is_problem = response
         .headers()
         .get(reqwest::header::CONTENT_TYPE)

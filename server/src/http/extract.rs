@@ -6,6 +6,8 @@
 //!   shape (missing field, wrong type) → 422 `validation_failed` naming the field.
 //! - [`ApiQuery`]: a query string. Unparseable values → 400 `invalid_request` naming the
 //!   parameter; range checks are the handler's, as 422 `validation_failed`.
+//! - [`is_multipart`], [`open_multipart`], [`multipart_error`]: uploads, whose malformed or
+//!   oversized bodies answer 400 or 413.
 
 use axum::body::Bytes;
 use axum::extract::{FromRequest, FromRequestParts, Query, Request};
@@ -14,6 +16,33 @@ use axum::http::request::Parts;
 use serde::de::DeserializeOwned;
 
 use crate::error::{ApiError, ErrorCode, FieldError};
+
+/// Whether the request's body is `multipart/form-data`.
+pub fn is_multipart(headers: &axum::http::HeaderMap) -> bool {
+    headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|t| t.to_ascii_lowercase().starts_with("multipart/form-data"))
+}
+
+/// Opens a multipart body (the caller checked [`is_multipart`]).
+pub async fn open_multipart<S: Send + Sync>(
+    request: Request,
+    state: &S,
+) -> Result<axum::extract::Multipart, ApiError> {
+    axum::extract::Multipart::from_request(request, state)
+        .await
+        .map_err(|e| ApiError::bad_request(format!("The multipart body is malformed: {}.", e.body_text())))
+}
+
+/// A multipart read failure as a problem: 413 past the route's body limit, else 400.
+pub fn multipart_error(e: axum::extract::multipart::MultipartError) -> ApiError {
+    if e.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
+        ApiError::new(ErrorCode::PayloadTooLarge, "The upload is larger than 10 MiB.")
+    } else {
+        ApiError::bad_request(format!("The multipart body is malformed: {}.", e.body_text()))
+    }
+}
 
 /// A JSON request body, deserialised into `T`.
 #[derive(Debug, Clone, Copy, Default)]

@@ -9,7 +9,7 @@
 use std::collections::HashMap;
 
 use axum::Json;
-use axum::extract::{FromRequest, Multipart, Request, State};
+use axum::extract::{Request, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use tokio_util::sync::CancellationToken;
 use utoipa::ToSchema;
@@ -19,6 +19,7 @@ use super::types::{check_slug, check_tags, check_title, check_url};
 use crate::db::{Db, StoreError};
 use crate::dispatch;
 use crate::error::{ApiError, ErrorCode, FieldError, Validation};
+use crate::http::extract::{is_multipart, multipart_error, open_multipart};
 use crate::ids::{Id, IdKind};
 use crate::jobs::store::{ClaimedJob, NewJob};
 use crate::jobs::{ImportResult, JobAccepted, JobKind, JobStatus, RowError};
@@ -66,12 +67,7 @@ pub async fn link_import(
     principal: ApiPrincipal,
     request: Request,
 ) -> Result<(StatusCode, HeaderMap, Json<JobAccepted>), ApiError> {
-    let is_multipart = request
-        .headers()
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|ct| ct.to_ascii_lowercase().starts_with("multipart/form-data"));
-    if !is_multipart {
+    if !is_multipart(request.headers()) {
         return Err(ApiError::new(
             ErrorCode::UnsupportedMediaType,
             "Upload the CSV as multipart/form-data with a `file` field.",
@@ -88,9 +84,7 @@ pub async fn link_import(
         drain(request.into_body(), 64 * 1024 * 1024).await;
         return Err(ApiError::new(ErrorCode::PayloadTooLarge, "The import file is larger than 10 MiB."));
     }
-    let mut form = Multipart::from_request(request, &state)
-        .await
-        .map_err(|e| ApiError::bad_request(format!("The multipart body is malformed: {}.", e.body_text())))?;
+    let mut form = open_multipart(request, &state).await?;
     let mut file = None;
     loop {
         let field = form.next_field().await.map_err(multipart_error)?;
@@ -142,14 +136,6 @@ async fn drain(body: axum::body::Body, cap: usize) {
         if seen > cap {
             break;
         }
-    }
-}
-
-fn multipart_error(e: axum::extract::multipart::MultipartError) -> ApiError {
-    if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
-        ApiError::new(ErrorCode::PayloadTooLarge, "The import file is larger than 10 MiB.")
-    } else {
-        ApiError::bad_request(format!("The multipart body is malformed: {}.", e.body_text()))
     }
 }
 

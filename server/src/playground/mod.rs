@@ -17,7 +17,7 @@ use std::time::Instant;
 use axum::Json;
 use axum::Router;
 use axum::body::{Body, Bytes, to_bytes};
-use axum::extract::{ConnectInfo, FromRequest, Multipart, Request, State};
+use axum::extract::{ConnectInfo, FromRequest, Request, State};
 use axum::http::{HeaderMap, HeaderName, HeaderValue, Method, header};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -26,7 +26,7 @@ use utoipa::ToSchema;
 
 use crate::accounts::DashboardSession;
 use crate::error::{ApiError, ErrorCode, Validation};
-use crate::http::extract::ApiJson;
+use crate::http::extract::{ApiJson, is_multipart, multipart_error, open_multipart};
 use crate::keys::store::current_sealed_secret;
 use crate::links::import::MAX_IMPORT_BYTES;
 use crate::state::AppState;
@@ -322,39 +322,22 @@ async fn read_call(
     request: Request,
     state: &AppState,
 ) -> Result<(PlaygroundRequest, Option<Upload>), ApiError> {
-    let is_multipart = request
-        .headers()
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|t| t.to_ascii_lowercase().starts_with("multipart/form-data"));
-    if !is_multipart {
+    if !is_multipart(request.headers()) {
         let ApiJson(call) = ApiJson::<PlaygroundRequest>::from_request(request, state).await?;
         return Ok((call, None));
     }
-    let mut form = Multipart::from_request(request, state)
-        .await
-        .map_err(|e| ApiError::bad_request(format!("The multipart body is malformed: {}.", e.body_text())))?;
+    let mut form = open_multipart(request, state).await?;
     let mut fields: BTreeMap<String, String> = BTreeMap::new();
     let mut upload = None;
-    while let Some(field) = form.next_field().await.map_err(|e| {
-        if e.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
-            ApiError::new(ErrorCode::PayloadTooLarge, "The upload is larger than 10 MiB.")
-        } else {
-            ApiError::bad_request(format!("The multipart body is malformed: {}.", e.body_text()))
-        }
-    })? {
+    while let Some(field) = form.next_field().await.map_err(multipart_error)? {
         let name = field.name().unwrap_or_default().to_owned();
         if name == "file" {
             let file_name = field.file_name().unwrap_or("upload").to_owned();
             let content_type = field.content_type().unwrap_or("application/octet-stream").to_owned();
-            let bytes = field.bytes().await.map_err(|e| {
-                ApiError::bad_request(format!("The file could not be read: {}.", e.body_text()))
-            })?;
+            let bytes = field.bytes().await.map_err(multipart_error)?;
             upload = Some(Upload { file_name, content_type, bytes });
         } else {
-            let text = field.text().await.map_err(|e| {
-                ApiError::bad_request(format!("The field `{name}` could not be read: {}.", e.body_text()))
-            })?;
+            let text = field.text().await.map_err(multipart_error)?;
             fields.insert(name, text);
         }
     }

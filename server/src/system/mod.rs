@@ -81,11 +81,6 @@ pub async fn metrics(State(state): State<AppState>) -> Result<Response, ApiError
     Ok(([(header::CONTENT_TYPE, content_type)], text).into_response())
 }
 
-fn openapi_response(state: &AppState) -> Response {
-    let json = HeaderValue::from_static("application/json");
-    ([(header::CONTENT_TYPE, json)], state.openapi_json.clone()).into_response()
-}
-
 /// OpenAPI document
 ///
 /// This API's OpenAPI 3.1 document: the same bytes as `spec/openapi.json` in the repository.
@@ -97,7 +92,7 @@ fn openapi_response(state: &AppState) -> Response {
     responses((status = 200, description = "The OpenAPI 3.1 document.", body = Object)),
 )]
 pub async fn openapi_json(State(state): State<AppState>) -> Response {
-    openapi_response(&state)
+    published(&state.openapi_json, JSON)
 }
 
 /// OpenAPI document (versioned path)
@@ -111,13 +106,16 @@ pub async fn openapi_json(State(state): State<AppState>) -> Response {
     responses((status = 200, description = "The OpenAPI 3.1 document.", body = Object)),
 )]
 pub async fn openapi_v1(State(state): State<AppState>) -> Response {
-    openapi_response(&state)
+    published(&state.openapi_json, JSON)
 }
 
-fn text_response(body: &axum::body::Bytes) -> Response {
-    let text = HeaderValue::from_static("text/plain; charset=utf-8");
-    ([(header::CONTENT_TYPE, text)], body.clone()).into_response()
+/// A published document: the bytes rendered at start-up, with their content type.
+fn published(body: &axum::body::Bytes, content_type: &'static str) -> Response {
+    ([(header::CONTENT_TYPE, HeaderValue::from_static(content_type))], body.clone()).into_response()
 }
+
+const JSON: &str = "application/json";
+const TEXT: &str = "text/plain; charset=utf-8";
 
 /// llms.txt
 ///
@@ -131,7 +129,7 @@ fn text_response(body: &axum::body::Bytes) -> Response {
     responses((status = 200, description = "llms.txt.", content_type = "text/plain; charset=utf-8", body = String)),
 )]
 pub async fn llms_txt(State(state): State<AppState>) -> Response {
-    text_response(&state.llms_txt)
+    published(&state.llms_txt, TEXT)
 }
 
 /// llms-full.txt
@@ -147,7 +145,7 @@ pub async fn llms_txt(State(state): State<AppState>) -> Response {
     responses((status = 200, description = "llms-full.txt.", content_type = "text/plain; charset=utf-8", body = String)),
 )]
 pub async fn llms_full_txt(State(state): State<AppState>) -> Response {
-    text_response(&state.llms_full_txt)
+    published(&state.llms_full_txt, TEXT)
 }
 
 /// Postman collection
@@ -163,7 +161,7 @@ pub async fn llms_full_txt(State(state): State<AppState>) -> Response {
     responses((status = 200, description = "The Postman collection.", body = Object)),
 )]
 pub async fn postman_json(State(state): State<AppState>) -> Response {
-    postman_response(&state)
+    published(&state.postman_collection, JSON)
 }
 
 /// Postman collection (versioned path)
@@ -177,10 +175,5 @@ pub async fn postman_json(State(state): State<AppState>) -> Response {
     responses((status = 200, description = "The Postman collection.", body = Object)),
 )]
 pub async fn postman_v1(State(state): State<AppState>) -> Response {
-    postman_response(&state)
-}
-
-fn postman_response(state: &AppState) -> Response {
-    let json = HeaderValue::from_static("application/json");
-    ([(header::CONTENT_TYPE, json)], state.postman_collection.clone()).into_response()
+    published(&state.postman_collection, JSON)
 }
