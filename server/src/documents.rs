@@ -13,7 +13,8 @@ use crate::openapi::operations;
 
 pub use postman::postman_collection;
 
-fn text<'a>(value: &'a Value, key: &str) -> &'a str {
+/// A string field of a JSON object, or "".
+pub(crate) fn text<'a>(value: &'a Value, key: &str) -> &'a str {
     value.get(key).and_then(Value::as_str).unwrap_or("")
 }
 
@@ -178,13 +179,7 @@ fn schema_name(schema: &Value) -> String {
 /// A curl command for an operation, with the request body's example.
 fn curl(doc: &Value, method: &str, path: &str, op: &Value) -> String {
     let mut parts = vec![format!("curl -X {method} \"$BASE{path}\"")];
-    let schemes: Vec<&str> = op["security"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .filter_map(Value::as_object)
-        .flat_map(|r| r.keys().map(String::as_str))
-        .collect();
+    let schemes = crate::openapi::operation_schemes(op);
     if schemes.contains(&"api_key") {
         parts.push("-H \"authorization: Bearer $PORTICO_API_KEY\"".into());
     } else if schemes.contains(&"session_token") {
@@ -194,7 +189,7 @@ fn curl(doc: &Value, method: &str, path: &str, op: &Value) -> String {
         if content.contains_key("multipart/form-data") {
             parts.push("-F \"file=@links.csv\"".into());
         } else if let Some(json) = content.get("application/json") {
-            let example = example_of(doc, &json["schema"]).unwrap_or(Value::Object(Default::default()));
+            let example = example_body(doc, &json["schema"]);
             parts.push("-H \"content-type: application/json\"".into());
             parts.push(format!("-d '{example}'"));
         }
@@ -202,12 +197,42 @@ fn curl(doc: &Value, method: &str, path: &str, op: &Value) -> String {
     parts.join(" \\\n  ")
 }
 
-fn example_of(doc: &Value, schema: &Value) -> Option<Value> {
-    if let Some(example) = schema.get("example") {
-        return Some(example.clone());
+/// Follows a local `$ref` (`#/components/…`).
+pub(crate) fn resolve<'a>(doc: &'a Value, value: &'a Value) -> &'a Value {
+    match value.get("$ref").and_then(Value::as_str) {
+        Some(reference) => doc.pointer(reference.trim_start_matches('#')).unwrap_or(value),
+        None => value,
     }
-    let name = schema.get("$ref")?.as_str()?.rsplit('/').next()?;
-    doc["components"]["schemas"][name].get("example").cloned()
+}
+
+/// The example of a request body's schema: its own `example`, or one built from the
+/// examples, defaults and enums of its properties.
+pub(crate) fn example_body(doc: &Value, schema: &Value) -> Value {
+    let schema = resolve(doc, schema);
+    if let Some(example) = schema.get("example") {
+        return example.clone();
+    }
+    let mut body = serde_json::Map::new();
+    let required: Vec<&str> =
+        schema["required"].as_array().into_iter().flatten().filter_map(Value::as_str).collect();
+    for (name, property) in schema["properties"].as_object().into_iter().flatten() {
+        let property = resolve(doc, property);
+        let value = property
+            .get("example")
+            .or_else(|| property.get("default"))
+            .or_else(|| property["enum"].get(0))
+            .cloned();
+        match value {
+            Some(value) => {
+                body.insert(name.clone(), value);
+            }
+            None if required.contains(&name.as_str()) => {
+                body.insert(name.clone(), Value::String(String::new()));
+            }
+            None => {}
+        }
+    }
+    Value::Object(body)
 }
 
 #[cfg(test)]

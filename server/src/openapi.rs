@@ -200,6 +200,11 @@ fn operations_mut(doc: &mut Value) -> impl Iterator<Item = (&String, &mut Map<St
     })
 }
 
+/// The security schemes an operation (as JSON) accepts.
+pub fn operation_schemes(op: &Value) -> Vec<&str> {
+    op.as_object().map(schemes).unwrap_or_default()
+}
+
 /// The security schemes an operation accepts.
 fn schemes(op: &Map<String, Value>) -> Vec<&str> {
     op.get("security")

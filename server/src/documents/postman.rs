@@ -13,9 +13,10 @@
 //! names, descriptions, auth, parameters, example bodies, expected statuses) comes from the
 //! document.
 
-use serde_json::{Map, Value, json};
+use serde_json::{Value, json};
 
-use crate::openapi::operations;
+use super::{example_body, resolve, text};
+use crate::openapi::{operation_schemes, operations};
 
 const SCHEMA: &str = "https://schema.getpostman.com/json/collection/v2.1.0/collection.json";
 
@@ -229,48 +230,6 @@ fn id_variable(path: &str) -> &'static str {
     }
 }
 
-fn text<'a>(value: &'a Value, key: &str) -> &'a str {
-    value.get(key).and_then(Value::as_str).unwrap_or("")
-}
-
-/// Follows a local `$ref` (`#/components/…`).
-fn resolve<'a>(doc: &'a Value, value: &'a Value) -> &'a Value {
-    match value.get("$ref").and_then(Value::as_str) {
-        Some(reference) => doc.pointer(reference.trim_start_matches('#')).unwrap_or(value),
-        None => value,
-    }
-}
-
-/// The example of a request body's schema: its own `example`, or one built from the
-/// examples, defaults and enums of its properties.
-fn example_body(doc: &Value, schema: &Value) -> Value {
-    let schema = resolve(doc, schema);
-    if let Some(example) = schema.get("example") {
-        return example.clone();
-    }
-    let mut body = Map::new();
-    let required: Vec<&str> =
-        schema["required"].as_array().into_iter().flatten().filter_map(Value::as_str).collect();
-    for (name, property) in schema["properties"].as_object().into_iter().flatten() {
-        let property = resolve(doc, property);
-        let value = property
-            .get("example")
-            .or_else(|| property.get("default"))
-            .or_else(|| property["enum"].get(0))
-            .cloned();
-        match value {
-            Some(value) => {
-                body.insert(name.clone(), value);
-            }
-            None if required.contains(&name.as_str()) => {
-                body.insert(name.clone(), json!(""));
-            }
-            None => {}
-        }
-    }
-    Value::Object(body)
-}
-
 /// The status a successful call answers: the first 2xx or 3xx the operation documents, or
 /// (for operations that always refuse) the first status it documents.
 fn expected_status(op: &Value) -> u16 {
@@ -285,13 +244,7 @@ fn expected_status(op: &Value) -> u16 {
 
 /// Which credential an operation takes: `Some("apiKey")`, `Some("sessionToken")` or `None`.
 fn credential(op: &Value) -> Option<&'static str> {
-    let schemes: Vec<&str> = op["security"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .filter_map(Value::as_object)
-        .flat_map(|requirement| requirement.keys().map(String::as_str))
-        .collect();
+    let schemes = operation_schemes(op);
     if schemes.contains(&"api_key") {
         Some("apiKey")
     } else if schemes.contains(&"session_token") {
