@@ -434,13 +434,15 @@ default when absent).*/
 - `idempotency_in_progress` (409): A request with the same idempotency key is still being processed.
 - `version_mismatch` (412): The `If-Match` version is not the current one.
 - `payload_too_large` (413): The request body is too large.
+- `uri_too_long` (414): The request's URI is longer than the server reads.
 - `unsupported_media_type` (415): The request body's content type is not accepted here.
+- `headers_too_large` (431): The request's header section is larger than the server reads.
 - `validation_failed` (422): The request is well-formed but some fields are invalid (see `errors`).
 - `idempotency_key_reused` (422): The idempotency key was used before with a different request.
 - `rate_limited` (429): Too many requests; retry after `retry-after` seconds.
 - `quota_exceeded` (429): The organisation's monthly quota is spent.
 - `internal` (500): Something failed inside Portico; quote the request id.
-- `unavailable` (503): A dependency (the database) is unavailable.
+- `unavailable` (503): The server cannot take the request now: a dependency (the database) is down, or it is at capacity (connections, sign-ins); retry after `retry-after` when given.
 */
     #[derive(
         ::serde::Deserialize,
@@ -493,8 +495,12 @@ default when absent).*/
         VersionMismatch,
         #[serde(rename = "payload_too_large")]
         PayloadTooLarge,
+        #[serde(rename = "uri_too_long")]
+        UriTooLong,
         #[serde(rename = "unsupported_media_type")]
         UnsupportedMediaType,
+        #[serde(rename = "headers_too_large")]
+        HeadersTooLarge,
         #[serde(rename = "validation_failed")]
         ValidationFailed,
         #[serde(rename = "idempotency_key_reused")]
@@ -530,7 +536,9 @@ default when absent).*/
                 Self::IdempotencyInProgress => f.write_str("idempotency_in_progress"),
                 Self::VersionMismatch => f.write_str("version_mismatch"),
                 Self::PayloadTooLarge => f.write_str("payload_too_large"),
+                Self::UriTooLong => f.write_str("uri_too_long"),
                 Self::UnsupportedMediaType => f.write_str("unsupported_media_type"),
+                Self::HeadersTooLarge => f.write_str("headers_too_large"),
                 Self::ValidationFailed => f.write_str("validation_failed"),
                 Self::IdempotencyKeyReused => f.write_str("idempotency_key_reused"),
                 Self::RateLimited => f.write_str("rate_limited"),
@@ -565,7 +573,9 @@ default when absent).*/
                 "idempotency_in_progress" => Ok(Self::IdempotencyInProgress),
                 "version_mismatch" => Ok(Self::VersionMismatch),
                 "payload_too_large" => Ok(Self::PayloadTooLarge),
+                "uri_too_long" => Ok(Self::UriTooLong),
                 "unsupported_media_type" => Ok(Self::UnsupportedMediaType),
+                "headers_too_large" => Ok(Self::HeadersTooLarge),
                 "validation_failed" => Ok(Self::ValidationFailed),
                 "idempotency_key_reused" => Ok(Self::IdempotencyKeyReused),
                 "rate_limited" => Ok(Self::RateLimited),
@@ -7707,7 +7717,10 @@ let response = client.dashboard_domain_list()
 
 Exchanges an email and password for a session token (`pts_…`). A wrong password and an
 unknown email get the same answer, 401 `invalid_credentials`. Attempts are throttled per
-client IP and per email address (429 `rate_limited` with `retry-after`).
+client network (an IPv4 address or an IPv6 /64), per account and network, and per account
+from networks it has not signed in from before (429 `rate_limited` with `retry-after`), so
+a stranger cannot lock an owner out. When the server is already hashing as many passwords
+as it can, 503 `unavailable` with `retry-after`.
 
 **Authentication:** none.
 
@@ -7783,7 +7796,8 @@ let response = client.playground_test()
 Creates a user and an organisation they own, and signs them in: the answer carries a
 session token (`pts_…`) for the dashboard routes. The password must be at least 10
 characters; the email must not be in use (409 `conflict`). Sign-ups are throttled per
-client IP (429 `rate_limited` with `retry-after`).
+client network (429 `rate_limited` with `retry-after`); when the server is already hashing
+as many passwords as it can, 503 `unavailable` with `retry-after`.
 
 **Authentication:** none.
 
@@ -9624,6 +9638,13 @@ pub mod builder {
                         ),
                     )
                 }
+                503u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
                 _ => Err(Error::UnexpectedResponse(response)),
             }
         }
@@ -10007,6 +10028,13 @@ pub mod builder {
                     )
                 }
                 500u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                503u16 => {
                     Err(
                         Error::ErrorResponse(
                             ResponseValue::from_response(response).await?,

@@ -90,6 +90,24 @@ pub struct ServeArgs {
     /// Disable an endpoint after this many deliveries in a row failed for good.
     #[arg(long, env = "PORTICO_WEBHOOK_DISABLE_AFTER", default_value_t = 5)]
     pub webhook_disable_after: u32,
+    /// Password hashes (argon2id, 19 MiB each) computed at once (default: one per core).
+    #[arg(long, env = "PORTICO_PASSWORD_HASHERS")]
+    pub password_hashers: Option<usize>,
+    /// Sign-ins and sign-ups that may wait for a free hasher; past it they get 503.
+    #[arg(long, env = "PORTICO_PASSWORD_QUEUE", default_value_t = 64)]
+    pub password_queue: usize,
+    /// Seconds a client may take to send a request's headers.
+    #[arg(long, env = "PORTICO_HEADER_READ_TIMEOUT_SECONDS", default_value_t = 10)]
+    pub header_read_timeout_seconds: u64,
+    /// Seconds a keep-alive connection may sit idle between requests.
+    #[arg(long, env = "PORTICO_IDLE_TIMEOUT_SECONDS", default_value_t = 60)]
+    pub idle_timeout_seconds: u64,
+    /// Seconds a request body may pause between two chunks.
+    #[arg(long, env = "PORTICO_BODY_READ_TIMEOUT_SECONDS", default_value_t = 30)]
+    pub body_read_timeout_seconds: u64,
+    /// Connections served at once; past it new ones are answered 503 and closed.
+    #[arg(long, env = "PORTICO_MAX_CONNECTIONS", default_value_t = 10_000)]
+    pub max_connections: usize,
     /// For `cargo xtask bench` only: also mount the link-read handler with no platform layer
     /// at `/bench/links/{id}`, the baseline the pipeline's cost is measured against.
     #[arg(long, hide = true)]
@@ -126,6 +144,12 @@ pub struct Config {
     pub session_ttl: Duration,
     pub shutdown_timeout: Duration,
     pub login_throttle: ThrottleConfig,
+    /// Password hashes computed at once (each holds 19 MiB while it runs).
+    pub password_hashers: usize,
+    /// Sign-ins and sign-ups that may wait for a hasher; past it, 503 `unavailable`.
+    pub password_queue: usize,
+    /// Timeouts and the cap on connections.
+    pub connections: ConnectionLimits,
     /// Proxies whose `X-Forwarded-For` is believed.
     pub trusted_proxies: Vec<IpNet>,
     /// The master key, from `PORTICO_MASTER_KEY`; `None`: `master.key` in the data directory.
@@ -168,17 +192,22 @@ pub struct Config {
     pub webhook_timeout: Duration,
 }
 
-/// Limits on sign-in attempts (a token bucket per client IP and per email address).
+/// Limits on sign-in attempts: token buckets per client network (an IPv4 address or an IPv6
+/// /64), per (email, network), and per email (see `accounts::throttle`).
 #[derive(Debug, Clone, Copy)]
 pub struct ThrottleConfig {
-    /// Attempts an IP may make in a burst.
+    /// Attempts (sign-ins and sign-ups) a network may make in a burst.
     pub per_ip_burst: u32,
-    /// One more IP attempt is allowed every this long.
+    /// One more attempt from a network is allowed every this long.
     pub per_ip_refill: Duration,
-    /// Attempts on one email address in a burst.
-    pub per_email_burst: u32,
-    /// One more attempt on an email address is allowed every this long.
-    pub per_email_refill: Duration,
+    /// Sign-ins to one account from one network in a burst.
+    pub per_account_network_burst: u32,
+    /// One more such attempt is allowed every this long.
+    pub per_account_network_refill: Duration,
+    /// Sign-ins to one account from networks it has never signed in from, in a burst.
+    pub per_account_burst: u32,
+    /// One more such attempt is allowed every this long.
+    pub per_account_refill: Duration,
 }
 
 impl Default for ThrottleConfig {
@@ -186,8 +215,34 @@ impl Default for ThrottleConfig {
         Self {
             per_ip_burst: 30,
             per_ip_refill: Duration::from_secs(2),
-            per_email_burst: 10,
-            per_email_refill: Duration::from_secs(30),
+            per_account_network_burst: 10,
+            per_account_network_refill: Duration::from_secs(30),
+            per_account_burst: 50,
+            per_account_refill: Duration::from_secs(20),
+        }
+    }
+}
+
+/// Limits on connections, against clients that are slow or idle on purpose.
+#[derive(Debug, Clone, Copy)]
+pub struct ConnectionLimits {
+    /// The longest a client may take to send a request's headers.
+    pub header_read_timeout: Duration,
+    /// How long a keep-alive connection may sit idle between requests.
+    pub idle_timeout: Duration,
+    /// The longest a request body may pause between two chunks.
+    pub body_read_timeout: Duration,
+    /// Connections served at once; past it new ones get 503 and are closed.
+    pub max_connections: usize,
+}
+
+impl Default for ConnectionLimits {
+    fn default() -> Self {
+        Self {
+            header_read_timeout: Duration::from_secs(10),
+            idle_timeout: Duration::from_secs(60),
+            body_read_timeout: Duration::from_secs(30),
+            max_connections: 10_000,
         }
     }
 }
@@ -203,6 +258,9 @@ impl Config {
             session_ttl: Duration::from_secs(7 * 24 * 3600),
             shutdown_timeout: Duration::from_secs(30),
             login_throttle: ThrottleConfig::default(),
+            password_hashers: std::thread::available_parallelism().map_or(2, usize::from),
+            password_queue: 64,
+            connections: ConnectionLimits::default(),
             trusted_proxies: Vec::new(),
             master_key: None,
             key_cache_ttl: Duration::from_secs(1),
@@ -266,6 +324,17 @@ impl Config {
             request_log_retention: Duration::from_secs(
                 args.log_retention_days.max(1).saturating_mul(24 * 3600),
             ),
+            password_hashers: args
+                .password_hashers
+                .unwrap_or_else(|| std::thread::available_parallelism().map_or(2, usize::from))
+                .max(1),
+            password_queue: args.password_queue,
+            connections: ConnectionLimits {
+                header_read_timeout: Duration::from_secs(args.header_read_timeout_seconds.max(1)),
+                idle_timeout: Duration::from_secs(args.idle_timeout_seconds.max(1)),
+                body_read_timeout: Duration::from_secs(args.body_read_timeout_seconds.max(1)),
+                max_connections: args.max_connections.max(1),
+            },
             database_url: args.database_url.filter(|u| !u.trim().is_empty()),
             max_json_bytes: args.max_json_bytes,
             session_ttl: Duration::from_secs(args.session_ttl_hours.saturating_mul(3600)),

@@ -65,7 +65,9 @@ pub enum ErrorCode {
     IdempotencyInProgress,
     VersionMismatch,
     PayloadTooLarge,
+    UriTooLong,
     UnsupportedMediaType,
+    HeadersTooLarge,
     ValidationFailed,
     IdempotencyKeyReused,
     RateLimited,
@@ -76,7 +78,7 @@ pub enum ErrorCode {
 
 impl ErrorCode {
     /// Every code, in a stable order (documentation, spec generation, tests).
-    pub const ALL: [ErrorCode; 26] = [
+    pub const ALL: [ErrorCode; 28] = [
         Self::InvalidRequest,
         Self::EndpointNotAllowed,
         Self::MissingCredentials,
@@ -96,7 +98,9 @@ impl ErrorCode {
         Self::IdempotencyInProgress,
         Self::VersionMismatch,
         Self::PayloadTooLarge,
+        Self::UriTooLong,
         Self::UnsupportedMediaType,
+        Self::HeadersTooLarge,
         Self::ValidationFailed,
         Self::IdempotencyKeyReused,
         Self::RateLimited,
@@ -125,7 +129,9 @@ impl ErrorCode {
             Self::Conflict | Self::IdempotencyInProgress => StatusCode::CONFLICT,
             Self::VersionMismatch => StatusCode::PRECONDITION_FAILED,
             Self::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            Self::UriTooLong => StatusCode::URI_TOO_LONG,
             Self::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            Self::HeadersTooLarge => StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
             Self::ValidationFailed | Self::IdempotencyKeyReused => StatusCode::UNPROCESSABLE_ENTITY,
             Self::RateLimited | Self::QuotaExceeded => StatusCode::TOO_MANY_REQUESTS,
             Self::Internal => StatusCode::INTERNAL_SERVER_ERROR,
@@ -155,7 +161,9 @@ impl ErrorCode {
             Self::IdempotencyInProgress => "idempotency_in_progress",
             Self::VersionMismatch => "version_mismatch",
             Self::PayloadTooLarge => "payload_too_large",
+            Self::UriTooLong => "uri_too_long",
             Self::UnsupportedMediaType => "unsupported_media_type",
+            Self::HeadersTooLarge => "headers_too_large",
             Self::ValidationFailed => "validation_failed",
             Self::IdempotencyKeyReused => "idempotency_key_reused",
             Self::RateLimited => "rate_limited",
@@ -193,7 +201,9 @@ impl ErrorCode {
             }
             Self::VersionMismatch => "The `If-Match` version is not the current one.",
             Self::PayloadTooLarge => "The request body is too large.",
+            Self::UriTooLong => "The request's URI is longer than the server reads.",
             Self::UnsupportedMediaType => "The request body's content type is not accepted here.",
+            Self::HeadersTooLarge => "The request's header section is larger than the server reads.",
             Self::ValidationFailed => {
                 "The request is well-formed but some fields are invalid (see `errors`)."
             }
@@ -201,7 +211,10 @@ impl ErrorCode {
             Self::RateLimited => "Too many requests; retry after `retry-after` seconds.",
             Self::QuotaExceeded => "The organisation's monthly quota is spent.",
             Self::Internal => "Something failed inside Portico; quote the request id.",
-            Self::Unavailable => "A dependency (the database) is unavailable.",
+            Self::Unavailable => {
+                "The server cannot take the request now: a dependency (the database) is down, or \
+                 it is at capacity (connections, sign-ins); retry after `retry-after` when given."
+            }
         }
     }
 
@@ -227,7 +240,9 @@ impl ErrorCode {
             Self::IdempotencyInProgress => "Idempotent request in progress",
             Self::VersionMismatch => "Version mismatch",
             Self::PayloadTooLarge => "Payload too large",
+            Self::UriTooLong => "URI too long",
             Self::UnsupportedMediaType => "Unsupported media type",
+            Self::HeadersTooLarge => "Header section too large",
             Self::ValidationFailed => "Validation failed",
             Self::IdempotencyKeyReused => "Idempotency key reused",
             Self::RateLimited => "Rate limited",

@@ -251,7 +251,7 @@ async fn authenticate(
 
 /// The presented key, from `Authorization: Bearer` or `x-api-key`.
 fn credentials(headers: &HeaderMap) -> Result<Secret<String>, ApiError> {
-    let bearer = match headers.get(header::AUTHORIZATION) {
+    let bearer = match crate::http::single_header(headers, header::AUTHORIZATION.as_str())? {
         None => None,
         Some(value) => {
             let value = value.to_str().unwrap_or("");
@@ -267,7 +267,8 @@ fn credentials(headers: &HeaderMap) -> Result<Secret<String>, ApiError> {
             }
         }
     };
-    let header_key = headers.get("x-api-key").map(|v| v.to_str().unwrap_or("").trim());
+    let header_key =
+        crate::http::single_header(headers, "x-api-key")?.map(|v| v.to_str().unwrap_or("").trim());
     match (bearer, header_key) {
         (None, None) => Err(ApiError::unauthorized(
             ErrorCode::MissingCredentials,
@@ -297,6 +298,19 @@ mod tests {
         headers.remove("x-api-key");
         headers.insert("authorization", "Basic dTpw".parse().unwrap());
         assert_eq!(credentials(&headers).unwrap_err().code(), ErrorCode::InvalidApiKey);
+    }
+
+    #[test]
+    fn a_repeated_credential_header_is_refused_not_read_first_wins() {
+        for name in ["authorization", "x-api-key"] {
+            let value = if name == "authorization" { "Bearer ptk_" } else { "ptk_" };
+            let mut headers = HeaderMap::new();
+            headers.append(name, format!("{value}a").parse().unwrap());
+            headers.append(name, format!("{value}b").parse().unwrap());
+            let err = credentials(&headers).unwrap_err();
+            assert_eq!(err.code(), ErrorCode::InvalidRequest, "{name}");
+            assert!(err.detail().contains(name), "{}", err.detail());
+        }
     }
 
     #[test]

@@ -60,7 +60,7 @@ pub struct RunningServer {
     stop_serving: CancellationToken,
     /// Stops the background tasks — only once no request can still hand them work.
     stop_background: CancellationToken,
-    server: tokio::task::JoinHandle<std::io::Result<()>>,
+    server: tokio::task::JoinHandle<()>,
     background: JoinSet<()>,
 }
 
@@ -104,6 +104,7 @@ pub async fn start_with(
     let document = crate::openapi::document();
     let state = AppState::new(crate::state::AppParts {
         login_throttle: Arc::new(LoginThrottle::new(config.login_throttle)),
+        hashers: accounts::Hashers::start(config.password_hashers, config.password_queue),
         keys: Arc::new(Verifier::new(db.clone(), 100_000, config.key_cache_ttl)),
         master_key: Arc::new(master_key),
         route_scopes: Arc::new(RouteScopes::from_document(&document)),
@@ -133,14 +134,9 @@ pub async fn start_with(
     let stop_background = CancellationToken::new();
     let app = wrap(crate::router::app(state.clone()));
     state.playground_app.set(app.clone());
-    let server = tokio::spawn({
-        let stop_serving = stop_serving.clone();
-        async move {
-            axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())
-                .with_graceful_shutdown(stop_serving.cancelled_owned())
-                .await
-        }
-    });
+    let mut limits = state.config.connections;
+    limits.max_connections = crate::http::serve::fit_connection_cap(limits.max_connections);
+    let server = tokio::spawn(crate::http::serve::serve(listener, app, limits, stop_serving.clone()));
     let mut background = spawn_background(&state, &stop_background);
     background.spawn(request_log::run_flusher(
         state.db.clone(),
@@ -200,8 +196,7 @@ impl RunningServer {
         self.stop_serving.cancel();
         let timeout = self.state.config.shutdown_timeout;
         match tokio::time::timeout(timeout, &mut self.server).await {
-            Ok(Ok(Ok(()))) => {}
-            Ok(Ok(Err(e))) => tracing::error!(error = %e, "the server stopped with an error"),
+            Ok(Ok(())) => {}
             Ok(Err(e)) => tracing::error!(error = %e, "the server task failed"),
             Err(_) => {
                 tracing::warn!(?timeout, "in-flight requests did not finish in time; stopping anyway");
@@ -359,6 +354,13 @@ fn spawn_background(state: &AppState, shutdown: &CancellationToken) -> JoinSet<(
                 Ok(0) => {}
                 Ok(n) => tracing::info!(sessions = n, "purged ended sessions"),
                 Err(e) => tracing::warn!(error = %e, "purging sessions failed; will retry"),
+            }
+            // Rows of uploads that a crash cut off before their job was queued.
+            let before = crate::time::now() - chrono::TimeDelta::hours(1);
+            match crate::links::import::store::purge_orphan_chunks(&db, before).await {
+                Ok(0) => {}
+                Ok(n) => tracing::info!(chunks = n, "purged the rows of unfinished uploads"),
+                Err(e) => tracing::warn!(error = %e, "purging unfinished uploads failed; will retry"),
             }
         }
     }));

@@ -41,6 +41,8 @@ pub struct AppParts {
     pub http_metrics: HttpMetrics,
     pub metrics_registry: Arc<prometheus_client::registry::Registry>,
     pub login_throttle: Arc<LoginThrottle>,
+    /// Hashes and verifies passwords on a bounded set of threads.
+    pub hashers: crate::accounts::Hashers,
     /// Verifies API keys (with its cache and the batched last-used stamps).
     pub keys: Arc<Verifier>,
     /// Seals the stored copy of every API key.

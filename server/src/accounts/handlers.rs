@@ -10,7 +10,6 @@ use crate::secret::{generate_token, sha256};
 use crate::state::AppState;
 use crate::time::now;
 
-use super::password;
 use super::session::{DashboardSession, TOKEN_PREFIX};
 use super::store::{self, NewAccount};
 use super::types::{LoginRequest, Me, SessionCreated, SignupRequest};
@@ -20,7 +19,8 @@ use super::types::{LoginRequest, Me, SessionCreated, SignupRequest};
 /// Creates a user and an organisation they own, and signs them in: the answer carries a
 /// session token (`pts_…`) for the dashboard routes. The password must be at least 10
 /// characters; the email must not be in use (409 `conflict`). Sign-ups are throttled per
-/// client IP (429 `rate_limited` with `retry-after`).
+/// client network (429 `rate_limited` with `retry-after`); when the server is already hashing
+/// as many passwords as it can, 503 `unavailable` with `retry-after`.
 #[utoipa::path(
     post,
     path = "/api/developer/signup",
@@ -28,7 +28,7 @@ use super::types::{LoginRequest, Me, SessionCreated, SignupRequest};
     tag = "account",
     request_body = SignupRequest,
     responses((status = 201, description = "Signed up and signed in.", body = SessionCreated)),
-    extensions(("x-error-codes" = json!(["conflict", "rate_limited"]))),
+    extensions(("x-error-codes" = json!(["conflict", "rate_limited", "unavailable"]))),
 )]
 pub async fn signup(
     State(state): State<AppState>,
@@ -49,7 +49,7 @@ pub async fn signup(
     v.finish()?;
 
     state.login_throttle.check(ip, None)?;
-    let password_hash = password::hash(&req.password).await?;
+    let password_hash = state.hashers.hash(&req.password).await?;
     let token = generate_token(TOKEN_PREFIX);
     let expires_at = now() + state.config.session_ttl;
     let (user, organization) = store::create_account(
@@ -63,6 +63,7 @@ pub async fn signup(
         },
     )
     .await?;
+    state.login_throttle.remember(ip, &email);
     tracing::info!(user_id = %user.id, organization_id = %organization.id, "signed up");
     let body = SessionCreated { token: token.expose().clone(), expires_at, user, organization };
     Ok((StatusCode::CREATED, Json(body)))
@@ -72,7 +73,10 @@ pub async fn signup(
 ///
 /// Exchanges an email and password for a session token (`pts_…`). A wrong password and an
 /// unknown email get the same answer, 401 `invalid_credentials`. Attempts are throttled per
-/// client IP and per email address (429 `rate_limited` with `retry-after`).
+/// client network (an IPv4 address or an IPv6 /64), per account and network, and per account
+/// from networks it has not signed in from before (429 `rate_limited` with `retry-after`), so
+/// a stranger cannot lock an owner out. When the server is already hashing as many passwords
+/// as it can, 503 `unavailable` with `retry-after`.
 #[utoipa::path(
     post,
     path = "/api/developer/login",
@@ -80,7 +84,7 @@ pub async fn signup(
     tag = "account",
     request_body = LoginRequest,
     responses((status = 200, description = "Signed in.", body = SessionCreated)),
-    extensions(("x-error-codes" = json!(["invalid_credentials", "rate_limited"]))),
+    extensions(("x-error-codes" = json!(["invalid_credentials", "rate_limited", "unavailable"]))),
 )]
 pub async fn login(
     State(state): State<AppState>,
@@ -92,7 +96,7 @@ pub async fn login(
 
     let found = store::find_credentials(&state.db, &email).await?;
     let stored_hash = found.as_ref().map(|c| c.password_hash.clone());
-    let valid = password::verify(&req.password, stored_hash).await?;
+    let valid = state.hashers.verify(&req.password, stored_hash).await?;
     let Some(credentials) = found.filter(|_| valid) else {
         return Err(ApiError::new(ErrorCode::InvalidCredentials, "The email or password is wrong."));
     };
@@ -107,6 +111,7 @@ pub async fn login(
         expires_at,
     )
     .await?;
+    state.login_throttle.remember(ip, &email);
     tracing::info!(user_id = %credentials.user_id, "signed in");
     Ok(Json(SessionCreated {
         token: token.expose().clone(),

@@ -3,7 +3,8 @@
 //! Passwords are hashed with argon2id and never stored, logged or echoed. Sessions are opaque
 //! `pts_…` tokens; the database holds only their SHA-256, so a leaked database cannot be
 //! replayed. Sign-in answers an unknown email and a wrong password alike (same code, same
-//! work), and is throttled per client IP and per email address.
+//! work), is throttled per client network and per account without letting strangers lock an
+//! owner out (`throttle`), and hashes on a bounded set of threads (`password`).
 
 mod handlers;
 mod password;
@@ -13,6 +14,7 @@ mod throttle;
 mod types;
 
 pub use handlers::*;
+pub use password::Hashers;
 pub use session::DashboardSession;
 pub use store::purge_sessions;
 pub use throttle::LoginThrottle;

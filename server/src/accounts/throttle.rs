@@ -1,6 +1,17 @@
-//! Sign-in throttling: a token bucket (GCRA, by `governor`) per client IP and per email
-//! address, in memory. Both buckets are spent on every attempt, before any password work, so
-//! a flood costs the server almost nothing. Stale entries are dropped by a background task.
+//! Sign-in throttling, in memory, spent before any password work so a flood costs almost
+//! nothing. The policy follows the OWASP Authentication Cheat Sheet: slow guessing down
+//! without letting a stranger lock an owner out of their account.
+//!
+//! Client addresses are counted by *network*: an IPv4 address alone, an IPv6 address by its
+//! /64 (one subscriber's allocation: a single host can draw 2^64 addresses from it). Three
+//! token buckets (GCRA, by `governor`):
+//!
+//! 1. **per network** — every attempt from it, sign-ups included;
+//! 2. **per (email, network)** — strict: guessing one account's password from one place;
+//! 3. **per email** — a softer cap on distributed guessing against one account, from many
+//!    networks. It is *not* applied to a network that has signed in to that account (or
+//!    signed it up) before: whoever empties it cannot keep the owner out from their own
+//!    address. Known pairs are remembered for 30 days (in memory, up to 100,000).
 
 use std::net::IpAddr;
 use std::num::NonZeroU32;
@@ -12,10 +23,29 @@ use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
 use crate::config::ThrottleConfig;
 use crate::error::ApiError;
 
+/// Where attempts come from: an IPv4 address, or an IPv6 /64.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Network {
+    V4(u32),
+    V6Prefix(u64),
+}
+
+impl From<IpAddr> for Network {
+    fn from(ip: IpAddr) -> Self {
+        match ip.to_canonical() {
+            IpAddr::V4(v4) => Self::V4(v4.to_bits()),
+            IpAddr::V6(v6) => Self::V6Prefix((v6.to_bits() >> 64) as u64),
+        }
+    }
+}
+
 /// The sign-in throttle.
 pub struct LoginThrottle {
-    by_ip: DefaultKeyedRateLimiter<IpAddr>,
-    by_email: DefaultKeyedRateLimiter<String>,
+    by_network: DefaultKeyedRateLimiter<Network>,
+    by_account_network: DefaultKeyedRateLimiter<(String, Network)>,
+    by_account: DefaultKeyedRateLimiter<String>,
+    /// (email, network) pairs that have signed in: exempt from the per-email cap.
+    known: moka::sync::Cache<(String, Network), ()>,
     clock: DefaultClock,
 }
 
@@ -29,40 +59,61 @@ fn quota(burst: u32, refill: Duration) -> Quota {
 impl LoginThrottle {
     pub fn new(config: ThrottleConfig) -> Self {
         Self {
-            by_ip: RateLimiter::keyed(quota(config.per_ip_burst, config.per_ip_refill)),
-            by_email: RateLimiter::keyed(quota(config.per_email_burst, config.per_email_refill)),
+            by_network: RateLimiter::keyed(quota(config.per_ip_burst, config.per_ip_refill)),
+            by_account_network: RateLimiter::keyed(quota(
+                config.per_account_network_burst,
+                config.per_account_network_refill,
+            )),
+            by_account: RateLimiter::keyed(quota(config.per_account_burst, config.per_account_refill)),
+            known: moka::sync::Cache::builder()
+                .max_capacity(100_000)
+                .time_to_live(Duration::from_secs(30 * 24 * 3600))
+                .build(),
             clock: DefaultClock::default(),
         }
     }
 
-    /// Spends one attempt for the IP (and the email, when given); 429 `rate_limited` with
-    /// `retry-after` when either bucket is empty.
+    /// Spends one attempt for the client's network (and, for a sign-in, the account's
+    /// buckets); 429 `rate_limited` with `retry-after` when one is empty.
     pub fn check(&self, ip: IpAddr, email: Option<&str>) -> Result<(), ApiError> {
-        if let Err(not_until) = self.by_ip.check_key(&ip) {
+        let network = Network::from(ip);
+        let limited = |not_until: governor::NotUntil<_>, detail: &'static str| {
             let wait = not_until.wait_time_from(self.clock.now());
-            return Err(ApiError::rate_limited(
-                "Too many sign-in attempts from this address; try again later.",
-                wait.as_secs_f64().ceil() as u64,
-            ));
-        }
-        if let Some(email) = email
-            && let Err(not_until) = self.by_email.check_key(&email.to_owned())
-        {
-            let wait = not_until.wait_time_from(self.clock.now());
-            return Err(ApiError::rate_limited(
-                "Too many sign-in attempts for this account; try again later.",
-                wait.as_secs_f64().ceil() as u64,
-            ));
+            ApiError::rate_limited(detail, wait.as_secs_f64().ceil() as u64)
+        };
+        self.by_network
+            .check_key(&network)
+            .map_err(|n| limited(n, "Too many sign-in attempts from this address; try again later."))?;
+        let Some(email) = email else { return Ok(()) };
+        let pair = (email.to_owned(), network);
+        self.by_account_network.check_key(&pair).map_err(|n| {
+            limited(n, "Too many sign-in attempts for this account from this address; try again later.")
+        })?;
+        if !self.known.contains_key(&pair) {
+            self.by_account.check_key(&pair.0).map_err(|n| {
+                limited(
+                    n,
+                    "Too many sign-in attempts for this account; try again later, or from an \
+                     address you have signed in from before.",
+                )
+            })?;
         }
         Ok(())
     }
 
+    /// Remembers that `email` signed in (or up) from `ip`'s network.
+    pub fn remember(&self, ip: IpAddr, email: &str) {
+        self.known.insert((email.to_owned(), Network::from(ip)), ());
+    }
+
     /// Forgets buckets that have refilled completely (called periodically).
     pub fn forget_idle(&self) {
-        self.by_ip.retain_recent();
-        self.by_email.retain_recent();
-        self.by_ip.shrink_to_fit();
-        self.by_email.shrink_to_fit();
+        self.by_network.retain_recent();
+        self.by_account_network.retain_recent();
+        self.by_account.retain_recent();
+        self.by_network.shrink_to_fit();
+        self.by_account_network.shrink_to_fit();
+        self.by_account.shrink_to_fit();
     }
 }
 
@@ -71,21 +122,63 @@ mod tests {
     use super::*;
     use crate::error::ErrorCode;
 
-    #[test]
-    fn the_email_bucket_empties_after_its_burst() {
-        let throttle = LoginThrottle::new(ThrottleConfig {
-            per_ip_burst: 100,
+    fn throttle() -> LoginThrottle {
+        LoginThrottle::new(ThrottleConfig {
+            per_ip_burst: 1000,
             per_ip_refill: Duration::from_secs(1),
-            per_email_burst: 3,
-            per_email_refill: Duration::from_secs(60),
-        });
-        let ip: IpAddr = "10.0.0.1".parse().unwrap();
-        for _ in 0..3 {
-            throttle.check(ip, Some("a@example.com")).unwrap();
+            per_account_network_burst: 3,
+            per_account_network_refill: Duration::from_secs(60),
+            per_account_burst: 5,
+            per_account_refill: Duration::from_secs(60),
+        })
+    }
+
+    fn ip(text: &str) -> IpAddr {
+        text.parse().unwrap()
+    }
+
+    #[test]
+    fn ipv6_addresses_count_by_their_64() {
+        assert_eq!(Network::from(ip("2001:db8:1:2::1")), Network::from(ip("2001:db8:1:2:ffff::9")));
+        assert_ne!(Network::from(ip("2001:db8:1:2::1")), Network::from(ip("2001:db8:1:3::1")));
+        assert_eq!(Network::from(ip("::ffff:10.0.0.1")), Network::from(ip("10.0.0.1")));
+        assert_ne!(Network::from(ip("10.0.0.1")), Network::from(ip("10.0.0.2")));
+
+        let throttle = LoginThrottle::new(ThrottleConfig { per_ip_burst: 3, ..ThrottleConfig::default() });
+        for n in 0..3 {
+            throttle.check(ip(&format!("2001:db8::{n:x}")), None).unwrap();
         }
-        let err = throttle.check(ip, Some("a@example.com")).unwrap_err();
+        let err = throttle.check(ip("2001:db8::ffff:1"), None).unwrap_err();
         assert_eq!(err.code(), ErrorCode::RateLimited);
-        // Another account from the same address is unaffected.
-        throttle.check(ip, Some("b@example.com")).unwrap();
+        throttle.check(ip("2001:db8:0:1::1"), None).unwrap();
+    }
+
+    #[test]
+    fn one_address_guessing_one_account_is_stopped_without_locking_out_others() {
+        let throttle = throttle();
+        for _ in 0..3 {
+            throttle.check(ip("198.51.100.1"), Some("a@example.com")).unwrap();
+        }
+        let err = throttle.check(ip("198.51.100.1"), Some("a@example.com")).unwrap_err();
+        assert_eq!(err.code(), ErrorCode::RateLimited);
+        // The same account from elsewhere, and another account from the same address, go on.
+        throttle.check(ip("203.0.113.7"), Some("a@example.com")).unwrap();
+        throttle.check(ip("198.51.100.1"), Some("b@example.com")).unwrap();
+    }
+
+    #[test]
+    fn strangers_cannot_lock_the_owner_out_from_their_own_address() {
+        let throttle = throttle();
+        let owner = ip("192.0.2.10");
+        throttle.remember(owner, "a@example.com");
+        // Guessing from many addresses empties the per-account cap…
+        for n in 0..5 {
+            throttle.check(ip(&format!("198.51.100.{n}")), Some("a@example.com")).unwrap();
+        }
+        let err = throttle.check(ip("198.51.100.99"), Some("a@example.com")).unwrap_err();
+        assert_eq!(err.code(), ErrorCode::RateLimited);
+        // …which holds back new addresses, but not the owner's.
+        throttle.check(owner, Some("a@example.com")).unwrap();
+        throttle.check(ip("192.0.2.10"), Some("a@example.com")).unwrap();
     }
 }

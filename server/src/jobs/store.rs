@@ -48,13 +48,18 @@ pub struct NewJob<'a> {
     pub organization_id: &'a str,
     pub key_id: &'a str,
     pub kind: JobKind,
-    pub input: &'a [u8],
+    /// Rows stored in `job_chunks` under the job's id.
+    pub input_rows: u64,
+    /// Why the input is unusable: the job fails with it.
+    pub input_error: Option<&'a str>,
     pub domain_scope: &'a [String],
 }
 
 pub async fn enqueue(db: &Db, new: NewJob<'_>) -> Result<(), StoreError> {
-    const SQL: &str = "INSERT INTO jobs (id, organization_id, key_id, kind, status, progress, input, domain_scope, \
-         checkpoint, result, attempts, created_at) VALUES ($1, $2, $3, $4, 'queued', 0, $5, $6, 0, $7, 0, $8)";
+    const SQL: &str = "INSERT INTO jobs (id, organization_id, key_id, kind, status, progress, input, input_rows, \
+         input_error, domain_scope, checkpoint, result, attempts, created_at) \
+         VALUES ($1, $2, $3, $4, 'queued', 0, $5, $6, $7, $8, 0, $9, 0, $10)";
+    const NO_INPUT: &[u8] = &[];
     let scope = serde_json::to_string(new.domain_scope).expect("strings serialise");
     let result = serde_json::to_string(&ImportResult::default()).expect("serialises");
     dispatch!(db, |pool| sqlx::query(SQL)
@@ -62,7 +67,9 @@ pub async fn enqueue(db: &Db, new: NewJob<'_>) -> Result<(), StoreError> {
         .bind(new.organization_id)
         .bind(new.key_id)
         .bind(new.kind.as_str())
-        .bind(new.input)
+        .bind(NO_INPUT)
+        .bind(i64::try_from(new.input_rows).unwrap_or(i64::MAX))
+        .bind(new.input_error)
         .bind(&scope)
         .bind(&result)
         .bind(now())
@@ -98,7 +105,11 @@ pub struct ClaimedJob {
     pub organization_id: String,
     pub key_id: String,
     pub kind: String,
+    /// The whole file, for jobs queued before imports were stored in chunks (else empty).
     pub input: Vec<u8>,
+    /// Rows in `job_chunks`; `None` for jobs that keep their file in `input`.
+    pub input_rows: Option<i64>,
+    pub input_error: Option<String>,
     pub domain_scope: String,
     pub checkpoint: i64,
     pub result: Option<String>,
@@ -112,12 +123,14 @@ pub async fn claim(db: &Db, lease: TimeDelta) -> Result<Option<ClaimedJob>, Stor
          started_at = COALESCE(started_at, $2) \
          WHERE id = (SELECT id FROM jobs WHERE status = 'queued' OR (status = 'running' AND lease_until < $2) \
                      ORDER BY created_at LIMIT 1) \
-         RETURNING id, organization_id, key_id, kind, input, domain_scope, checkpoint, result, attempts";
+         RETURNING id, organization_id, key_id, kind, input, input_rows, input_error, domain_scope, checkpoint, \
+         result, attempts";
     const POSTGRES: &str = "UPDATE jobs SET status = 'running', lease_until = $1, attempts = attempts + 1, \
          started_at = COALESCE(started_at, $2) \
          WHERE id = (SELECT id FROM jobs WHERE status = 'queued' OR (status = 'running' AND lease_until < $2) \
                      ORDER BY created_at LIMIT 1 FOR UPDATE SKIP LOCKED) \
-         RETURNING id, organization_id, key_id, kind, input, domain_scope, checkpoint, result, attempts";
+         RETURNING id, organization_id, key_id, kind, input, input_rows, input_error, domain_scope, checkpoint, \
+         result, attempts";
     let at = now();
     let claimed = match db {
         Db::Sqlite(pool) => {
@@ -166,6 +179,8 @@ pub async fn finish(
             );
             crate::insert_event!(&mut *tx, &event)?;
         }
+        // The job's rows are spent.
+        sqlx::query("DELETE FROM job_chunks WHERE job_id = $1").bind(id).execute(&mut *tx).await?;
         tx.commit().await?;
         Ok::<_, StoreError>(())
     })

@@ -4,40 +4,89 @@
 //! inside the network. `PORTICO_WEBHOOK_ALLOW_PRIVATE=true` lifts the guard (development, tests).
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
+use std::sync::LazyLock;
 
-/// Whether an address is one a webhook may never reach: loopback, private, link-local,
-/// unique-local, CGNAT, multicast, unspecified, broadcast or documentation ranges.
+use ipnet::{IpNet, Ipv4Net, Ipv6Net};
+
+/// IPv4 ranges a webhook may never reach: every entry of IANA's IPv4 Special-Purpose Address
+/// Registry (RFC 6890 and its updates), plus multicast — whatever its "globally reachable"
+/// column says, since none of them is where a webhook receiver lives.
+const FORBIDDEN_V4: &[&str] = &[
+    "0.0.0.0/8",       // "this network" (RFC 791)
+    "10.0.0.0/8",      // private (RFC 1918)
+    "100.64.0.0/10",   // shared address space, CGNAT (RFC 6598)
+    "127.0.0.0/8",     // loopback
+    "169.254.0.0/16",  // link-local, cloud metadata services (RFC 3927)
+    "172.16.0.0/12",   // private
+    "192.0.0.0/24",    // IETF protocol assignments: DS-Lite, PCP/TURN anycast, NAT64 discovery
+    "192.0.2.0/24",    // documentation TEST-NET-1
+    "192.31.196.0/24", // AS112-v4
+    "192.52.193.0/24", // AMT
+    "192.88.99.0/24",  // deprecated 6to4 relay anycast
+    "192.168.0.0/16",  // private
+    "192.175.48.0/24", // AS112 direct delegation
+    "198.18.0.0/15",   // benchmarking
+    "198.51.100.0/24", // documentation TEST-NET-2
+    "203.0.113.0/24",  // documentation TEST-NET-3
+    "224.0.0.0/4",     // multicast
+    "240.0.0.0/4",     // reserved, and 255.255.255.255 broadcast
+];
+
+/// IPv6 ranges a webhook may never reach, from IANA's IPv6 Special-Purpose Address Registry.
+/// Beyond these, only global unicast (`2000::/3`) is allowed at all; the two forms that carry
+/// an IPv4 address a packet really goes to (IPv4-mapped, and NAT64's well-known prefix, which
+/// DNS64 hands out for public IPv4 hosts) are judged by the IPv4 address they embed.
+const FORBIDDEN_V6: &[&str] = &[
+    "::/128",            // unspecified
+    "::1/128",           // loopback
+    "::/96",             // IPv4-compatible (deprecated): ::127.0.0.1
+    "::ffff:0:0:0/96",   // IPv4-translated (SIIT)
+    "64:ff9b:1::/48",    // local-use IPv4/IPv6 translation (RFC 8215)
+    "100::/64",          // discard-only
+    "2001::/23",         // IETF protocol assignments: Teredo 2001::/32, benchmarking, ORCHID, AMT…
+    "2001:db8::/32",     // documentation
+    "2002::/16",         // 6to4: the IPv4 address is embedded, whatever it is
+    "2620:4f:8000::/48", // AS112-v6
+    "3fff::/20",         // documentation (RFC 9637)
+    "5f00::/16",         // SRv6 SIDs
+    "fc00::/7",          // unique local
+    "fe80::/10",         // link-local
+    "fec0::/10",         // site-local (deprecated)
+    "ff00::/8",          // multicast
+];
+
+static FORBIDDEN: LazyLock<(Vec<Ipv4Net>, Vec<Ipv6Net>)> = LazyLock::new(|| {
+    let nets =
+        |list: &[&str]| list.iter().map(|n| n.parse::<IpNet>().expect("valid CIDR")).collect::<Vec<_>>();
+    let v4 = nets(FORBIDDEN_V4).into_iter().filter_map(|n| if let IpNet::V4(n) = n { Some(n) } else { None });
+    let v6 = nets(FORBIDDEN_V6).into_iter().filter_map(|n| if let IpNet::V6(n) = n { Some(n) } else { None });
+    (v4.collect(), v6.collect())
+});
+
+/// Whether an address is one a webhook may never reach (see [`FORBIDDEN_V4`] and
+/// [`FORBIDDEN_V6`]).
 pub fn is_forbidden(ip: IpAddr) -> bool {
-    match ip.to_canonical() {
+    match ip {
         IpAddr::V4(v4) => is_forbidden_v4(v4),
         IpAddr::V6(v6) => is_forbidden_v6(v6),
     }
 }
 
 fn is_forbidden_v4(ip: Ipv4Addr) -> bool {
-    let [a, b, ..] = ip.octets();
-    ip.is_loopback()
-        || ip.is_private()
-        || ip.is_link_local()
-        || ip.is_multicast()
-        || ip.is_unspecified()
-        || ip.is_broadcast()
-        || ip.is_documentation()
-        || a == 0
-        || (a == 100 && (64..128).contains(&b)) // CGNAT 100.64.0.0/10
-        || (a == 192 && b == 0 && ip.octets()[2] == 0) // IETF protocol assignments
-        || (a == 198 && (b == 18 || b == 19)) // benchmarking
-        || a >= 240 // reserved
+    FORBIDDEN.0.iter().any(|net| net.contains(&ip))
 }
 
 fn is_forbidden_v6(ip: Ipv6Addr) -> bool {
-    let first = ip.segments()[0];
-    ip.is_loopback()
-        || ip.is_unspecified()
-        || ip.is_multicast()
-        || (first & 0xfe00) == 0xfc00 // unique local fc00::/7
-        || (first & 0xffc0) == 0xfe80 // link-local fe80::/10
-        || first == 0x2001 && ip.segments()[1] == 0x0db8 // documentation
+    if let Some(v4) = ip.to_ipv4_mapped() {
+        return is_forbidden_v4(v4);
+    }
+    let nat64: Ipv6Net = "64:ff9b::/96".parse().expect("valid CIDR");
+    if nat64.contains(&ip) {
+        let [.., a, b, c, d] = ip.octets();
+        return is_forbidden_v4(Ipv4Addr::new(a, b, c, d));
+    }
+    let global_unicast = (ip.segments()[0] & 0xe000) == 0x2000;
+    !global_unicast || FORBIDDEN.1.iter().any(|net| net.contains(&ip))
 }
 
 /// Why a target was refused.
@@ -73,30 +122,86 @@ pub async fn check(url: &url::Url, allow_private: bool) -> Result<SocketAddr, Re
 mod tests {
     use super::*;
 
+    /// Every form the security probe got through (accepted as webhook URLs with 201), and
+    /// one address from every registry entry, each with why it must be refused.
+    const REFUSED: &[(&str, &str)] = &[
+        ("64:ff9b::a9fe:a9fe", "NAT64 form of 169.254.169.254"),
+        ("64:ff9b::7f00:1", "NAT64 form of 127.0.0.1"),
+        ("64:ff9b::a00:1", "NAT64 form of 10.0.0.1"),
+        ("64:ff9b:1::a9fe:a9fe", "local-use NAT64"),
+        ("2002:7f00:1::", "6to4 of 127.0.0.1"),
+        ("2002:a9fe:a9fe::", "6to4 of 169.254.169.254"),
+        ("2002:5db8:d822::", "6to4 of a public address: 6to4 is refused whole"),
+        ("::127.0.0.1", "IPv4-compatible loopback"),
+        ("::5db8:d822", "IPv4-compatible, deprecated"),
+        ("::ffff:0:7f00:1", "IPv4-translated 127.0.0.1"),
+        ("::ffff:127.0.0.1", "IPv4-mapped loopback"),
+        ("::ffff:10.0.0.1", "IPv4-mapped private"),
+        ("::ffff:169.254.169.254", "IPv4-mapped metadata"),
+        ("100::1", "discard-only"),
+        ("2001::1", "Teredo"),
+        ("2001:0:4136:e378:8000:63bf:3fff:fdd2", "Teredo client"),
+        ("2001:2::1", "benchmarking"),
+        ("2001:db8::1", "documentation"),
+        ("3fff::1", "documentation (RFC 9637)"),
+        ("2620:4f:8000::1", "AS112-v6"),
+        ("5f00::1", "SRv6"),
+        ("::1", "loopback"),
+        ("::", "unspecified"),
+        ("fd00::1", "unique local"),
+        ("fe80::1", "link-local"),
+        ("fec0::1", "site-local"),
+        ("ff02::1", "multicast"),
+        ("4000::1", "not global unicast"),
+        ("0.0.0.0", "this network"),
+        ("0.1.2.3", "this network"),
+        ("10.1.2.3", "private"),
+        ("100.64.0.1", "CGNAT"),
+        ("127.0.0.1", "loopback"),
+        ("127.255.255.254", "loopback"),
+        ("169.254.169.254", "link-local metadata"),
+        ("172.16.0.1", "private"),
+        ("172.31.255.255", "private"),
+        ("192.0.0.170", "NAT64 discovery"),
+        ("192.0.2.1", "TEST-NET-1"),
+        ("192.31.196.1", "AS112"),
+        ("192.52.193.1", "AMT"),
+        ("192.88.99.1", "6to4 relay"),
+        ("192.168.1.1", "private"),
+        ("192.175.48.1", "AS112"),
+        ("198.18.0.1", "benchmarking"),
+        ("198.19.255.255", "benchmarking"),
+        ("198.51.100.1", "TEST-NET-2"),
+        ("203.0.113.1", "TEST-NET-3"),
+        ("224.0.0.1", "multicast"),
+        ("240.0.0.1", "reserved"),
+        ("255.255.255.255", "broadcast"),
+    ];
+
     #[test]
-    fn private_and_reserved_addresses_are_forbidden() {
-        for bad in [
-            "127.0.0.1",
-            "10.1.2.3",
-            "172.16.0.1",
-            "192.168.1.1",
-            "169.254.169.254",
-            "100.64.0.1",
-            "0.0.0.0",
-            "224.0.0.1",
-            "255.255.255.255",
-            "::1",
-            "::",
-            "fd00::1",
-            "fe80::1",
-            "ff02::1",
-            "::ffff:127.0.0.1",
-            "::ffff:10.0.0.1",
-        ] {
-            assert!(is_forbidden(bad.parse().unwrap()), "{bad}");
+    fn every_special_purpose_form_is_forbidden_in_both_families() {
+        for (ip, why) in REFUSED {
+            assert!(is_forbidden(ip.parse().unwrap()), "{ip} ({why}) must be refused");
         }
-        for good in ["93.184.216.34", "1.1.1.1", "2606:4700:4700::1111"] {
-            assert!(!is_forbidden(good.parse().unwrap()), "{good}");
+        for good in [
+            "93.184.216.34",
+            "1.1.1.1",
+            "172.32.0.1",
+            "100.128.0.1",
+            "2606:4700:4700::1111",
+            "2a00:1450:4001::200e",
+            "::ffff:93.184.216.34",
+            "64:ff9b::5db8:d822", // DNS64's form of a public IPv4 host
+        ] {
+            assert!(!is_forbidden(good.parse().unwrap()), "{good} is public");
+        }
+    }
+
+    #[tokio::test]
+    async fn bracketed_ipv6_literals_in_urls_are_refused_without_any_connection() {
+        for (ip, why) in REFUSED.iter().filter(|(ip, _)| ip.contains(':')) {
+            let url = url::Url::parse(&format!("http://[{ip}]/hook")).unwrap();
+            assert!(matches!(check(&url, false).await, Err(Refused::Private { .. })), "{ip} ({why})");
         }
     }
 

@@ -244,7 +244,7 @@ mod throttling {
 
     storage_tests_with!(
         |config| {
-            config.login_throttle.per_email_burst = 3;
+            config.login_throttle.per_account_network_burst = 3;
             config.login_throttle.per_ip_burst = 6;
         };
         sign_in_is_throttled_per_email_then_per_address

@@ -372,6 +372,15 @@ async fn the_guard_refuses_private_targets_without_the_flag(s: &TestServer) {
         "http://10.0.0.1/hooks",
         "http://169.254.169.254/latest",
         "http://localhost:9/hooks",
+        // IPv6 forms that embed an internal IPv4 address (the security probe's findings).
+        "http://[64:ff9b::a9fe:a9fe]/",
+        "http://[64:ff9b::7f00:1]/",
+        "http://[2002:7f00:1::]/",
+        "http://[2002:a9fe:a9fe::]/",
+        "http://[::127.0.0.1]/",
+        "http://[::ffff:0:7f00:1]/",
+        "http://[100::1]/",
+        "http://[2001::a9fe:a9fe]/",
     ] {
         let response = s
             .v1(Method::POST, "/v1/webhooks", &key)
@@ -388,9 +397,10 @@ async fn the_guard_refuses_private_targets_without_the_flag(s: &TestServer) {
     }
     let created = create_endpoint(s, &key, "https://93.184.216.34/hooks", json!(["link.created"])).await;
     let path = format!("/v1/webhooks/{}", created["id"].as_str().unwrap());
-    let moved =
-        s.v1(Method::PATCH, &path, &key).json(&json!({"url": "http://127.0.0.1/x"})).send().await.unwrap();
-    assert_problem(moved, 422, "validation_failed").await;
+    for url in ["http://127.0.0.1/x", "http://[64:ff9b::a9fe:a9fe]/latest"] {
+        let moved = s.v1(Method::PATCH, &path, &key).json(&json!({"url": url})).send().await.unwrap();
+        assert_problem(moved, 422, "validation_failed").await;
+    }
 }
 
 /// A delivery pending when the server is killed (-9) is sent after the restart.

@@ -1,10 +1,15 @@
 //! `POST /v1/links/import`: links from a CSV file, as an async job.
 //!
 //! The file (`url,slug,domain,title,tags`, tags `;`-separated, columns in any order, only
-//! `url` required) is stored with the job; a worker validates each row exactly as
-//! `POST /v1/links` does — the enqueuing key's domain scope included — and creates the links in
-//! batches. Each batch commits together with the job's checkpoint and running result, so a
-//! job taken over after a crash resumes after the last committed row: no row is imported twice.
+//! `url` required) is parsed as it arrives ([`parse`]) and stored in chunks of rows
+//! ([`store`]), so memory stays flat whatever its size; the job is queued once the whole file
+//! is in. A worker validates each row exactly as `POST /v1/links` does — the enqueuing key's
+//! domain scope included — and creates the links in batches. Each batch commits together with
+//! the job's checkpoint and running result, so a job taken over after a crash resumes after
+//! the last committed row: no row is imported twice.
+
+pub mod parse;
+pub mod store;
 
 use std::collections::HashMap;
 
@@ -14,10 +19,10 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use tokio_util::sync::CancellationToken;
 use utoipa::ToSchema;
 
-use super::store::{self, LinkValues};
+use self::parse::{CsvRows, ImportRow};
+use self::store::{CHUNK_ROWS, CommitBatch, commit_batch};
 use super::types::{check_slug, check_tags, check_title, check_url};
-use crate::db::{Db, StoreError};
-use crate::dispatch;
+use crate::db::StoreError;
 use crate::error::{ApiError, ErrorCode, FieldError, Validation};
 use crate::http::extract::{is_multipart, multipart_error, open_multipart};
 use crate::ids::{Id, IdKind};
@@ -25,14 +30,13 @@ use crate::jobs::store::{ClaimedJob, NewJob};
 use crate::jobs::{ImportResult, JobAccepted, JobKind, JobStatus, RowError};
 use crate::pipeline::ApiPrincipal;
 use crate::state::AppState;
-use crate::time::now;
 
 /// The largest import file.
 pub const MAX_IMPORT_BYTES: usize = 10 * 1024 * 1024;
 /// Rows per committed batch.
 const BATCH_ROWS: usize = 100;
 /// Row errors kept in the result (the count in `skipped` is always exact).
-const MAX_REPORTED_ERRORS: usize = 1000;
+pub const MAX_REPORTED_ERRORS: usize = 1000;
 
 /// The multipart form of an import.
 #[derive(ToSchema)]
@@ -84,27 +88,21 @@ pub async fn link_import(
         drain(request.into_body(), 64 * 1024 * 1024).await;
         return Err(ApiError::new(ErrorCode::PayloadTooLarge, "The import file is larger than 10 MiB."));
     }
-    let mut form = open_multipart(request, &state).await?;
-    let mut file = None;
-    loop {
-        let field = form.next_field().await.map_err(multipart_error)?;
-        let Some(field) = field else { break };
-        if field.name() == Some("file") {
-            file = Some(field.bytes().await.map_err(multipart_error)?);
+    let form = open_multipart(request, &state).await?;
+    let id = Id::generate(IdKind::Job).into_string();
+    let upload = match receive(&state, &id, form).await {
+        Ok(upload) => upload,
+        Err(e) => {
+            // Whatever was stored of a refused upload goes (a crash here leaves it to the
+            // hourly purge of chunks no job owns).
+            if let Err(cleanup) = store::delete_chunks(&state.db, &id).await {
+                tracing::warn!(error = %cleanup, "could not delete a refused upload's rows");
+            }
+            return Err(e);
         }
-    }
-    let Some(file) = file else {
-        return Err(ApiError::validation(vec![FieldError::new(
-            "file",
-            "is required: the CSV file to import",
-        )]));
     };
-    if file.len() > MAX_IMPORT_BYTES {
-        return Err(ApiError::new(ErrorCode::PayloadTooLarge, "The import file is larger than 10 MiB."));
-    }
 
     let key = principal.key();
-    let id = Id::generate(IdKind::Job).into_string();
     crate::jobs::store::enqueue(
         &state.db,
         NewJob {
@@ -112,7 +110,8 @@ pub async fn link_import(
             organization_id: &key.organization_id,
             key_id: &key.id,
             kind: JobKind::LinkImport,
-            input: &file,
+            input_rows: upload.rows,
+            input_error: upload.error.as_deref(),
             domain_scope: &key.domains,
         },
     )
@@ -124,6 +123,61 @@ pub async fn link_import(
         headers.insert(header::LOCATION, location);
     }
     Ok((StatusCode::ACCEPTED, headers, Json(JobAccepted { id, status: JobStatus::Queued, poll_url })))
+}
+
+/// What an upload left stored: its rows, or why the file is unusable.
+struct Upload {
+    rows: u64,
+    error: Option<String>,
+}
+
+/// Reads the multipart form, parsing the `file` field as it arrives and storing its rows in
+/// chunks under the job's id. An unusable file (not CSV, no `url` column) is still an upload:
+/// its job fails with the reason, as the job would have had it read the file itself.
+async fn receive(
+    state: &AppState,
+    job_id: &str,
+    mut form: axum::extract::Multipart,
+) -> Result<Upload, ApiError> {
+    let mut upload = None;
+    while let Some(mut field) = form.next_field().await.map_err(multipart_error)? {
+        if field.name() != Some("file") || upload.is_some() {
+            continue;
+        }
+        let mut parser = CsvRows::default();
+        let mut rows: Vec<ImportRow> = Vec::with_capacity(CHUNK_ROWS);
+        let (mut chunks, mut bytes) = (0, 0);
+        let mut error = None;
+        while let Some(piece) = field.chunk().await.map_err(multipart_error)? {
+            bytes += piece.len();
+            if bytes > MAX_IMPORT_BYTES {
+                return Err(ApiError::new(
+                    ErrorCode::PayloadTooLarge,
+                    "The import file is larger than 10 MiB.",
+                ));
+            }
+            if error.is_some() {
+                continue; // read to the end, so that the client gets its answer
+            }
+            error = parser.feed(&piece, &mut rows).err();
+            while rows.len() >= CHUNK_ROWS {
+                let rest = rows.split_off(CHUNK_ROWS);
+                store::insert_chunk(&state.db, job_id, chunks, &rows).await?;
+                chunks += 1;
+                rows = rest;
+            }
+        }
+        if error.is_none() {
+            error = parser.finish(&mut rows).err();
+        }
+        if error.is_none() && !rows.is_empty() {
+            store::insert_chunk(&state.db, job_id, chunks, &rows).await?;
+        }
+        upload = Some(Upload { rows: parser.rows(), error });
+    }
+    upload.ok_or_else(|| {
+        ApiError::validation(vec![FieldError::new("file", "is required: the CSV file to import")])
+    })
 }
 
 /// Reads and discards a body, up to `cap` bytes.
@@ -150,11 +204,29 @@ pub enum ImportOutcome {
     Invalid(String),
 }
 
-/// One parsed row: its number and cells by column name.
-#[derive(Debug)]
-struct Row {
-    number: u64,
-    cells: HashMap<String, String>,
+/// Where a job's rows come from: the chunks stored at upload, or (for jobs queued before
+/// imports were streamed) the file kept with the job.
+enum Rows {
+    Chunked { job_id: String, loaded: Option<(usize, Vec<ImportRow>)> },
+    Whole(Vec<ImportRow>),
+}
+
+impl Rows {
+    /// Rows `from..to`, which lie within one chunk (batches divide chunks).
+    async fn batch(&mut self, state: &AppState, from: usize, to: usize) -> Result<&[ImportRow], StoreError> {
+        match self {
+            Self::Whole(rows) => Ok(&rows[from.min(rows.len())..to.min(rows.len())]),
+            Self::Chunked { job_id, loaded } => {
+                let seq = from / CHUNK_ROWS;
+                if loaded.as_ref().is_none_or(|(s, _)| *s != seq) {
+                    *loaded = Some((seq, store::load_chunk(&state.db, job_id, seq).await?));
+                }
+                let rows = loaded.as_ref().map(|(_, rows)| rows.as_slice()).unwrap_or_default();
+                let (from, to) = (from - seq * CHUNK_ROWS, to - seq * CHUNK_ROWS);
+                Ok(&rows[from.min(rows.len())..to.min(rows.len())])
+            }
+        }
+    }
 }
 
 /// Runs (or resumes) an import job.
@@ -164,23 +236,35 @@ pub async fn run(
     stop: &CancellationToken,
     pause: std::time::Duration,
 ) -> Result<ImportOutcome, StoreError> {
-    let rows = match parse_csv(&job.input) {
-        Ok(rows) => rows,
-        Err(message) => return Ok(ImportOutcome::Invalid(message)),
+    if let Some(message) = &job.input_error {
+        return Ok(ImportOutcome::Invalid(message.clone()));
+    }
+    let (mut rows, total) = match job.input_rows {
+        Some(total) => {
+            let rows = Rows::Chunked { job_id: job.id.clone(), loaded: None };
+            (rows, usize::try_from(total).unwrap_or(0))
+        }
+        None => match parse::parse_all(&job.input) {
+            Ok(all) => {
+                let total = all.len();
+                (Rows::Whole(all), total)
+            }
+            Err(message) => return Ok(ImportOutcome::Invalid(message)),
+        },
     };
     let scope: Vec<String> = serde_json::from_str(&job.domain_scope).unwrap_or_default();
     let mut result: ImportResult =
         job.result.as_deref().and_then(|r| serde_json::from_str(r).ok()).unwrap_or_default();
     let mut checkpoint = usize::try_from(job.checkpoint).unwrap_or(0);
     let mut registered: HashMap<String, bool> = HashMap::new();
-    while checkpoint < rows.len() {
+    while checkpoint < total {
         if stop.is_cancelled() {
             return Ok(ImportOutcome::Stopped);
         }
-        let end = (checkpoint + BATCH_ROWS).min(rows.len());
+        let end = (checkpoint + BATCH_ROWS).min(total);
         let mut valid: Vec<(u64, String, LinkValuesOwned)> = Vec::new();
         let mut batch_errors: Vec<RowError> = Vec::new();
-        for row in &rows[checkpoint..end] {
+        for row in rows.batch(state, checkpoint, end).await? {
             match validate_row(state, &job.organization_id, &scope, row, &mut registered).await? {
                 Ok(values) => valid.push((row.number, Id::generate(IdKind::Link).into_string(), values)),
                 Err(errors) => batch_errors.extend(errors.into_iter().map(|e| RowError {
@@ -193,7 +277,7 @@ pub async fn run(
         let mut next = result.clone();
         let skipped_rows: std::collections::BTreeSet<u64> = batch_errors.iter().map(|e| e.row).collect();
         next.skipped += skipped_rows.len() as u64;
-        let progress = i64::try_from(end * 100 / rows.len().max(1)).unwrap_or(100);
+        let progress = i64::try_from(end * 100 / total.max(1)).unwrap_or(100);
         let committed = commit_batch(
             &state.db,
             job,
@@ -220,7 +304,7 @@ pub async fn run(
 }
 
 /// A validated row's values, owned.
-struct LinkValuesOwned {
+pub struct LinkValuesOwned {
     domain: String,
     slug: Option<String>,
     url: String,
@@ -232,21 +316,23 @@ async fn validate_row(
     state: &AppState,
     organization_id: &str,
     scope: &[String],
-    row: &Row,
+    row: &ImportRow,
     registered: &mut HashMap<String, bool>,
 ) -> Result<Result<LinkValuesOwned, Vec<FieldError>>, StoreError> {
-    let cell = |name: &str| row.cells.get(name).map(|v| v.trim()).filter(|v| !v.is_empty());
+    fn cell(value: &Option<String>) -> Option<&str> {
+        value.as_deref().map(str::trim).filter(|v| !v.is_empty())
+    }
     let mut v = Validation::new();
-    let url = check_url(&mut v, "url", cell("url").unwrap_or(""));
-    let slug = cell("slug").map(str::to_owned);
+    let url = check_url(&mut v, "url", cell(&row.url).unwrap_or(""));
+    let slug = cell(&row.slug).map(str::to_owned);
     if let Some(slug) = &slug {
         check_slug(&mut v, slug);
     }
-    let title = check_title(&mut v, cell("title"));
+    let title = check_title(&mut v, cell(&row.title));
     let tags: Vec<String> =
-        cell("tags").map(|t| t.split(';').map(str::to_owned).collect()).unwrap_or_default();
+        cell(&row.tags).map(|t| t.split(';').map(str::to_owned).collect()).unwrap_or_default();
     let tags = check_tags(&mut v, &tags);
-    let domain = match cell("domain") {
+    let domain = match cell(&row.domain) {
         None => Some(state.public.default_domain.clone()),
         Some(name) => match crate::hostname::normalize(name) {
             Ok(host) => Some(host),
@@ -277,135 +363,4 @@ async fn validate_row(
         Ok(()) => Ok(LinkValuesOwned { domain: domain.unwrap_or_default(), slug, url, title, tags }),
         Err(e) => Err(e.field_errors().to_vec()),
     })
-}
-
-struct CommitBatch<'a> {
-    from: usize,
-    to: usize,
-    progress: i64,
-    links: &'a [(u64, String, LinkValuesOwned)],
-    errors: Vec<RowError>,
-    result: &'a mut ImportResult,
-}
-
-/// Creates a batch's links and advances the job's checkpoint, in one transaction. A slug taken
-/// meanwhile skips its row. `false` when another worker already advanced the job.
-async fn commit_batch(db: &Db, job: &ClaimedJob, batch: CommitBatch<'_>) -> Result<bool, StoreError> {
-    const ADVANCE: &str =
-        "UPDATE jobs SET checkpoint = $1, progress = $2, result = $3 WHERE id = $4 AND checkpoint = $5";
-    let at = now();
-    let mut errors = batch.errors;
-    let mut created = 0u64;
-    let outcome = dispatch!(db, |pool| {
-        let mut tx = pool.begin().await?;
-        for (row, id, link) in batch.links {
-            let mut attempts = if link.slug.is_some() { 1 } else { 5 };
-            loop {
-                let slug = link.slug.clone().unwrap_or_else(super::generate_slug);
-                let values = LinkValues {
-                    domain: &link.domain,
-                    slug: &slug,
-                    url: &link.url,
-                    title: link.title.as_deref(),
-                    tags: &link.tags,
-                    expires_at: None,
-                };
-                let inserted = sqlx::query(store::INSERT_IF_FREE)
-                    .bind(id.as_str())
-                    .bind(job.organization_id.as_str())
-                    .bind(values.domain)
-                    .bind(values.slug)
-                    .bind(values.url)
-                    .bind(values.title)
-                    .bind(store::tags_json(values.tags))
-                    .bind(store::search_text(values.title, values.url, values.slug))
-                    .bind(values.expires_at)
-                    .bind(at)
-                    .execute(&mut *tx)
-                    .await?
-                    .rows_affected()
-                    == 1;
-                attempts -= 1;
-                if inserted {
-                    created += 1;
-                    break;
-                }
-                if attempts == 0 {
-                    errors.push(RowError {
-                        row: *row,
-                        field: "slug".into(),
-                        message: "is already used by a live link on this domain".into(),
-                    });
-                    break;
-                }
-            }
-        }
-        let skipped_now = batch.links.len() as u64 - created;
-        batch.result.created += created;
-        batch.result.skipped += skipped_now;
-        let room = MAX_REPORTED_ERRORS.saturating_sub(batch.result.errors.len());
-        errors.sort_by_key(|e| e.row);
-        batch.result.errors.extend(errors.into_iter().take(room));
-        let result_json = serde_json::to_string(&*batch.result).expect("serialises");
-        let advanced = sqlx::query(ADVANCE)
-            .bind(i64::try_from(batch.to).unwrap_or(i64::MAX))
-            .bind(batch.progress)
-            .bind(&result_json)
-            .bind(&job.id)
-            .bind(i64::try_from(batch.from).unwrap_or(i64::MAX))
-            .execute(&mut *tx)
-            .await?
-            .rows_affected();
-        if advanced != 1 {
-            tx.rollback().await?;
-            return Ok(false);
-        }
-        tx.commit().await?;
-        Ok::<_, StoreError>(true)
-    })?;
-    Ok(outcome)
-}
-
-/// Parses the CSV: a header row naming the columns (`url` required), then one link per row.
-/// Row numbers count the header as row 1, as a spreadsheet shows them.
-fn parse_csv(input: &[u8]) -> Result<Vec<Row>, String> {
-    let mut reader = csv::ReaderBuilder::new().flexible(true).trim(csv::Trim::All).from_reader(input);
-    let headers: Vec<String> = reader
-        .headers()
-        .map_err(|e| format!("the file is not readable CSV: {e}"))?
-        .iter()
-        .map(|h| h.trim().trim_start_matches('\u{feff}').to_ascii_lowercase())
-        .collect();
-    if !headers.iter().any(|h| h == "url") {
-        return Err("the CSV has no `url` column (expected a header row: url,slug,domain,title,tags)".into());
-    }
-    let mut rows = Vec::new();
-    for (i, record) in reader.records().enumerate() {
-        let record = record.map_err(|e| format!("row {} is not readable CSV: {e}", i + 2))?;
-        // The line the record starts on: blank lines (which the reader skips) still count.
-        let number = record.position().map_or(i as u64 + 2, csv::Position::line);
-        if record.iter().all(|c| c.trim().is_empty()) {
-            continue;
-        }
-        let cells = headers.iter().cloned().zip(record.iter().map(str::to_owned)).collect();
-        rows.push(Row { number, cells });
-    }
-    Ok(rows)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::parse_csv;
-
-    #[test]
-    fn csv_rows_are_numbered_like_a_spreadsheet_and_blank_rows_skipped() {
-        let rows =
-            parse_csv(b"\xef\xbb\xbfURL,Slug,tags\nhttps://a.example,a,x;y\n\n,,\nhttps://b.example\n")
-                .unwrap();
-        assert_eq!(rows.len(), 2);
-        assert_eq!(rows[0].number, 2);
-        assert_eq!(rows[0].cells["slug"], "a");
-        assert_eq!(rows[1].number, 5);
-        assert!(parse_csv(b"link,slug\nx,y\n").unwrap_err().contains("no `url` column"));
-    }
 }

@@ -1,0 +1,144 @@
+//! The import's storage: the uploaded rows in chunks, and each batch's links committed with
+//! the job's checkpoint.
+
+use super::parse::ImportRow;
+use super::{LinkValuesOwned, MAX_REPORTED_ERRORS};
+use crate::db::{Db, StoreError};
+use crate::dispatch;
+use crate::jobs::store::ClaimedJob;
+use crate::jobs::{ImportResult, RowError};
+use crate::links::store::{self as links_store, LinkValues};
+use crate::time::{Timestamp, now};
+
+/// Rows per stored chunk. A multiple of the job's batch, so a batch never spans two chunks.
+pub const CHUNK_ROWS: usize = 1000;
+
+/// Stores one chunk of an upload's rows (before its job exists).
+pub async fn insert_chunk(db: &Db, job_id: &str, seq: usize, rows: &[ImportRow]) -> Result<(), StoreError> {
+    const SQL: &str = "INSERT INTO job_chunks (job_id, seq, rows, created_at) VALUES ($1, $2, $3, $4)";
+    let json = serde_json::to_string(rows).expect("rows serialise");
+    let seq = i64::try_from(seq).unwrap_or(i64::MAX);
+    dispatch!(db, |pool| sqlx::query(SQL)
+        .bind(job_id)
+        .bind(seq)
+        .bind(&json)
+        .bind(now())
+        .execute(pool)
+        .await
+        .map(drop))?;
+    Ok(())
+}
+
+/// One stored chunk of a job's rows.
+pub async fn load_chunk(db: &Db, job_id: &str, seq: usize) -> Result<Vec<ImportRow>, StoreError> {
+    const SQL: &str = "SELECT rows FROM job_chunks WHERE job_id = $1 AND seq = $2";
+    let seq = i64::try_from(seq).unwrap_or(i64::MAX);
+    let json: Option<String> =
+        dispatch!(db, |pool| sqlx::query_scalar(SQL).bind(job_id).bind(seq).fetch_optional(pool).await)?;
+    // A missing or unreadable chunk cannot happen short of editing the database by hand; the
+    // job then reports those rows as not imported rather than failing silently.
+    Ok(json.and_then(|j| serde_json::from_str(&j).ok()).unwrap_or_default())
+}
+
+/// Deletes an upload's chunks (it failed, or its job has ended).
+pub async fn delete_chunks(db: &Db, job_id: &str) -> Result<(), StoreError> {
+    const SQL: &str = "DELETE FROM job_chunks WHERE job_id = $1";
+    dispatch!(db, |pool| sqlx::query(SQL).bind(job_id).execute(pool).await.map(drop))?;
+    Ok(())
+}
+
+/// Deletes chunks older than `before` that no job owns: uploads cut off by a crash.
+pub async fn purge_orphan_chunks(db: &Db, before: Timestamp) -> Result<u64, StoreError> {
+    const SQL: &str = "DELETE FROM job_chunks WHERE created_at < $1 \
+         AND NOT EXISTS (SELECT 1 FROM jobs WHERE jobs.id = job_chunks.job_id)";
+    let n =
+        dispatch!(db, |pool| sqlx::query(SQL).bind(before).execute(pool).await.map(|r| r.rows_affected()))?;
+    Ok(n)
+}
+
+pub struct CommitBatch<'a> {
+    pub from: usize,
+    pub to: usize,
+    pub progress: i64,
+    pub links: &'a [(u64, String, LinkValuesOwned)],
+    pub errors: Vec<RowError>,
+    pub result: &'a mut ImportResult,
+}
+
+/// Creates a batch's links and advances the job's checkpoint, in one transaction. A slug taken
+/// meanwhile skips its row. `false` when another worker already advanced the job.
+pub async fn commit_batch(db: &Db, job: &ClaimedJob, batch: CommitBatch<'_>) -> Result<bool, StoreError> {
+    const ADVANCE: &str =
+        "UPDATE jobs SET checkpoint = $1, progress = $2, result = $3 WHERE id = $4 AND checkpoint = $5";
+    let at = now();
+    let mut errors = batch.errors;
+    let mut created = 0u64;
+    let outcome = dispatch!(db, |pool| {
+        let mut tx = pool.begin().await?;
+        for (row, id, link) in batch.links {
+            let mut attempts = if link.slug.is_some() { 1 } else { 5 };
+            loop {
+                let slug = link.slug.clone().unwrap_or_else(crate::links::generate_slug);
+                let values = LinkValues {
+                    domain: &link.domain,
+                    slug: &slug,
+                    url: &link.url,
+                    title: link.title.as_deref(),
+                    tags: &link.tags,
+                    expires_at: None,
+                };
+                let inserted = sqlx::query(links_store::INSERT_IF_FREE)
+                    .bind(id.as_str())
+                    .bind(job.organization_id.as_str())
+                    .bind(values.domain)
+                    .bind(values.slug)
+                    .bind(values.url)
+                    .bind(values.title)
+                    .bind(links_store::tags_json(values.tags))
+                    .bind(links_store::search_text(values.title, values.url, values.slug))
+                    .bind(values.expires_at)
+                    .bind(at)
+                    .execute(&mut *tx)
+                    .await?
+                    .rows_affected()
+                    == 1;
+                attempts -= 1;
+                if inserted {
+                    created += 1;
+                    break;
+                }
+                if attempts == 0 {
+                    errors.push(RowError {
+                        row: *row,
+                        field: "slug".into(),
+                        message: "is already used by a live link on this domain".into(),
+                    });
+                    break;
+                }
+            }
+        }
+        let skipped_now = batch.links.len() as u64 - created;
+        batch.result.created += created;
+        batch.result.skipped += skipped_now;
+        let room = MAX_REPORTED_ERRORS.saturating_sub(batch.result.errors.len());
+        errors.sort_by_key(|e| e.row);
+        batch.result.errors.extend(errors.into_iter().take(room));
+        let result_json = serde_json::to_string(&*batch.result).expect("serialises");
+        let advanced = sqlx::query(ADVANCE)
+            .bind(i64::try_from(batch.to).unwrap_or(i64::MAX))
+            .bind(batch.progress)
+            .bind(&result_json)
+            .bind(&job.id)
+            .bind(i64::try_from(batch.from).unwrap_or(i64::MAX))
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+        if advanced != 1 {
+            tx.rollback().await?;
+            return Ok(false);
+        }
+        tx.commit().await?;
+        Ok::<_, StoreError>(true)
+    })?;
+    Ok(outcome)
+}
