@@ -305,7 +305,8 @@ fn error_codes(op: &Map<String, Value>) -> Vec<ErrorCode> {
         codes.insert(ErrorCode::MissingCredentials);
     }
     if schemes.contains(&"session_token") {
-        codes.insert(ErrorCode::InvalidSession);
+        // A repeated `Authorization` header is 400 `invalid_request`.
+        codes.extend([ErrorCode::InvalidRequest, ErrorCode::InvalidSession]);
     }
     if schemes.contains(&"api_key") {
         codes.extend([
@@ -468,7 +469,7 @@ mod tests {
         let me = &doc["paths"]["/api/developer/me"]["get"];
         let codes: Vec<&str> =
             me["x-error-codes"].as_array().unwrap().iter().filter_map(Value::as_str).collect();
-        assert_eq!(codes, ["missing_credentials", "invalid_session", "internal"]);
+        assert_eq!(codes, ["invalid_request", "missing_credentials", "invalid_session", "internal"]);
         let signup = &doc["paths"]["/api/developer/signup"]["post"];
         assert!(signup["responses"]["422"]["description"].as_str().unwrap().contains("validation_failed"));
         assert!(signup["responses"]["409"].is_object());

@@ -32,6 +32,7 @@ use axum::Router;
 use axum::body::Body;
 use axum::extract::ConnectInfo;
 use axum::http::{Request, Response};
+use futures_util::task::AtomicWaker;
 use http_body_util::BodyExt;
 use hyper::body::Incoming;
 use hyper_util::rt::{TokioExecutor, TokioIo};
@@ -191,6 +192,9 @@ fn replacement_for(head: &[u8]) -> Option<Vec<u8>> {
 struct Activity {
     started: AtomicU64,
     finished: AtomicU64,
+    /// The connection's reader, woken when a request ends so that its idle deadline starts
+    /// even though no byte arrives.
+    reader: AtomicWaker,
 }
 
 impl Activity {
@@ -211,6 +215,7 @@ struct RequestGuard(Arc<Activity>);
 impl Drop for RequestGuard {
     fn drop(&mut self) {
         self.0.finished.fetch_add(1, Ordering::AcqRel);
+        self.0.reader.wake();
     }
 }
 
@@ -349,6 +354,7 @@ impl AsyncRead for TimedIo {
                 Poll::Ready(result)
             }
             Poll::Pending => {
+                this.activity.reader.register(cx.waker());
                 if this.phase != Phase::InRequest && this.deadline.as_mut().poll(cx).is_ready() {
                     let what = if this.phase == Phase::Head { "headers" } else { "a request" };
                     return Poll::Ready(Err(io::Error::new(

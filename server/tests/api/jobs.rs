@@ -15,7 +15,69 @@ storage_tests!(
     uploads_that_are_not_csv_files_are_refused,
     a_retried_upload_with_an_idempotency_key_starts_one_job,
     jobs_are_listed_and_private_to_their_organization,
+    a_large_import_is_stored_in_chunks_that_go_when_the_job_ends,
+    a_job_queued_before_imports_were_chunked_still_runs,
 );
+
+/// Runs a `SELECT COUNT(*)`-style query on the test server's database.
+async fn count(s: &TestServer, sql: &'static str) -> i64 {
+    match &s.server().state().db {
+        portico::db::Db::Sqlite(pool) => sqlx::query_scalar(sql).fetch_one(pool).await.unwrap(),
+        portico::db::Db::Postgres(pool) => sqlx::query_scalar(sql).fetch_one(pool).await.unwrap(),
+    }
+}
+
+/// 2,500 rows span three stored chunks; rows keep their line numbers across chunk
+/// boundaries, and the chunks are deleted when the job ends.
+async fn a_large_import_is_stored_in_chunks_that_go_when_the_job_ends(s: &TestServer) {
+    let (_, key, _) = s.org_with_key("chunks@example.com", &["full_access"]).await;
+    let mut csv = String::from("slug,url\n");
+    for i in 0..2500 {
+        // Rows on lines 1001 and 2002 (the 1,000th and 2,001st data rows) are invalid.
+        let url =
+            if i == 999 || i == 2000 { "not a url".to_owned() } else { format!("https://example.com/{i}") };
+        csv.push_str(&format!("big-{i},{url}\n"));
+    }
+    let accepted = upload(s, &key, &csv).await;
+    let job = finished(s, &key, accepted["poll_url"].as_str().unwrap()).await;
+    assert_eq!(job["status"], "succeeded", "{job}");
+    assert_eq!(job["result"]["created"], 2498);
+    assert_eq!(job["result"]["skipped"], 2);
+    let rows: Vec<u64> =
+        job["result"]["errors"].as_array().unwrap().iter().map(|e| e["row"].as_u64().unwrap()).collect();
+    assert_eq!(rows, [1001, 2002]);
+    let links: Value =
+        s.v1(Method::GET, "/v1/links?search=big-2499", &key).send().await.unwrap().json().await.unwrap();
+    assert_eq!(links["data"][0]["url"], "https://example.com/2499");
+    assert_eq!(count(s, "SELECT COUNT(*) FROM job_chunks").await, 0, "the rows are spent");
+}
+
+/// A job stored with its whole file in `input` (as before imports were chunked) still runs.
+async fn a_job_queued_before_imports_were_chunked_still_runs(s: &TestServer) {
+    let (token, key, key_id) = s.org_with_key("legacy@example.com", &["full_access"]).await;
+    let me: Value = s.get_with_token("/api/developer/me", &token).await.json().await.unwrap();
+    let organization_id = me["organization"]["id"].as_str().unwrap().to_owned();
+    let id = "job_01JD0Q8Y4T8W6Q0C4X5M9Z2B7N";
+    const SQL: &str = "INSERT INTO jobs (id, organization_id, key_id, kind, status, progress, input, domain_scope, \
+         checkpoint, result, attempts, created_at) VALUES ($1, $2, $3, 'link_import', 'queued', 0, $4, '[]', 0, NULL, 0, $5)";
+    let file = b"url,slug\nhttps://example.com/old,old-style\nnope,bad\n".to_vec();
+    let at = chrono::Utc::now();
+    match &s.server().state().db {
+        portico::db::Db::Sqlite(pool) => {
+            let q = sqlx::query(SQL).bind(id).bind(&organization_id).bind(&key_id).bind(&file).bind(at);
+            q.execute(pool).await.map(drop)
+        }
+        portico::db::Db::Postgres(pool) => {
+            let q = sqlx::query(SQL).bind(id).bind(&organization_id).bind(&key_id).bind(&file).bind(at);
+            q.execute(pool).await.map(drop)
+        }
+    }
+    .unwrap();
+    let job = finished(s, &key, &format!("/v1/jobs/{id}")).await;
+    assert_eq!(job["status"], "succeeded", "{job}");
+    assert_eq!(job["result"]["created"], 1);
+    assert_eq!(job["result"]["errors"][0]["row"], 3);
+}
 
 fn csv_form(csv: &str) -> Form {
     Form::new().part(

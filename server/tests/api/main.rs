@@ -8,6 +8,7 @@ mod support;
 mod accounts;
 mod cli;
 mod errors;
+mod hardening;
 mod jobs;
 mod keys;
 mod links;
