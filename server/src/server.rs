@@ -100,11 +100,18 @@ pub async fn start_with(
 
     let mut registry = Registry::default();
     let http_metrics = HttpMetrics::register(&mut registry);
+    let connection_metrics = crate::http::serve::ConnectionMetrics::register(&mut registry);
+    let hash_refusals = prometheus_client::metrics::counter::Counter::default();
+    registry.register(
+        "portico_password_hashes_refused",
+        "Sign-ins and sign-ups answered 503 because every password hasher was busy",
+        hash_refusals.clone(),
+    );
     let (request_log, log_queue) = RequestLog::new(65_536, &mut registry);
     let document = crate::openapi::document();
     let state = AppState::new(crate::state::AppParts {
         login_throttle: Arc::new(LoginThrottle::new(config.login_throttle)),
-        hashers: accounts::Hashers::start(config.password_hashers, config.password_queue),
+        hashers: accounts::Hashers::start(config.password_hashers, config.password_queue, hash_refusals),
         keys: Arc::new(Verifier::new(db.clone(), 100_000, config.key_cache_ttl)),
         master_key: Arc::new(master_key),
         route_scopes: Arc::new(RouteScopes::from_document(&document)),
@@ -136,7 +143,13 @@ pub async fn start_with(
     state.playground_app.set(app.clone());
     let mut limits = state.config.connections;
     limits.max_connections = crate::http::serve::fit_connection_cap(limits.max_connections);
-    let server = tokio::spawn(crate::http::serve::serve(listener, app, limits, stop_serving.clone()));
+    let server = tokio::spawn(crate::http::serve::serve(
+        listener,
+        app,
+        limits,
+        connection_metrics,
+        stop_serving.clone(),
+    ));
     let mut background = spawn_background(&state, &stop_background);
     background.spawn(request_log::run_flusher(
         state.db.clone(),

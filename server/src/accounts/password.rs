@@ -14,6 +14,7 @@ use std::sync::{Arc, Mutex, OnceLock};
 use argon2::password_hash::phc::{Output, ParamsString, PasswordHash, Salt};
 use argon2::{Algorithm, Argon2, Block, Params, Version};
 use axum::http::{HeaderValue, header};
+use prometheus_client::metrics::counter::Counter;
 use tokio::sync::oneshot;
 
 use crate::error::{ApiError, ErrorCode};
@@ -41,11 +42,12 @@ struct Job {
 #[derive(Clone)]
 pub struct Hashers {
     jobs: SyncSender<Job>,
+    refused: Counter,
 }
 
 impl Hashers {
     /// Starts `threads` hashing threads. They end when the last handle is dropped.
-    pub fn start(threads: usize, queue: usize) -> Self {
+    pub fn start(threads: usize, queue: usize, refused: Counter) -> Self {
         let (jobs, receiver) = std::sync::mpsc::sync_channel::<Job>(queue);
         let receiver = Arc::new(Mutex::new(receiver));
         for n in 0..threads.max(1) {
@@ -57,7 +59,7 @@ impl Hashers {
                 tracing::error!(error = %e, "cannot start a password-hashing thread");
             }
         }
-        Self { jobs }
+        Self { jobs, refused }
     }
 
     /// Hashes a password into a PHC string (`$argon2id$v=19$…`).
@@ -81,7 +83,10 @@ impl Hashers {
         let (reply, answer) = oneshot::channel();
         match self.jobs.try_send(Job { work, reply }) {
             Ok(()) => {}
-            Err(TrySendError::Full(_)) => return Err(busy()),
+            Err(TrySendError::Full(_)) => {
+                self.refused.inc();
+                return Err(busy());
+            }
             Err(TrySendError::Disconnected(_)) => {
                 return Err(ApiError::internal("the password hashers have stopped"));
             }
@@ -204,7 +209,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_hash_verifies_its_password_only() {
-        let hashers = Hashers::start(1, 4);
+        let hashers = Hashers::start(1, 4, Counter::default());
         let pw = Secret::new("correct horse battery".to_owned());
         let h = hashers.hash(&pw).await.unwrap();
         assert!(h.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"), "{h}");
@@ -219,7 +224,7 @@ mod tests {
         // Ours verify with the argon2 crate's own verifier, and hashes it made (stored before
         // the hashers existed) verify with ours.
         use argon2::password_hash::PasswordHasher as _;
-        let hashers = Hashers::start(1, 4);
+        let hashers = Hashers::start(1, 4, Counter::default());
         let pw = Secret::new("correct horse battery".to_owned());
         let ours = hashers.hash(&pw).await.unwrap();
         Argon2::default()
@@ -235,7 +240,7 @@ mod tests {
     async fn past_the_queue_callers_get_503_with_retry_after_at_once() {
         // A queue with no room and no thread taking work: every caller is refused.
         let (jobs, _receiver) = std::sync::mpsc::sync_channel::<Job>(0);
-        let hashers = Hashers { jobs };
+        let hashers = Hashers { jobs, refused: Counter::default() };
         let err = hashers.verify(&Secret::new("correct horse battery".to_owned()), None).await.unwrap_err();
         assert_eq!(err.code(), ErrorCode::Unavailable);
         let response = axum::response::IntoResponse::into_response(err);

@@ -38,6 +38,9 @@ use hyper::body::Incoming;
 use hyper_util::rt::{TokioExecutor, TokioIo};
 use hyper_util::server::conn::auto::Builder;
 use hyper_util::server::graceful::GracefulShutdown;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::registry::Registry;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::Semaphore;
@@ -79,9 +82,45 @@ pub fn fit_connection_cap(max_connections: usize) -> usize {
     max_connections.min(room)
 }
 
+/// The connection layer's metrics.
+#[derive(Clone, Default)]
+pub struct ConnectionMetrics {
+    open: Gauge,
+    refused: Counter,
+    timed_out: Counter,
+}
+
+impl ConnectionMetrics {
+    pub fn register(registry: &mut Registry) -> Self {
+        let metrics = Self::default();
+        registry.register(
+            "portico_connections_open",
+            "Client connections being served",
+            metrics.open.clone(),
+        );
+        registry.register(
+            "portico_connections_refused",
+            "Connections answered 503 and closed at the connection cap",
+            metrics.refused.clone(),
+        );
+        registry.register(
+            "portico_connections_timed_out",
+            "Connections closed for sending no headers, or no request, in time",
+            metrics.timed_out.clone(),
+        );
+        metrics
+    }
+}
+
 /// Serves `app` on `listener` until `stop` is cancelled, then lets the connections finish
 /// their requests (idle ones close at once) and returns.
-pub async fn serve(listener: TcpListener, app: Router, limits: ConnectionLimits, stop: CancellationToken) {
+pub async fn serve(
+    listener: TcpListener,
+    app: Router,
+    limits: ConnectionLimits,
+    metrics: ConnectionMetrics,
+    stop: CancellationToken,
+) {
     let permits = Arc::new(Semaphore::new(limits.max_connections));
     let graceful = GracefulShutdown::new();
     loop {
@@ -96,15 +135,18 @@ pub async fn serve(listener: TcpListener, app: Router, limits: ConnectionLimits,
             },
         };
         let Ok(permit) = permits.clone().try_acquire_owned() else {
+            metrics.refused.inc();
             refuse(&stream);
             continue;
         };
         let _ = stream.set_nodelay(true);
         let activity = Arc::new(Activity::default());
-        let io = TokioIo::new(TimedIo::new(stream, activity.clone(), limits));
+        let io = TokioIo::new(TimedIo::new(stream, activity.clone(), limits, metrics.timed_out.clone()));
+        let open = metrics.open.clone();
         let service = ConnectionService { app: app.clone(), peer, activity, limits };
         let watcher = graceful.watcher();
         tokio::spawn(async move {
+            open.inc();
             let mut builder = Builder::new(TokioExecutor::new());
             // Header and idle timeouts are the connection's (`TimedIo`): hyper's would also
             // close idle keep-alive connections at the header timeout.
@@ -113,6 +155,7 @@ pub async fn serve(listener: TcpListener, app: Router, limits: ConnectionLimits,
             if let Err(e) = watcher.watch(connection).await {
                 tracing::trace!(error = %e, %peer, "connection ended with an error");
             }
+            open.dec();
             drop(permit);
         });
     }
@@ -274,10 +317,11 @@ struct TimedIo {
     deadline: Pin<Box<Sleep>>,
     /// A replacement answer still being written, and how much of it is out.
     replacement: Option<(Vec<u8>, usize)>,
+    timed_out: Counter,
 }
 
 impl TimedIo {
-    fn new(io: TcpStream, activity: Arc<Activity>, limits: ConnectionLimits) -> Self {
+    fn new(io: TcpStream, activity: Arc<Activity>, limits: ConnectionLimits, timed_out: Counter) -> Self {
         Self {
             io,
             activity,
@@ -286,6 +330,7 @@ impl TimedIo {
             seen_started: 0,
             deadline: Box::pin(tokio::time::sleep(limits.header_read_timeout)),
             replacement: None,
+            timed_out,
         }
     }
 
@@ -356,6 +401,7 @@ impl AsyncRead for TimedIo {
             Poll::Pending => {
                 this.activity.reader.register(cx.waker());
                 if this.phase != Phase::InRequest && this.deadline.as_mut().poll(cx).is_ready() {
+                    this.timed_out.inc();
                     let what = if this.phase == Phase::Head { "headers" } else { "a request" };
                     return Poll::Ready(Err(io::Error::new(
                         io::ErrorKind::TimedOut,

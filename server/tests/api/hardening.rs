@@ -72,6 +72,8 @@ mod flood {
         }
         assert!(refused > 0, "a queue of one cannot hold 40 sign-ins");
         assert!(checked > 0, "the hasher still works through the flood");
+        let metrics = s.get("/metrics").await.text().await.unwrap();
+        assert!(metrics.contains(&format!("portico_password_hashes_refused_total {refused}\n")), "{metrics}");
         // Afterwards the owner signs in as usual.
         assert_eq!(sign_in(s, &s.client, "flooded@example.com", PASSWORD).await.status(), StatusCode::OK);
     }
@@ -310,6 +312,19 @@ async fn past_the_connection_cap_new_connections_get_a_503_problem() {
     let (raw, _) = read_to_close(&mut fourth, Duration::from_secs(5)).await;
     assert_raw_problem(&raw, 503, "unavailable");
     assert!(raw.to_ascii_lowercase().contains("retry-after: 1"), "{raw}");
+    // The refusal is counted (read over one of the held connections: no place is free).
+    let stream = &mut held[0];
+    stream.write_all(b"GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n").await.unwrap();
+    let mut metrics = Vec::new();
+    let mut buf = [0u8; 65536];
+    while !String::from_utf8_lossy(&metrics).contains("# EOF") {
+        let n = stream.read(&mut buf).await.unwrap();
+        assert!(n > 0, "the metrics answer ended early");
+        metrics.extend_from_slice(&buf[..n]);
+    }
+    let metrics = String::from_utf8_lossy(&metrics);
+    assert!(metrics.contains("portico_connections_refused_total 1\n"), "{metrics}");
+    assert!(metrics.contains("portico_connections_open 3\n"), "{metrics}");
     // A place freed is a place for the next client.
     drop(held.pop());
     let mut served = false;
