@@ -15,11 +15,21 @@ use crate::db::StoreError;
 /// How many items one write takes at most.
 pub const BATCH: usize = 2000;
 
+/// When the writer writes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Flush {
+    /// Every `period` (and whenever a batch is full).
+    Periodic(Duration),
+    /// As soon as anything is queued: group commit — what arrives during a write goes in the
+    /// next one, so each write takes everything that waited for it.
+    Eager,
+}
+
 /// Runs the writer until `stop`, then drains. `write` must write all of a batch or nothing.
 pub async fn run<T, W, Fut>(
     what: &'static str,
     mut rx: mpsc::Receiver<T>,
-    period: Duration,
+    flush_when: Flush,
     stop: CancellationToken,
     write: W,
 ) where
@@ -28,6 +38,11 @@ pub async fn run<T, W, Fut>(
     T: Send,
 {
     let mut pending: Vec<T> = Vec::new();
+    // Eager writers still tick, to retry a failed write.
+    let period = match flush_when {
+        Flush::Periodic(period) => period,
+        Flush::Eager => Duration::from_millis(100),
+    };
     let mut ticker = tokio::time::interval(period);
     ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
@@ -38,7 +53,7 @@ pub async fn run<T, W, Fut>(
                 if received == 0 {
                     break;
                 }
-                if pending.len() >= BATCH {
+                if pending.len() >= BATCH || flush_when == Flush::Eager {
                     pending = flush(what, pending, &write).await;
                 }
             }

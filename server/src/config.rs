@@ -108,6 +108,11 @@ pub struct ServeArgs {
     /// Connections served at once; past it new ones are answered 503 and closed.
     #[arg(long, env = "PORTICO_MAX_CONNECTIONS", default_value_t = 10_000)]
     pub max_connections: usize,
+    /// How durable the request log is: `batched` (written every 100 ms; a hard kill loses at
+    /// most the last 100 ms) or `strict` (a `/v1` answer leaves only once its log row is
+    /// committed).
+    #[arg(long, env = "PORTICO_METERING_DURABILITY", value_enum, default_value_t = crate::metering::Durability::Batched)]
+    pub metering_durability: crate::metering::Durability,
     /// For `cargo xtask bench` only: also mount the link-read handler with no platform layer
     /// at `/bench/links/{id}`, the baseline the pipeline's cost is measured against.
     #[arg(long, hide = true)]
@@ -172,8 +177,10 @@ pub struct Config {
     pub monthly_quota: u64,
     /// How long request-log rows (and raw clicks) are kept.
     pub request_log_retention: Duration,
-    /// How often queued request-log entries are written.
+    /// How often queued request-log entries are written (batched durability).
     pub request_log_flush: Duration,
+    /// Batched or strict request-log durability.
+    pub metering_durability: crate::metering::Durability,
     /// Mount the benchmark's baseline route (never in the spec, never by default).
     pub bench_baseline: bool,
     /// Job workers.
@@ -272,7 +279,8 @@ impl Config {
             playground_rate_limit_rpm: 120,
             monthly_quota: 1_000_000,
             request_log_retention: Duration::from_secs(30 * 24 * 3600),
-            request_log_flush: Duration::from_secs(1),
+            request_log_flush: Duration::from_millis(100),
+            metering_durability: crate::metering::Durability::Batched,
             bench_baseline: false,
             job_workers: 2,
             job_lease: Duration::from_secs(30),
@@ -329,6 +337,7 @@ impl Config {
                 .unwrap_or_else(|| std::thread::available_parallelism().map_or(2, usize::from))
                 .max(1),
             password_queue: args.password_queue,
+            metering_durability: args.metering_durability,
             connections: ConnectionLimits {
                 header_read_timeout: Duration::from_secs(args.header_read_timeout_seconds.max(1)),
                 idle_timeout: Duration::from_secs(args.idle_timeout_seconds.max(1)),

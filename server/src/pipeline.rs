@@ -120,7 +120,15 @@ pub async fn v1(State(state): State<AppState>, req: Request, next: Next) -> Resp
 
     let outcome = run(&state, req, next, &route, required, ip).await;
 
-    // 7. The request log — every request, refused ones included.
+    // 7. The request log — every request, refused ones included. With strict durability the
+    //    answer waits until its row is committed.
+    let (committed, written) = match state.config.metering_durability {
+        crate::metering::Durability::Strict => {
+            let (tx, rx) = tokio::sync::oneshot::channel();
+            (Some(tx), Some(rx))
+        }
+        crate::metering::Durability::Batched => (None, None),
+    };
     state
         .request_log
         .record(LogEntry {
@@ -136,8 +144,14 @@ pub async fn v1(State(state): State<AppState>, req: Request, next: Next) -> Resp
             idempotency_key: idempotency_key.filter(|k| k.len() <= 255),
             at: now(),
             billable: outcome.billable,
+            committed,
         })
         .await;
+    if let Some(written) = written
+        && written.await.is_err()
+    {
+        tracing::error!("the request log stopped before this request's entry was committed");
+    }
     outcome.response
 }
 

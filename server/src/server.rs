@@ -154,6 +154,7 @@ pub async fn start_with(
     background.spawn(request_log::run_flusher(
         state.db.clone(),
         log_queue,
+        state.config.metering_durability,
         state.config.request_log_flush,
         stop_background.clone(),
     ));

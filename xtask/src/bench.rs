@@ -1,22 +1,31 @@
-//! `cargo xtask bench [--quick]`: the benchmark that holds the `/v1` pipeline to account.
+//! `cargo xtask bench [--quick] [--postgres | --database-url URL]`: the benchmark that holds
+//! the platform to account, measured honestly.
 //!
-//! 1. Builds the release binary and starts it on SQLite in a temporary directory, with the
-//!    hidden `--bench-baseline` flag that also mounts the link-read handler with no platform
-//!    layer at all.
-//! 2. Seeds an organisation, a key (with a rate limit high enough not to interfere) and links.
-//! 3. Drives load from this process — many concurrent keep-alive connections — through three
-//!    scenarios, alternated round by round so that drift (thermal, page cache, the other
-//!    core) falls on all of them alike:
-//!    - `baseline_link_read`: `GET /bench/links/{id}`, the handler alone;
-//!    - `authed_link_read`: `GET /v1/links/{id}` through the whole pipeline;
-//!    - `authed_link_create`: `POST /v1/links` with a fresh idempotency key each.
-//! 4. Checks metering lost nothing: the request log must hold every `/v1` request sent.
-//! 5. Prints a table and writes `target/bench/results.json`.
+//! The server and the load generator never share a core: the release binary runs pinned to
+//! one core (`taskset`), and the load comes from `wrk` — a lean C generator, installed from
+//! Debian's packages when missing — pinned to another, as its own process. (Wave 1 drove load
+//! from reqwest inside this process, which ate most of both cores and diluted the server's own
+//! cost threefold.) On PostgreSQL the database runs on the server's core too.
+//!
+//! Scenarios, alternated round by round (and in reverse every other round) so that drift
+//! falls on all alike:
+//! - `floor` — `GET /healthz`: every outer layer, no work; what the machine can do at all;
+//! - `baseline` — `GET /bench/links/{id}`: the link-read handler alone, no layer at all
+//!   (mounted by the hidden `--bench-baseline` flag);
+//! - `v1_read` — `GET /v1/links/{id}`: the same handler through the whole platform;
+//! - `baseline_create` — `POST /bench/links`: the link-create handler alone;
+//! - `v1_create` — `POST /v1/links` with a fresh `Idempotency-Key` each;
+//! - `redirect` — `GET /r/{slug}`: the product's hot path.
+//!
+//! It reports medians over the rounds (rps, p50, p99, errors), each scenario as a share of
+//! the floor, the platform overhead (1 − v1/baseline, for reads and creates), memory (idle,
+//! and with 1,000 keep-alive connections), and checks that metering lost nothing: every `/v1`
+//! request answered is in the request log, every redirect is a click. Results go to
+//! `target/bench/results.json` (and `results-postgres.json`).
 
-use std::process::{Command, ExitCode, Stdio};
-use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::{Duration, Instant};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, ExitCode, Stdio};
+use std::time::Duration;
 
 use serde_json::{Value, json};
 
@@ -24,48 +33,71 @@ use crate::workspace_root;
 
 struct Plan {
     rounds: usize,
-    per_scenario: Duration,
+    seconds: u64,
     connections: usize,
 }
 
-#[derive(Clone, Copy, PartialEq, Eq)]
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
 enum Scenario {
-    BaselineLinkRead,
-    AuthedLinkRead,
-    AuthedLinkCreate,
+    Floor,
+    Baseline,
+    V1Read,
+    BaselineCreate,
+    V1Create,
+    Redirect,
 }
 
 impl Scenario {
-    const ALL: [Scenario; 3] = [Self::BaselineLinkRead, Self::AuthedLinkRead, Self::AuthedLinkCreate];
+    const ALL: [Scenario; 6] =
+        [Self::Floor, Self::Baseline, Self::V1Read, Self::BaselineCreate, Self::V1Create, Self::Redirect];
 
     fn name(self) -> &'static str {
         match self {
-            Self::BaselineLinkRead => "baseline_link_read",
-            Self::AuthedLinkRead => "authed_link_read",
-            Self::AuthedLinkCreate => "authed_link_create",
+            Self::Floor => "floor",
+            Self::Baseline => "baseline",
+            Self::V1Read => "v1_read",
+            Self::BaselineCreate => "baseline_create",
+            Self::V1Create => "v1_create",
+            Self::Redirect => "redirect",
         }
     }
 
     fn is_v1(self) -> bool {
-        self != Self::BaselineLinkRead
+        matches!(self, Self::V1Read | Self::V1Create)
     }
 }
 
-#[derive(Default)]
-struct Tally {
-    requests: u64,
-    errors: u64,
-    latencies_us: Vec<u32>,
-    elapsed: Duration,
+/// Where the server keeps its data.
+enum Database {
+    Sqlite,
+    /// A URL given by the caller (an empty database).
+    Url(String),
+    /// A throwaway cluster this run starts (and removes).
+    Throwaway,
 }
 
-pub fn run(quick: bool) -> ExitCode {
-    let plan = if quick {
-        Plan { rounds: 2, per_scenario: Duration::from_secs(4), connections: 32 }
-    } else {
-        Plan { rounds: 5, per_scenario: Duration::from_secs(10), connections: 64 }
-    };
-    match bench(&plan) {
+/// The CPU cores the server (and its database) and the load generator are pinned to.
+struct Cores {
+    server: String,
+    load: String,
+}
+
+pub fn run(args: &[&str]) -> ExitCode {
+    let mut plan = Plan { rounds: 3, seconds: 4, connections: 32 };
+    let mut database = Database::Sqlite;
+    let mut iter = args.iter();
+    while let Some(arg) = iter.next() {
+        match *arg {
+            "--quick" => plan = Plan { rounds: 2, seconds: 2, connections: 32 },
+            "--postgres" => database = Database::Throwaway,
+            "--database-url" => match iter.next() {
+                Some(url) => database = Database::Url((*url).to_owned()),
+                None => return usage(),
+            },
+            _ => return usage(),
+        }
+    }
+    match bench(&plan, database) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("error: {e}");
@@ -74,8 +106,15 @@ pub fn run(quick: bool) -> ExitCode {
     }
 }
 
-fn bench(plan: &Plan) -> Result<(), String> {
+fn usage() -> ExitCode {
+    eprintln!("usage: cargo xtask bench [--quick] [--postgres | --database-url postgres://…]");
+    ExitCode::from(2)
+}
+
+fn bench(plan: &Plan, database: Database) -> Result<(), String> {
     let root = workspace_root();
+    ensure_wrk()?;
+    let cores = pick_cores()?;
     eprintln!("building the release binary…");
     let status = Command::new(env!("CARGO"))
         .args(["build", "--release", "--quiet", "-p", "portico", "--bin", "portico"])
@@ -86,38 +125,123 @@ fn bench(plan: &Plan) -> Result<(), String> {
         return Err("the release build failed".into());
     }
     let target_dir =
-        std::env::var("CARGO_TARGET_DIR").map(Into::into).unwrap_or_else(|_| root.join("target"));
+        std::env::var("CARGO_TARGET_DIR").map(PathBuf::from).unwrap_or_else(|_| root.join("target"));
     let binary = target_dir.join("release").join("portico");
-    let data = tempfile::tempdir().map_err(|e| e.to_string())?;
+    let work = tempfile::tempdir().map_err(|e| e.to_string())?;
 
-    let mut server = Command::new(&binary)
-        .args(["serve", "--addr", "127.0.0.1:0", "--bench-baseline", "--monthly-quota", "1000000000000"])
-        .arg("--data-dir")
-        .arg(data.path())
-        .env("RUST_LOG", "warn")
-        .env_remove("DATABASE_URL")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .map_err(|e| format!("cannot start {}: {e}", binary.display()))?;
-    let base = read_base_url(&mut server)?;
-    let runtime = tokio::runtime::Runtime::new().map_err(|e| e.to_string())?;
-    let result = runtime.block_on(drive(plan, &base));
-    let _ = Command::new("kill").args(["-TERM", &server.id().to_string()]).status();
-    let _ = server.wait();
-    let report = result?;
+    let mut cluster = None;
+    let (backend, database_url) = match database {
+        Database::Sqlite => ("sqlite", None),
+        Database::Url(url) => ("postgres", Some(url)),
+        Database::Throwaway => {
+            let started = Cluster::start(work.path(), &cores.server)?;
+            let url = started.url.clone();
+            cluster = Some(started);
+            ("postgres", Some(url))
+        }
+    };
+    let outcome = (|| {
+        let mut server = Server::start(&binary, work.path(), database_url.as_deref(), &cores.server)?;
+        let result = measure(plan, &cores, &server, work.path());
+        server.stop();
+        result
+    })();
+    if let Some(cluster) = cluster {
+        cluster.stop();
+    }
+    let mut report = outcome?;
+    report["backend"] = json!(backend);
 
-    let out_dir = root.join("target").join("bench");
+    let out_dir = target_dir.join("bench");
     std::fs::create_dir_all(&out_dir).map_err(|e| e.to_string())?;
-    let path = out_dir.join("results.json");
+    let name = if backend == "sqlite" { "results.json" } else { "results-postgres.json" };
+    let path = out_dir.join(name);
     std::fs::write(&path, serde_json::to_string_pretty(&report).expect("JSON") + "\n")
         .map_err(|e| e.to_string())?;
     eprintln!("wrote {}", path.display());
     Ok(())
 }
 
+/// Installs wrk from Debian's packages when it is missing.
+fn ensure_wrk() -> Result<(), String> {
+    if Command::new("wrk").arg("--version").output().is_ok() {
+        return Ok(());
+    }
+    eprintln!("installing wrk (apt-get)…");
+    let sudo: &[&str] = if is_root() { &[] } else { &["sudo"] };
+    for args in [&["apt-get", "update", "-qq"][..], &["apt-get", "install", "-y", "-qq", "wrk"][..]] {
+        let all: Vec<&str> = sudo.iter().chain(args).copied().collect();
+        let status = Command::new(all[0]).args(&all[1..]).env("DEBIAN_FRONTEND", "noninteractive").status();
+        if !status.is_ok_and(|s| s.success()) {
+            return Err("wrk is missing and could not be installed (apt-get install wrk)".into());
+        }
+    }
+    Ok(())
+}
+
+fn is_root() -> bool {
+    Command::new("id").arg("-u").output().is_ok_and(|o| String::from_utf8_lossy(&o.stdout).trim() == "0")
+}
+
+/// The server gets core 0 and the load generator the last core; with one core only, the
+/// measurement would not be honest, so it refuses.
+fn pick_cores() -> Result<Cores, String> {
+    let cpus = std::thread::available_parallelism().map_or(1, usize::from);
+    if cpus < 2 {
+        return Err("the benchmark needs two cores: one for the server, one for the load generator".into());
+    }
+    if Command::new("taskset").arg("-V").output().is_err() {
+        return Err("taskset (util-linux) is needed to pin the server and the load apart".into());
+    }
+    Ok(Cores { server: "0".into(), load: (cpus - 1).to_string() })
+}
+
+/// The server under test: the release binary pinned to its core.
+struct Server {
+    child: Child,
+    base: String,
+}
+
+impl Server {
+    fn start(binary: &Path, work: &Path, database_url: Option<&str>, core: &str) -> Result<Self, String> {
+        let mut command = Command::new("taskset");
+        command
+            .args(["-c", core])
+            .arg(binary)
+            .args(["serve", "--addr", "127.0.0.1:0", "--bench-baseline", "--monthly-quota", "1000000000000"])
+            .arg("--data-dir")
+            .arg(work.join("data"))
+            // sqlx warns of statements over 1 s: background pollers on a saturated core.
+            .env("RUST_LOG", "warn,sqlx=error")
+            .env_remove("DATABASE_URL")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit());
+        if let Some(url) = database_url {
+            command.args(["--database-url", url]);
+        }
+        let mut child = command.spawn().map_err(|e| format!("cannot start {}: {e}", binary.display()))?;
+        let base = read_base_url(&mut child)?;
+        Ok(Self { child, base })
+    }
+
+    /// The server's resident memory (`VmRSS`) in MiB.
+    fn rss_mib(&self) -> f64 {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id())).unwrap_or_default();
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix("VmRSS:"))
+            .and_then(|v| v.split_whitespace().next()?.parse::<f64>().ok())
+            .map_or(0.0, |kib| kib / 1024.0)
+    }
+
+    fn stop(&mut self) {
+        let _ = Command::new("kill").args(["-TERM", &self.child.id().to_string()]).status();
+        let _ = self.child.wait();
+    }
+}
+
 /// The server prints `Portico is running on http://…`; wait for it.
-fn read_base_url(server: &mut std::process::Child) -> Result<String, String> {
+fn read_base_url(server: &mut Child) -> Result<String, String> {
     use std::io::BufRead;
     let stdout = server.stdout.take().ok_or("no stdout")?;
     let mut lines = std::io::BufReader::new(stdout).lines();
@@ -133,78 +257,345 @@ fn read_base_url(server: &mut std::process::Child) -> Result<String, String> {
     Err("the server exited before announcing its address".into())
 }
 
-async fn drive(plan: &Plan, base: &str) -> Result<Value, String> {
-    let client = reqwest::Client::builder()
-        .pool_max_idle_per_host(plan.connections)
-        .timeout(Duration::from_secs(30))
-        .build()
-        .map_err(|e| e.to_string())?;
-    let (key, link_id, mut sent_v1) = seed(&client, base).await?;
+/// A throwaway PostgreSQL cluster (PostgreSQL refuses to run as root: as root it runs as an
+/// unprivileged system user), pinned to the server's core.
+struct Cluster {
+    bin: PathBuf,
+    dir: PathBuf,
+    url: String,
+}
 
-    let mut tallies: Vec<Tally> = Scenario::ALL.iter().map(|_| Tally::default()).collect();
-    let counter = Arc::new(AtomicU64::new(0));
+impl Cluster {
+    /// `runuser -u portico-bench --` as root (PostgreSQL refuses root), nothing otherwise.
+    fn as_user() -> Vec<String> {
+        if is_root() {
+            let _ = Command::new("useradd")
+                .args(["--system", "--no-create-home", "--shell", "/usr/sbin/nologin", "portico-bench"])
+                .stderr(Stdio::null())
+                .status();
+            ["runuser", "-u", "portico-bench", "--"].map(String::from).to_vec()
+        } else {
+            Vec::new()
+        }
+    }
+
+    fn start(work: &Path, core: &str) -> Result<Self, String> {
+        let bin = std::fs::read_dir("/usr/lib/postgresql")
+            .map_err(|_| "PostgreSQL is not installed (apt-get install postgresql)".to_owned())?
+            .filter_map(|e| e.ok().map(|e| e.path().join("bin")))
+            .filter(|p| p.join("initdb").exists())
+            .max()
+            .ok_or("PostgreSQL's initdb not found")?;
+        let dir = work.join("pg");
+        std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
+        let user = Self::as_user();
+        if is_root() {
+            let _ = Command::new("chown").args(["-R", "portico-bench"]).arg(&dir).status();
+        }
+        let port = free_port()?;
+        let initdb = Command::new("taskset")
+            .args(["-c", core])
+            .args(&user)
+            .arg(bin.join("initdb"))
+            .arg("-D")
+            .arg(dir.join("data"))
+            .args(["-U", "portico", "--auth=trust", "--encoding=UTF8"])
+            .stdout(Stdio::null())
+            .status();
+        if !initdb.is_ok_and(|s| s.success()) {
+            return Err("initdb failed".into());
+        }
+        let options =
+            format!("-p {port} -k {} -c listen_addresses=127.0.0.1 -c max_connections=200", dir.display());
+        // Started under taskset, the server and every backend it forks stay on the core.
+        let started = Command::new("taskset")
+            .args(["-c", core])
+            .args(&user)
+            .arg(bin.join("pg_ctl"))
+            .arg("-D")
+            .arg(dir.join("data"))
+            .arg("-l")
+            .arg(dir.join("server.log"))
+            .args(["-w", "-t", "60", "start", "-o", &options])
+            .stdout(Stdio::null())
+            .status();
+        if !started.is_ok_and(|s| s.success()) {
+            return Err("pg_ctl start failed".into());
+        }
+        Ok(Self { bin, dir, url: format!("postgres://portico@127.0.0.1:{port}/postgres") })
+    }
+
+    fn stop(self) {
+        let pg_ctl = self.bin.join("pg_ctl");
+        let mut command = match Self::as_user().split_first() {
+            Some((runuser, rest)) => {
+                let mut c = Command::new(runuser);
+                c.args(rest).arg(&pg_ctl);
+                c
+            }
+            None => Command::new(&pg_ctl),
+        };
+        let _ = command
+            .arg("-D")
+            .arg(self.dir.join("data"))
+            .args(["-m", "fast", "stop"])
+            .stdout(Stdio::null())
+            .status();
+    }
+}
+
+fn free_port() -> Result<u16, String> {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").map_err(|e| e.to_string())?;
+    Ok(listener.local_addr().map_err(|e| e.to_string())?.port())
+}
+
+/// What the seeding made: a key, a link to read, its slug, the organisation.
+struct Seed {
+    key: String,
+    link_id: String,
+    slug: String,
+    organization_id: String,
+    /// `/v1` requests the seeding sent (they are in the request log too).
+    v1_sent: u64,
+}
+
+/// One wrk run's figures.
+#[derive(Debug, Default, Clone)]
+struct Run {
+    requests: u64,
+    rps: f64,
+    p50_us: f64,
+    p99_us: f64,
+    errors: u64,
+}
+
+fn measure(plan: &Plan, cores: &Cores, server: &Server, work: &Path) -> Result<Value, String> {
+    let runtime = tokio::runtime::Runtime::new().map_err(|e| e.to_string())?;
+    let seed = runtime.block_on(seed(&server.base))?;
+    std::thread::sleep(Duration::from_secs(2));
+    let idle_rss = server.rss_mib();
+
+    let mut runs: Vec<Vec<Run>> = Scenario::ALL.iter().map(|_| Vec::new()).collect();
+    let (mut v1_answered, mut redirects) = (0u64, 0u64);
     for round in 0..plan.rounds {
-        // Alternate the order each round as well.
         let mut order = Scenario::ALL.to_vec();
         if round % 2 == 1 {
             order.reverse();
         }
         for scenario in order {
-            let tally = load(&client, base, &key, &link_id, scenario, plan, &counter).await;
+            let script = write_script(work, scenario, &seed, round)?;
+            let run = wrk(cores, &server.base, &script, plan.connections, plan.seconds, scenario)?;
             if scenario.is_v1() {
-                sent_v1 += tally.requests;
+                v1_answered += run.requests;
             }
-            let slot = &mut tallies[Scenario::ALL.iter().position(|s| *s == scenario).unwrap()];
-            slot.requests += tally.requests;
-            slot.errors += tally.errors;
-            slot.elapsed += tally.elapsed;
-            slot.latencies_us.extend(tally.latencies_us);
+            if scenario == Scenario::Redirect {
+                redirects += run.requests;
+            }
+            eprintln!(
+                "  round {} {:<16} {:>9.0} rps  p50 {:>7.0} µs  p99 {:>7.0} µs  errors {}",
+                round + 1,
+                scenario.name(),
+                run.rps,
+                run.p50_us,
+                run.p99_us,
+                run.errors
+            );
+            runs[Scenario::ALL.iter().position(|s| *s == scenario).expect("listed")].push(run);
         }
     }
 
-    // Metering lost nothing? Wait for the log's flush, then count (this query is not yet in it).
-    tokio::time::sleep(Duration::from_millis(2500)).await;
-    let log: Value = client
-        .get(format!("{base}/v1/requests?limit=1"))
-        .bearer_auth(&key)
-        .send()
-        .await
-        .map_err(|e| e.to_string())?
-        .json()
-        .await
-        .map_err(|e| e.to_string())?;
-    let logged = log["total"].as_u64().unwrap_or(0);
+    // Memory with 1,000 keep-alive connections on the read path.
+    let script = write_script(work, Scenario::V1Read, &seed, plan.rounds)?;
+    let peak = std::sync::Arc::new(std::sync::Mutex::new(0.0f64));
+    let sampling = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(true));
+    let sampler = {
+        let (peak, sampling, pid) = (peak.clone(), sampling.clone(), server.child.id());
+        std::thread::spawn(move || {
+            while sampling.load(std::sync::atomic::Ordering::Relaxed) {
+                let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+                if let Some(kib) = status
+                    .lines()
+                    .find_map(|l| l.strip_prefix("VmRSS:"))
+                    .and_then(|v| v.split_whitespace().next()?.parse::<f64>().ok())
+                {
+                    let mut peak = peak.lock().expect("not poisoned");
+                    *peak = peak.max(kib / 1024.0);
+                }
+                std::thread::sleep(Duration::from_millis(100));
+            }
+        })
+    };
+    let thousand = wrk(cores, &server.base, &script, 1000, plan.seconds.max(3), Scenario::V1Read)?;
+    sampling.store(false, std::sync::atomic::Ordering::Relaxed);
+    let _ = sampler.join();
+    v1_answered += thousand.requests;
+    let rss_1000 = *peak.lock().expect("not poisoned");
 
+    // Metering lost nothing? Let the writers flush, then count (these reads are not logged
+    // before they are answered, so they do not count themselves).
+    std::thread::sleep(Duration::from_secs(3));
+    let (logged, clicks) = runtime.block_on(metered(&server.base, &seed))?;
+    let sent = v1_answered + seed.v1_sent;
+    // wrk counts answers it received; requests in flight when a run ends are answered (and
+    // logged) after wrk stops counting, so the log may hold up to one per connection more.
+    let slack = (plan.connections * plan.rounds * 2 + 1000) as u64;
+    let log_ok = logged >= sent && logged <= sent + slack;
+    let clicks_ok = clicks >= redirects && clicks <= redirects + (plan.connections * plan.rounds) as u64;
+
+    let median = |values: Vec<f64>| -> f64 {
+        let mut values = values;
+        values.sort_by(|a, b| a.partial_cmp(b).unwrap_or(std::cmp::Ordering::Equal));
+        if values.is_empty() { 0.0 } else { values[values.len() / 2] }
+    };
+    let summary: Vec<(Scenario, Run)> = Scenario::ALL
+        .iter()
+        .zip(&runs)
+        .map(|(s, r)| {
+            (
+                *s,
+                Run {
+                    requests: r.iter().map(|x| x.requests).sum(),
+                    rps: median(r.iter().map(|x| x.rps).collect()),
+                    p50_us: median(r.iter().map(|x| x.p50_us).collect()),
+                    p99_us: median(r.iter().map(|x| x.p99_us).collect()),
+                    errors: r.iter().map(|x| x.errors).sum(),
+                },
+            )
+        })
+        .collect();
+    let rps = |s: Scenario| summary.iter().find(|(x, _)| *x == s).map_or(0.0, |(_, r)| r.rps);
+    let floor = rps(Scenario::Floor).max(1.0);
+    let read_overhead = 1.0 - rps(Scenario::V1Read) / rps(Scenario::Baseline).max(1.0);
+    let create_overhead = 1.0 - rps(Scenario::V1Create) / rps(Scenario::BaselineCreate).max(1.0);
+
+    println!();
+    println!(
+        "{:<16} {:>9} {:>9} {:>9} {:>7} {:>9}",
+        "scenario", "rps", "p50 µs", "p99 µs", "errors", "of floor"
+    );
     let mut scenarios = Vec::new();
-    println!();
-    println!("{:<22} {:>10} {:>10} {:>10} {:>8}", "scenario", "rps", "p50 µs", "p99 µs", "errors");
-    for (scenario, tally) in Scenario::ALL.iter().zip(&mut tallies) {
-        tally.latencies_us.sort_unstable();
-        let rps = tally.requests as f64 / tally.elapsed.as_secs_f64().max(1e-9);
-        let p50 = percentile(&tally.latencies_us, 0.50);
-        let p99 = percentile(&tally.latencies_us, 0.99);
-        println!("{:<22} {:>10.0} {:>10} {:>10} {:>8}", scenario.name(), rps, p50, p99, tally.errors);
-        scenarios.push(json!({"name": scenario.name(), "rps": rps.round(), "p50_us": p50, "p99_us": p99, "errors": tally.errors}));
+    for (scenario, run) in &summary {
+        let share = run.rps / floor;
+        println!(
+            "{:<16} {:>9.0} {:>9.0} {:>9.0} {:>7} {:>8.1}%",
+            scenario.name(),
+            run.rps,
+            run.p50_us,
+            run.p99_us,
+            run.errors,
+            share * 100.0
+        );
+        scenarios.push(json!({
+            "name": scenario.name(), "rps": run.rps.round(), "p50_us": run.p50_us.round(),
+            "p99_us": run.p99_us.round(), "errors": run.errors, "share_of_floor": (share * 1000.0).round() / 1000.0,
+            "rounds": runs[Scenario::ALL.iter().position(|s| s == scenario).expect("listed")]
+                .iter().map(|r| r.rps.round()).collect::<Vec<_>>(),
+        }));
     }
-    let rps = |i: usize| scenarios[i]["rps"].as_f64().unwrap_or(0.0);
-    let overhead = if rps(0) > 0.0 { 1.0 - rps(1) / rps(0) } else { 0.0 };
     println!();
-    println!("platform overhead (1 - authed/baseline rps): {:.1} %", overhead * 100.0);
-    println!("metered: sent {sent_v1} /v1 requests, the request log holds {logged}");
-    if logged != sent_v1 {
-        eprintln!("warning: metering lost {} requests", sent_v1 as i64 - logged as i64);
-    }
+    println!("platform overhead, reads   (1 - v1_read/baseline):          {:.1} %", read_overhead * 100.0);
+    println!("platform overhead, creates (1 - v1_create/baseline_create): {:.1} %", create_overhead * 100.0);
+    println!("redirect: {:.1} % of the floor", rps(Scenario::Redirect) / floor * 100.0);
+    println!("memory: idle {idle_rss:.1} MiB; with 1,000 keep-alive connections {rss_1000:.1} MiB");
+    println!(
+        "metered: {sent} /v1 requests answered, {logged} in the request log ({}); {redirects} redirects, {clicks} clicks ({})",
+        if log_ok { "none lost" } else { "MISMATCH" },
+        if clicks_ok { "none lost" } else { "MISMATCH" }
+    );
     Ok(json!({
         "scenarios": scenarios,
-        "platform_overhead": (overhead * 1000.0).round() / 1000.0,
-        "metered": {"sent": sent_v1, "logged": logged},
-        "machine": {"cpus": std::thread::available_parallelism().map(|n| n.get()).unwrap_or(0), "os": std::env::consts::OS},
-        "plan": {"rounds": plan.rounds, "seconds_per_scenario": plan.per_scenario.as_secs(), "connections": plan.connections},
+        "overhead": {
+            "v1_read": (read_overhead * 1000.0).round() / 1000.0,
+            "v1_create": (create_overhead * 1000.0).round() / 1000.0,
+        },
+        "redirect_share_of_floor": (rps(Scenario::Redirect) / floor * 1000.0).round() / 1000.0,
+        "memory_mib": {"idle": (idle_rss * 10.0).round() / 10.0, "with_1000_connections": (rss_1000 * 10.0).round() / 10.0},
+        "metered": {"v1_answered": sent, "logged": logged, "lossless": log_ok, "redirects": redirects, "clicks": clicks, "clicks_lossless": clicks_ok},
+        "method": {
+            "server_core": cores.server, "load_core": cores.load, "generator": "wrk -t1",
+            "rounds": plan.rounds, "seconds_per_run": plan.seconds, "connections": plan.connections,
+            "cpus": std::thread::available_parallelism().map(usize::from).unwrap_or(0),
+        },
     }))
 }
 
-/// Signs up, creates a key and a link; returns (key, link id, /v1 requests sent).
-async fn seed(client: &reqwest::Client, base: &str) -> Result<(String, String, u64), String> {
+/// Runs wrk pinned to the load core; the Lua script prints the figures as JSON at the end.
+fn wrk(
+    cores: &Cores,
+    base: &str,
+    script: &Path,
+    connections: usize,
+    seconds: u64,
+    scenario: Scenario,
+) -> Result<Run, String> {
+    let output = Command::new("taskset")
+        .args(["-c", &cores.load, "wrk", "-t1"])
+        .arg(format!("-c{connections}"))
+        .arg(format!("-d{seconds}s"))
+        .arg("-s")
+        .arg(script)
+        .arg(base)
+        .stderr(Stdio::inherit())
+        .output()
+        .map_err(|e| format!("cannot run wrk: {e}"))?;
+    let text = String::from_utf8_lossy(&output.stdout);
+    let line = text
+        .lines()
+        .find_map(|l| l.strip_prefix("RESULT "))
+        .ok_or_else(|| format!("wrk printed no result for {}: {text}", scenario.name()))?;
+    let v: Value = serde_json::from_str(line).map_err(|e| format!("wrk's result: {e}: {line}"))?;
+    let requests = v["requests"].as_u64().unwrap_or(0);
+    let seconds = v["duration_us"].as_f64().unwrap_or(1.0) / 1e6;
+    Ok(Run {
+        requests,
+        rps: requests as f64 / seconds.max(1e-9),
+        p50_us: v["p50"].as_f64().unwrap_or(0.0),
+        p99_us: v["p99"].as_f64().unwrap_or(0.0),
+        errors: v["errors"].as_u64().unwrap_or(0),
+    })
+}
+
+/// The wrk script of a scenario: the request, and a `done` that prints the figures.
+fn write_script(work: &Path, scenario: Scenario, seed: &Seed, round: usize) -> Result<PathBuf, String> {
+    let auth = format!("[\"Authorization\"] = \"Bearer {}\"", seed.key);
+    let request = match scenario {
+        Scenario::Floor => "wrk.path = \"/healthz\"".to_owned(),
+        Scenario::Baseline => format!("wrk.path = \"/bench/links/{}\"", seed.link_id),
+        Scenario::V1Read => format!("wrk.path = \"/v1/links/{}\"\nwrk.headers = {{ {auth} }}", seed.link_id),
+        Scenario::Redirect => format!("wrk.path = \"/r/{}\"", seed.slug),
+        Scenario::BaselineCreate | Scenario::V1Create => {
+            let (path, headers) = if scenario == Scenario::V1Create {
+                ("/v1/links".to_owned(), format!("{auth}, [\"Idempotency-Key\"] = \"bench-{round}-\" .. n,"))
+            } else {
+                (format!("/bench/links?org={}", seed.organization_id), String::new())
+            };
+            format!(
+                "local n = 0\n\
+                 request = function()\n\
+                 \x20 n = n + 1\n\
+                 \x20 local body = '{{\"url\": \"https://example.com/{}/{round}/' .. n .. '\", \"tags\": [\"bench\"]}}'\n\
+                 \x20 return wrk.format(\"POST\", \"{path}\", {{ {headers} [\"Content-Type\"] = \"application/json\" }}, body)\n\
+                 end",
+                scenario.name()
+            )
+        }
+    };
+    let done = "done = function(summary, latency, requests)\n\
+        \x20 local e = summary.errors\n\
+        \x20 io.write(string.format('RESULT {\"requests\": %d, \"duration_us\": %d, \"errors\": %d, \"p50\": %d, \"p99\": %d}\\n',\n\
+        \x20   summary.requests, summary.duration, e.connect + e.read + e.write + e.status + e.timeout,\n\
+        \x20   latency:percentile(50), latency:percentile(99)))\n\
+        end\n";
+    let path = work.join(format!("{}-{round}.lua", scenario.name()));
+    std::fs::write(&path, format!("{request}\n{done}")).map_err(|e| e.to_string())?;
+    Ok(path)
+}
+
+/// Signs up, creates a key (with a rate limit high enough not to interfere) and links.
+async fn seed(base: &str) -> Result<Seed, String> {
+    let client =
+        reqwest::Client::builder().timeout(Duration::from_secs(30)).build().map_err(|e| e.to_string())?;
+    let fail = |e: reqwest::Error| e.to_string();
     let post = |path: &str, token: Option<&str>, body: Value| {
         let mut request = client.post(format!("{base}{path}")).json(&body);
         if let Some(token) = token {
@@ -212,7 +603,6 @@ async fn seed(client: &reqwest::Client, base: &str) -> Result<(String, String, u
         }
         request.send()
     };
-    let fail = |e: reqwest::Error| e.to_string();
     let session: Value = post(
         "/api/developer/signup",
         None,
@@ -224,6 +614,7 @@ async fn seed(client: &reqwest::Client, base: &str) -> Result<(String, String, u
     .await
     .map_err(fail)?;
     let token = session["token"].as_str().ok_or("sign-up failed")?.to_owned();
+    let organization_id = session["organization"]["id"].as_str().ok_or("no organisation")?.to_owned();
     let created: Value = post(
         "/api/developer/apikeys",
         Some(&token),
@@ -235,10 +626,10 @@ async fn seed(client: &reqwest::Client, base: &str) -> Result<(String, String, u
     .await
     .map_err(fail)?;
     let key = created["key"].as_str().ok_or("key creation failed")?.to_owned();
-    let mut sent = 0;
-    let mut link_id = String::new();
+    let mut v1_sent = 0;
+    let mut last = Value::Null;
     for i in 0..20 {
-        let link: Value = post(
+        last = post(
             "/v1/links",
             Some(&key),
             json!({"url": format!("https://example.com/seed/{i}"), "title": "Seed"}),
@@ -248,78 +639,33 @@ async fn seed(client: &reqwest::Client, base: &str) -> Result<(String, String, u
         .json()
         .await
         .map_err(fail)?;
-        sent += 1;
-        link_id = link["id"].as_str().ok_or("link creation failed")?.to_owned();
+        v1_sent += 1;
     }
-    Ok((key, link_id, sent))
+    let link_id = last["id"].as_str().ok_or("link creation failed")?.to_owned();
+    let slug = last["slug"].as_str().ok_or("no slug")?.to_owned();
+    Ok(Seed { key, link_id, slug, organization_id, v1_sent })
 }
 
-async fn load(
-    client: &reqwest::Client,
-    base: &str,
-    key: &str,
-    link_id: &str,
-    scenario: Scenario,
-    plan: &Plan,
-    counter: &Arc<AtomicU64>,
-) -> Tally {
-    let started = Instant::now();
-    let deadline = started + plan.per_scenario;
-    let mut workers = tokio::task::JoinSet::new();
-    for _ in 0..plan.connections {
-        let (client, base, key, link_id, counter) =
-            (client.clone(), base.to_owned(), key.to_owned(), link_id.to_owned(), counter.clone());
-        workers.spawn(async move {
-            let mut tally = Tally::default();
-            while Instant::now() < deadline {
-                let request = match scenario {
-                    Scenario::BaselineLinkRead => client.get(format!("{base}/bench/links/{link_id}")),
-                    Scenario::AuthedLinkRead => {
-                        client.get(format!("{base}/v1/links/{link_id}")).bearer_auth(&key)
-                    }
-                    Scenario::AuthedLinkCreate => {
-                        let n = counter.fetch_add(1, Ordering::Relaxed);
-                        client
-                            .post(format!("{base}/v1/links"))
-                            .bearer_auth(&key)
-                            .header("idempotency-key", format!("bench-{n}"))
-                            .json(
-                                &json!({"url": format!("https://example.com/bench/{n}"), "tags": ["bench"]}),
-                            )
-                    }
-                };
-                let sent_at = Instant::now();
-                let ok = match request.send().await {
-                    Ok(response) => {
-                        let ok = response.status().is_success();
-                        let _ = response.bytes().await;
-                        ok
-                    }
-                    Err(_) => false,
-                };
-                tally.latencies_us.push(sent_at.elapsed().as_micros().min(u128::from(u32::MAX)) as u32);
-                tally.requests += 1;
-                if !ok {
-                    tally.errors += 1;
-                }
-            }
-            tally
-        });
-    }
-    let mut total = Tally::default();
-    while let Some(Ok(tally)) = workers.join_next().await {
-        total.requests += tally.requests;
-        total.errors += tally.errors;
-        total.latencies_us.extend(tally.latencies_us);
-    }
-    total.elapsed = started.elapsed();
-    total
-}
-
-fn percentile(sorted: &[u32], q: f64) -> u32 {
-    if sorted.is_empty() {
-        return 0;
-    }
-    let index = ((sorted.len() as f64 - 1.0) * q).round() as usize;
-    sorted[index.min(sorted.len() - 1)]
+/// The request log's total and the benchmark link's clicks.
+async fn metered(base: &str, seed: &Seed) -> Result<(u64, u64), String> {
+    let client = reqwest::Client::new();
+    let get = |path: String| {
+        let client = client.clone();
+        let key = seed.key.clone();
+        async move {
+            let value: Value = client
+                .get(format!("{base}{path}"))
+                .bearer_auth(key)
+                .send()
+                .await
+                .map_err(|e| e.to_string())?
+                .json()
+                .await
+                .map_err(|e| e.to_string())?;
+            Ok::<Value, String>(value)
+        }
+    };
+    let log = get("/v1/requests?limit=1".to_owned()).await?;
+    let link = get(format!("/v1/links/{}", seed.link_id)).await?;
+    Ok((log["total"].as_u64().unwrap_or(0), link["clicks"].as_u64().unwrap_or(0)))
 }

@@ -5,9 +5,9 @@
 //!   and the SDK's client (`sdk/src/generated.rs`, progenitor on a 3.0.3 copy of the spec);
 //!   `cargo xtask gen --check` writes nothing, and exits non-zero showing what differs when an
 //!   artifact is stale (CI runs it).
-//! - `cargo xtask bench [--quick]` measures what the platform costs per request: it builds the
-//!   release binary, starts it on SQLite, drives load from many keep-alive connections and
-//!   writes `target/bench/results.json` (see `docs/performance.md`).
+//! - `cargo xtask bench [--quick] [--postgres | --database-url URL]` measures what the platform
+//!   costs per request: the release binary pinned to one core, wrk pinned to another, six
+//!   scenarios alternated; writes `target/bench/results.json` (see `docs/performance.md`).
 
 mod bench;
 mod generate;
@@ -22,10 +22,11 @@ fn main() -> ExitCode {
     match args.as_slice() {
         ["gen"] => generate::generate(generate::Mode::Write),
         ["gen", "--check"] => generate::generate(generate::Mode::Check),
-        ["bench"] => bench::run(false),
-        ["bench", "--quick"] => bench::run(true),
+        ["bench", rest @ ..] => bench::run(rest),
         _ => {
-            eprintln!("usage: cargo xtask gen [--check] | cargo xtask bench [--quick]");
+            eprintln!(
+                "usage: cargo xtask gen [--check] | cargo xtask bench [--quick] [--postgres | --database-url URL]"
+            );
             ExitCode::from(2)
         }
     }

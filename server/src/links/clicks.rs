@@ -88,7 +88,7 @@ impl ClickRecorder {
 
 /// Writes queued clicks every `period` until `stop`, then drains the queue (see [`crate::batch`]).
 pub async fn run_flusher(db: Db, rx: mpsc::Receiver<Click>, period: Duration, stop: CancellationToken) {
-    crate::batch::run("clicks", rx, period, stop, |batch: Vec<Click>| {
+    crate::batch::run("clicks", rx, crate::batch::Flush::Periodic(period), stop, |batch: Vec<Click>| {
         let db = db.clone();
         async move {
             let result = write(&db, &batch).await;

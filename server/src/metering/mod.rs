@@ -10,5 +10,5 @@ mod usage;
 
 pub use quota::Quotas;
 pub use rate_limit::RateLimits;
-pub use request_log::{LogEntry, RequestLog};
+pub use request_log::{Durability, LogEntry, RequestLog};
 pub use usage::*;

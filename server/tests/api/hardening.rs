@@ -497,3 +497,65 @@ async fn postgres_acknowledged_links_survive_a_hard_kill_under_write_load() {
         acknowledged_links_survive_a_hard_kill_under_write_load(Some(url)).await;
     }
 }
+
+/// With strict metering durability, every `/v1` request answered before a kill -9 is in the
+/// request log after the restart (the answer left only once its row was committed).
+async fn answered_requests_survive_a_hard_kill_with_strict_metering(database_url: Option<String>) {
+    let dir = tempfile::tempdir().unwrap();
+    let env = [
+        ("DATABASE_URL", database_url.as_deref().unwrap_or_default()),
+        ("PORTICO_DEFAULT_RATE_LIMIT_RPM", "10000000"),
+        ("PORTICO_METERING_DURABILITY", "strict"),
+    ];
+    let (mut first, base) = crate::support::start_binary(dir.path(), &env);
+    let client = reqwest::Client::builder().timeout(Duration::from_secs(10)).build().unwrap();
+    let (_, key) =
+        crate::support::account_with_key(&client, &base, "strict@example.com", &["full_access"]).await;
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let callers: Vec<_> = (0..8)
+        .map(|_| {
+            let (client, base, key, stop) = (client.clone(), base.clone(), key.clone(), stop.clone());
+            tokio::spawn(async move {
+                let mut answered = 0u64;
+                for _ in 0..20_000 {
+                    match client.get(format!("{base}/v1/key")).bearer_auth(&key).send().await {
+                        Ok(response) if response.status() == StatusCode::OK => answered += 1,
+                        _ if stop.load(std::sync::atomic::Ordering::Relaxed) => break,
+                        Ok(response) => panic!("a call failed before the kill: {}", response.status()),
+                        Err(e) => panic!("a call failed before the kill: {e}"),
+                    }
+                }
+                answered
+            })
+        })
+        .collect();
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    first.kill().unwrap();
+    first.wait().unwrap();
+    let mut answered = 0;
+    for caller in callers {
+        answered += caller.await.unwrap();
+    }
+    assert!(answered >= 50, "only {answered} calls were answered before the kill");
+
+    let (mut second, base) = crate::support::start_binary(dir.path(), &env);
+    // The count is taken before this request is logged: it does not count itself.
+    let log: Value = crate::support::get_json(&client, format!("{base}/v1/requests?limit=1"), &key).await;
+    let logged = log["total"].as_u64().unwrap();
+    assert!(logged >= answered, "{answered} calls answered, only {logged} in the request log");
+    let _ = std::process::Command::new("kill").args(["-TERM", &second.id().to_string()]).status();
+    second.wait().unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqlite_answered_requests_survive_a_hard_kill_with_strict_metering() {
+    answered_requests_survive_a_hard_kill_with_strict_metering(None).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_answered_requests_survive_a_hard_kill_with_strict_metering() {
+    if let Some(url) = crate::support::fresh_postgres_database().await {
+        answered_requests_survive_a_hard_kill_with_strict_metering(Some(url)).await;
+    }
+}

@@ -383,6 +383,33 @@ mod quotas {
     }
 }
 
+mod strict {
+    use super::*;
+
+    storage_tests_with!(
+        |config| {
+            config.metering_durability = portico::metering::Durability::Strict;
+            // Nothing but the strict path can write the log in time.
+            config.request_log_flush = std::time::Duration::from_secs(3600);
+        };
+        with_strict_durability_an_answered_request_is_already_in_the_log
+    );
+
+    async fn with_strict_durability_an_answered_request_is_already_in_the_log(s: &TestServer) {
+        let (_, key, _) = s.org_with_key("strict-log@example.com", &["full_access"]).await;
+        for n in 1..=3u64 {
+            let answered = s.v1(Method::GET, "/v1/key", &key).send().await.unwrap();
+            assert_eq!(answered.status(), StatusCode::OK);
+            let request_id = header(&answered, "x-request-id").to_owned();
+            // No wait, no flush: the answer came after the commit.
+            let log: Value =
+                s.v1(Method::GET, "/v1/requests", &key).send().await.unwrap().json().await.unwrap();
+            assert_eq!(log["total"], 2 * n - 1, "{log}");
+            assert!(log["data"].as_array().unwrap().iter().any(|e| e["id"] == request_id.as_str()));
+        }
+    }
+}
+
 /// Usage, the log and quotas survive a graceful restart with nothing lost, even when the
 /// restart comes before the periodic flush.
 async fn counts_survive_a_restart(database_url: Option<String>) {
