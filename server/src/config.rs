@@ -161,6 +161,8 @@ pub struct Config {
     pub master_key: Option<Secret<String>>,
     /// How long a verified API key is cached (changes made elsewhere show within this).
     pub key_cache_ttl: Duration,
+    /// How long a cached redirect target may lag changes made by other instances.
+    pub redirect_cache_ttl: Duration,
     /// How often `last_used_at` stamps are written.
     pub last_used_flush: Duration,
     /// The public URL (`None`: `http://` + the bound address).
@@ -271,6 +273,7 @@ impl Config {
             trusted_proxies: Vec::new(),
             master_key: None,
             key_cache_ttl: Duration::from_secs(1),
+            redirect_cache_ttl: Duration::from_secs(1),
             last_used_flush: Duration::from_secs(2),
             public_url: None,
             default_domain: None,

@@ -127,6 +127,7 @@ pub async fn start_with(
         jobs_wake: Arc::new(tokio::sync::Notify::new()),
         webhooks_wake: Arc::new(tokio::sync::Notify::new()),
         clicks: click_recorder,
+        redirects: Arc::new(crate::links::RedirectCache::new(100_000, config.redirect_cache_ttl)),
         config: Arc::new(config),
         db,
         http_metrics,

@@ -49,6 +49,8 @@ pub struct AppParts {
     pub master_key: Arc<MasterKey>,
     /// Where short links are served.
     pub public: Arc<PublicUrls>,
+    /// What short links resolve to, kept in memory.
+    pub redirects: Arc<crate::links::RedirectCache>,
     /// Queues redirects' clicks for the background writer.
     pub clicks: ClickRecorder,
     /// Per-key rate limits.

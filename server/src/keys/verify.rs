@@ -46,12 +46,16 @@ pub struct KeyRecord {
     pub blocked: bool,
     pub blocked_reason: Option<String>,
     pub rate_limit_rpm: Option<i64>,
+    /// The key's row as verified: what `GET /v1/key` answers, without reading it again.
+    pub row: store::KeyRow,
 }
 
 impl From<store::VerificationRow> for KeyRecord {
     fn from(row: store::VerificationRow) -> Self {
         let scope_list = row.key.scopes();
+        let stored = row.key.clone();
         Self {
+            row: stored,
             id: row.key.id.as_str().into(),
             organization_id: row.key.organization_id.as_str().into(),
             scopes: ScopeSet::from_scopes(&scope_list),

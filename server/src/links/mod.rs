@@ -181,6 +181,10 @@ async fn create(
             expires_at: req.expires_at,
         };
         outcome = store::insert(&state.db, &id, org, &values, at).await;
+        if outcome.is_ok() {
+            // A miss cached for this slug must not outlive the link's creation.
+            state.redirects.forget(&domain, &slug);
+        }
         if !matches!(outcome, Err(StoreError::Conflict(_))) {
             break;
         }
@@ -346,6 +350,8 @@ pub async fn link_update(
     if !store::update(&state.db, org, &id, current.version, &values, at).await? {
         return Err(changed_meanwhile("link"));
     }
+    state.redirects.forget(&current.domain, &current.slug);
+    state.redirects.forget(&domain, &slug);
     let row = store::get(&state.db, org, &id).await?.ok_or_else(|| ApiError::not_found("link"))?;
     Ok(with_etag(StatusCode::OK, to_link(&state, row)))
 }
@@ -369,10 +375,11 @@ pub async fn link_delete(
     principal: ApiPrincipal,
     Path(id): Path<String>,
 ) -> Result<StatusCode, ApiError> {
-    find_visible(&state, &principal, &id).await?;
+    let link = find_visible(&state, &principal, &id).await?;
     if !store::soft_delete(&state.db, &principal.key().organization_id, &id, now()).await? {
         return Err(ApiError::not_found("link"));
     }
+    state.redirects.forget(&link.domain, &link.slug);
     Ok(StatusCode::NO_CONTENT)
 }
 

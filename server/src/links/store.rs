@@ -246,19 +246,17 @@ pub async fn soft_delete(
     })
 }
 
-/// The live, unexpired link at `domain`/`slug`: its id and destination.
-pub async fn resolve(
+/// The live link at `domain`/`slug` (expired or not): its id, destination and expiry.
+pub async fn resolve_live(
     db: &Db,
     domain: &str,
     slug: &str,
-    at: Timestamp,
-) -> Result<Option<(String, String)>, StoreError> {
-    const SQL: &str = "SELECT id, url FROM links WHERE domain = $1 AND slug = $2 AND deleted_at IS NULL \
-         AND (expires_at IS NULL OR expires_at > $3)";
-    Ok(dispatch!(db, |pool| sqlx::query_as::<_, (String, String)>(SQL)
+) -> Result<Option<(String, String, Option<Timestamp>)>, StoreError> {
+    const SQL: &str =
+        "SELECT id, url, expires_at FROM links WHERE domain = $1 AND slug = $2 AND deleted_at IS NULL";
+    Ok(dispatch!(db, |pool| sqlx::query_as::<_, (String, String, Option<Timestamp>)>(SQL)
         .bind(domain)
         .bind(slug)
-        .bind(at)
         .fetch_optional(pool)
         .await)?)
 }

@@ -6,7 +6,7 @@ use std::time::Duration;
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
-use crate::support::{TestServer, assert_problem, storage_tests};
+use crate::support::{TestServer, assert_problem, storage_tests, storage_tests_with};
 
 storage_tests!(
     domains_are_registered_once_listed_and_removed_when_unused,
@@ -630,4 +630,61 @@ async fn clicks_still_queued_at_shutdown_are_written_before_exit() {
             .await;
     assert_eq!(link["clicks"], 15);
     server.shutdown().await;
+}
+
+mod redirect_cache {
+    use super::*;
+
+    // An hour-long cache: only invalidation, not expiry, can make these pass.
+    storage_tests_with!(
+        |config| config.redirect_cache_ttl = std::time::Duration::from_secs(3600);
+        a_cached_redirect_follows_every_change_on_the_next_request
+    );
+
+    async fn a_cached_redirect_follows_every_change_on_the_next_request(s: &TestServer) {
+        let key = key(s, "cache@example.com").await;
+        let location = |path: &'static str| async move {
+            let response = s.get(path).await;
+            match response.status() {
+                StatusCode::FOUND => Some(response.headers()["location"].to_str().unwrap().to_owned()),
+                StatusCode::NOT_FOUND => None,
+                other => panic!("{path}: {other}"),
+            }
+        };
+        // A miss is cached, then the link is created: it redirects at once.
+        assert_eq!(location("/r/fresh").await, None);
+        let link = create_link(s, &key, json!({"url": "https://example.com/one", "slug": "fresh"})).await;
+        assert_eq!(location("/r/fresh").await.as_deref(), Some("https://example.com/one"));
+        let path = format!("/v1/links/{}", link["id"].as_str().unwrap());
+        // A new URL, then a new slug.
+        let patch = |body: Value| s.v1(Method::PATCH, &path, &key).json(&body).send();
+        assert_eq!(patch(json!({"url": "https://example.com/two"})).await.unwrap().status(), StatusCode::OK);
+        assert_eq!(location("/r/fresh").await.as_deref(), Some("https://example.com/two"));
+        assert_eq!(location("/r/renamed").await, None);
+        assert_eq!(patch(json!({"slug": "renamed"})).await.unwrap().status(), StatusCode::OK);
+        assert_eq!(location("/r/fresh").await, None);
+        assert_eq!(location("/r/renamed").await.as_deref(), Some("https://example.com/two"));
+        // Deleted: gone on the next request.
+        assert_eq!(s.v1(Method::DELETE, &path, &key).send().await.unwrap().status(), StatusCode::NO_CONTENT);
+        assert_eq!(location("/r/renamed").await, None);
+        // Imported over a cached miss.
+        assert_eq!(location("/r/imported").await, None);
+        let form = reqwest::multipart::Form::new().part(
+            "file",
+            reqwest::multipart::Part::bytes(b"url,slug\nhttps://example.com/three,imported\n".to_vec())
+                .file_name("links.csv"),
+        );
+        let accepted: Value = s
+            .v1(Method::POST, "/v1/links/import", &key)
+            .multipart(form)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let job = s.poll(accepted["poll_url"].as_str().unwrap(), &key, |j| j["status"] == "succeeded").await;
+        assert_eq!(job["result"]["created"], 1, "{job}");
+        assert_eq!(location("/r/imported").await.as_deref(), Some("https://example.com/three"));
+    }
 }

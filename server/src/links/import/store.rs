@@ -67,12 +67,19 @@ pub struct CommitBatch<'a> {
 
 /// Creates a batch's links and advances the job's checkpoint, in one transaction. A slug taken
 /// meanwhile skips its row. `false` when another worker already advanced the job.
-pub async fn commit_batch(db: &Db, job: &ClaimedJob, batch: CommitBatch<'_>) -> Result<bool, StoreError> {
+/// The links created are forgotten by the redirect cache once committed.
+pub async fn commit_batch(
+    db: &Db,
+    redirects: &crate::links::RedirectCache,
+    job: &ClaimedJob,
+    batch: CommitBatch<'_>,
+) -> Result<bool, StoreError> {
     const ADVANCE: &str =
         "UPDATE jobs SET checkpoint = $1, progress = $2, result = $3 WHERE id = $4 AND checkpoint = $5";
     let at = now();
     let mut errors = batch.errors;
     let mut created = 0u64;
+    let mut made: Vec<(&str, String)> = Vec::new();
     let outcome = dispatch!(db, |pool| {
         let mut tx = pool.begin().await?;
         for (row, id, link) in batch.links {
@@ -105,6 +112,7 @@ pub async fn commit_batch(db: &Db, job: &ClaimedJob, batch: CommitBatch<'_>) -> 
                 attempts -= 1;
                 if inserted {
                     created += 1;
+                    made.push((link.domain.as_str(), slug));
                     break;
                 }
                 if attempts == 0 {
@@ -140,5 +148,10 @@ pub async fn commit_batch(db: &Db, job: &ClaimedJob, batch: CommitBatch<'_>) -> 
         tx.commit().await?;
         Ok::<_, StoreError>(true)
     })?;
+    if outcome {
+        for (domain, slug) in &made {
+            redirects.forget(domain, slug);
+        }
+    }
     Ok(outcome)
 }
