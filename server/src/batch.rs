@@ -1,6 +1,7 @@
 //! Batched writes off the request path: requests hand items to a bounded queue and go on;
-//! one background task writes them in batches — every `period`, or as soon as a batch is
-//! full — and, when the server stops, drains the queue and writes what is left. A failed
+//! one background task writes them in batches — every `period`, taking all that is queued
+//! (no wake-up per item), or at once when asked to (group commit) — and, when the server
+//! stops, drains the queue and writes what is left. A failed
 //! write keeps its batch and is retried on the next tick: what was queued is not dropped.
 //!
 //! Used for the request log and for link clicks.
@@ -14,6 +15,8 @@ use crate::db::StoreError;
 
 /// How many items one write takes at most.
 pub const BATCH: usize = 2000;
+/// How many items the writer holds at most (the queue behind it is bounded too).
+const MAX_PENDING: usize = 65_536;
 
 /// When the writer writes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -46,17 +49,31 @@ pub async fn run<T, W, Fut>(
     let mut ticker = tokio::time::interval(period);
     ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
-        tokio::select! {
-            _ = stop.cancelled() => break,
-            _ = ticker.tick() => pending = flush(what, pending, &write).await,
-            received = rx.recv_many(&mut pending, BATCH) => {
-                if received == 0 {
-                    break;
-                }
-                if pending.len() >= BATCH || flush_when == Flush::Eager {
+        match flush_when {
+            // The writer wakes on its tick, not per item: a request that queues an item wakes
+            // nobody. Each tick takes everything queued.
+            Flush::Periodic(_) => tokio::select! {
+                _ = stop.cancelled() => break,
+                _ = ticker.tick() => {
+                    // Bounded: while writes fail, the queue fills and requests wait for room.
+                    while pending.len() < MAX_PENDING
+                        && let Ok(item) = rx.try_recv()
+                    {
+                        pending.push(item);
+                    }
                     pending = flush(what, pending, &write).await;
                 }
-            }
+            },
+            Flush::Eager => tokio::select! {
+                _ = stop.cancelled() => break,
+                _ = ticker.tick() => pending = flush(what, pending, &write).await,
+                received = rx.recv_many(&mut pending, BATCH) => {
+                    if received == 0 {
+                        break;
+                    }
+                    pending = flush(what, pending, &write).await;
+                }
+            },
         }
     }
     rx.close();

@@ -277,7 +277,7 @@ impl Config {
             last_used_flush: Duration::from_secs(2),
             public_url: None,
             default_domain: None,
-            click_flush: Duration::from_secs(1),
+            click_flush: Duration::from_millis(100),
             default_rate_limit_rpm: 600,
             playground_rate_limit_rpm: 120,
             monthly_quota: 1_000_000,

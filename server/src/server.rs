@@ -96,7 +96,7 @@ pub async fn start_with(
         .map_err(|e| StartupError::setting(ADDR, format!("cannot listen on {addr}: {e}")))?;
     let addr = listener.local_addr().map_err(|e| StartupError::Other(e.to_string()))?;
     let public = public_urls(&config, addr)?;
-    let (click_recorder, click_queue) = ClickRecorder::new(10_000);
+    let (click_recorder, click_queue) = ClickRecorder::new(65_536);
 
     let mut registry = Registry::default();
     let http_metrics = HttpMetrics::register(&mut registry);
