@@ -1,4 +1,4 @@
-//! `cargo xtask bench [--quick] [--postgres | --database-url URL]`: the benchmark that holds
+//! `cargo xtask bench [--quick] [--strict] [--postgres | --database-url URL]`: the benchmark that holds
 //! the platform to account, measured honestly.
 //!
 //! The server and the load generator never share a core: the release binary runs pinned to
@@ -85,11 +85,13 @@ struct Cores {
 pub fn run(args: &[&str]) -> ExitCode {
     let mut plan = Plan { rounds: 3, seconds: 4, connections: 32 };
     let mut database = Database::Sqlite;
+    let mut strict = false;
     let mut iter = args.iter();
     while let Some(arg) = iter.next() {
         match *arg {
             "--quick" => plan = Plan { rounds: 2, seconds: 2, connections: 32 },
             "--postgres" => database = Database::Throwaway,
+            "--strict" => strict = true,
             "--database-url" => match iter.next() {
                 Some(url) => database = Database::Url((*url).to_owned()),
                 None => return usage(),
@@ -97,7 +99,7 @@ pub fn run(args: &[&str]) -> ExitCode {
             _ => return usage(),
         }
     }
-    match bench(&plan, database) {
+    match bench(&plan, database, strict) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("error: {e}");
@@ -107,11 +109,11 @@ pub fn run(args: &[&str]) -> ExitCode {
 }
 
 fn usage() -> ExitCode {
-    eprintln!("usage: cargo xtask bench [--quick] [--postgres | --database-url postgres://…]");
+    eprintln!("usage: cargo xtask bench [--quick] [--strict] [--postgres | --database-url postgres://…]");
     ExitCode::from(2)
 }
 
-fn bench(plan: &Plan, database: Database) -> Result<(), String> {
+fn bench(plan: &Plan, database: Database, strict: bool) -> Result<(), String> {
     let root = workspace_root();
     ensure_wrk()?;
     let cores = pick_cores()?;
@@ -141,7 +143,7 @@ fn bench(plan: &Plan, database: Database) -> Result<(), String> {
         }
     };
     let outcome = (|| {
-        let mut server = Server::start(&binary, work.path(), database_url.as_deref(), &cores.server)?;
+        let mut server = Server::start(&binary, work.path(), database_url.as_deref(), &cores.server, strict)?;
         let result = measure(plan, &cores, &server, work.path());
         server.stop();
         result
@@ -151,10 +153,16 @@ fn bench(plan: &Plan, database: Database) -> Result<(), String> {
     }
     let mut report = outcome?;
     report["backend"] = json!(backend);
+    report["metering_durability"] = json!(if strict { "strict" } else { "batched" });
 
     let out_dir = target_dir.join("bench");
     std::fs::create_dir_all(&out_dir).map_err(|e| e.to_string())?;
-    let name = if backend == "sqlite" { "results.json" } else { "results-postgres.json" };
+    let name = match (backend, strict) {
+        ("sqlite", false) => "results.json",
+        ("sqlite", true) => "results-strict.json",
+        (_, false) => "results-postgres.json",
+        (_, true) => "results-postgres-strict.json",
+    };
     let path = out_dir.join(name);
     std::fs::write(&path, serde_json::to_string_pretty(&report).expect("JSON") + "\n")
         .map_err(|e| e.to_string())?;
@@ -203,7 +211,13 @@ struct Server {
 }
 
 impl Server {
-    fn start(binary: &Path, work: &Path, database_url: Option<&str>, core: &str) -> Result<Self, String> {
+    fn start(
+        binary: &Path,
+        work: &Path,
+        database_url: Option<&str>,
+        core: &str,
+        strict: bool,
+    ) -> Result<Self, String> {
         let mut command = Command::new("taskset");
         command
             .args(["-c", core])
@@ -213,6 +227,7 @@ impl Server {
             .arg(work.join("data"))
             // sqlx warns of statements over 1 s: background pollers on a saturated core.
             .env("RUST_LOG", "warn,sqlx=error")
+            .env("PORTICO_METERING_DURABILITY", if strict { "strict" } else { "batched" })
             .env_remove("DATABASE_URL")
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit());
