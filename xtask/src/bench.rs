@@ -241,18 +241,26 @@ impl Server {
 
     /// The server's resident memory (`VmRSS`) in MiB.
     fn rss_mib(&self) -> f64 {
-        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id())).unwrap_or_default();
-        status
-            .lines()
-            .find_map(|l| l.strip_prefix("VmRSS:"))
-            .and_then(|v| v.split_whitespace().next()?.parse::<f64>().ok())
-            .map_or(0.0, |kib| kib / 1024.0)
+        rss_mib(self.child.id()).unwrap_or(0.0)
     }
 
     fn stop(&mut self) {
         let _ = Command::new("kill").args(["-TERM", &self.child.id().to_string()]).status();
         let _ = self.child.wait();
     }
+}
+
+/// A process's resident memory (`VmRSS`) in MiB.
+fn rss_mib(pid: u32) -> Option<f64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    let kib = status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))?
+        .split_whitespace()
+        .next()?
+        .parse::<f64>()
+        .ok()?;
+    Some(kib / 1024.0)
 }
 
 /// The server prints `Portico is running on http://…`; wait for it.
@@ -427,14 +435,9 @@ fn measure(plan: &Plan, cores: &Cores, server: &Server, work: &Path) -> Result<V
         let (peak, sampling, pid) = (peak.clone(), sampling.clone(), server.child.id());
         std::thread::spawn(move || {
             while sampling.load(std::sync::atomic::Ordering::Relaxed) {
-                let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
-                if let Some(kib) = status
-                    .lines()
-                    .find_map(|l| l.strip_prefix("VmRSS:"))
-                    .and_then(|v| v.split_whitespace().next()?.parse::<f64>().ok())
-                {
+                if let Some(mib) = rss_mib(pid) {
                     let mut peak = peak.lock().expect("not poisoned");
-                    *peak = peak.max(kib / 1024.0);
+                    *peak = peak.max(mib);
                 }
                 std::thread::sleep(Duration::from_millis(100));
             }

@@ -413,6 +413,47 @@ async fn errors_hyper_answers_itself_are_problem_documents() {
     s.stop().await;
 }
 
+/// Runs `call` from 8 concurrent callers (at most 5,000 calls each) for 1.5 s, then kills
+/// `server` with SIGKILL while they call; returns what the calls answered before the kill.
+/// `call` yields `Ok(Some(_))` for an acknowledged call; before the kill every call must be.
+async fn call_then_kill<T, F, Fut>(server: &mut std::process::Child, call: F) -> Vec<T>
+where
+    T: Send + 'static,
+    F: Fn(u64) -> Fut + Clone + Send + 'static,
+    Fut: Future<Output = Result<T, String>> + Send,
+{
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicBool, Ordering};
+    let killed = Arc::new(AtomicBool::new(false));
+    let callers: Vec<_> = (0..8u64)
+        .map(|caller| {
+            let (call, killed) = (call.clone(), killed.clone());
+            tokio::spawn(async move {
+                let mut answered = Vec::new();
+                for n in 0..5_000 {
+                    match call(caller * 10_000 + n).await {
+                        Ok(answer) => answered.push(answer),
+                        // The kill: the connection breaks (or the body is cut).
+                        Err(_) if killed.load(Ordering::Relaxed) => break,
+                        Err(e) => panic!("a call failed before the kill: {e}"),
+                    }
+                }
+                answered
+            })
+        })
+        .collect();
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    killed.store(true, Ordering::Relaxed);
+    server.kill().unwrap();
+    server.wait().unwrap();
+    let mut answered = Vec::new();
+    for caller in callers {
+        answered.extend(caller.await.unwrap());
+    }
+    assert!(answered.len() >= 50, "only {} calls were answered before the kill", answered.len());
+    answered
+}
+
 /// Creates links from 8 concurrent writers, kills the binary with SIGKILL mid-load, restarts
 /// it, and checks that every link answered 201 is there: an acknowledged write is durable.
 async fn acknowledged_links_survive_a_hard_kill_under_write_load(database_url: Option<String>) {
@@ -425,46 +466,27 @@ async fn acknowledged_links_survive_a_hard_kill_under_write_load(database_url: O
     let client = reqwest::Client::builder().timeout(Duration::from_secs(10)).build().unwrap();
     let (_, key) =
         crate::support::account_with_key(&client, &base, "kill9@example.com", &["full_access"]).await;
-    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
-    let writers: Vec<_> = (0..8)
-        .map(|w| {
-            let (client, base, key, stop) = (client.clone(), base.clone(), key.clone(), stop.clone());
-            tokio::spawn(async move {
-                let mut acknowledged = Vec::new();
-                for n in 0..5_000 {
-                    let sent = client
-                        .post(format!("{base}/v1/links"))
-                        .bearer_auth(&key)
-                        .json(&json!({"url": format!("https://example.com/{w}/{n}")}))
-                        .send()
-                        .await;
-                    match sent {
-                        Ok(response) if response.status() == StatusCode::CREATED => {
-                            let link: Value = response.json().await.unwrap_or(Value::Null);
-                            if let Some(id) = link["id"].as_str() {
-                                acknowledged.push(id.to_owned());
-                            }
-                        }
-                        // The kill: the connection breaks (or the body is cut).
-                        _ if stop.load(std::sync::atomic::Ordering::Relaxed) => break,
-                        Ok(response) => panic!("a create failed before the kill: {}", response.status()),
-                        Err(e) => panic!("a create failed before the kill: {e}"),
-                    }
+    let create = {
+        let (client, base, key) = (client.clone(), base.clone(), key.clone());
+        move |n: u64| {
+            let (client, base, key) = (client.clone(), base.clone(), key.clone());
+            async move {
+                let response = client
+                    .post(format!("{base}/v1/links"))
+                    .bearer_auth(&key)
+                    .json(&json!({"url": format!("https://example.com/{n}")}))
+                    .send()
+                    .await
+                    .map_err(|e| e.to_string())?;
+                if response.status() != StatusCode::CREATED {
+                    return Err(format!("answered {}", response.status()));
                 }
-                acknowledged
-            })
-        })
-        .collect();
-    // Let the writers get going, then kill the server without warning while they write.
-    tokio::time::sleep(Duration::from_millis(1500)).await;
-    stop.store(true, std::sync::atomic::Ordering::Relaxed);
-    first.kill().unwrap();
-    first.wait().unwrap();
-    let mut acknowledged = Vec::new();
-    for writer in writers {
-        acknowledged.extend(writer.await.unwrap());
-    }
-    assert!(acknowledged.len() >= 50, "only {} links were created before the kill", acknowledged.len());
+                let link: Value = response.json().await.map_err(|e| e.to_string())?;
+                link["id"].as_str().map(str::to_owned).ok_or_else(|| "no id".to_owned())
+            }
+        }
+    };
+    let acknowledged = call_then_kill(&mut first, create).await;
 
     let (mut second, base) = crate::support::start_binary(dir.path(), &env);
     let mut missing = Vec::new();
@@ -511,33 +533,25 @@ async fn answered_requests_survive_a_hard_kill_with_strict_metering(database_url
     let client = reqwest::Client::builder().timeout(Duration::from_secs(10)).build().unwrap();
     let (_, key) =
         crate::support::account_with_key(&client, &base, "strict@example.com", &["full_access"]).await;
-    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
-    let callers: Vec<_> = (0..8)
-        .map(|_| {
-            let (client, base, key, stop) = (client.clone(), base.clone(), key.clone(), stop.clone());
-            tokio::spawn(async move {
-                let mut answered = 0u64;
-                for _ in 0..20_000 {
-                    match client.get(format!("{base}/v1/key")).bearer_auth(&key).send().await {
-                        Ok(response) if response.status() == StatusCode::OK => answered += 1,
-                        _ if stop.load(std::sync::atomic::Ordering::Relaxed) => break,
-                        Ok(response) => panic!("a call failed before the kill: {}", response.status()),
-                        Err(e) => panic!("a call failed before the kill: {e}"),
-                    }
+    let introspect = {
+        let (client, base, key) = (client.clone(), base.clone(), key.clone());
+        move |_: u64| {
+            let (client, base, key) = (client.clone(), base.clone(), key.clone());
+            async move {
+                let response = client
+                    .get(format!("{base}/v1/key"))
+                    .bearer_auth(&key)
+                    .send()
+                    .await
+                    .map_err(|e| e.to_string())?;
+                if response.status() != StatusCode::OK {
+                    return Err(format!("answered {}", response.status()));
                 }
-                answered
-            })
-        })
-        .collect();
-    tokio::time::sleep(Duration::from_millis(1500)).await;
-    stop.store(true, std::sync::atomic::Ordering::Relaxed);
-    first.kill().unwrap();
-    first.wait().unwrap();
-    let mut answered = 0;
-    for caller in callers {
-        answered += caller.await.unwrap();
-    }
-    assert!(answered >= 50, "only {answered} calls were answered before the kill");
+                Ok(())
+            }
+        }
+    };
+    let answered = call_then_kill(&mut first, introspect).await.len() as u64;
 
     let (mut second, base) = crate::support::start_binary(dir.path(), &env);
     // The count is taken before this request is logged: it does not count itself.
