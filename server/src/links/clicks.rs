@@ -98,10 +98,26 @@ pub async fn run_flusher(db: Db, rx: mpsc::Receiver<Click>, period: Duration, st
     .await;
 }
 
-/// Writes a batch in one transaction: the raw clicks, the daily roll-up, the links' totals.
+/// Raw clicks per statement: multi-row `VALUES`. SQLite gets anonymous `?` parameters (bound
+/// by position; numbered ones are looked up by a linear walk), PostgreSQL numbered ones.
+const RAW_ROWS: usize = 500;
+
+fn insert_raw_sql(db: &Db, rows: usize) -> String {
+    let values: Vec<String> = (0..rows)
+        .map(|r| match db {
+            Db::Sqlite(_) => "(?, ?, ?, ?)".to_owned(),
+            Db::Postgres(_) => format!("(${}, ${}, ${}, ${})", r * 4 + 1, r * 4 + 2, r * 4 + 3, r * 4 + 4),
+        })
+        .collect();
+    format!(
+        "INSERT INTO clicks (link_id, clicked_at, referrer_host, user_agent_family) VALUES {}",
+        values.join(", ")
+    )
+}
+
+/// Writes a batch in one transaction: the raw clicks (a statement per 500), the daily roll-up
+/// and the links' totals (aggregated here, one statement per distinct row).
 async fn write(db: &Db, clicks: &[Click]) -> Result<(), StoreError> {
-    const RAW: &str =
-        "INSERT INTO clicks (link_id, clicked_at, referrer_host, user_agent_family) VALUES ($1, $2, $3, $4)";
     const DAILY: &str = "INSERT INTO link_clicks_daily (link_id, day, clicks) VALUES ($1, $2, $3) \
          ON CONFLICT (link_id, day) DO UPDATE SET clicks = link_clicks_daily.clicks + excluded.clicks";
     const TOTAL: &str = "UPDATE links SET clicks = clicks + $1 WHERE id = $2";
@@ -111,16 +127,20 @@ async fn write(db: &Db, clicks: &[Click]) -> Result<(), StoreError> {
         *per_day.entry((click.link_id.as_str(), click.at.format("%Y-%m-%d").to_string())).or_default() += 1;
         *per_link.entry(click.link_id.as_str()).or_default() += 1;
     }
+    let statements: Vec<String> =
+        clicks.chunks(RAW_ROWS).map(|chunk| insert_raw_sql(db, chunk.len())).collect();
     dispatch!(db, |pool| {
         let mut tx = pool.begin().await?;
-        for click in clicks {
-            sqlx::query(RAW)
-                .bind(&click.link_id)
-                .bind(click.at)
-                .bind(&click.referrer_host)
-                .bind(click.user_agent_family)
-                .execute(&mut *tx)
-                .await?;
+        for (chunk, sql) in clicks.chunks(RAW_ROWS).zip(&statements) {
+            let mut query = sqlx::query(sqlx::AssertSqlSafe(sql.as_str()));
+            for click in chunk {
+                query = query
+                    .bind(&click.link_id)
+                    .bind(click.at)
+                    .bind(&click.referrer_host)
+                    .bind(click.user_agent_family);
+            }
+            query.execute(&mut *tx).await?;
         }
         for ((link_id, day), n) in &per_day {
             sqlx::query(DAILY).bind(*link_id).bind(day).bind(*n).execute(&mut *tx).await?;
