@@ -406,6 +406,9 @@ fn measure(plan: &Plan, cores: &Cores, server: &Server, work: &Path) -> Result<V
             order.reverse();
         }
         for scenario in order {
+            // Let the previous run's queued writes (log, clicks) land first, so that one
+            // scenario's background work is not measured as another's cost.
+            std::thread::sleep(Duration::from_millis(1500));
             let script = write_script(work, scenario, &seed, round)?;
             let run = wrk(cores, &server.base, &script, plan.connections, plan.seconds, scenario)?;
             if scenario.is_v1() {
