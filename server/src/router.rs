@@ -7,14 +7,14 @@
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
-use axum::middleware::{from_fn, from_fn_with_state};
+use axum::middleware::from_fn_with_state;
 use tower::ServiceBuilder;
 use tower_http::catch_panic::CatchPanicLayer;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 use utoipa_swagger_ui::{Config as SwaggerConfig, SwaggerUi};
 
-use crate::http::{observe, problem_fallback, request_id};
+use crate::http::{observe, problem_fallback};
 use crate::state::AppState;
 use crate::{
     accounts, dashboard, domains, jobs, keys, links, metering, openapi, pipeline, playground, system,
@@ -77,6 +77,15 @@ pub fn api_router() -> OpenApiRouter<AppState> {
         .routes(routes!(dashboard::dashboard))
 }
 
+/// Layers 4 and 5 as one: the `/v1` pipeline, its answer passed through the problem fallback.
+async fn fallback_and_pipeline(
+    state: axum::extract::State<AppState>,
+    req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    problem_fallback::to_problem(pipeline::v1(state, req, next).await)
+}
+
 /// Gives one route a body limit of its own (uploads), instead of the JSON default.
 fn with_body_limit(
     (schemas, paths, method_router): utoipa_axum::router::UtoipaMethodRouter<AppState>,
@@ -87,22 +96,22 @@ fn with_body_limit(
 
 /// The application: the routes, Swagger UI, the fallback, and the layers, outermost first:
 ///
-/// 1. request id — first, so everything after it (logs, errors, panics) can name the request;
-/// 2. observe — span, access log and metrics, timing everything below it;
-/// 3. catch panic — a panicking handler becomes a 500 problem, still with its request id;
-/// 4. problem fallback — rewrites bare error responses (405s, plain-text rejections);
-/// 5. the `/v1` pipeline — API key checks for `/v1` routes (see [`pipeline`]);
-/// 6. body limit — the JSON body cap, enforced by the extractors.
+/// 1. request id and observe — the id first, so everything after it (logs, errors, panics)
+///    can name the request; then span, access log and metrics, timing everything below;
+/// 2. catch panic — a panicking handler becomes a 500 problem, still with its request id;
+/// 3. problem fallback around the `/v1` pipeline — API key checks for `/v1` routes (see
+///    [`pipeline`]), and bare error responses (405s, plain-text rejections) rewritten;
+/// 4. body limit — the JSON body cap, enforced by the extractors.
 pub fn app(state: AppState) -> Router {
     let (routes, _spec) = api_router().split_for_parts();
     let swagger = SwaggerUi::new("/docs")
         .config(SwaggerConfig::new(["/openapi.json"]).persist_authorization(true).display_operation_id(true));
+    // Three layers, not five: every layer is polled again on each wake-up of a request that
+    // waits on the database, so request id + observe and fallback + pipeline each run as one.
     let layers = ServiceBuilder::new()
-        .layer(from_fn(request_id::assign))
         .layer(from_fn_with_state(state.http_metrics.clone(), observe::observe))
         .layer(CatchPanicLayer::custom(problem_fallback::panic_response))
-        .layer(from_fn(problem_fallback::rewrite))
-        .layer(from_fn_with_state(state.clone(), pipeline::v1))
+        .layer(from_fn_with_state(state.clone(), fallback_and_pipeline))
         .layer(DefaultBodyLimit::max(state.config.max_json_bytes));
     let bench_baseline = state.config.bench_baseline;
     // The dashboard's files are, like Swagger UI's, outside the spec.

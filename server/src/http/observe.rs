@@ -18,8 +18,6 @@ use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
 use prometheus_client::registry::Registry;
 use tracing::Instrument;
 
-use crate::http::RequestId;
-
 /// The labels of the HTTP metrics.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, EncodeLabelSet)]
 pub struct HttpLabels {
@@ -60,18 +58,20 @@ impl HttpMetrics {
     }
 }
 
-/// Middleware: span, access log and metrics for one request.
+/// Middleware, the outermost: assigns the request id (see [`crate::http::request_id`]), then
+/// span, access log and metrics for the request. One layer rather than two, since every layer
+/// is polled again on each wake-up of a request that waits on the database.
 pub async fn observe(State(metrics): State<HttpMetrics>, req: Request, next: Next) -> Response {
     let started = Instant::now();
+    let (req, request_id) = crate::http::request_id::attach(req);
     let method = req.method().clone();
     let route = req
         .extensions()
         .get::<MatchedPath>()
         .map_or_else(|| "unmatched".to_owned(), |p| p.as_str().to_owned());
-    let request_id = req.extensions().get::<RequestId>().map(ToString::to_string).unwrap_or_default();
 
     let span = tracing::info_span!("request", id = %request_id, method = %method, route = %route);
-    let response = next.run(req).instrument(span.clone()).await;
+    let response = crate::http::request_id::within(request_id, next.run(req).instrument(span.clone())).await;
 
     let elapsed = started.elapsed();
     let status = response.status().as_u16();

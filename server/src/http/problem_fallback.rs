@@ -29,7 +29,11 @@ pub fn panic_response(panic: Box<dyn Any + Send + 'static>) -> Response {
 /// Middleware: rewrites an error response that is not problem+json (and not a page meant for
 /// people, such as HTML) into one, keeping its status and its meaningful headers.
 pub async fn rewrite(req: Request, next: Next) -> Response {
-    let response = next.run(req).await;
+    to_problem(next.run(req).await)
+}
+
+/// The rewrite itself: a bare error response as a problem; anything else unchanged.
+pub fn to_problem(response: Response) -> Response {
     let status = response.status();
     if !(status.is_client_error() || status.is_server_error()) || !needs_rewrite(&response) {
         return response;

@@ -49,11 +49,22 @@ pub fn current() -> Option<RequestId> {
 /// Middleware: assigns the id, makes it available to the request (extension and task-local)
 /// and stamps it on the response. Client-sent `x-request-id` headers are ignored: the id is
 /// ours, so it is unique and safe to log.
-pub async fn assign(mut req: Request, next: Next) -> Response {
+pub async fn assign(req: Request, next: Next) -> Response {
+    let (req, id) = attach(req);
+    within(id, next.run(req)).await
+}
+
+/// Gives `req` a fresh id (as an extension); returns it too.
+pub fn attach(mut req: Request) -> (Request, RequestId) {
     let id = RequestId::generate();
     req.extensions_mut().insert(id.clone());
+    (req, id)
+}
+
+/// Runs `answer` with `id` as the task's current request id and stamps the id on its response.
+pub async fn within(id: RequestId, answer: impl Future<Output = Response>) -> Response {
     let header = HeaderValue::from_str(id.as_str()).expect("request ids are ASCII");
-    let mut response = CURRENT.scope(id, next.run(req)).await;
+    let mut response = CURRENT.scope(id, answer).await;
     response.headers_mut().insert(HEADER, header);
     response
 }
