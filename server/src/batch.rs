@@ -21,7 +21,7 @@ const MAX_PENDING: usize = 65_536;
 /// When the writer writes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Flush {
-    /// Every `period` (and whenever a batch is full).
+    /// Every `period`, taking all that is queued (nobody is woken per item).
     Periodic(Duration),
     /// As soon as anything is queued: group commit — what arrives during a write goes in the
     /// next one, so each write takes everything that waited for it.

@@ -95,6 +95,26 @@ where
     Ok((rows, u64::try_from(total).unwrap_or(0)))
 }
 
+/// Rows per multi-row `INSERT … VALUES` of the batch writers ([`values_rows`]).
+pub const ROWS_PER_INSERT: usize = 500;
+
+/// The `VALUES` list of a multi-row insert: `rows` tuples of `columns` parameters each. SQLite
+/// gets anonymous `?` parameters, bound by position (sqlx looks numbered ones up by a linear
+/// walk of the statement's names, so wide statements with them cost quadratic time);
+/// PostgreSQL gets `$1…$n`.
+pub fn values_rows(backend: Backend, rows: usize, columns: usize) -> String {
+    let tuple = |r: usize| -> String {
+        let params: Vec<String> = (1..=columns)
+            .map(|c| match backend {
+                Backend::Sqlite => "?".to_owned(),
+                Backend::Postgres => format!("${}", r * columns + c),
+            })
+            .collect();
+        format!("({})", params.join(", "))
+    };
+    (0..rows).map(tuple).collect::<Vec<_>>().join(", ")
+}
+
 impl Db {
     /// Connects (creating the SQLite file if needed). Fails fast when the database is
     /// unreachable rather than retrying for minutes.
@@ -148,5 +168,16 @@ impl Db {
     /// Closes the pool, waiting for connections in use to be returned.
     pub async fn close(&self) {
         dispatch!(self, |pool| pool.close().await)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn multi_row_values_are_positional_on_sqlite_and_numbered_on_postgres() {
+        assert_eq!(values_rows(Backend::Sqlite, 2, 3), "(?, ?, ?), (?, ?, ?)");
+        assert_eq!(values_rows(Backend::Postgres, 2, 3), "($1, $2, $3), ($4, $5, $6)");
     }
 }

@@ -15,7 +15,7 @@ use axum::http::header;
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
-use crate::db::{Db, StoreError};
+use crate::db::{Db, ROWS_PER_INSERT, StoreError, values_rows};
 use crate::dispatch;
 use crate::time::Timestamp;
 
@@ -98,24 +98,7 @@ pub async fn run_flusher(db: Db, rx: mpsc::Receiver<Click>, period: Duration, st
     .await;
 }
 
-/// Raw clicks per statement: multi-row `VALUES`. SQLite gets anonymous `?` parameters (bound
-/// by position; numbered ones are looked up by a linear walk), PostgreSQL numbered ones.
-const RAW_ROWS: usize = 500;
-
-fn insert_raw_sql(db: &Db, rows: usize) -> String {
-    let values: Vec<String> = (0..rows)
-        .map(|r| match db {
-            Db::Sqlite(_) => "(?, ?, ?, ?)".to_owned(),
-            Db::Postgres(_) => format!("(${}, ${}, ${}, ${})", r * 4 + 1, r * 4 + 2, r * 4 + 3, r * 4 + 4),
-        })
-        .collect();
-    format!(
-        "INSERT INTO clicks (link_id, clicked_at, referrer_host, user_agent_family) VALUES {}",
-        values.join(", ")
-    )
-}
-
-/// Writes a batch in one transaction: the raw clicks (a statement per 500), the daily roll-up
+/// Writes a batch in one transaction: the raw clicks (500 rows a statement), the daily roll-up
 /// and the links' totals (aggregated here, one statement per distinct row).
 async fn write(db: &Db, clicks: &[Click]) -> Result<(), StoreError> {
     const DAILY: &str = "INSERT INTO link_clicks_daily (link_id, day, clicks) VALUES ($1, $2, $3) \
@@ -127,11 +110,18 @@ async fn write(db: &Db, clicks: &[Click]) -> Result<(), StoreError> {
         *per_day.entry((click.link_id.as_str(), click.at.format("%Y-%m-%d").to_string())).or_default() += 1;
         *per_link.entry(click.link_id.as_str()).or_default() += 1;
     }
-    let statements: Vec<String> =
-        clicks.chunks(RAW_ROWS).map(|chunk| insert_raw_sql(db, chunk.len())).collect();
+    let statements: Vec<String> = clicks
+        .chunks(ROWS_PER_INSERT)
+        .map(|chunk| {
+            let values = values_rows(db.backend(), chunk.len(), 4);
+            format!(
+                "INSERT INTO clicks (link_id, clicked_at, referrer_host, user_agent_family) VALUES {values}"
+            )
+        })
+        .collect();
     dispatch!(db, |pool| {
         let mut tx = pool.begin().await?;
-        for (chunk, sql) in clicks.chunks(RAW_ROWS).zip(&statements) {
+        for (chunk, sql) in clicks.chunks(ROWS_PER_INSERT).zip(&statements) {
             let mut query = sqlx::query(sqlx::AssertSqlSafe(sql.as_str()));
             for click in chunk {
                 query = query

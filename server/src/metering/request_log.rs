@@ -15,7 +15,7 @@ use tokio::sync::mpsc::error::TrySendError;
 use tokio_util::sync::CancellationToken;
 
 use super::quota::month_of;
-use crate::db::{Db, StoreError};
+use crate::db::{Backend, Db, ROWS_PER_INSERT, StoreError, values_rows};
 use crate::dispatch;
 use crate::time::Timestamp;
 
@@ -137,23 +137,19 @@ const INSERT_POSTGRES: &str = "INSERT INTO request_log (organization_id, id, key
           $8::float8[], $9::text[], $10::text[], $11::timestamptz[]) \
      ON CONFLICT (organization_id, id) DO NOTHING";
 
-/// Rows per statement on SQLite: multi-row `VALUES` with anonymous `?` parameters, which
-/// SQLite binds by position. (Numbered `$N` parameters are looked up by a linear walk of the
-/// statement's names, so wide statements with them cost quadratic time; and `json_each` with
-/// `->>` re-parses each row's JSON text once per column — both measured slower.)
-const SQLITE_ROWS: usize = 500;
-
+/// The rows of a batch on SQLite, [`ROWS_PER_INSERT`] a statement. (One JSON parameter
+/// expanded by `json_each` was measured slower: `->>` re-parses each row's text per column.)
 fn insert_sqlite(rows: usize) -> String {
-    let row = "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
-    let values = vec![row; rows].join(", ");
+    let values = values_rows(Backend::Sqlite, rows, 11);
     format!(
         "INSERT INTO request_log (organization_id, id, key_id, method, route, path, status, latency_ms, ip, \
          idempotency_key, created_at) VALUES {values} ON CONFLICT (organization_id, id) DO NOTHING"
     )
 }
 
-/// Writes a batch in one transaction: the log rows (one statement), the usage roll-up and the
-/// quota counts (aggregated here, one upsert per distinct row).
+/// Writes a batch in one transaction: the log rows (one `UNNEST` on PostgreSQL, 500 rows a
+/// statement on SQLite), the usage roll-up and the quota counts (aggregated here, one upsert
+/// per distinct row).
 async fn write(db: &Db, entries: &[LogEntry]) -> Result<(), StoreError> {
     const DAILY: &str = "INSERT INTO usage_daily (organization_id, key_id, route, status_class, day, count) \
          VALUES ($1, $2, $3, $4, $5, $6) \
@@ -196,7 +192,7 @@ async fn write(db: &Db, entries: &[LogEntry]) -> Result<(), StoreError> {
     match db {
         Db::Sqlite(pool) => {
             let mut tx = pool.begin().await?;
-            for chunk in entries.chunks(SQLITE_ROWS) {
+            for chunk in entries.chunks(ROWS_PER_INSERT) {
                 let sql = insert_sqlite(chunk.len());
                 let mut query = sqlx::query(sqlx::AssertSqlSafe(sql.as_str()));
                 for e in chunk {
