@@ -114,7 +114,7 @@ pub struct ServeArgs {
     #[arg(long, env = "PORTICO_METERING_DURABILITY", value_enum, default_value_t = crate::metering::Durability::Batched)]
     pub metering_durability: crate::metering::Durability,
     /// For `cargo xtask bench` only: also mount the link-read handler with no platform layer
-    /// at `/bench/links/{id}`, the baseline the pipeline's cost is measured against.
+    /// at `/bench/links/{id}?org=…`, the baseline the pipeline's cost is measured against.
     #[arg(long, hide = true)]
     pub bench_baseline: bool,
 }

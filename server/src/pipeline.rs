@@ -39,7 +39,7 @@ use crate::keys::{self, KeyRecord, Refusal, RequiredScope};
 use crate::metering::{LogEntry, idempotency, quota};
 use crate::secret::Secret;
 use crate::state::AppState;
-use crate::time::now;
+use crate::time::{Timestamp, now};
 
 /// The caller of a `/v1` operation: a verified API key.
 #[derive(Debug, Clone)]
@@ -70,13 +70,23 @@ impl<S: Send + Sync> FromRequestParts<S> for ApiPrincipal {
 
 /// The scope each `/v1` operation needs, read from the spec's `x-required-scope`.
 #[derive(Debug, Default)]
-pub struct RouteScopes(HashMap<String, Vec<(Method, RequiredScope)>>);
+pub struct RouteScopes(HashMap<String, Vec<Operation>>);
+
+/// One `/v1` operation: its scope, and its method and route template as the request log
+/// stores them (shared, so that logging a request copies no string).
+#[derive(Debug)]
+struct Operation {
+    method: Method,
+    scope: RequiredScope,
+    method_name: Arc<str>,
+    route: Arc<str>,
+}
 
 impl RouteScopes {
     /// Builds the table from the finished OpenAPI document. Panics if a `/v1` operation does
     /// not declare a valid scope: `openapi::check` refuses such a document first.
     pub fn from_document(doc: &Value) -> Self {
-        let mut table: HashMap<String, Vec<(Method, RequiredScope)>> = HashMap::new();
+        let mut table: HashMap<String, Vec<Operation>> = HashMap::new();
         for (method, path, op) in crate::openapi::operations(doc) {
             if !path.starts_with("/v1/") {
                 continue;
@@ -86,15 +96,22 @@ impl RouteScopes {
                 .as_str()
                 .and_then(RequiredScope::parse)
                 .unwrap_or_else(|| panic!("{method} {path} declares no valid x-required-scope"));
-            table.entry(path.to_owned()).or_default().push((method, scope));
+            let operation =
+                Operation { method_name: method.as_str().into(), method, scope, route: path.into() };
+            table.entry(path.to_owned()).or_default().push(operation);
         }
         Self(table)
     }
 
-    fn get(&self, method: &Method, route: &str) -> Option<RequiredScope> {
-        let scopes = self.0.get(route)?;
+    fn operation(&self, method: &Method, route: &str) -> Option<&Operation> {
+        let operations = self.0.get(route)?;
         let method = if method == Method::HEAD { &Method::GET } else { method };
-        scopes.iter().find(|(m, _)| m == method).map(|(_, s)| *s)
+        operations.iter().find(|o| o.method == method)
+    }
+
+    #[cfg(test)]
+    fn get(&self, method: &Method, route: &str) -> Option<RequiredScope> {
+        self.operation(method, route).map(|o| o.scope)
     }
 }
 
@@ -105,20 +122,21 @@ pub async fn v1(State(state): State<AppState>, req: Request, next: Next) -> Resp
     if !route.as_str().starts_with("/v1/") {
         return next.run(req).await;
     }
-    let route = route.as_str().to_owned();
-    let Some(required) = state.route_scopes.get(req.method(), &route) else {
+    let Some(operation) = state.route_scopes.operation(req.method(), route.as_str()) else {
         // Wrong method on a /v1 path: the router answers 405.
         return next.run(req).await;
     };
     let started = Instant::now();
     let ip = client_ip(req.extensions(), req.headers(), &state.config.trusted_proxies);
-    let request_id = req.extensions().get::<RequestId>().map(ToString::to_string).unwrap_or_default();
-    let method = req.method().clone();
+    let request_id = req.extensions().get::<RequestId>().map(RequestId::shared);
+    let method = if req.method() == Method::HEAD { Arc::from("HEAD") } else { operation.method_name.clone() };
     let path = req.uri().path().to_owned();
     let idempotency_key =
         req.headers().get(idempotency::HEADER).and_then(|v| v.to_str().ok()).map(str::to_owned);
 
-    let outcome = run(&state, req, next, &route, required, ip).await;
+    let at = now();
+    let outcome =
+        run(&state, req, next, Call { route: &operation.route, required: operation.scope, ip, at }).await;
 
     // 7. The request log — every request, refused ones included. With strict durability the
     //    answer waits until its row is committed.
@@ -132,17 +150,17 @@ pub async fn v1(State(state): State<AppState>, req: Request, next: Next) -> Resp
     state
         .request_log
         .record(LogEntry {
-            id: request_id,
+            id: request_id.unwrap_or_else(|| RequestId::generate().shared()),
             organization_id: outcome.key.as_ref().map(|k| k.organization_id.clone()),
             key_id: outcome.key.as_ref().map(|k| k.id.clone()),
-            method: method.to_string(),
-            route,
+            method,
+            route: operation.route.clone(),
             path,
             status: outcome.response.status().as_u16(),
             latency_ms: started.elapsed().as_secs_f64() * 1000.0,
             ip,
             idempotency_key: idempotency_key.filter(|k| k.len() <= 255),
-            at: now(),
+            at,
             billable: outcome.billable,
             committed,
         })
@@ -164,15 +182,19 @@ struct Outcome {
     billable: bool,
 }
 
-/// Steps 2–6.
-async fn run(
-    state: &AppState,
-    mut req: Request,
-    next: Next,
-    route: &str,
+/// What the pipeline knows of a call before it runs.
+struct Call<'a> {
+    route: &'a str,
     required: RequiredScope,
     ip: IpAddr,
-) -> Outcome {
+    /// The request's time: what expiry is checked against, the month its quota is spent
+    /// in, its `created_at` in the log.
+    at: Timestamp,
+}
+
+/// Steps 2–6.
+async fn run(state: &AppState, mut req: Request, next: Next, call: Call<'_>) -> Outcome {
+    let Call { route, required, ip, at } = call;
     let refused = |error: ApiError, key: Option<Arc<KeyRecord>>| Outcome {
         response: error.into_response(),
         key,
@@ -180,7 +202,7 @@ async fn run(
     };
 
     // 2–3. Credentials and key checks.
-    let key = match authenticate(&state.keys, req.headers(), ip, required).await {
+    let key = match authenticate(&state.keys, req.headers(), ip, required, at).await {
         Ok(key) => key,
         Err(Refusal { error, key }) => return refused(error, key),
     };
@@ -203,7 +225,7 @@ async fn run(
         }
     };
     rate.apply(&mut headers);
-    let remaining = match state.quotas.spend(&key.organization_id).await {
+    let remaining = match state.quotas.spend(&key.organization_id, at).await {
         Ok(remaining) => remaining,
         Err(error) => {
             let mut outcome = refused(error, Some(key.clone()));
@@ -234,7 +256,7 @@ async fn run(
             )
             .await
         }
-        _ => next.run(req).await,
+        _ => crate::http::in_own_task(next.run(req)).await,
     };
     response.headers_mut().extend(headers);
     Outcome { response, key: Some(key), billable: true }
@@ -248,9 +270,10 @@ async fn authenticate(
     headers: &HeaderMap,
     ip: IpAddr,
     required: RequiredScope,
+    at: Timestamp,
 ) -> Result<Arc<KeyRecord>, Refusal> {
     let presented = credentials(headers).map_err(|error| Refusal { error, key: None })?;
-    let key = verifier.verify(presented.expose(), ip).await?;
+    let key = verifier.verify(presented.expose(), ip, at).await?;
     if let RequiredScope::Scope(scope) = required
         && !key.scopes.grants(scope)
     {

@@ -581,7 +581,9 @@ fn write_script(work: &Path, scenario: Scenario, seed: &Seed, round: usize) -> R
     let auth = format!("[\"Authorization\"] = \"Bearer {}\"", seed.key);
     let request = match scenario {
         Scenario::Floor => "wrk.path = \"/healthz\"".to_owned(),
-        Scenario::Baseline => format!("wrk.path = \"/bench/links/{}\"", seed.link_id),
+        Scenario::Baseline => {
+            format!("wrk.path = \"/bench/links/{}?org={}\"", seed.link_id, seed.organization_id)
+        }
         Scenario::V1Read => format!("wrk.path = \"/v1/links/{}\"\nwrk.headers = {{ {auth} }}", seed.link_id),
         Scenario::Redirect => format!("wrk.path = \"/r/{}\"", seed.slug),
         Scenario::BaselineCreate | Scenario::V1Create => {

@@ -95,8 +95,24 @@ where
     Ok((rows, u64::try_from(total).unwrap_or(0)))
 }
 
-/// Rows per multi-row `INSERT … VALUES` of the batch writers ([`values_rows`]).
-pub const ROWS_PER_INSERT: usize = 500;
+/// The most rows of one multi-row `INSERT … VALUES` of the batch writers ([`values_rows`]).
+pub const ROWS_PER_INSERT: usize = 512;
+
+/// Splits a batch into the pieces its multi-row inserts take: [`ROWS_PER_INSERT`] rows at a
+/// time, then the rest in powers of two. So a writer uses at most ten statement shapes, each
+/// prepared once and kept in the connection's statement cache — a remainder of any other size
+/// would be a new statement to compile on every flush.
+pub fn insert_chunks<T>(mut items: &[T]) -> impl Iterator<Item = &[T]> {
+    std::iter::from_fn(move || {
+        if items.is_empty() {
+            return None;
+        }
+        let n = if items.len() >= ROWS_PER_INSERT { ROWS_PER_INSERT } else { 1 << items.len().ilog2() };
+        let (chunk, rest) = items.split_at(n);
+        items = rest;
+        Some(chunk)
+    })
+}
 
 /// The `VALUES` list of a multi-row insert: `rows` tuples of `columns` parameters each. SQLite
 /// gets anonymous `?` parameters, bound by position (sqlx looks numbered ones up by a linear
@@ -174,6 +190,17 @@ impl Db {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn batches_split_into_few_statement_shapes() {
+        let items: Vec<u32> = (0..1_300).collect();
+        let sizes: Vec<usize> = insert_chunks(&items).map(<[u32]>::len).collect();
+        assert_eq!(sizes, [512, 512, 256, 16, 4]);
+        let joined: Vec<u32> = insert_chunks(&items).flatten().copied().collect();
+        assert_eq!(joined, items);
+        assert_eq!(insert_chunks::<u32>(&[]).count(), 0);
+        assert_eq!(insert_chunks(&[1]).map(<[i32]>::len).collect::<Vec<_>>(), [1]);
+    }
 
     #[test]
     fn multi_row_values_are_positional_on_sqlite_and_numbered_on_postgres() {

@@ -6,24 +6,67 @@
 //! scanner probing random URLs cannot blow up the metric cardinality: unmatched requests all
 //! count under `unmatched`.
 
+use std::fmt::Write as _;
 use std::time::Instant;
 
 use axum::extract::{MatchedPath, Request, State};
+use axum::http::Method;
 use axum::middleware::Next;
 use axum::response::Response;
-use prometheus_client::encoding::EncodeLabelSet;
+use prometheus_client::encoding::{EncodeLabelSet, EncodeLabelValue, LabelValueEncoder};
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
 use prometheus_client::registry::Registry;
 use tracing::Instrument;
 
-/// The labels of the HTTP metrics.
+/// The labels of the HTTP metrics. Built per request without copying a string: the method
+/// and the matched route are shared with the request.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, EncodeLabelSet)]
 pub struct HttpLabels {
-    pub method: String,
-    pub route: String,
+    pub method: MethodLabel,
+    pub route: RouteLabel,
     pub status: u16,
+}
+
+/// The `method` label.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct MethodLabel(Method);
+
+impl EncodeLabelValue for MethodLabel {
+    fn encode(&self, encoder: &mut LabelValueEncoder) -> Result<(), std::fmt::Error> {
+        encoder.write_str(self.0.as_str())
+    }
+}
+
+/// The `route` label: the matched template, or `unmatched`.
+#[derive(Debug, Clone)]
+pub struct RouteLabel(Option<MatchedPath>);
+
+impl RouteLabel {
+    fn as_str(&self) -> &str {
+        self.0.as_ref().map_or("unmatched", MatchedPath::as_str)
+    }
+}
+
+impl PartialEq for RouteLabel {
+    fn eq(&self, other: &Self) -> bool {
+        self.as_str() == other.as_str()
+    }
+}
+
+impl Eq for RouteLabel {}
+
+impl std::hash::Hash for RouteLabel {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        self.as_str().hash(state);
+    }
+}
+
+impl EncodeLabelValue for RouteLabel {
+    fn encode(&self, encoder: &mut LabelValueEncoder) -> Result<(), std::fmt::Error> {
+        encoder.write_str(self.as_str())
+    }
 }
 
 /// The HTTP metrics, registered in the server's registry.
@@ -64,13 +107,10 @@ impl HttpMetrics {
 pub async fn observe(State(metrics): State<HttpMetrics>, req: Request, next: Next) -> Response {
     let started = Instant::now();
     let (req, request_id) = crate::http::request_id::attach(req);
-    let method = req.method().clone();
-    let route = req
-        .extensions()
-        .get::<MatchedPath>()
-        .map_or_else(|| "unmatched".to_owned(), |p| p.as_str().to_owned());
+    let method = MethodLabel(req.method().clone());
+    let route = RouteLabel(req.extensions().get::<MatchedPath>().cloned());
 
-    let span = tracing::info_span!("request", id = %request_id, method = %method, route = %route);
+    let span = tracing::info_span!("request", id = %request_id, method = %method.0, route = %route.as_str());
     let response = crate::http::request_id::within(request_id, next.run(req).instrument(span.clone())).await;
 
     let elapsed = started.elapsed();
@@ -80,9 +120,11 @@ pub async fn observe(State(metrics): State<HttpMetrics>, req: Request, next: Nex
             target: "portico::access",
             status,
             latency_ms = elapsed.as_secs_f64() * 1000.0,
-            "{method} {route} {status}",
+            "{} {} {status}",
+            method.0,
+            route.as_str(),
         );
     });
-    metrics.record(HttpLabels { method: method.to_string(), route, status }, elapsed.as_secs_f64());
+    metrics.record(HttpLabels { method, route, status }, elapsed.as_secs_f64());
     response
 }

@@ -6,6 +6,7 @@
 //! problem document without every function threading it through.
 
 use std::fmt;
+use std::sync::Arc;
 
 use axum::extract::Request;
 use axum::http::{HeaderName, HeaderValue};
@@ -17,17 +18,23 @@ use crate::ids::{Id, IdKind};
 /// The response header carrying the request id.
 pub const HEADER: HeaderName = HeaderName::from_static("x-request-id");
 
-/// The id of one request (`req_…`).
+/// The id of one request (`req_…`). Shared, not copied: the span, the task-local, the
+/// response header and the request log all hold the same string.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub struct RequestId(pub Id);
+pub struct RequestId(Arc<str>);
 
 impl RequestId {
     pub fn generate() -> Self {
-        Self(Id::generate(IdKind::Request))
+        Self(Id::generate(IdKind::Request).into_string().into())
     }
 
     pub fn as_str(&self) -> &str {
-        self.0.as_str()
+        &self.0
+    }
+
+    /// The id as a shared string (for the request log).
+    pub fn shared(&self) -> Arc<str> {
+        self.0.clone()
     }
 }
 
@@ -59,6 +66,15 @@ pub fn attach(mut req: Request) -> (Request, RequestId) {
     let id = RequestId::generate();
     req.extensions_mut().insert(id.clone());
     (req, id)
+}
+
+/// Runs `answer` with `id`, if any, as its task's current request id (for work moved to a task
+/// of its own).
+pub async fn scoped<T>(id: Option<RequestId>, answer: impl Future<Output = T>) -> T {
+    match id {
+        Some(id) => CURRENT.scope(id, answer).await,
+        None => answer.await,
+    }
 }
 
 /// Runs `answer` with `id` as the task's current request id and stamps the id on its response.

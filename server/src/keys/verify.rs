@@ -24,7 +24,7 @@ use super::store;
 use super::types::parse_ip_entry;
 use crate::db::{Db, StoreError};
 use crate::error::{ApiError, ErrorCode};
-use crate::time::{Timestamp, now};
+use crate::time::Timestamp;
 
 /// What the pipeline knows of a key: everything the checks need, parsed once.
 #[derive(Debug)]
@@ -96,9 +96,15 @@ impl Verifier {
         Self { db, cache, last_used: Mutex::new(HashMap::new()) }
     }
 
-    /// Checks a presented key, in the documented order: format and checksum, unknown,
-    /// revoked, expired, blocked, IP allowlist. (Scopes and domains are the caller's.)
-    pub async fn verify(&self, presented: &str, ip: IpAddr) -> Result<Arc<KeyRecord>, Refusal> {
+    /// Checks a presented key at `at` (the request's time), in the documented order: format
+    /// and checksum, unknown, revoked, expired, blocked, IP allowlist. (Scopes and domains are
+    /// the caller's.)
+    pub async fn verify(
+        &self,
+        presented: &str,
+        ip: IpAddr,
+        at: Timestamp,
+    ) -> Result<Arc<KeyRecord>, Refusal> {
         let unknown = |error| Refusal { error, key: None };
         let parsed = material::parse(presented).map_err(|_| {
             unknown(ApiError::unauthorized(
@@ -109,10 +115,10 @@ impl Verifier {
         let record = self.lookup(parsed.hash()).await.map_err(unknown)?.ok_or_else(|| {
             unknown(ApiError::unauthorized(ErrorCode::InvalidApiKey, "The API key is not valid."))
         })?;
-        if let Err(error) = check(&record, ip, now()) {
+        if let Err(error) = check(&record, ip, at) {
             return Err(Refusal { error, key: Some(record) });
         }
-        self.stamp(&record.id, ip);
+        self.stamp(&record.id, ip, at);
         Ok(record)
     }
 
@@ -133,9 +139,9 @@ impl Verifier {
             self.cache.invalidate_entries_if(move |_, entry| entry.as_ref().is_some_and(|r| r.id == key_id));
     }
 
-    fn stamp(&self, key_id: &Arc<str>, ip: IpAddr) {
+    fn stamp(&self, key_id: &Arc<str>, ip: IpAddr, at: Timestamp) {
         let mut pending = self.last_used.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-        pending.insert(key_id.clone(), (now(), ip));
+        pending.insert(key_id.clone(), (at, ip));
     }
 
     /// Writes the collected `last_used_at` stamps. On failure they are put back (unless a newer

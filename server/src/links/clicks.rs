@@ -15,7 +15,7 @@ use axum::http::header;
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
-use crate::db::{Db, ROWS_PER_INSERT, StoreError, values_rows};
+use crate::db::{Db, StoreError, insert_chunks, values_rows};
 use crate::dispatch;
 use crate::time::Timestamp;
 
@@ -104,14 +104,13 @@ async fn write(db: &Db, clicks: &[Click]) -> Result<(), StoreError> {
     const DAILY: &str = "INSERT INTO link_clicks_daily (link_id, day, clicks) VALUES ($1, $2, $3) \
          ON CONFLICT (link_id, day) DO UPDATE SET clicks = link_clicks_daily.clicks + excluded.clicks";
     const TOTAL: &str = "UPDATE links SET clicks = clicks + $1 WHERE id = $2";
-    let mut per_day: HashMap<(&str, String), i64> = HashMap::new();
+    let mut per_day: HashMap<(&str, chrono::NaiveDate), i64> = HashMap::new();
     let mut per_link: HashMap<&str, i64> = HashMap::new();
     for click in clicks {
-        *per_day.entry((click.link_id.as_str(), click.at.format("%Y-%m-%d").to_string())).or_default() += 1;
+        *per_day.entry((click.link_id.as_str(), click.at.date_naive())).or_default() += 1;
         *per_link.entry(click.link_id.as_str()).or_default() += 1;
     }
-    let statements: Vec<String> = clicks
-        .chunks(ROWS_PER_INSERT)
+    let statements: Vec<String> = insert_chunks(clicks)
         .map(|chunk| {
             let values = values_rows(db.backend(), chunk.len(), 4);
             format!(
@@ -121,7 +120,7 @@ async fn write(db: &Db, clicks: &[Click]) -> Result<(), StoreError> {
         .collect();
     dispatch!(db, |pool| {
         let mut tx = pool.begin().await?;
-        for (chunk, sql) in clicks.chunks(ROWS_PER_INSERT).zip(&statements) {
+        for (chunk, sql) in insert_chunks(clicks).zip(&statements) {
             let mut query = sqlx::query(sqlx::AssertSqlSafe(sql.as_str()));
             for click in chunk {
                 query = query
@@ -133,7 +132,12 @@ async fn write(db: &Db, clicks: &[Click]) -> Result<(), StoreError> {
             query.execute(&mut *tx).await?;
         }
         for ((link_id, day), n) in &per_day {
-            sqlx::query(DAILY).bind(*link_id).bind(day).bind(*n).execute(&mut *tx).await?;
+            sqlx::query(DAILY)
+                .bind(*link_id)
+                .bind(day.format("%Y-%m-%d").to_string())
+                .bind(*n)
+                .execute(&mut *tx)
+                .await?;
         }
         for (link_id, n) in &per_link {
             sqlx::query(TOTAL).bind(*n).bind(*link_id).execute(&mut *tx).await?;

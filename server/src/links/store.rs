@@ -128,16 +128,6 @@ pub async fn get(db: &Db, organization_id: &str, id: &str) -> Result<Option<Link
         .await)?)
 }
 
-/// A live link by id alone (the benchmark's baseline route; the API always scopes by
-/// organisation).
-pub async fn get_any(db: &Db, id: &str) -> Result<Option<LinkRow>, StoreError> {
-    let sql = format!("SELECT {COLUMNS} FROM links WHERE id = $1 AND deleted_at IS NULL");
-    Ok(dispatch!(db, |pool| sqlx::query_as::<_, LinkRow>(sqlx::AssertSqlSafe(sql.clone()))
-        .bind(id)
-        .fetch_optional(pool)
-        .await)?)
-}
-
 /// The filters of a list.
 pub struct ListFilter<'a> {
     pub search: Option<&'a str>,

@@ -38,9 +38,11 @@ impl RateLimitStatus {
         headers.insert(HeaderName::from_static("x-ratelimit-limit"), n(u64::from(self.limit)));
         headers.insert(HeaderName::from_static("x-ratelimit-remaining"), n(u64::from(self.remaining)));
         headers.insert(HeaderName::from_static("x-ratelimit-reset"), n(self.reset_secs));
-        let policy = format!("\"per-key\";q={};w=60", self.limit);
-        let state = format!("\"per-key\";r={};t={}", self.remaining, self.reset_secs);
-        if let (Ok(policy), Ok(state)) = (HeaderValue::from_str(&policy), HeaderValue::from_str(&state)) {
+        // Formatted straight into the header's own buffer (`from_maybe_shared` takes the bytes).
+        let text = |s: String| HeaderValue::from_maybe_shared(axum::body::Bytes::from(s));
+        let policy = text(format!("\"per-key\";q={};w=60", self.limit));
+        let state = text(format!("\"per-key\";r={};t={}", self.remaining, self.reset_secs));
+        if let (Ok(policy), Ok(state)) = (policy, state) {
             headers.insert(HeaderName::from_static("ratelimit-policy"), policy);
             headers.insert(HeaderName::from_static("ratelimit"), state);
         }

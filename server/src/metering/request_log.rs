@@ -14,19 +14,22 @@ use tokio::sync::mpsc;
 use tokio::sync::mpsc::error::TrySendError;
 use tokio_util::sync::CancellationToken;
 
-use super::quota::month_of;
-use crate::db::{Backend, Db, ROWS_PER_INSERT, StoreError, values_rows};
+use chrono::NaiveDate;
+
+use super::quota::Month;
+use crate::db::{Backend, Db, StoreError, insert_chunks, values_rows};
 use crate::dispatch;
 use crate::time::Timestamp;
 
-/// One logged request.
+/// One logged request. The shared strings are the request's own (its id, key, organisation,
+/// route): logging a request copies only its path.
 #[derive(Debug)]
 pub struct LogEntry {
-    pub id: String,
+    pub id: Arc<str>,
     pub organization_id: Option<Arc<str>>,
     pub key_id: Option<Arc<str>>,
-    pub method: String,
-    pub route: String,
+    pub method: Arc<str>,
+    pub route: Arc<str>,
     pub path: String,
     pub status: u16,
     pub latency_ms: f64,
@@ -123,11 +126,6 @@ pub async fn run_flusher(
     .await;
 }
 
-/// `2xx`, `4xx`… of a status.
-pub fn status_class(status: u16) -> String {
-    format!("{}xx", status / 100)
-}
-
 /// The whole batch in one statement on PostgreSQL: one array per column, zipped by `UNNEST`.
 /// (Request ids are unique; a retried batch that was in fact written is skipped rather than
 /// failing forever.)
@@ -137,7 +135,7 @@ const INSERT_POSTGRES: &str = "INSERT INTO request_log (organization_id, id, key
           $8::float8[], $9::text[], $10::text[], $11::timestamptz[]) \
      ON CONFLICT (organization_id, id) DO NOTHING";
 
-/// The rows of a batch on SQLite, [`ROWS_PER_INSERT`] a statement. (One JSON parameter
+/// The rows of a batch on SQLite, up to [`crate::db::ROWS_PER_INSERT`] a statement ([`insert_chunks`]). (One JSON parameter
 /// expanded by `json_each` was measured slower: `->>` re-parses each row's text per column.)
 fn insert_sqlite(rows: usize) -> String {
     let values = values_rows(Backend::Sqlite, rows, 11);
@@ -160,14 +158,15 @@ async fn write(db: &Db, entries: &[LogEntry]) -> Result<(), StoreError> {
     if entries.is_empty() {
         return Ok(());
     }
-    let mut daily: HashMap<(&str, &str, &str, String, String), i64> = HashMap::new();
-    let mut quota: HashMap<(&str, String), i64> = HashMap::new();
+    // Aggregated by value — a batch's entries share their day and month, and their strings
+    // are shared — and formatted once per distinct row.
+    let mut daily: HashMap<(&str, &str, &str, u16, NaiveDate), i64> = HashMap::new();
+    let mut quota: HashMap<(&str, Month), i64> = HashMap::new();
     for entry in entries {
         let (Some(org), Some(key)) = (&entry.organization_id, &entry.key_id) else { continue };
-        let day = entry.at.format("%Y-%m-%d").to_string();
-        *daily.entry((org, key, &entry.route, status_class(entry.status), day)).or_default() += 1;
+        *daily.entry((org, key, &entry.route, entry.status / 100, entry.at.date_naive())).or_default() += 1;
         if entry.billable {
-            *quota.entry((org, month_of(entry.at))).or_default() += 1;
+            *quota.entry((org, Month::of(entry.at))).or_default() += 1;
         }
     }
     // The roll-ups, in the batch's transaction, on either backend.
@@ -178,31 +177,32 @@ async fn write(db: &Db, entries: &[LogEntry]) -> Result<(), StoreError> {
                     .bind(*org)
                     .bind(*key)
                     .bind(*route)
-                    .bind(class)
-                    .bind(day)
+                    .bind(format!("{class}xx"))
+                    .bind(day.format("%Y-%m-%d").to_string())
                     .bind(*n)
                     .execute(&mut *$tx)
                     .await?;
             }
             for ((org, month), n) in &quota {
-                sqlx::query(QUOTA).bind(*org).bind(month).bind(*n).execute(&mut *$tx).await?;
+                sqlx::query(QUOTA).bind(*org).bind(month.to_string()).bind(*n).execute(&mut *$tx).await?;
             }
         };
     }
     match db {
         Db::Sqlite(pool) => {
             let mut tx = pool.begin().await?;
-            for chunk in entries.chunks(ROWS_PER_INSERT) {
+            for chunk in insert_chunks(entries) {
                 let sql = insert_sqlite(chunk.len());
                 let mut query = sqlx::query(sqlx::AssertSqlSafe(sql.as_str()));
                 for e in chunk {
+                    // Shared strings bound by value: no copy until SQLite's own.
                     query = query
-                        .bind(e.organization_id.as_deref().unwrap_or(""))
-                        .bind(&e.id)
-                        .bind(e.key_id.as_deref())
-                        .bind(&e.method)
-                        .bind(&e.route)
-                        .bind(&e.path)
+                        .bind(e.organization_id.clone().unwrap_or_else(|| Arc::from("")))
+                        .bind(e.id.clone())
+                        .bind(e.key_id.clone())
+                        .bind(e.method.clone())
+                        .bind(e.route.clone())
+                        .bind(e.path.as_str())
                         .bind(i64::from(e.status))
                         .bind(e.latency_ms)
                         .bind(e.ip.to_string())
@@ -219,10 +219,10 @@ async fn write(db: &Db, entries: &[LogEntry]) -> Result<(), StoreError> {
             let mut tx = pool.begin().await?;
             sqlx::query(INSERT_POSTGRES)
                 .bind(column(|e| Some(e.organization_id.as_deref().unwrap_or(""))))
-                .bind(column(|e| Some(e.id.as_str())))
+                .bind(column(|e| Some(&*e.id)))
                 .bind(column(|e| e.key_id.as_deref()))
-                .bind(column(|e| Some(e.method.as_str())))
-                .bind(column(|e| Some(e.route.as_str())))
+                .bind(column(|e| Some(&*e.method)))
+                .bind(column(|e| Some(&*e.route)))
                 .bind(column(|e| Some(e.path.as_str())))
                 .bind(entries.iter().map(|e| i64::from(e.status)).collect::<Vec<_>>())
                 .bind(entries.iter().map(|e| e.latency_ms).collect::<Vec<_>>())
@@ -260,15 +260,4 @@ pub async fn purge(db: &Db, before: Timestamp) -> Result<u64, StoreError> {
         sqlx::query(CLICKS).bind(before).execute(pool).await?;
         Ok::<_, sqlx::Error>(log)
     })?)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn status_classes() {
-        assert_eq!(status_class(429), "4xx");
-        assert_eq!(status_class(201), "2xx");
-    }
 }
