@@ -10,15 +10,16 @@
 //! Scenarios, alternated round by round (and in reverse every other round) so that drift
 //! falls on all alike:
 //! - `floor` — `GET /healthz`: every outer layer, no work; what the machine can do at all;
-//! - `baseline` — `GET /bench/links/{id}`: the link-read handler alone, no layer at all
-//!   (mounted by the hidden `--bench-baseline` flag);
+//! - `baseline` — `GET /bench/links/{id}?org=…`: the link-read handler's work alone (its
+//!   query, answer and ETag), no layer at all (mounted by the hidden `--bench-baseline` flag);
 //! - `v1_read` — `GET /v1/links/{id}`: the same handler through the whole platform;
 //! - `baseline_create` — `POST /bench/links`: the link-create handler alone;
 //! - `v1_create` — `POST /v1/links` with a fresh `Idempotency-Key` each;
 //! - `redirect` — `GET /r/{slug}`: the product's hot path.
 //!
 //! It reports medians over the rounds (rps, p50, p99, errors), each scenario as a share of
-//! the floor, the platform overhead (1 − v1/baseline, for reads and creates), memory (idle,
+//! the floor, the platform overhead (1 − v1/baseline, for reads and creates, of the medians
+//! and round by round, where drift between rounds cancels), memory (idle,
 //! and with 1,000 keep-alive connections), and checks that metering lost nothing: every `/v1`
 //! request answered is in the request log, every redirect is a click. Results go to
 //! `target/bench/results.json` (and `results-postgres.json`).
@@ -488,6 +489,18 @@ fn measure(plan: &Plan, cores: &Cores, server: &Server, work: &Path) -> Result<V
     let floor = rps(Scenario::Floor).max(1.0);
     let read_overhead = 1.0 - rps(Scenario::V1Read) / rps(Scenario::Baseline).max(1.0);
     let create_overhead = 1.0 - rps(Scenario::V1Create) / rps(Scenario::BaselineCreate).max(1.0);
+    // Each round's v1 run sits next to its baseline run, so drift between rounds (the
+    // database's own background work, the machine's neighbours) cancels in the pair.
+    let paired = |v1: Scenario, baseline: Scenario| -> Vec<f64> {
+        let of = |s: Scenario| &runs[Scenario::ALL.iter().position(|x| *x == s).expect("listed")];
+        of(v1).iter().zip(of(baseline)).map(|(v, b)| 1.0 - v.rps / b.rps.max(1.0)).collect()
+    };
+    let read_rounds = paired(Scenario::V1Read, Scenario::Baseline);
+    let create_rounds = paired(Scenario::V1Create, Scenario::BaselineCreate);
+    let percent =
+        |values: &[f64]| values.iter().map(|v| format!("{:.1}", v * 100.0)).collect::<Vec<_>>().join(", ");
+    let thousandths =
+        |values: &[f64]| values.iter().map(|v| (v * 1000.0).round() / 1000.0).collect::<Vec<_>>();
 
     println!();
     println!(
@@ -514,8 +527,18 @@ fn measure(plan: &Plan, cores: &Cores, server: &Server, work: &Path) -> Result<V
         }));
     }
     println!();
-    println!("platform overhead, reads   (1 - v1_read/baseline):          {:.1} %", read_overhead * 100.0);
-    println!("platform overhead, creates (1 - v1_create/baseline_create): {:.1} %", create_overhead * 100.0);
+    println!(
+        "platform overhead, reads   (1 - v1_read/baseline):          {:.1} % (round by round: {} %; median {:.1} %)",
+        read_overhead * 100.0,
+        percent(&read_rounds),
+        median(read_rounds.clone()) * 100.0
+    );
+    println!(
+        "platform overhead, creates (1 - v1_create/baseline_create): {:.1} % (round by round: {} %; median {:.1} %)",
+        create_overhead * 100.0,
+        percent(&create_rounds),
+        median(create_rounds.clone()) * 100.0
+    );
     println!("redirect: {:.1} % of the floor", rps(Scenario::Redirect) / floor * 100.0);
     println!("memory: idle {idle_rss:.1} MiB; with 1,000 keep-alive connections {rss_1000:.1} MiB");
     println!(
@@ -528,6 +551,10 @@ fn measure(plan: &Plan, cores: &Cores, server: &Server, work: &Path) -> Result<V
         "overhead": {
             "v1_read": (read_overhead * 1000.0).round() / 1000.0,
             "v1_create": (create_overhead * 1000.0).round() / 1000.0,
+            "v1_read_rounds": thousandths(&read_rounds),
+            "v1_create_rounds": thousandths(&create_rounds),
+            "v1_read_median_of_rounds": (median(read_rounds.clone()) * 1000.0).round() / 1000.0,
+            "v1_create_median_of_rounds": (median(create_rounds.clone()) * 1000.0).round() / 1000.0,
         },
         "redirect_share_of_floor": (rps(Scenario::Redirect) / floor * 1000.0).round() / 1000.0,
         "memory_mib": {"idle": (idle_rss * 10.0).round() / 10.0, "with_1000_connections": (rss_1000 * 10.0).round() / 10.0},
