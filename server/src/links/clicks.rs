@@ -15,8 +15,7 @@ use axum::http::header;
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
-use crate::db::{Db, StoreError, insert_chunks, values_rows};
-use crate::dispatch;
+use crate::db::{Backend, Db, StoreError, insert_chunks, values_rows};
 use crate::time::Timestamp;
 
 /// One redirect.
@@ -98,8 +97,9 @@ pub async fn run_flusher(db: Db, rx: mpsc::Receiver<Click>, period: Duration, st
     .await;
 }
 
-/// Writes a batch in one transaction: the raw clicks (500 rows a statement), the daily roll-up
-/// and the links' totals (aggregated here, one statement per distinct row).
+/// Writes a batch in one transaction: the raw clicks (one `UNNEST` on PostgreSQL, up to 512
+/// rows a statement on SQLite), the daily roll-up and the links' totals (aggregated here, one
+/// statement per distinct row).
 async fn write(db: &Db, clicks: &[Click]) -> Result<(), StoreError> {
     const DAILY: &str = "INSERT INTO link_clicks_daily (link_id, day, clicks) VALUES ($1, $2, $3) \
          ON CONFLICT (link_id, day) DO UPDATE SET clicks = link_clicks_daily.clicks + excluded.clicks";
@@ -110,41 +110,59 @@ async fn write(db: &Db, clicks: &[Click]) -> Result<(), StoreError> {
         *per_day.entry((click.link_id.as_str(), click.at.date_naive())).or_default() += 1;
         *per_link.entry(click.link_id.as_str()).or_default() += 1;
     }
-    let statements: Vec<String> = insert_chunks(clicks)
-        .map(|chunk| {
-            let values = values_rows(db.backend(), chunk.len(), 4);
-            format!(
-                "INSERT INTO clicks (link_id, clicked_at, referrer_host, user_agent_family) VALUES {values}"
-            )
-        })
-        .collect();
-    dispatch!(db, |pool| {
-        let mut tx = pool.begin().await?;
-        for (chunk, sql) in insert_chunks(clicks).zip(&statements) {
-            let mut query = sqlx::query(sqlx::AssertSqlSafe(sql.as_str()));
-            for click in chunk {
-                query = query
-                    .bind(&click.link_id)
-                    .bind(click.at)
-                    .bind(&click.referrer_host)
-                    .bind(click.user_agent_family);
+    macro_rules! rollups {
+        ($tx:ident) => {
+            for ((link_id, day), n) in &per_day {
+                sqlx::query(DAILY)
+                    .bind(*link_id)
+                    .bind(day.format("%Y-%m-%d").to_string())
+                    .bind(*n)
+                    .execute(&mut *$tx)
+                    .await?;
             }
-            query.execute(&mut *tx).await?;
+            for (link_id, n) in &per_link {
+                sqlx::query(TOTAL).bind(*n).bind(*link_id).execute(&mut *$tx).await?;
+            }
+        };
+    }
+    match db {
+        Db::Sqlite(pool) => {
+            let mut tx = pool.begin().await?;
+            for chunk in insert_chunks(clicks) {
+                let values = values_rows(Backend::Sqlite, chunk.len(), 4);
+                let sql = format!(
+                    "INSERT INTO clicks (link_id, clicked_at, referrer_host, user_agent_family) VALUES {values}"
+                );
+                let mut query = sqlx::query(sqlx::AssertSqlSafe(sql.as_str()));
+                for click in chunk {
+                    query = query
+                        .bind(&click.link_id)
+                        .bind(click.at)
+                        .bind(&click.referrer_host)
+                        .bind(click.user_agent_family);
+                }
+                query.execute(&mut *tx).await?;
+            }
+            rollups!(tx);
+            tx.commit().await?;
         }
-        for ((link_id, day), n) in &per_day {
-            sqlx::query(DAILY)
-                .bind(*link_id)
-                .bind(day.format("%Y-%m-%d").to_string())
-                .bind(*n)
+        Db::Postgres(pool) => {
+            // The whole batch in one statement: one array per column, zipped by `UNNEST`.
+            const INSERT: &str = "INSERT INTO clicks (link_id, clicked_at, referrer_host, user_agent_family) \
+                 SELECT * FROM UNNEST($1::text[], $2::timestamptz[], $3::text[], $4::text[])";
+            let mut tx = pool.begin().await?;
+            sqlx::query(INSERT)
+                .bind(clicks.iter().map(|c| c.link_id.as_str()).collect::<Vec<_>>())
+                .bind(clicks.iter().map(|c| c.at).collect::<Vec<_>>())
+                .bind(clicks.iter().map(|c| c.referrer_host.as_deref()).collect::<Vec<_>>())
+                .bind(clicks.iter().map(|c| c.user_agent_family).collect::<Vec<_>>())
                 .execute(&mut *tx)
                 .await?;
+            rollups!(tx);
+            tx.commit().await?;
         }
-        for (link_id, n) in &per_link {
-            sqlx::query(TOTAL).bind(*n).bind(*link_id).execute(&mut *tx).await?;
-        }
-        tx.commit().await?;
-        Ok::<_, StoreError>(())
-    })
+    }
+    Ok(())
 }
 
 #[cfg(test)]
