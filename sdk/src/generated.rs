@@ -1355,6 +1355,8 @@ headers are refused: the playground sets those.*/
     ///One logged `/v1` request.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
     pub struct RequestLogEntry {
+        /**When the request arrived: the time its key's expiry was checked against and the month
+its quota was spent in.*/
         pub created_at: ::chrono::DateTime<::chrono::offset::Utc>,
         ///The request id the caller saw in `x-request-id`.
         pub id: ::std::string::String,

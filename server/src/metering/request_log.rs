@@ -145,7 +145,7 @@ fn insert_sqlite(rows: usize) -> String {
     )
 }
 
-/// Writes a batch in one transaction: the log rows (one `UNNEST` on PostgreSQL, 500 rows a
+/// Writes a batch in one transaction: the log rows (one `UNNEST` on PostgreSQL, up to 512 rows a
 /// statement on SQLite), the usage roll-up and the quota counts (aggregated here, one upsert
 /// per distinct row).
 async fn write(db: &Db, entries: &[LogEntry]) -> Result<(), StoreError> {

@@ -94,6 +94,8 @@ pub struct RequestLogEntry {
     #[schema(example = "203.0.113.7")]
     pub ip: String,
     pub idempotency_key: Option<String>,
+    /// When the request arrived: the time its key's expiry was checked against and the month
+    /// its quota was spent in.
     pub created_at: DateTime<Utc>,
 }
 
