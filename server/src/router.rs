@@ -9,7 +9,6 @@ use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::middleware::from_fn_with_state;
 use tower::ServiceBuilder;
-use tower_http::catch_panic::CatchPanicLayer;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 use utoipa_swagger_ui::{Config as SwaggerConfig, SwaggerUi};
@@ -77,13 +76,27 @@ pub fn api_router() -> OpenApiRouter<AppState> {
         .routes(routes!(dashboard::dashboard))
 }
 
-/// Layers 4 and 5 as one: the `/v1` pipeline, its answer passed through the problem fallback.
-async fn fallback_and_pipeline(
-    state: axum::extract::State<AppState>,
+/// The one layer around every route, outermost first: observe (request id, span, access log,
+/// metrics), the panic catcher, the problem fallback, the `/v1` pipeline. One middleware rather
+/// than four: each layer costs a boxed future and a cloned service per request, and is polled
+/// again on every wake-up of a request that waits on the database.
+async fn platform(
+    axum::extract::State(state): axum::extract::State<AppState>,
     req: axum::extract::Request,
     next: axum::middleware::Next,
 ) -> axum::response::Response {
-    problem_fallback::to_problem(pipeline::v1(state, req, next).await)
+    use futures_util::FutureExt;
+    let metrics = state.http_metrics.clone();
+    observe::observed(&metrics, req, |req| async move {
+        match std::panic::AssertUnwindSafe(pipeline::v1(axum::extract::State(state), req, next))
+            .catch_unwind()
+            .await
+        {
+            Ok(response) => problem_fallback::to_problem(response),
+            Err(panic) => problem_fallback::panic_response(panic),
+        }
+    })
+    .await
 }
 
 /// Gives one route a body limit of its own (uploads), instead of the JSON default.
@@ -102,16 +115,14 @@ fn with_body_limit(
 /// 3. problem fallback around the `/v1` pipeline — API key checks for `/v1` routes (see
 ///    [`pipeline`]), and bare error responses (405s, plain-text rejections) rewritten;
 /// 4. body limit — the JSON body cap, enforced by the extractors.
+///
+/// 1–3 run as one middleware, [`platform`].
 pub fn app(state: AppState) -> Router {
     let (routes, _spec) = api_router().split_for_parts();
     let swagger = SwaggerUi::new("/docs")
         .config(SwaggerConfig::new(["/openapi.json"]).persist_authorization(true).display_operation_id(true));
-    // Three layers, not five: every layer is polled again on each wake-up of a request that
-    // waits on the database, so request id + observe and fallback + pipeline each run as one.
     let layers = ServiceBuilder::new()
-        .layer(from_fn_with_state(state.http_metrics.clone(), observe::observe))
-        .layer(CatchPanicLayer::custom(problem_fallback::panic_response))
-        .layer(from_fn_with_state(state.clone(), fallback_and_pipeline))
+        .layer(from_fn_with_state(state.clone(), platform))
         .layer(DefaultBodyLimit::max(state.config.max_json_bytes));
     let bench_baseline = state.config.bench_baseline;
     // The dashboard's files are, like Swagger UI's, outside the spec.

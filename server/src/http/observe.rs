@@ -101,17 +101,25 @@ impl HttpMetrics {
     }
 }
 
-/// Middleware, the outermost: assigns the request id (see [`crate::http::request_id`]), then
-/// span, access log and metrics for the request. One layer rather than two, since every layer
-/// is polled again on each wake-up of a request that waits on the database.
+/// Middleware form of [`observed`], for routers that have no other layer (tests).
 pub async fn observe(State(metrics): State<HttpMetrics>, req: Request, next: Next) -> Response {
+    observed(&metrics, req, |req| next.run(req)).await
+}
+
+/// The outermost step of every request: assigns the request id (see
+/// [`crate::http::request_id`]), then span, access log and metrics around `inner`.
+pub async fn observed<F: Future<Output = Response>>(
+    metrics: &HttpMetrics,
+    req: Request,
+    inner: impl FnOnce(Request) -> F,
+) -> Response {
     let started = Instant::now();
     let (req, request_id) = crate::http::request_id::attach(req);
     let method = MethodLabel(req.method().clone());
     let route = RouteLabel(req.extensions().get::<MatchedPath>().cloned());
 
     let span = tracing::info_span!("request", id = %request_id, method = %method.0, route = %route.as_str());
-    let response = crate::http::request_id::within(request_id, next.run(req).instrument(span.clone())).await;
+    let response = crate::http::request_id::within(request_id, inner(req).instrument(span.clone())).await;
 
     let elapsed = started.elapsed();
     let status = response.status().as_u16();

@@ -16,7 +16,7 @@ pub async fn not_found() -> ApiError {
     ApiError::new(ErrorCode::NotFound, "There is no such path. The API is described at /openapi.json.")
 }
 
-/// `CatchPanicLayer`'s handler: a panic is a bug, answered as 500 `internal`, logged.
+/// The panic catcher's answer: a panic is a bug, answered as 500 `internal`, logged.
 pub fn panic_response(panic: Box<dyn Any + Send + 'static>) -> Response {
     let message = panic
         .downcast_ref::<String>()
