@@ -65,3 +65,37 @@ pub async fn in_own_task(
         )),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use axum::http::StatusCode;
+    use axum::response::IntoResponse;
+
+    use super::*;
+
+    #[tokio::test]
+    async fn a_handler_in_its_own_task_keeps_the_request_id() {
+        let id = request_id::RequestId::generate();
+        let response = request_id::within(
+            id.clone(),
+            in_own_task(async {
+                request_id::current().map(|id| id.to_string()).unwrap_or_default().into_response()
+            }),
+        )
+        .await;
+        let body = axum::body::to_bytes(response.into_body(), 1 << 16).await.unwrap();
+        assert_eq!(body, id.as_str());
+    }
+
+    #[tokio::test]
+    async fn a_panic_in_a_handler_task_is_a_500_problem_naming_the_request() {
+        let id = request_id::RequestId::generate();
+        let response = request_id::within(id.clone(), in_own_task(async { panic!("secret detail") })).await;
+        assert_eq!(response.status(), StatusCode::INTERNAL_SERVER_ERROR);
+        let body = axum::body::to_bytes(response.into_body(), 1 << 16).await.unwrap();
+        let problem: serde_json::Value = serde_json::from_slice(&body).unwrap();
+        assert_eq!(problem["code"], "internal");
+        assert_eq!(problem["request_id"], id.as_str());
+        assert!(!problem.to_string().contains("secret detail"));
+    }
+}

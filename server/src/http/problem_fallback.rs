@@ -26,6 +26,16 @@ pub fn panic_response(panic: Box<dyn Any + Send + 'static>) -> Response {
     ApiError::internal(format!("handler panicked: {message}")).into_response()
 }
 
+/// Runs `answer`, answering a panic as a 500 problem and rewriting a bare error answer as one
+/// (the app's panic catcher and problem fallback, [`crate::router::app`]).
+pub async fn guarded(answer: impl Future<Output = Response>) -> Response {
+    use futures_util::FutureExt;
+    match std::panic::AssertUnwindSafe(answer).catch_unwind().await {
+        Ok(response) => to_problem(response),
+        Err(panic) => panic_response(panic),
+    }
+}
+
 /// Middleware: rewrites an error response that is not problem+json (and not a page meant for
 /// people, such as HTML) into one, keeping its status and its meaningful headers.
 pub async fn rewrite(req: Request, next: Next) -> Response {
@@ -84,7 +94,6 @@ mod tests {
     use axum::middleware::from_fn;
     use axum::routing::get;
     use tower::ServiceExt;
-    use tower_http::catch_panic::CatchPanicLayer;
 
     use super::*;
     use crate::http::request_id;
@@ -97,7 +106,7 @@ mod tests {
     async fn a_panicking_handler_is_a_500_problem_that_hides_the_panic() {
         let app = Router::new()
             .route("/boom", get(boom))
-            .layer(CatchPanicLayer::custom(panic_response))
+            .layer(from_fn(|req: Request<Body>, next: Next| guarded(next.run(req))))
             .layer(from_fn(request_id::assign));
         let response = app.oneshot(Request::get("/boom").body(Body::empty()).unwrap()).await.unwrap();
         assert_eq!(response.status(), StatusCode::INTERNAL_SERVER_ERROR);
