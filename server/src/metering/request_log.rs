@@ -112,7 +112,7 @@ pub async fn run_flusher(
     crate::batch::run("request log", rx, flush, stop, |mut batch: Vec<LogEntry>| {
         let db = db.clone();
         async move {
-            let result = write(&db, &batch).await;
+            let result = write_batch(&db, &batch).await;
             if result.is_ok() {
                 for entry in &mut batch {
                     if let Some(committed) = entry.committed.take() {
@@ -147,8 +147,9 @@ fn insert_sqlite(rows: usize) -> String {
 
 /// Writes a batch in one transaction: the log rows (one `UNNEST` on PostgreSQL, up to 512 rows a
 /// statement on SQLite), the usage roll-up and the quota counts (aggregated here, one upsert
-/// per distinct row).
-async fn write(db: &Db, entries: &[LogEntry]) -> Result<(), StoreError> {
+/// per distinct row). What the flusher does with each batch; a batch written again (a retry
+/// after a commit whose answer was lost) adds no second row.
+pub async fn write_batch(db: &Db, entries: &[LogEntry]) -> Result<(), StoreError> {
     const DAILY: &str = "INSERT INTO usage_daily (organization_id, key_id, route, status_class, day, count) \
          VALUES ($1, $2, $3, $4, $5, $6) \
          ON CONFLICT (organization_id, day, key_id, route, status_class) \

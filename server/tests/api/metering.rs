@@ -17,7 +17,58 @@ storage_tests!(
     the_request_log_and_usage_count_every_call,
     usage_and_log_queries_validate_their_parameters,
     the_retention_purge_deletes_only_old_log_rows,
+    a_log_batch_written_twice_is_stored_once_with_its_text_intact,
 );
+
+async fn a_log_batch_written_twice_is_stored_once_with_its_text_intact(s: &TestServer) {
+    use std::sync::Arc;
+    let signup = s.signup("batch@example.com").await;
+    let token = signup["token"].as_str().unwrap();
+    let created = s.create_key(token, json!({"name": "batch", "scopes": ["full_access"]})).await;
+    let key = created["key"].as_str().unwrap().to_owned();
+    let (org, key_id): (Arc<str>, Arc<str>) =
+        (signup["organization"]["id"].as_str().unwrap().into(), created["id"].as_str().unwrap().into());
+    let ids: Vec<String> = (0..3).map(|_| format!("req_{}", ulid::Ulid::new())).collect();
+    // Tabs, backslashes and newlines (an idempotency key may hold a tab) come back intact.
+    let awkward = "tab\there, back\\slash, new\nline";
+    let batch = || {
+        ids.iter()
+            .map(|id| portico::metering::LogEntry {
+                id: id.as_str().into(),
+                organization_id: Some(org.clone()),
+                key_id: Some(key_id.clone()),
+                method: "POST".into(),
+                route: "/v1/links".into(),
+                path: "/v1/links".to_owned(),
+                status: 201,
+                latency_ms: 1.5,
+                ip: "203.0.113.7".parse().unwrap(),
+                idempotency_key: Some(awkward.to_owned()),
+                at: portico::time::now(),
+                billable: true,
+                committed: None,
+            })
+            .collect::<Vec<_>>()
+    };
+    let db = &s.server().state().db;
+    portico::metering::request_log::write_batch(db, &batch()).await.unwrap();
+    portico::metering::request_log::write_batch(db, &batch())
+        .await
+        .expect("a batch written again is not an error");
+    for id in &ids {
+        let response = s.v1(Method::GET, &format!("/v1/requests/{id}"), &key).send().await.unwrap();
+        assert_eq!(response.status(), StatusCode::OK);
+        let entry: Value = response.json().await.unwrap();
+        assert_eq!(entry["idempotency_key"], awkward);
+        assert_eq!(entry["status"], 201);
+        assert_eq!(entry["ip"], "203.0.113.7");
+    }
+    let listed: Value =
+        s.v1(Method::GET, "/v1/requests?limit=100", &key).send().await.unwrap().json().await.unwrap();
+    let copies =
+        listed["data"].as_array().unwrap().iter().filter(|e| ids.iter().any(|id| e["id"] == *id)).count();
+    assert_eq!(copies, 3, "each request once");
+}
 
 async fn the_retention_purge_deletes_only_old_log_rows(s: &TestServer) {
     let (token, key, _) = s.org_with_key("purge@example.com", &["full_access"]).await;
