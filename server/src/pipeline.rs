@@ -16,7 +16,8 @@
 //! 5. **Idempotency** — `POST`/`PATCH` with `Idempotency-Key` run at most once
 //!    ([`crate::metering::idempotency`]).
 //! 6. The **handler** runs with an [`ApiPrincipal`] — organisation, key, scopes, domains — and
-//!    never reads credentials itself. Handlers that touch domains check the domain scope
+//!    never reads credentials itself; it runs in a task of its own
+//!    ([`crate::http::in_own_task`]), so its database wake-ups do not re-poll the layers. Handlers that touch domains check the domain scope
 //!    (`domain_not_allowed`) with [`ApiPrincipal::allows_domain`].
 //! 7. The **request log** records the request — refused ones too — off the request path.
 
