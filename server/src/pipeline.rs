@@ -16,9 +16,9 @@
 //! 5. **Idempotency** — `POST`/`PATCH` with `Idempotency-Key` run at most once
 //!    ([`crate::metering::idempotency`]).
 //! 6. The **handler** runs with an [`ApiPrincipal`] — organisation, key, scopes, domains — and
-//!    never reads credentials itself; it runs in a task of its own
-//!    ([`crate::http::in_own_task`]), so its database wake-ups do not re-poll the layers. Handlers that touch domains check the domain scope
-//!    (`domain_not_allowed`) with [`ApiPrincipal::allows_domain`].
+//!    never reads credentials itself. Handlers that touch domains check the domain scope
+//!    (`domain_not_allowed`) with [`ApiPrincipal::allows_domain`]. It runs in a task of its
+//!    own ([`crate::http::in_own_task`]): its database wake-ups do not re-poll the layers.
 //! 7. The **request log** records the request — refused ones too — off the request path.
 
 use std::collections::HashMap;

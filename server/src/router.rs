@@ -116,7 +116,7 @@ fn with_body_limit(
 ///    [`pipeline`]), and bare error responses (405s, plain-text rejections) rewritten;
 /// 4. body limit — the JSON body cap, enforced by the extractors.
 ///
-/// 1–3 run as one middleware, [`platform`].
+/// 1–3 run as one middleware (`platform`).
 pub fn app(state: AppState) -> Router {
     let (routes, _spec) = api_router().split_for_parts();
     let swagger = SwaggerUi::new("/docs")
