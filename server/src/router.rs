@@ -85,16 +85,9 @@ async fn platform(
     req: axum::extract::Request,
     next: axum::middleware::Next,
 ) -> axum::response::Response {
-    use futures_util::FutureExt;
     let metrics = state.http_metrics.clone();
-    observe::observed(&metrics, req, |req| async move {
-        match std::panic::AssertUnwindSafe(pipeline::v1(axum::extract::State(state), req, next))
-            .catch_unwind()
-            .await
-        {
-            Ok(response) => problem_fallback::to_problem(response),
-            Err(panic) => problem_fallback::panic_response(panic),
-        }
+    observe::observed(&metrics, req, |req| {
+        problem_fallback::guarded(pipeline::v1(axum::extract::State(state), req, next))
     })
     .await
 }

@@ -336,31 +336,23 @@ impl Cluster {
             let _ = Command::new("chown").args(["-R", "portico-bench"]).arg(&dir).status();
         }
         let port = free_port()?;
-        let initdb = Command::new("taskset")
-            .args(["-c", core])
-            .args(&user)
-            .arg(bin.join("initdb"))
-            .arg("-D")
-            .arg(dir.join("data"))
-            .args(["-U", "portico", "--auth=trust", "--encoding=UTF8"])
-            .stdout(Stdio::null())
-            .status();
+        // Run under taskset, the server and every backend it forks stay on the core.
+        let tool = |name: &str| {
+            let mut command = Command::new("taskset");
+            command.args(["-c", core]).args(&user).arg(bin.join(name)).arg("-D").arg(dir.join("data"));
+            command.stdout(Stdio::null());
+            command
+        };
+        let initdb = tool("initdb").args(["-U", "portico", "--auth=trust", "--encoding=UTF8"]).status();
         if !initdb.is_ok_and(|s| s.success()) {
             return Err("initdb failed".into());
         }
         let options =
             format!("-p {port} -k {} -c listen_addresses=127.0.0.1 -c max_connections=200", dir.display());
-        // Started under taskset, the server and every backend it forks stay on the core.
-        let started = Command::new("taskset")
-            .args(["-c", core])
-            .args(&user)
-            .arg(bin.join("pg_ctl"))
-            .arg("-D")
-            .arg(dir.join("data"))
+        let started = tool("pg_ctl")
             .arg("-l")
             .arg(dir.join("server.log"))
             .args(["-w", "-t", "60", "start", "-o", &options])
-            .stdout(Stdio::null())
             .status();
         if !started.is_ok_and(|s| s.success()) {
             return Err("pg_ctl start failed".into());

@@ -9,9 +9,8 @@
 use std::fmt::Write as _;
 use std::time::Instant;
 
-use axum::extract::{MatchedPath, Request, State};
+use axum::extract::{MatchedPath, Request};
 use axum::http::Method;
-use axum::middleware::Next;
 use axum::response::Response;
 use prometheus_client::encoding::{EncodeLabelSet, EncodeLabelValue, LabelValueEncoder};
 use prometheus_client::metrics::counter::Counter;
@@ -99,11 +98,6 @@ impl HttpMetrics {
         self.latency.get_or_create(&labels).observe(seconds);
         self.requests.get_or_create(&labels).inc();
     }
-}
-
-/// Middleware form of [`observed`], for routers that have no other layer (tests).
-pub async fn observe(State(metrics): State<HttpMetrics>, req: Request, next: Next) -> Response {
-    observed(&metrics, req, |req| next.run(req)).await
 }
 
 /// The outermost step of every request: assigns the request id (see

@@ -4,9 +4,7 @@
 
 use std::any::Any;
 
-use axum::extract::Request;
 use axum::http::{StatusCode, header};
-use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
 use crate::error::{ApiError, ErrorCode};
@@ -36,13 +34,8 @@ pub async fn guarded(answer: impl Future<Output = Response>) -> Response {
     }
 }
 
-/// Middleware: rewrites an error response that is not problem+json (and not a page meant for
-/// people, such as HTML) into one, keeping its status and its meaningful headers.
-pub async fn rewrite(req: Request, next: Next) -> Response {
-    to_problem(next.run(req).await)
-}
-
-/// The rewrite itself: a bare error response as a problem; anything else unchanged.
+/// Rewrites a bare error response (not problem+json, and not a page meant for people, such as
+/// HTML) as a problem, keeping its status and its meaningful headers; anything else unchanged.
 pub fn to_problem(response: Response) -> Response {
     let status = response.status();
     if !(status.is_client_error() || status.is_server_error()) || !needs_rewrite(&response) {
@@ -91,7 +84,7 @@ mod tests {
     use axum::Router;
     use axum::body::Body;
     use axum::http::Request;
-    use axum::middleware::from_fn;
+    use axum::middleware::{Next, from_fn};
     use axum::routing::get;
     use tower::ServiceExt;
 
