@@ -51,7 +51,14 @@ pub struct Id(String);
 impl Id {
     /// A new id of the given kind.
     pub fn generate(kind: IdKind) -> Self {
-        Self(format!("{}_{}", kind.prefix(), Ulid::new()))
+        // Assembled by hand rather than `format!`: every request gets an id.
+        let mut ulid = [0; ulid::ULID_LEN];
+        let ulid = Ulid::new().array_to_str(&mut ulid);
+        let mut id = String::with_capacity(kind.prefix().len() + 1 + ulid.len());
+        id.push_str(kind.prefix());
+        id.push('_');
+        id.push_str(ulid);
+        Self(id)
     }
 
     /// Parses an id of the given kind; `None` when the prefix or the ULID is wrong (which

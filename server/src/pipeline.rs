@@ -28,7 +28,7 @@ use std::time::Instant;
 
 use axum::extract::{FromRequestParts, MatchedPath, Request, State};
 use axum::http::request::Parts;
-use axum::http::{HeaderMap, Method, header};
+use axum::http::{HeaderMap, HeaderName, Method, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use serde_json::Value;
@@ -213,8 +213,7 @@ async fn run(state: &AppState, mut req: Request, next: Next, call: Call<'_>) -> 
     };
 
     // 4. The key's rate limit, then the organisation's monthly quota (a rate-limited call
-    //    spends no quota).
-    let mut headers = HeaderMap::new();
+    //    spends no quota). Their headers go onto whatever answer leaves.
     let rate = match state.rate_limits.check(&key.id, key.rate_limit_rpm) {
         Ok(rate) => rate,
         Err(error) => {
@@ -225,16 +224,14 @@ async fn run(state: &AppState, mut req: Request, next: Next, call: Call<'_>) -> 
             return outcome;
         }
     };
-    rate.apply(&mut headers);
     let remaining = match state.quotas.spend(&key.organization_id, at).await {
         Ok(remaining) => remaining,
         Err(error) => {
             let mut outcome = refused(error, Some(key.clone()));
-            outcome.response.headers_mut().extend(headers);
+            rate.apply(outcome.response.headers_mut());
             return outcome;
         }
     };
-    quota::apply_remaining(&mut headers, remaining);
 
     // 5–6. The handler — under its idempotency key for POST and PATCH.
     req.extensions_mut().insert(ApiPrincipal(key.clone()));
@@ -248,18 +245,21 @@ async fn run(state: &AppState, mut req: Request, next: Next, call: Call<'_>) -> 
                 route,
                 idempotency_key: &idempotency_key,
             };
-            idempotency::run(
+            // Boxed: the idempotent path's future is large, and the pipeline's own future is
+            // moved through every layer above it.
+            Box::pin(idempotency::run(
                 &state.db,
                 scope,
                 state.config.max_json_bytes.max(IDEMPOTENT_BODY_LIMIT),
                 req,
                 next,
-            )
+            ))
             .await
         }
         _ => crate::http::in_own_task(next.run(req)).await,
     };
-    response.headers_mut().extend(headers);
+    rate.apply(response.headers_mut());
+    quota::apply_remaining(response.headers_mut(), remaining);
     Outcome { response, key: Some(key), billable: true }
 }
 
@@ -287,9 +287,11 @@ async fn authenticate(
     Ok(key)
 }
 
+const X_API_KEY: HeaderName = HeaderName::from_static("x-api-key");
+
 /// The presented key, from `Authorization: Bearer` or `x-api-key`.
 fn credentials(headers: &HeaderMap) -> Result<Secret<String>, ApiError> {
-    let bearer = match crate::http::single_header(headers, header::AUTHORIZATION.as_str())? {
+    let bearer = match crate::http::single_header(headers, &header::AUTHORIZATION)? {
         None => None,
         Some(value) => {
             let value = value.to_str().unwrap_or("");
@@ -306,7 +308,7 @@ fn credentials(headers: &HeaderMap) -> Result<Secret<String>, ApiError> {
         }
     };
     let header_key =
-        crate::http::single_header(headers, "x-api-key")?.map(|v| v.to_str().unwrap_or("").trim());
+        crate::http::single_header(headers, &X_API_KEY)?.map(|v| v.to_str().unwrap_or("").trim());
     match (bearer, header_key) {
         (None, None) => Err(ApiError::unauthorized(
             ErrorCode::MissingCredentials,

@@ -86,8 +86,10 @@ async fn platform(
     next: axum::middleware::Next,
 ) -> axum::response::Response {
     let metrics = state.http_metrics.clone();
+    // Boxed once here: each wrapper around the request's future (span, request id, the
+    // middleware's own) would otherwise move all of it again.
     observe::observed(&metrics, req, |req| {
-        problem_fallback::guarded(pipeline::v1(axum::extract::State(state), req, next))
+        Box::pin(problem_fallback::guarded(pipeline::v1(axum::extract::State(state), req, next)))
     })
     .await
 }

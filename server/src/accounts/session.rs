@@ -56,7 +56,7 @@ impl FromRequestParts<AppState> for DashboardSession {
 
 /// The bearer token of a request, as a secret.
 fn bearer_token(parts: &Parts) -> Result<Secret<String>, ApiError> {
-    let Some(value) = crate::http::single_header(&parts.headers, header::AUTHORIZATION.as_str())? else {
+    let Some(value) = crate::http::single_header(&parts.headers, &header::AUTHORIZATION)? else {
         return Err(ApiError::unauthorized(
             ErrorCode::MissingCredentials,
             "This route needs a dashboard session: send `Authorization: Bearer pts_…`.",

@@ -95,7 +95,7 @@ where
     Ok((rows, u64::try_from(total).unwrap_or(0)))
 }
 
-/// The most rows of one multi-row `INSERT … VALUES` of the batch writers ([`values_rows`]).
+/// The most rows of one multi-row `INSERT … VALUES` of the batch writers ([`SqliteMultiInsert`]).
 pub const ROWS_PER_INSERT: usize = 512;
 
 /// Splits a batch into the pieces its multi-row inserts take: [`ROWS_PER_INSERT`] rows at a
@@ -114,21 +114,38 @@ pub fn insert_chunks<T>(mut items: &[T]) -> impl Iterator<Item = &[T]> {
     })
 }
 
-/// The `VALUES` list of a multi-row insert: `rows` tuples of `columns` parameters each. SQLite
-/// gets anonymous `?` parameters, bound by position (sqlx looks numbered ones up by a linear
-/// walk of the statement's names, so wide statements with them cost quadratic time);
-/// PostgreSQL gets `$1…$n`.
-pub fn values_rows(backend: Backend, rows: usize, columns: usize) -> String {
-    let tuple = |r: usize| -> String {
-        let params: Vec<String> = (1..=columns)
-            .map(|c| match backend {
-                Backend::Sqlite => "?".to_owned(),
-                Backend::Postgres => format!("${}", r * columns + c),
-            })
-            .collect();
-        format!("({})", params.join(", "))
-    };
-    (0..rows).map(tuple).collect::<Vec<_>>().join(", ")
+/// A multi-row SQLite insert, `{head} (?, …), (?, …) {tail}`, for the batch writers. Its text
+/// is built once per chunk size of [`insert_chunks`] and kept: a 512-row statement is tens of
+/// kilobytes, and formatting it on every flush cost more than binding its rows.
+///
+/// Parameters are anonymous `?`, bound by position: sqlx looks numbered ones up by a linear walk
+/// of the statement's names, so wide statements with them cost quadratic time.
+pub struct SqliteMultiInsert {
+    head: &'static str,
+    columns: usize,
+    tail: &'static str,
+    /// Index `i`: the text for `2^i` rows (`ROWS_PER_INSERT` is `2^9`).
+    texts: [std::sync::OnceLock<String>; 10],
+}
+
+impl SqliteMultiInsert {
+    pub const fn new(head: &'static str, columns: usize, tail: &'static str) -> Self {
+        Self { head, columns, tail, texts: [const { std::sync::OnceLock::new() }; 10] }
+    }
+
+    /// The statement for `rows` rows: a chunk size of [`insert_chunks`] (built on every call
+    /// for any other size).
+    pub fn sql(&self, rows: usize) -> std::borrow::Cow<'_, str> {
+        let build = || {
+            let tuple = format!("({})", vec!["?"; self.columns].join(", "));
+            let text = format!("{} {} {}", self.head, vec![tuple.as_str(); rows].join(", "), self.tail);
+            text.trim_end().to_owned()
+        };
+        match self.texts.get(rows.max(1).ilog2() as usize) {
+            Some(text) if rows.is_power_of_two() => std::borrow::Cow::Borrowed(text.get_or_init(build)),
+            _ => std::borrow::Cow::Owned(build()),
+        }
+    }
 }
 
 impl Db {
@@ -203,8 +220,18 @@ mod tests {
     }
 
     #[test]
-    fn multi_row_values_are_positional_on_sqlite_and_numbered_on_postgres() {
-        assert_eq!(values_rows(Backend::Sqlite, 2, 3), "(?, ?, ?), (?, ?, ?)");
-        assert_eq!(values_rows(Backend::Postgres, 2, 3), "($1, $2, $3), ($4, $5, $6)");
+    fn multi_row_inserts_are_positional_and_built_once_per_chunk_size() {
+        static INSERT: SqliteMultiInsert =
+            SqliteMultiInsert::new("INSERT INTO t (a, b, c) VALUES", 3, "ON CONFLICT DO NOTHING");
+        assert_eq!(
+            INSERT.sql(2),
+            "INSERT INTO t (a, b, c) VALUES (?, ?, ?), (?, ?, ?) ON CONFLICT DO NOTHING"
+        );
+        assert_eq!(INSERT.sql(1), "INSERT INTO t (a, b, c) VALUES (?, ?, ?) ON CONFLICT DO NOTHING");
+        assert!(matches!(INSERT.sql(512), std::borrow::Cow::Borrowed(_)));
+        assert_eq!(INSERT.sql(512).matches('?').count(), 512 * 3);
+        // Not a chunk size: still right, just not kept.
+        assert!(matches!(INSERT.sql(3), std::borrow::Cow::Owned(_)));
+        assert_eq!(INSERT.sql(3).matches('?').count(), 9);
     }
 }

@@ -20,7 +20,7 @@ pub use request_id::RequestId;
 /// absent; 400 `invalid_request` when repeated, rather than silently reading the first.
 pub fn single_header<'a>(
     headers: &'a axum::http::HeaderMap,
-    name: &str,
+    name: &axum::http::HeaderName,
 ) -> Result<Option<&'a axum::http::HeaderValue>, crate::error::ApiError> {
     let mut values = headers.get_all(name).iter();
     let first = values.next();

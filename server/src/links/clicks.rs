@@ -15,7 +15,7 @@ use axum::http::header;
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
-use crate::db::{Backend, Db, StoreError, insert_chunks, values_rows};
+use crate::db::{Db, SqliteMultiInsert, StoreError, insert_chunks};
 use crate::time::Timestamp;
 
 /// One redirect.
@@ -129,11 +129,13 @@ async fn write(db: &Db, clicks: &[Click]) -> Result<(), StoreError> {
         Db::Sqlite(pool) => {
             let mut tx = pool.begin().await?;
             for chunk in insert_chunks(clicks) {
-                let values = values_rows(Backend::Sqlite, chunk.len(), 4);
-                let sql = format!(
-                    "INSERT INTO clicks (link_id, clicked_at, referrer_host, user_agent_family) VALUES {values}"
+                static INSERT: SqliteMultiInsert = SqliteMultiInsert::new(
+                    "INSERT INTO clicks (link_id, clicked_at, referrer_host, user_agent_family) VALUES",
+                    4,
+                    "",
                 );
-                let mut query = sqlx::query(sqlx::AssertSqlSafe(sql.as_str()));
+                let sql = INSERT.sql(chunk.len());
+                let mut query = sqlx::query(sqlx::AssertSqlSafe(&*sql));
                 for click in chunk {
                     query = query
                         .bind(&click.link_id)

@@ -42,7 +42,7 @@ macro_rules! bind_scope {
 }
 
 /// The request header.
-pub const HEADER: &str = "idempotency-key";
+pub const HEADER: HeaderName = HeaderName::from_static("idempotency-key");
 /// How long answers are kept.
 pub const RETENTION: Duration = Duration::from_secs(24 * 3600);
 const LEASE: Duration = Duration::from_secs(60);
@@ -134,7 +134,7 @@ fn replay(status: u16, headers: &str, body: Vec<u8>) -> Response {
     }
     response
         .headers_mut()
-        .insert(HeaderName::from_static("idempotent-replayed"), HeaderValue::from_static("true"));
+        .insert(const { HeaderName::from_static("idempotent-replayed") }, HeaderValue::from_static("true"));
     response
 }
 

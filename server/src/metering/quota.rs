@@ -57,7 +57,7 @@ impl Counter {
                     self.limit, self.month
                 ),
             )
-            .with_header(HeaderName::from_static("x-api-calls-remaining"), HeaderValue::from(0u64)));
+            .with_header(X_API_CALLS_REMAINING, HeaderValue::from(0u64)));
         }
         self.used += 1;
         Ok(self.limit - self.used)
@@ -72,8 +72,10 @@ pub struct Quotas {
 }
 
 /// `x-api-calls-remaining`.
+const X_API_CALLS_REMAINING: HeaderName = HeaderName::from_static("x-api-calls-remaining");
+
 pub fn apply_remaining(headers: &mut HeaderMap, remaining: u64) {
-    headers.insert(HeaderName::from_static("x-api-calls-remaining"), HeaderValue::from(remaining));
+    headers.insert(X_API_CALLS_REMAINING, HeaderValue::from(remaining));
 }
 
 impl Quotas {

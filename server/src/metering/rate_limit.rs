@@ -32,20 +32,29 @@ pub struct RateLimitStatus {
 }
 
 impl RateLimitStatus {
-    /// `x-ratelimit-*` and the IETF draft `RateLimit-Policy` / `RateLimit` fields.
+    /// `x-ratelimit-*` and the IETF draft `RateLimit-Policy` / `RateLimit` fields. Numbers
+    /// are written with `itoa` straight into each header's own buffer: this runs on every
+    /// `/v1` answer.
     pub fn apply(&self, headers: &mut HeaderMap) {
-        let n = |v: u64| HeaderValue::from(v);
-        headers.insert(HeaderName::from_static("x-ratelimit-limit"), n(u64::from(self.limit)));
-        headers.insert(HeaderName::from_static("x-ratelimit-remaining"), n(u64::from(self.remaining)));
-        headers.insert(HeaderName::from_static("x-ratelimit-reset"), n(self.reset_secs));
-        // Formatted straight into the header's own buffer (`from_maybe_shared` takes the bytes).
-        let text = |s: String| HeaderValue::from_maybe_shared(axum::body::Bytes::from(s));
-        let policy = text(format!("\"per-key\";q={};w=60", self.limit));
-        let state = text(format!("\"per-key\";r={};t={}", self.remaining, self.reset_secs));
-        if let (Ok(policy), Ok(state)) = (policy, state) {
-            headers.insert(HeaderName::from_static("ratelimit-policy"), policy);
-            headers.insert(HeaderName::from_static("ratelimit"), state);
-        }
+        let (mut a, mut b, mut c) = (itoa::Buffer::new(), itoa::Buffer::new(), itoa::Buffer::new());
+        let (limit, remaining, reset) =
+            (a.format(self.limit), b.format(self.remaining), c.format(self.reset_secs));
+        let field = |parts: &[&str]| {
+            HeaderValue::from_maybe_shared(axum::body::Bytes::from(parts.concat()))
+                .expect("digits and quotes are a valid header value")
+        };
+        headers.reserve(5);
+        // (Names as constants: `from_static` outside a const context checks the name at run time.)
+        const LIMIT: HeaderName = HeaderName::from_static("x-ratelimit-limit");
+        const REMAINING: HeaderName = HeaderName::from_static("x-ratelimit-remaining");
+        const RESET: HeaderName = HeaderName::from_static("x-ratelimit-reset");
+        const POLICY: HeaderName = HeaderName::from_static("ratelimit-policy");
+        const STATE: HeaderName = HeaderName::from_static("ratelimit");
+        headers.insert(LIMIT, field(&[limit]));
+        headers.insert(REMAINING, field(&[remaining]));
+        headers.insert(RESET, field(&[reset]));
+        headers.insert(POLICY, field(&["\"per-key\";q=", limit, ";w=60"]));
+        headers.insert(STATE, field(&["\"per-key\";r=", remaining, ";t=", reset]));
     }
 }
 

@@ -17,7 +17,7 @@ use tokio_util::sync::CancellationToken;
 use chrono::NaiveDate;
 
 use super::quota::Month;
-use crate::db::{Backend, Db, StoreError, insert_chunks, values_rows};
+use crate::db::{Db, SqliteMultiInsert, StoreError, insert_chunks};
 use crate::dispatch;
 use crate::time::Timestamp;
 
@@ -137,13 +137,12 @@ const INSERT_POSTGRES: &str = "INSERT INTO request_log (organization_id, id, key
 
 /// The rows of a batch on SQLite, up to [`crate::db::ROWS_PER_INSERT`] a statement ([`insert_chunks`]). (One JSON parameter
 /// expanded by `json_each` was measured slower: `->>` re-parses each row's text per column.)
-fn insert_sqlite(rows: usize) -> String {
-    let values = values_rows(Backend::Sqlite, rows, 11);
-    format!(
-        "INSERT INTO request_log (organization_id, id, key_id, method, route, path, status, latency_ms, ip, \
-         idempotency_key, created_at) VALUES {values} ON CONFLICT (organization_id, id) DO NOTHING"
-    )
-}
+static INSERT_SQLITE: SqliteMultiInsert = SqliteMultiInsert::new(
+    "INSERT INTO request_log (organization_id, id, key_id, method, route, path, status, latency_ms, ip, \
+     idempotency_key, created_at) VALUES",
+    11,
+    "ON CONFLICT (organization_id, id) DO NOTHING",
+);
 
 /// Writes a batch in one transaction: the log rows (one `UNNEST` on PostgreSQL, up to 512 rows a
 /// statement on SQLite), the usage roll-up and the quota counts (aggregated here, one upsert
@@ -193,8 +192,8 @@ pub async fn write_batch(db: &Db, entries: &[LogEntry]) -> Result<(), StoreError
         Db::Sqlite(pool) => {
             let mut tx = pool.begin().await?;
             for chunk in insert_chunks(entries) {
-                let sql = insert_sqlite(chunk.len());
-                let mut query = sqlx::query(sqlx::AssertSqlSafe(sql.as_str()));
+                let sql = INSERT_SQLITE.sql(chunk.len());
+                let mut query = sqlx::query(sqlx::AssertSqlSafe(&*sql));
                 for e in chunk {
                     // Shared strings bound by value: no copy until SQLite's own.
                     query = query
