@@ -5,11 +5,6 @@ use std::process::ExitCode;
 use clap::Parser;
 use portico::config::{Cli, Command, Config};
 
-/// mimalloc: the request path allocates small, short-lived buffers on one thread and frees
-/// them on another; glibc's malloc spent ~3 µs a `/v1` request on them (docs/performance.md).
-#[global_allocator]
-static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let json_logs = std::env::var("PORTICO_LOG").is_ok_and(|v| v.eq_ignore_ascii_case("json"));
