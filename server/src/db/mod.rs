@@ -148,6 +148,52 @@ impl SqliteMultiInsert {
     }
 }
 
+/// Rows in PostgreSQL's `COPY … FROM STDIN` text format: fields separated by tabs, rows ended
+/// by a newline, `\N` for NULL, and backslash, tab, newline and carriage return escaped.
+#[derive(Debug, Default)]
+pub struct CopyRows {
+    data: Vec<u8>,
+    in_row: bool,
+}
+
+impl CopyRows {
+    pub fn with_capacity(bytes: usize) -> Self {
+        Self { data: Vec::with_capacity(bytes), in_row: false }
+    }
+
+    /// Appends one field to the current row.
+    pub fn field(&mut self, value: Option<&str>) -> &mut Self {
+        if self.in_row {
+            self.data.push(b'\t');
+        }
+        self.in_row = true;
+        let Some(value) = value else {
+            self.data.extend_from_slice(b"\\N");
+            return self;
+        };
+        for &b in value.as_bytes() {
+            match b {
+                b'\\' => self.data.extend_from_slice(b"\\\\"),
+                b'\t' => self.data.extend_from_slice(b"\\t"),
+                b'\n' => self.data.extend_from_slice(b"\\n"),
+                b'\r' => self.data.extend_from_slice(b"\\r"),
+                _ => self.data.push(b),
+            }
+        }
+        self
+    }
+
+    /// Ends the current row.
+    pub fn end_row(&mut self) {
+        self.data.push(b'\n');
+        self.in_row = false;
+    }
+
+    pub fn into_bytes(self) -> Vec<u8> {
+        self.data
+    }
+}
+
 impl Db {
     /// Connects (creating the SQLite file if needed). Fails fast when the database is
     /// unreachable rather than retrying for minutes.
@@ -207,6 +253,17 @@ impl Db {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn copy_text_escapes_what_would_break_a_row() {
+        let mut rows = CopyRows::default();
+        rows.field(Some("a\tb")).field(None).field(Some("c\\d\ne\r"));
+        rows.end_row();
+        // Empty fields still take their place: the next row has three.
+        rows.field(Some("")).field(Some("")).field(Some("x"));
+        rows.end_row();
+        assert_eq!(rows.into_bytes(), b"a\\tb\t\\N\tc\\\\d\\ne\\r\n\t\tx\n");
+    }
 
     #[test]
     fn batches_split_into_few_statement_shapes() {

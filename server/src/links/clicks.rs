@@ -97,7 +97,7 @@ pub async fn run_flusher(db: Db, rx: mpsc::Receiver<Click>, period: Duration, st
     .await;
 }
 
-/// Writes a batch in one transaction: the raw clicks (one `UNNEST` on PostgreSQL, up to 512
+/// Writes a batch in one transaction: the raw clicks (one `COPY` on PostgreSQL, up to 512
 /// rows a statement on SQLite), the daily roll-up and the links' totals (aggregated here, one
 /// statement per distinct row).
 async fn write(db: &Db, clicks: &[Click]) -> Result<(), StoreError> {
@@ -149,17 +149,21 @@ async fn write(db: &Db, clicks: &[Click]) -> Result<(), StoreError> {
             tx.commit().await?;
         }
         Db::Postgres(pool) => {
-            // The whole batch in one statement: one array per column, zipped by `UNNEST`.
-            const INSERT: &str = "INSERT INTO clicks (link_id, clicked_at, referrer_host, user_agent_family) \
-                 SELECT * FROM UNNEST($1::text[], $2::timestamptz[], $3::text[], $4::text[])";
+            // The whole batch as one `COPY`: the cheapest way into PostgreSQL.
+            let mut rows = crate::db::CopyRows::with_capacity(clicks.len() * 96);
+            for click in clicks {
+                rows.field(Some(&click.link_id))
+                    .field(Some(&click.at.to_rfc3339_opts(chrono::SecondsFormat::Micros, true)))
+                    .field(click.referrer_host.as_deref())
+                    .field(Some(click.user_agent_family));
+                rows.end_row();
+            }
             let mut tx = pool.begin().await?;
-            sqlx::query(INSERT)
-                .bind(clicks.iter().map(|c| c.link_id.as_str()).collect::<Vec<_>>())
-                .bind(clicks.iter().map(|c| c.at).collect::<Vec<_>>())
-                .bind(clicks.iter().map(|c| c.referrer_host.as_deref()).collect::<Vec<_>>())
-                .bind(clicks.iter().map(|c| c.user_agent_family).collect::<Vec<_>>())
-                .execute(&mut *tx)
+            let mut copy = tx
+                .copy_in_raw("COPY clicks (link_id, clicked_at, referrer_host, user_agent_family) FROM STDIN")
                 .await?;
+            copy.send(rows.into_bytes()).await?;
+            copy.finish().await?;
             rollups!(tx);
             tx.commit().await?;
         }

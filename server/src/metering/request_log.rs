@@ -126,14 +126,63 @@ pub async fn run_flusher(
     .await;
 }
 
-/// The whole batch in one statement on PostgreSQL: one array per column, zipped by `UNNEST`.
-/// (Request ids are unique; a retried batch that was in fact written is skipped rather than
-/// failing forever.)
+/// A batch in one statement on PostgreSQL, one array per column zipped by `UNNEST`, skipping
+/// rows already written (request ids are unique): the fallback when `COPY` meets a batch that
+/// was in fact written before.
 const INSERT_POSTGRES: &str = "INSERT INTO request_log (organization_id, id, key_id, method, route, path, status, \
      latency_ms, ip, idempotency_key, created_at) \
      SELECT * FROM UNNEST($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::bigint[], \
           $8::float8[], $9::text[], $10::text[], $11::timestamptz[]) \
      ON CONFLICT (organization_id, id) DO NOTHING";
+
+/// The batch as `COPY` text rows, the cheapest way into PostgreSQL (about half the database's
+/// work of an `INSERT`: rows are written to the table in bulk).
+async fn copy_postgres(conn: &mut sqlx::PgConnection, entries: &[LogEntry]) -> Result<(), sqlx::Error> {
+    let mut rows = crate::db::CopyRows::with_capacity(entries.len() * 256);
+    for e in entries {
+        rows.field(Some(e.organization_id.as_deref().unwrap_or("")))
+            .field(Some(&e.id))
+            .field(e.key_id.as_deref())
+            .field(Some(&e.method))
+            .field(Some(&e.route))
+            .field(Some(&e.path))
+            .field(Some(&e.status.to_string()))
+            .field(Some(&e.latency_ms.to_string()))
+            .field(Some(&e.ip.to_string()))
+            .field(e.idempotency_key.as_deref())
+            .field(Some(&e.at.to_rfc3339_opts(chrono::SecondsFormat::Micros, true)));
+        rows.end_row();
+    }
+    let mut copy = conn
+        .copy_in_raw(
+            "COPY request_log (organization_id, id, key_id, method, route, path, status, latency_ms, ip, \
+             idempotency_key, created_at) FROM STDIN",
+        )
+        .await?;
+    copy.send(rows.into_bytes()).await?;
+    copy.finish().await?;
+    Ok(())
+}
+
+/// The batch as one `INSERT … UNNEST` that skips rows already written.
+async fn insert_postgres(conn: &mut sqlx::PgConnection, entries: &[LogEntry]) -> Result<(), sqlx::Error> {
+    let column = |f: fn(&LogEntry) -> Option<&str>| entries.iter().map(f).collect::<Vec<_>>();
+    sqlx::query(INSERT_POSTGRES)
+        .bind(column(|e| Some(e.organization_id.as_deref().unwrap_or(""))))
+        .bind(column(|e| Some(&*e.id)))
+        .bind(column(|e| e.key_id.as_deref()))
+        .bind(column(|e| Some(&*e.method)))
+        .bind(column(|e| Some(&*e.route)))
+        .bind(column(|e| Some(e.path.as_str())))
+        .bind(entries.iter().map(|e| i64::from(e.status)).collect::<Vec<_>>())
+        .bind(entries.iter().map(|e| e.latency_ms).collect::<Vec<_>>())
+        .bind(entries.iter().map(|e| e.ip.to_string()).collect::<Vec<_>>())
+        .bind(column(|e| e.idempotency_key.as_deref()))
+        .bind(entries.iter().map(|e| e.at).collect::<Vec<_>>())
+        .execute(conn)
+        .await?;
+    Ok(())
+}
 
 /// The rows of a batch on SQLite, up to [`crate::db::ROWS_PER_INSERT`] a statement ([`insert_chunks`]). (One JSON parameter
 /// expanded by `json_each` was measured slower: `->>` re-parses each row's text per column.)
@@ -144,7 +193,7 @@ static INSERT_SQLITE: SqliteMultiInsert = SqliteMultiInsert::new(
     "ON CONFLICT (organization_id, id) DO NOTHING",
 );
 
-/// Writes a batch in one transaction: the log rows (one `UNNEST` on PostgreSQL, up to 512 rows a
+/// Writes a batch in one transaction: the log rows (one `COPY` on PostgreSQL, up to 512 rows a
 /// statement on SQLite), the usage roll-up and the quota counts (aggregated here, one upsert
 /// per distinct row). What the flusher does with each batch; a batch written again (a retry
 /// after a commit whose answer was lost) adds no second row.
@@ -215,22 +264,19 @@ pub async fn write_batch(db: &Db, entries: &[LogEntry]) -> Result<(), StoreError
             tx.commit().await?;
         }
         Db::Postgres(pool) => {
-            let column = |f: fn(&LogEntry) -> Option<&str>| entries.iter().map(f).collect::<Vec<_>>();
             let mut tx = pool.begin().await?;
-            sqlx::query(INSERT_POSTGRES)
-                .bind(column(|e| Some(e.organization_id.as_deref().unwrap_or(""))))
-                .bind(column(|e| Some(&*e.id)))
-                .bind(column(|e| e.key_id.as_deref()))
-                .bind(column(|e| Some(&*e.method)))
-                .bind(column(|e| Some(&*e.route)))
-                .bind(column(|e| Some(e.path.as_str())))
-                .bind(entries.iter().map(|e| i64::from(e.status)).collect::<Vec<_>>())
-                .bind(entries.iter().map(|e| e.latency_ms).collect::<Vec<_>>())
-                .bind(entries.iter().map(|e| e.ip.to_string()).collect::<Vec<_>>())
-                .bind(column(|e| e.idempotency_key.as_deref()))
-                .bind(entries.iter().map(|e| e.at).collect::<Vec<_>>())
-                .execute(&mut *tx)
-                .await?;
+            let mut tx = match copy_postgres(&mut tx, entries).await {
+                Ok(()) => tx,
+                // A retried batch that was in fact written (its commit's answer was lost):
+                // insert what is missing instead.
+                Err(e) if e.as_database_error().is_some_and(|d| d.is_unique_violation()) => {
+                    tx.rollback().await?;
+                    let mut tx = pool.begin().await?;
+                    insert_postgres(&mut tx, entries).await?;
+                    tx
+                }
+                Err(e) => return Err(e.into()),
+            };
             rollups!(tx);
             tx.commit().await?;
         }

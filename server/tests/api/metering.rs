@@ -29,7 +29,8 @@ async fn a_log_batch_written_twice_is_stored_once_with_its_text_intact(s: &TestS
     let (org, key_id): (Arc<str>, Arc<str>) =
         (signup["organization"]["id"].as_str().unwrap().into(), created["id"].as_str().unwrap().into());
     let ids: Vec<String> = (0..3).map(|_| format!("req_{}", ulid::Ulid::new())).collect();
-    // Tabs, backslashes and newlines (an idempotency key may hold a tab) come back intact.
+    // Tabs, backslashes and newlines (an idempotency key may hold a tab) come back intact —
+    // text that would break a row of PostgreSQL's COPY format unless escaped.
     let awkward = "tab\there, back\\slash, new\nline";
     let batch = || {
         ids.iter()
