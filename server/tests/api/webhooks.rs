@@ -163,10 +163,18 @@ mod delivery {
         assert_eq!(log["total"], 2, "{log}");
         let newest = &log["data"][0];
         let oldest = &log["data"][1];
-        assert_eq!((oldest["attempt"].as_i64(), oldest["status_code"].as_i64()), (Some(1), Some(500)));
+        assert_eq!(
+            (oldest["attempt"].as_i64(), oldest["status_code"].as_i64()),
+            (Some(1), Some(500)),
+            "{log}"
+        );
         assert!(oldest["next_attempt_at"].is_string());
         assert!(oldest["error"].as_str().unwrap().contains("500"));
-        assert_eq!((newest["attempt"].as_i64(), newest["status_code"].as_i64()), (Some(2), Some(200)));
+        assert_eq!(
+            (newest["attempt"].as_i64(), newest["status_code"].as_i64()),
+            (Some(2), Some(200)),
+            "{log}"
+        );
         assert!(newest["next_attempt_at"].is_null());
         assert_eq!(newest["event_type"], "link.created");
         assert!(newest["latency_ms"].as_f64().unwrap() >= 0.0);
