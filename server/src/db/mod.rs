@@ -138,8 +138,13 @@ impl SqliteMultiInsert {
     pub fn sql(&self, rows: usize) -> std::borrow::Cow<'_, str> {
         let build = || {
             let tuple = format!("({})", vec!["?"; self.columns].join(", "));
-            let text = format!("{} {} {}", self.head, vec![tuple.as_str(); rows].join(", "), self.tail);
-            text.trim_end().to_owned()
+            let values = vec![tuple.as_str(); rows].join(", ");
+            [self.head, values.as_str(), self.tail]
+                .iter()
+                .filter(|p| !p.is_empty())
+                .copied()
+                .collect::<Vec<_>>()
+                .join(" ")
         };
         match self.texts.get(rows.max(1).ilog2() as usize) {
             Some(text) if rows.is_power_of_two() => std::borrow::Cow::Borrowed(text.get_or_init(build)),
@@ -191,6 +196,14 @@ impl CopyRows {
 
     pub fn into_bytes(self) -> Vec<u8> {
         self.data
+    }
+
+    /// Sends the rows through `statement` (`COPY table (columns) FROM STDIN`) on `conn`.
+    pub async fn copy_in(self, conn: &mut sqlx::PgConnection, statement: &str) -> Result<(), sqlx::Error> {
+        let mut copy = conn.copy_in_raw(statement).await?;
+        copy.send(self.data).await?;
+        copy.finish().await?;
+        Ok(())
     }
 }
 

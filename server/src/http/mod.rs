@@ -39,9 +39,9 @@ pub fn single_header<'a>(
 /// futures above it — observe, panic catcher, pipeline — again. In its own task only the
 /// handler is polled, and the layers once, when it answers: measured, about 6 % more `/v1`
 /// reads per core while the layers' futures were large; with the request's future boxed once
-/// (`router::platform`) the two are within noise (docs/performance.md). The task keeps the request's id and span; a panic
-/// becomes the usual 500 problem; if the request is dropped (the client went away), the task
-/// is aborted, as the handler would have been.
+/// (`router::platform`) the two are within noise (docs/performance.md). The task keeps the
+/// request's id and span; a panic becomes the usual 500 problem; if the request is dropped
+/// (the client went away), the task is aborted, as the handler would have been.
 pub async fn in_own_task(
     answer: impl Future<Output = axum::response::Response> + Send + 'static,
 ) -> axum::response::Response {

@@ -159,11 +159,11 @@ async fn write(db: &Db, clicks: &[Click]) -> Result<(), StoreError> {
                 rows.end_row();
             }
             let mut tx = pool.begin().await?;
-            let mut copy = tx
-                .copy_in_raw("COPY clicks (link_id, clicked_at, referrer_host, user_agent_family) FROM STDIN")
-                .await?;
-            copy.send(rows.into_bytes()).await?;
-            copy.finish().await?;
+            rows.copy_in(
+                &mut tx,
+                "COPY clicks (link_id, clicked_at, referrer_host, user_agent_family) FROM STDIN",
+            )
+            .await?;
             rollups!(tx);
             tx.commit().await?;
         }

@@ -71,9 +71,9 @@ pub struct Quotas {
     counters: Mutex<HashMap<Arc<str>, Counter>>,
 }
 
-/// `x-api-calls-remaining`.
 const X_API_CALLS_REMAINING: HeaderName = HeaderName::from_static("x-api-calls-remaining");
 
+/// `x-api-calls-remaining`.
 pub fn apply_remaining(headers: &mut HeaderMap, remaining: u64) {
     headers.insert(X_API_CALLS_REMAINING, HeaderValue::from(remaining));
 }

@@ -153,15 +153,12 @@ async fn copy_postgres(conn: &mut sqlx::PgConnection, entries: &[LogEntry]) -> R
             .field(Some(&e.at.to_rfc3339_opts(chrono::SecondsFormat::Micros, true)));
         rows.end_row();
     }
-    let mut copy = conn
-        .copy_in_raw(
-            "COPY request_log (organization_id, id, key_id, method, route, path, status, latency_ms, ip, \
-             idempotency_key, created_at) FROM STDIN",
-        )
-        .await?;
-    copy.send(rows.into_bytes()).await?;
-    copy.finish().await?;
-    Ok(())
+    rows.copy_in(
+        conn,
+        "COPY request_log (organization_id, id, key_id, method, route, path, status, latency_ms, ip, \
+         idempotency_key, created_at) FROM STDIN",
+    )
+    .await
 }
 
 /// The batch as one `INSERT … UNNEST` that skips rows already written.
