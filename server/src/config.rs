@@ -40,6 +40,17 @@ pub struct ServeArgs {
     /// directory.
     #[arg(long, env = "DATABASE_URL", hide_env_values = true)]
     pub database_url: Option<String>,
+    /// A `redis://` URL: rate limits, quotas, sign-in throttles and the playground's bucket
+    /// are then shared by every instance that names the same Redis (see docs/deploying.md).
+    #[arg(long, env = "PORTICO_REDIS_URL", hide_env_values = true)]
+    pub redis_url: Option<String>,
+    /// How long a call to Redis may take before the instance decides alone, in milliseconds.
+    #[arg(long, env = "PORTICO_REDIS_TIMEOUT_MS", default_value_t = 250)]
+    pub redis_timeout_ms: u64,
+    /// How long a cached API key or redirect target may be used, in milliseconds: the safety
+    /// net should a change's broadcast to the other instances be lost.
+    #[arg(long, env = "PORTICO_CACHE_TTL_MS", default_value_t = 1000)]
+    pub cache_ttl_ms: u64,
     /// The largest JSON request body accepted, in bytes.
     #[arg(long, env = "PORTICO_MAX_JSON_BYTES", default_value_t = 1024 * 1024)]
     pub max_json_bytes: usize,
@@ -145,6 +156,10 @@ pub struct Config {
     pub data_dir: PathBuf,
     /// `None`: SQLite in the data directory.
     pub database_url: Option<String>,
+    /// The shared Redis (`None`: limits are per instance). Secret: it may hold a password.
+    pub redis_url: Option<Secret<String>>,
+    /// How long a call to Redis may take.
+    pub redis_timeout: Duration,
     pub max_json_bytes: usize,
     pub session_ttl: Duration,
     pub shutdown_timeout: Duration,
@@ -263,6 +278,8 @@ impl Config {
             addr: addr.into(),
             data_dir: data_dir.into(),
             database_url: None,
+            redis_url: None,
+            redis_timeout: Duration::from_millis(250),
             max_json_bytes: 1024 * 1024,
             session_ttl: Duration::from_secs(7 * 24 * 3600),
             shutdown_timeout: Duration::from_secs(30),
@@ -348,6 +365,10 @@ impl Config {
                 max_connections: args.max_connections.max(1),
             },
             database_url: args.database_url.filter(|u| !u.trim().is_empty()),
+            redis_url: args.redis_url.filter(|u| !u.trim().is_empty()).map(Secret::new),
+            redis_timeout: Duration::from_millis(args.redis_timeout_ms.max(1)),
+            key_cache_ttl: Duration::from_millis(args.cache_ttl_ms.max(1)),
+            redirect_cache_ttl: Duration::from_millis(args.cache_ttl_ms.max(1)),
             max_json_bytes: args.max_json_bytes,
             session_ttl: Duration::from_secs(args.session_ttl_hours.saturating_mul(3600)),
             shutdown_timeout: Duration::from_secs(args.shutdown_timeout_seconds),

@@ -17,6 +17,7 @@
 
 pub mod accounts;
 pub mod batch;
+pub mod cluster;
 pub mod config;
 pub mod dashboard;
 pub mod db;

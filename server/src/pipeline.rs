@@ -214,7 +214,7 @@ async fn run(state: &AppState, mut req: Request, next: Next, call: Call<'_>) -> 
 
     // 4. The key's rate limit, then the organisation's monthly quota (a rate-limited call
     //    spends no quota). Their headers go onto whatever answer leaves.
-    let rate = match state.rate_limits.check(&key.id, key.rate_limit_rpm) {
+    let rate = match state.rate_limits.check(&key.id, key.rate_limit_rpm).await {
         Ok(rate) => rate,
         Err(error) => {
             let mut outcome = refused(error, Some(key.clone()));

@@ -13,6 +13,7 @@ use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
 use crate::accounts::{self, LoginThrottle};
+use crate::cluster::{Invalidations, SharedRedis};
 use crate::config::{Config, DatabaseTarget, redact_url};
 use crate::db::Db;
 use crate::http::observe::HttpMetrics;
@@ -51,6 +52,7 @@ impl StartupError {
 const ADDR: &str = "--addr (PORTICO_ADDR)";
 const DATA_DIR: &str = "--data-dir (PORTICO_DATA_DIR)";
 const DATABASE_URL: &str = "--database-url (DATABASE_URL)";
+const REDIS_URL: &str = "--redis-url (PORTICO_REDIS_URL)";
 
 /// A started server.
 pub struct RunningServer {
@@ -108,26 +110,50 @@ pub async fn start_with(
         hash_refusals.clone(),
     );
     let (request_log, log_queue) = RequestLog::new(65_536, &mut registry);
+    let redis = match &config.redis_url {
+        Some(url) => Some(Arc::new(
+            SharedRedis::new(url.expose(), config.redis_timeout, &mut registry)
+                .map_err(|m| StartupError::setting(REDIS_URL, m))?,
+        )),
+        None => {
+            if db.backend() == crate::db::Backend::Postgres {
+                tracing::warn!(
+                    "no --redis-url: rate limits, quotas and sign-in throttles are per instance; \
+                     instances sharing this database each allow the full limit"
+                );
+            }
+            None
+        }
+    };
+    let keys = Arc::new(Verifier::new(db.clone(), 100_000, config.key_cache_ttl));
+    let redirects = Arc::new(crate::links::RedirectCache::new(100_000, config.redirect_cache_ttl));
+    let invalidations =
+        Arc::new(Invalidations::new(db.clone(), keys.clone(), redirects.clone(), &mut registry));
     let document = crate::openapi::document();
     let state = AppState::new(crate::state::AppParts {
-        login_throttle: Arc::new(LoginThrottle::new(config.login_throttle)),
+        login_throttle: Arc::new(LoginThrottle::new(config.login_throttle).shared(redis.clone())),
         hashers: accounts::Hashers::start(config.password_hashers, config.password_queue, hash_refusals),
-        keys: Arc::new(Verifier::new(db.clone(), 100_000, config.key_cache_ttl)),
+        keys,
         master_key: Arc::new(master_key),
         route_scopes: Arc::new(RouteScopes::from_document(&document)),
         public: Arc::new(public),
-        rate_limits: Arc::new(RateLimits::new(config.default_rate_limit_rpm)),
-        playground_limits: Arc::new(RateLimits::for_subject(
-            crate::metering::rate_limit::Subject::PlaygroundUser,
-            config.playground_rate_limit_rpm,
-        )),
+        rate_limits: Arc::new(RateLimits::new(config.default_rate_limit_rpm).shared(redis.clone())),
+        playground_limits: Arc::new(
+            RateLimits::for_subject(
+                crate::metering::rate_limit::Subject::PlaygroundUser,
+                config.playground_rate_limit_rpm,
+            )
+            .shared(redis.clone()),
+        ),
         playground_app: Default::default(),
-        quotas: Arc::new(Quotas::new(db.clone(), config.monthly_quota)),
+        quotas: Arc::new(Quotas::new(db.clone(), config.monthly_quota).shared(redis.clone())),
         request_log,
         jobs_wake: Arc::new(tokio::sync::Notify::new()),
         webhooks_wake: Arc::new(tokio::sync::Notify::new()),
         clicks: click_recorder,
-        redirects: Arc::new(crate::links::RedirectCache::new(100_000, config.redirect_cache_ttl)),
+        redirects,
+        redis,
+        invalidations,
         config: Arc::new(config),
         db,
         http_metrics,
@@ -179,6 +205,11 @@ pub async fn start_with(
             stop_background.clone(),
         ));
     }
+    if let Some(redis) = state.redis.clone() {
+        let stop = stop_background.clone();
+        background.spawn(async move { redis.watch(stop).await });
+    }
+    background.spawn(state.invalidations.clone().listen(stop_background.clone()));
     background.spawn(clicks::run_flusher(
         state.db.clone(),
         click_queue,

@@ -61,6 +61,10 @@ pub struct AppParts {
     pub playground_app: crate::playground::InnerApp,
     /// Monthly quotas.
     pub quotas: Arc<Quotas>,
+    /// The shared Redis, when one is configured (limits, quotas and throttles use it).
+    pub redis: Option<Arc<crate::cluster::SharedRedis>>,
+    /// Drops cached copies of what changed, here and on every other instance.
+    pub invalidations: Arc<crate::cluster::Invalidations>,
     /// Queues `/v1` requests for the request log.
     pub request_log: RequestLog,
     /// Wakes the webhook senders (a ping was queued, or the fan-out queued deliveries).

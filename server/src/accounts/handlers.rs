@@ -48,7 +48,7 @@ pub async fn signup(
     v.check(organization_name.chars().count() <= 100, "organization_name", "must be at most 100 characters");
     v.finish()?;
 
-    state.login_throttle.check(ip, None)?;
+    state.login_throttle.check(ip, None).await?;
     let password_hash = state.hashers.hash(&req.password).await?;
     let token = generate_token(TOKEN_PREFIX);
     let expires_at = now() + state.config.session_ttl;
@@ -63,7 +63,7 @@ pub async fn signup(
         },
     )
     .await?;
-    state.login_throttle.remember(ip, &email);
+    state.login_throttle.remember(ip, &email).await;
     tracing::info!(user_id = %user.id, organization_id = %organization.id, "signed up");
     let body = SessionCreated { token: token.expose().clone(), expires_at, user, organization };
     Ok((StatusCode::CREATED, Json(body)))
@@ -92,7 +92,7 @@ pub async fn login(
     ApiJson(req): ApiJson<LoginRequest>,
 ) -> Result<Json<SessionCreated>, ApiError> {
     let email = normalize_email(&req.email);
-    state.login_throttle.check(ip, Some(&email))?;
+    state.login_throttle.check(ip, Some(&email)).await?;
 
     let found = store::find_credentials(&state.db, &email).await?;
     let stored_hash = found.as_ref().map(|c| c.password_hash.clone());
@@ -111,7 +111,7 @@ pub async fn login(
         expires_at,
     )
     .await?;
-    state.login_throttle.remember(ip, &email);
+    state.login_throttle.remember(ip, &email).await;
     tracing::info!(user_id = %credentials.user_id, "signed in");
     Ok(Json(SessionCreated {
         token: token.expose().clone(),

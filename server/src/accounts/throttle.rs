@@ -12,14 +12,22 @@
 //!    networks. It is *not* applied to a network that has signed in to that account (or
 //!    signed it up) before: whoever empties it cannot keep the owner out from their own
 //!    address. Known pairs are remembered for 30 days (in memory, up to 100,000).
+//!
+//! With Redis (`--redis-url`) the buckets and the known pairs live there, shared by every
+//! instance — N instances do not give an attacker N times the attempts. Emails are stored
+//! only as SHA-256 digests. While Redis is down each instance throttles on its own.
 
 use std::net::IpAddr;
 use std::num::NonZeroU32;
 use std::time::Duration;
 
+use std::sync::Arc;
+
 use governor::clock::{Clock, DefaultClock};
 use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
+use sha2::{Digest, Sha256};
 
+use crate::cluster::{SharedRedis, limits};
 use crate::config::ThrottleConfig;
 use crate::error::ApiError;
 
@@ -28,6 +36,15 @@ use crate::error::ApiError;
 pub enum Network {
     V4(u32),
     V6Prefix(u64),
+}
+
+impl std::fmt::Display for Network {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::V4(bits) => write!(f, "4-{bits:08x}"),
+            Self::V6Prefix(bits) => write!(f, "6-{bits:016x}"),
+        }
+    }
 }
 
 impl From<IpAddr> for Network {
@@ -47,6 +64,26 @@ pub struct LoginThrottle {
     /// (email, network) pairs that have signed in: exempt from the per-email cap.
     known: moka::sync::Cache<(String, Network), ()>,
     clock: DefaultClock,
+    config: ThrottleConfig,
+    /// Where the buckets live when they are shared.
+    shared: Option<Arc<SharedRedis>>,
+}
+
+/// How long a known (email, network) pair is remembered.
+const KNOWN_FOR: Duration = Duration::from_secs(30 * 24 * 3600);
+
+/// An email as Redis sees it: a digest, never the address.
+fn digest(email: &str) -> String {
+    let hash = Sha256::digest(email.as_bytes());
+    hash.iter().take(16).map(|b| format!("{b:02x}")).collect()
+}
+
+/// Which bucket an attempt is spent from.
+#[derive(Clone, Copy)]
+enum Bucket {
+    Network,
+    AccountNetwork,
+    Account,
 }
 
 fn quota(burst: u32, refill: Duration) -> Quota {
@@ -65,45 +102,100 @@ impl LoginThrottle {
                 config.per_account_network_refill,
             )),
             by_account: RateLimiter::keyed(quota(config.per_account_burst, config.per_account_refill)),
-            known: moka::sync::Cache::builder()
-                .max_capacity(100_000)
-                .time_to_live(Duration::from_secs(30 * 24 * 3600))
-                .build(),
+            known: moka::sync::Cache::builder().max_capacity(100_000).time_to_live(KNOWN_FOR).build(),
             clock: DefaultClock::default(),
+            config,
+            shared: None,
         }
+    }
+
+    /// The same throttle, kept in `redis` while it answers.
+    pub fn shared(mut self, redis: Option<Arc<SharedRedis>>) -> Self {
+        self.shared = redis;
+        self
     }
 
     /// Spends one attempt for the client's network (and, for a sign-in, the account's
     /// buckets); 429 `rate_limited` with `retry-after` when one is empty.
-    pub fn check(&self, ip: IpAddr, email: Option<&str>) -> Result<(), ApiError> {
+    pub async fn check(&self, ip: IpAddr, email: Option<&str>) -> Result<(), ApiError> {
         let network = Network::from(ip);
-        let limited = |not_until: governor::NotUntil<_>, detail: &'static str| {
-            let wait = not_until.wait_time_from(self.clock.now());
-            ApiError::rate_limited(detail, wait.as_secs_f64().ceil() as u64)
-        };
-        self.by_network
-            .check_key(&network)
-            .map_err(|n| limited(n, "Too many sign-in attempts from this address; try again later."))?;
-        let Some(email) = email else { return Ok(()) };
-        let pair = (email.to_owned(), network);
-        self.by_account_network.check_key(&pair).map_err(|n| {
-            limited(n, "Too many sign-in attempts for this account from this address; try again later.")
+        self.spend(Bucket::Network, network, email).await.map_err(|wait| {
+            ApiError::rate_limited("Too many sign-in attempts from this address; try again later.", wait)
         })?;
-        if !self.known.contains_key(&pair) {
-            self.by_account.check_key(&pair.0).map_err(|n| {
-                limited(
-                    n,
+        let Some(email) = email else { return Ok(()) };
+        self.spend(Bucket::AccountNetwork, network, Some(email)).await.map_err(|wait| {
+            ApiError::rate_limited(
+                "Too many sign-in attempts for this account from this address; try again later.",
+                wait,
+            )
+        })?;
+        if !self.is_known(email, network).await {
+            self.spend(Bucket::Account, network, Some(email)).await.map_err(|wait| {
+                ApiError::rate_limited(
                     "Too many sign-in attempts for this account; try again later, or from an \
                      address you have signed in from before.",
+                    wait,
                 )
             })?;
         }
         Ok(())
     }
 
+    /// Spends one attempt from `bucket`; `Err` holds the seconds to wait.
+    async fn spend(&self, bucket: Bucket, network: Network, email: Option<&str>) -> Result<(), u64> {
+        let email = email.unwrap_or("");
+        if let Some(redis) = &self.shared {
+            let c = &self.config;
+            let (name, burst, refill) = match bucket {
+                Bucket::Network => (format!("net:{network}"), c.per_ip_burst, c.per_ip_refill),
+                Bucket::AccountNetwork => (
+                    format!("pair:{}:{network}", digest(email)),
+                    c.per_account_network_burst,
+                    c.per_account_network_refill,
+                ),
+                Bucket::Account => {
+                    (format!("account:{}", digest(email)), c.per_account_burst, c.per_account_refill)
+                }
+            };
+            let bucket = format!("{}throttle:{name}", limits::PREFIX);
+            let refill = refill.max(Duration::from_millis(1));
+            if let Some(decision) = limits::gcra(redis, &bucket, refill, burst).await {
+                return match decision.allowed {
+                    true => Ok(()),
+                    false => Err(decision.retry_after.as_secs_f64().ceil() as u64),
+                };
+            }
+        }
+        let wait = |n: governor::NotUntil<_>| n.wait_time_from(self.clock.now()).as_secs_f64().ceil() as u64;
+        match bucket {
+            Bucket::Network => self.by_network.check_key(&network).map_err(wait),
+            Bucket::AccountNetwork => {
+                self.by_account_network.check_key(&(email.to_owned(), network)).map_err(wait)
+            }
+            Bucket::Account => self.by_account.check_key(&email.to_owned()).map_err(wait),
+        }
+    }
+
+    async fn is_known(&self, email: &str, network: Network) -> bool {
+        if let Some(redis) = &self.shared
+            && let Some(known) = limits::exists(redis, &self.known_key(email, network)).await
+        {
+            return known;
+        }
+        self.known.contains_key(&(email.to_owned(), network))
+    }
+
+    fn known_key(&self, email: &str, network: Network) -> String {
+        format!("{}throttle:known:{}:{network}", limits::PREFIX, digest(email))
+    }
+
     /// Remembers that `email` signed in (or up) from `ip`'s network.
-    pub fn remember(&self, ip: IpAddr, email: &str) {
-        self.known.insert((email.to_owned(), Network::from(ip)), ());
+    pub async fn remember(&self, ip: IpAddr, email: &str) {
+        let network = Network::from(ip);
+        self.known.insert((email.to_owned(), network), ());
+        if let Some(redis) = &self.shared {
+            limits::mark(redis, &self.known_key(email, network), KNOWN_FOR).await;
+        }
     }
 
     /// Forgets buckets that have refilled completely (called periodically).
@@ -137,8 +229,8 @@ mod tests {
         text.parse().unwrap()
     }
 
-    #[test]
-    fn ipv6_addresses_count_by_their_64() {
+    #[tokio::test]
+    async fn ipv6_addresses_count_by_their_64() {
         assert_eq!(Network::from(ip("2001:db8:1:2::1")), Network::from(ip("2001:db8:1:2:ffff::9")));
         assert_ne!(Network::from(ip("2001:db8:1:2::1")), Network::from(ip("2001:db8:1:3::1")));
         assert_eq!(Network::from(ip("::ffff:10.0.0.1")), Network::from(ip("10.0.0.1")));
@@ -146,39 +238,39 @@ mod tests {
 
         let throttle = LoginThrottle::new(ThrottleConfig { per_ip_burst: 3, ..ThrottleConfig::default() });
         for n in 0..3 {
-            throttle.check(ip(&format!("2001:db8::{n:x}")), None).unwrap();
+            throttle.check(ip(&format!("2001:db8::{n:x}")), None).await.unwrap();
         }
-        let err = throttle.check(ip("2001:db8::ffff:1"), None).unwrap_err();
+        let err = throttle.check(ip("2001:db8::ffff:1"), None).await.unwrap_err();
         assert_eq!(err.code(), ErrorCode::RateLimited);
-        throttle.check(ip("2001:db8:0:1::1"), None).unwrap();
+        throttle.check(ip("2001:db8:0:1::1"), None).await.unwrap();
     }
 
-    #[test]
-    fn one_address_guessing_one_account_is_stopped_without_locking_out_others() {
+    #[tokio::test]
+    async fn one_address_guessing_one_account_is_stopped_without_locking_out_others() {
         let throttle = throttle();
         for _ in 0..3 {
-            throttle.check(ip("198.51.100.1"), Some("a@example.com")).unwrap();
+            throttle.check(ip("198.51.100.1"), Some("a@example.com")).await.unwrap();
         }
-        let err = throttle.check(ip("198.51.100.1"), Some("a@example.com")).unwrap_err();
+        let err = throttle.check(ip("198.51.100.1"), Some("a@example.com")).await.unwrap_err();
         assert_eq!(err.code(), ErrorCode::RateLimited);
         // The same account from elsewhere, and another account from the same address, go on.
-        throttle.check(ip("203.0.113.7"), Some("a@example.com")).unwrap();
-        throttle.check(ip("198.51.100.1"), Some("b@example.com")).unwrap();
+        throttle.check(ip("203.0.113.7"), Some("a@example.com")).await.unwrap();
+        throttle.check(ip("198.51.100.1"), Some("b@example.com")).await.unwrap();
     }
 
-    #[test]
-    fn strangers_cannot_lock_the_owner_out_from_their_own_address() {
+    #[tokio::test]
+    async fn strangers_cannot_lock_the_owner_out_from_their_own_address() {
         let throttle = throttle();
         let owner = ip("192.0.2.10");
-        throttle.remember(owner, "a@example.com");
+        throttle.remember(owner, "a@example.com").await;
         // Guessing from many addresses empties the per-account cap…
         for n in 0..5 {
-            throttle.check(ip(&format!("198.51.100.{n}")), Some("a@example.com")).unwrap();
+            throttle.check(ip(&format!("198.51.100.{n}")), Some("a@example.com")).await.unwrap();
         }
-        let err = throttle.check(ip("198.51.100.99"), Some("a@example.com")).unwrap_err();
+        let err = throttle.check(ip("198.51.100.99"), Some("a@example.com")).await.unwrap_err();
         assert_eq!(err.code(), ErrorCode::RateLimited);
         // …which holds back new addresses, but not the owner's.
-        throttle.check(owner, Some("a@example.com")).unwrap();
-        throttle.check(ip("192.0.2.10"), Some("a@example.com")).unwrap();
+        throttle.check(owner, Some("a@example.com")).await.unwrap();
+        throttle.check(ip("192.0.2.10"), Some("a@example.com")).await.unwrap();
     }
 }

@@ -91,7 +91,7 @@ pub async fn domain_create(
     }
     let domain = Domain { id: Id::generate(IdKind::Domain).into_string(), hostname, created_at: now() };
     insert(&state.db, &principal.key().organization_id, &domain).await?;
-    state.redirects.forget_domain(&domain.hostname);
+    state.invalidations.changed(&[crate::cluster::Change::Domain(domain.hostname.clone())]).await;
     let mut headers = HeaderMap::new();
     if let Ok(location) = HeaderValue::from_str(&format!("/v1/domains/{}", domain.id)) {
         headers.insert(header::LOCATION, location);
@@ -192,7 +192,7 @@ pub async fn domain_delete(
             domain.hostname
         )));
     }
-    state.redirects.forget_domain(&domain.hostname);
+    state.invalidations.changed(&[crate::cluster::Change::Domain(domain.hostname)]).await;
     Ok(StatusCode::NO_CONTENT)
 }
 

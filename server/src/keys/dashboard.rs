@@ -198,7 +198,7 @@ pub async fn apikey_update(
     if !store::update_key(&state.db, org, &id, current.version, &changes).await? {
         return Err(changed_meanwhile("key"));
     }
-    state.keys.forget(&id);
+    state.invalidations.changed(&[crate::cluster::Change::Key(id.clone())]).await;
     Ok(with_etag(manage::get(&state, org, &id).await?))
 }
 
@@ -277,7 +277,7 @@ pub async fn apikey_rotate(
         old_expires_at,
     )
     .await?;
-    state.keys.forget(&id);
+    state.invalidations.changed(&[crate::cluster::Change::Key(id.clone())]).await;
     tracing::info!(key_id = %id, grace_period_seconds = req.grace_period_seconds, "API key rotated");
     let api_key = manage::get(&state, org, &id).await?;
     let mut headers = created_headers(&api_key);

@@ -50,7 +50,7 @@ pub async fn revoke(state: &AppState, organization_id: &str, id: &str) -> Result
     if Id::parse(IdKind::ApiKey, id).is_none() || !store::revoke_key(&state.db, organization_id, id).await? {
         return Err(ApiError::not_found("API key"));
     }
-    state.keys.forget(id);
+    state.invalidations.changed(&[crate::cluster::Change::Key(id.to_owned())]).await;
     tracing::info!(key_id = %id, "API key revoked");
     Ok(())
 }

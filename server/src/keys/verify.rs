@@ -2,10 +2,11 @@
 //! cache keyed by the hash, falling back to the database on a miss. Unknown hashes are cached
 //! too, so a flood of made-up (but well-formed) keys does not reach the database.
 //!
-//! Freshness: entries live at most `ttl` (1 s by default), so a change made by another
-//! instance is seen within that; a change made here (revoke, patch, rotate, block) drops the
-//! key's entries at once, so the very next request sees it. Expiry is checked against the
-//! clock on every request, never cached.
+//! Freshness: a change made here (revoke, patch, rotate, block) drops the key's entries at
+//! once, so the very next request sees it; on PostgreSQL the change is broadcast and every
+//! other instance drops its entries too, within milliseconds ([`crate::cluster::broadcast`]).
+//! Entries live at most `ttl` (1 s by default): the safety net for a lost notification.
+//! Expiry is checked against the clock on every request, never cached.
 //!
 //! No database write happens on the request path: `last_used_at` and the address are
 //! collected in memory and written in one transaction every few seconds, and on shutdown.
@@ -137,6 +138,12 @@ impl Verifier {
         let key_id: Arc<str> = key_id.into();
         let _ =
             self.cache.invalidate_entries_if(move |_, entry| entry.as_ref().is_some_and(|r| r.id == key_id));
+    }
+
+    /// Drops every cached entry (the invalidation broadcast lost its connection: what changed
+    /// meanwhile is unknown).
+    pub fn forget_all(&self) {
+        self.cache.invalidate_all();
     }
 
     fn stamp(&self, key_id: &Arc<str>, ip: IpAddr, at: Timestamp) {

@@ -183,7 +183,8 @@ async fn create(
         outcome = store::insert(&state.db, &id, org, &values, at).await;
         if outcome.is_ok() {
             // A miss cached for this slug must not outlive the link's creation.
-            state.redirects.forget(&domain, &slug);
+            let link = crate::cluster::Change::Link { domain: domain.clone(), slug: slug.clone() };
+            state.invalidations.changed(&[link]).await;
         }
         if !matches!(outcome, Err(StoreError::Conflict(_))) {
             break;
@@ -360,8 +361,13 @@ pub async fn link_update(
     if !store::update(&state.db, org, &id, current.version, &values, at).await? {
         return Err(changed_meanwhile("link"));
     }
-    state.redirects.forget(&current.domain, &current.slug);
-    state.redirects.forget(&domain, &slug);
+    state
+        .invalidations
+        .changed(&[
+            crate::cluster::Change::Link { domain: current.domain.clone(), slug: current.slug.clone() },
+            crate::cluster::Change::Link { domain: domain.clone(), slug: slug.clone() },
+        ])
+        .await;
     let row = store::get(&state.db, org, &id).await?.ok_or_else(|| ApiError::not_found("link"))?;
     Ok(with_etag(StatusCode::OK, to_link(&state, row)))
 }
@@ -389,7 +395,7 @@ pub async fn link_delete(
     if !store::soft_delete(&state.db, &principal.key().organization_id, &id, now()).await? {
         return Err(ApiError::not_found("link"));
     }
-    state.redirects.forget(&link.domain, &link.slug);
+    state.invalidations.changed(&[crate::cluster::Change::Link { domain: link.domain, slug: link.slug }]).await;
     Ok(StatusCode::NO_CONTENT)
 }
 

@@ -4,8 +4,9 @@
 //! Served from memory ([`RedirectCache`]): (domain, slug) → target, and hostname → registered,
 //! each read from the database once and then kept. This instance's own changes invalidate
 //! their entries before they are answered — a changed, deleted or new link redirects (or stops)
-//! on the very next request — and an entry lives at most `ttl` (1 s), so changes made by other
-//! instances show within that. Expiry is checked on every request against the cached time.
+//! on the very next request — and broadcast them to the other instances on PostgreSQL
+//! ([`crate::cluster::broadcast`]); an entry lives at most `ttl` (1 s), the safety net for a
+//! lost notification. Expiry is checked on every request against the cached time.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -55,6 +56,12 @@ impl RedirectCache {
     /// Forgets whether `hostname` is registered.
     pub fn forget_domain(&self, hostname: &str) {
         self.registered.invalidate(hostname);
+    }
+
+    /// Forgets everything (the invalidation broadcast lost its connection).
+    pub fn forget_all(&self) {
+        self.targets.invalidate_all();
+        self.registered.invalidate_all();
     }
 
     async fn is_registered(&self, state: &AppState, host: &str) -> Result<bool, StoreError> {

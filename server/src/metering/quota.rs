@@ -1,11 +1,19 @@
 //! Monthly quotas: each organisation may make a number of (non-rate-limited) `/v1` calls per
 //! calendar month (UTC) — the deployment's default, or its own `monthly_quota`.
 //!
-//! Counting happens in memory on the request path; the request log's writer persists the
-//! count (`quota_usage`) with each batch. An organisation's counter is loaded from the database
-//! the first time it is seen in a month and re-read every 30 seconds (taking the larger of the
-//! two), so a restart loses nothing and instances sharing PostgreSQL converge within about
-//! that long. Across instances the limit is therefore approximate by a few seconds of traffic.
+//! The request log's writer persists the count (`quota_usage`) with each batch: that is the
+//! durable count. On the request path:
+//!
+//! - **With Redis** (`--redis-url`) every call is spent from one counter per organisation and
+//!   month in Redis, atomically ([`crate::cluster::limits::spend_quota`]): exact across
+//!   instances. The counter never falls below the durable count, so a Redis that restarts
+//!   empty starts again from the database (which lags by at most a flush period, plus the
+//!   30 s for which an instance keeps the count it read).
+//! - **Without it** (or while it is down) each instance counts in memory. An organisation's
+//!   counter is loaded from the database the first time it is seen in a month and re-read
+//!   every 30 seconds (taking the larger of the two), so a restart loses nothing and
+//!   instances sharing PostgreSQL converge within about that long: across N instances the
+//!   limit is approximate by up to 30 s of the others' traffic.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -14,6 +22,7 @@ use std::time::{Duration, Instant};
 use axum::http::{HeaderMap, HeaderName, HeaderValue};
 use chrono::Datelike;
 
+use crate::cluster::{SharedRedis, limits};
 use crate::db::{Db, StoreError};
 use crate::dispatch;
 use crate::error::{ApiError, ErrorCode};
@@ -44,24 +53,37 @@ struct Counter {
     month: Month,
     limit: u64,
     used: u64,
+    /// The count in the database when it was last read.
+    stored: u64,
     synced_at: Instant,
 }
 
 impl Counter {
     fn spend(&mut self) -> Result<u64, ApiError> {
         if self.used >= self.limit {
-            return Err(ApiError::new(
-                ErrorCode::QuotaExceeded,
-                format!(
-                    "The organisation has used its {} API calls for {}; the quota renews on the 1st (UTC).",
-                    self.limit, self.month
-                ),
-            )
-            .with_header(X_API_CALLS_REMAINING, HeaderValue::from(0u64)));
+            return Err(exceeded(self.limit, self.month));
         }
         self.used += 1;
         Ok(self.limit - self.used)
     }
+
+    fn is_fresh(&self, month: Month) -> bool {
+        self.month == month && self.synced_at.elapsed() < REFRESH
+    }
+}
+
+/// The organisation's counter for `month` in Redis.
+fn shared_counter(organization_id: &str, month: Month) -> String {
+    [limits::PREFIX, "quota:", organization_id, ":", &month.to_string()].concat()
+}
+
+/// The 429 `quota_exceeded` answer.
+fn exceeded(limit: u64, month: Month) -> ApiError {
+    ApiError::new(
+        ErrorCode::QuotaExceeded,
+        format!("The organisation has used its {limit} API calls for {month}; the quota renews on the 1st (UTC)."),
+    )
+    .with_header(X_API_CALLS_REMAINING, HeaderValue::from(0u64))
 }
 
 /// The quota counters of all organisations.
@@ -69,6 +91,8 @@ pub struct Quotas {
     db: Db,
     default_limit: u64,
     counters: Mutex<HashMap<Arc<str>, Counter>>,
+    /// Where the counters live when they are shared.
+    shared: Option<Arc<SharedRedis>>,
 }
 
 const X_API_CALLS_REMAINING: HeaderName = HeaderName::from_static("x-api-calls-remaining");
@@ -80,39 +104,69 @@ pub fn apply_remaining(headers: &mut HeaderMap, remaining: u64) {
 
 impl Quotas {
     pub fn new(db: Db, default_limit: u64) -> Self {
-        Self { db, default_limit, counters: Mutex::new(HashMap::new()) }
+        Self { db, default_limit, counters: Mutex::new(HashMap::new()), shared: None }
+    }
+
+    /// The same quotas, counted in `redis` while it answers.
+    pub fn shared(mut self, redis: Option<Arc<SharedRedis>>) -> Self {
+        self.shared = redis;
+        self
     }
 
     /// Spends one call of the organisation's month (that of `at`); returns the calls remaining, or 429
-    /// `quota_exceeded` (which spends nothing). One lock and no allocation when the counter is
-    /// fresh; the database is read only to load or refresh it.
+    /// `quota_exceeded` (which spends nothing). Without Redis: one lock and no allocation when
+    /// the counter is fresh; the database is read only to load or refresh it.
     pub async fn spend(&self, organization_id: &Arc<str>, at: Timestamp) -> Result<u64, ApiError> {
         let month = Month::of(at);
-        {
+        let shared = self.shared.as_ref().filter(|redis| redis.is_up());
+        let fresh = {
             let mut counters = self.counters.lock().unwrap_or_else(|p| p.into_inner());
-            if let Some(counter) = counters.get_mut(organization_id)
-                && counter.month == month
-                && counter.synced_at.elapsed() < REFRESH
-            {
-                return counter.spend();
+            match counters.get_mut(organization_id).filter(|c| c.is_fresh(month)) {
+                Some(counter) if shared.is_none() => return counter.spend(),
+                Some(counter) => Some((counter.limit, counter.stored)),
+                None => None,
+            }
+        };
+        let (limit, stored) = match fresh {
+            Some(known) => known,
+            None => self.refresh(organization_id, month).await?,
+        };
+        if let Some(redis) = shared {
+            let counter = shared_counter(organization_id, month);
+            if let Some(spent) = limits::spend_quota(redis, &counter, limit, stored).await {
+                // Kept here too: the count to go on from should Redis stop answering.
+                self.with_counter(organization_id, month, |c| c.used = c.used.max(spent.used));
+                return match spent.allowed {
+                    true => Ok(limit.saturating_sub(spent.used)),
+                    false => Err(exceeded(limit, month)),
+                };
             }
         }
-        let (limit, used) = self.load(organization_id, month).await?;
+        self.with_counter(organization_id, month, Counter::spend)
+            .unwrap_or_else(|| Err(exceeded(limit, month)))
+    }
+
+    /// Reads the organisation's limit and stored count for `month` into its counter.
+    async fn refresh(&self, organization_id: &Arc<str>, month: Month) -> Result<(u64, u64), ApiError> {
+        let (limit, stored) = self.load(organization_id, month).await?;
         let mut counters = self.counters.lock().unwrap_or_else(|p| p.into_inner());
-        let counter = counters.entry(organization_id.clone()).or_insert_with(|| Counter {
-            month,
-            limit,
-            used,
-            synced_at: Instant::now(),
-        });
+        let fresh = || Counter { month, limit, used: stored, stored, synced_at: Instant::now() };
+        let counter = counters.entry(organization_id.clone()).or_insert_with(fresh);
         if counter.month != month {
-            *counter = Counter { month, limit, used, synced_at: Instant::now() };
+            *counter = fresh();
         } else {
             counter.limit = limit;
-            counter.used = counter.used.max(used);
+            counter.used = counter.used.max(stored);
+            counter.stored = stored;
             counter.synced_at = Instant::now();
         }
-        counter.spend()
+        Ok((limit, stored))
+    }
+
+    /// Runs `f` on the organisation's counter for `month`, if there is one.
+    fn with_counter<T>(&self, organization_id: &str, month: Month, f: impl FnOnce(&mut Counter) -> T) -> Option<T> {
+        let mut counters = self.counters.lock().unwrap_or_else(|p| p.into_inner());
+        counters.get_mut(organization_id).filter(|c| c.month == month).map(f)
     }
 
     /// The calls left, from memory only (for headers on answers that spend nothing).
@@ -125,6 +179,13 @@ impl Quotas {
     /// The calls the organisation has left this month (for `/v1/usage`), without spending.
     pub async fn remaining(&self, organization_id: &str) -> Result<u64, ApiError> {
         let month = Month::of(now());
+        if let Some(redis) = self.shared.as_ref().filter(|redis| redis.is_up()) {
+            let counter = shared_counter(organization_id, month);
+            if let Some(used) = redis.command::<Option<u64>>(redis::cmd("GET").arg(&counter)).await {
+                let (limit, stored) = self.load(organization_id, month).await?;
+                return Ok(limit.saturating_sub(used.unwrap_or(0).max(stored)));
+            }
+        }
         if let Some(counter) = self.counters.lock().unwrap_or_else(|p| p.into_inner()).get(organization_id)
             && counter.month == month
         {

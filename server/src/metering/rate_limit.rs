@@ -1,6 +1,11 @@
-//! Per-key rate limits: GCRA (by `governor`), a smooth limiter — a key of N requests per
-//! minute may burst N, then gets one more every 60/N seconds; there are no window boundaries
-//! to double-burst across.
+//! Per-key rate limits: GCRA, a smooth limiter — a key of N requests per minute may burst N,
+//! then gets one more every 60/N seconds; there are no window boundaries to double-burst
+//! across.
+//!
+//! With Redis (`--redis-url`) the bucket lives there and every instance spends from it
+//! ([`crate::cluster::limits::gcra`], one atomic script per decision); without it, or while
+//! Redis is down, each instance keeps its own (by `governor`), with the same semantics and
+//! the same headers.
 
 use std::num::NonZeroU32;
 use std::sync::Arc;
@@ -13,6 +18,7 @@ use governor::state::{InMemoryState, NotKeyed};
 use governor::{Quota, RateLimiter};
 use moka::sync::Cache;
 
+use crate::cluster::{SharedRedis, limits};
 use crate::error::{ApiError, ErrorCode};
 
 type Limiter = RateLimiter<NotKeyed, InMemoryState, DefaultClock, StateInformationMiddleware>;
@@ -66,6 +72,8 @@ pub struct RateLimits {
     default_rpm: u32,
     limiters: Cache<Arc<str>, Arc<KeyLimiter>>,
     clock: DefaultClock,
+    /// Where the buckets live when they are shared.
+    shared: Option<Arc<SharedRedis>>,
 }
 
 /// Whose allowance a set of limiters keeps.
@@ -89,13 +97,46 @@ impl RateLimits {
             default_rpm: default_rpm.max(1),
             limiters: Cache::builder().max_capacity(1_000_000).time_to_idle(Duration::from_secs(600)).build(),
             clock: DefaultClock::default(),
+            shared: None,
         }
+    }
+
+    /// The same limits, kept in `redis` while it answers.
+    pub fn shared(mut self, redis: Option<Arc<SharedRedis>>) -> Self {
+        self.shared = redis;
+        self
     }
 
     /// Spends one request of `key_id`'s allowance (`rpm`, or the default). `Err` is the 429
     /// `rate_limited` answer, with `retry-after` and the rate limit headers.
-    pub fn check(&self, key_id: &Arc<str>, rpm: Option<i64>) -> Result<RateLimitStatus, ApiError> {
+    pub async fn check(&self, key_id: &Arc<str>, rpm: Option<i64>) -> Result<RateLimitStatus, ApiError> {
         let rpm = rpm.and_then(|r| u32::try_from(r).ok()).filter(|r| *r > 0).unwrap_or(self.default_rpm);
+        let per_request = Duration::from_secs(60) / rpm;
+        if let Some(redis) = &self.shared {
+            let subject = match self.subject {
+                Subject::ApiKey => "key",
+                Subject::PlaygroundUser => "playground",
+            };
+            // The limit is part of the bucket's name: a changed limit starts afresh, as below.
+            let mut rpm_text = itoa::Buffer::new();
+            let bucket = [limits::PREFIX, "rl:", subject, ":", key_id, ":", rpm_text.format(rpm)].concat();
+            if let Some(decision) = limits::gcra(redis, &bucket, per_request, rpm).await {
+                let status = RateLimitStatus {
+                    limit: rpm,
+                    remaining: decision.remaining,
+                    reset_secs: decision.reset.as_secs_f64().ceil() as u64,
+                };
+                return match decision.allowed {
+                    true => Ok(status),
+                    false => Err(self.refusal(rpm, decision.retry_after, per_request)),
+                };
+            }
+        }
+        self.check_here(key_id, rpm, per_request)
+    }
+
+    /// The decision by this instance's own limiter.
+    fn check_here(&self, key_id: &Arc<str>, rpm: u32, per_request: Duration) -> Result<RateLimitStatus, ApiError> {
         let entry = match self.limiters.get(key_id) {
             Some(entry) if entry.rpm == rpm => entry,
             _ => {
@@ -106,7 +147,6 @@ impl RateLimits {
                 fresh
             }
         };
-        let per_request = Duration::from_secs(60) / rpm;
         match entry.limiter.check() {
             Ok(snapshot) => {
                 let remaining = snapshot.remaining_burst_capacity();
@@ -117,32 +157,30 @@ impl RateLimits {
                     reset_secs: (per_request * used).as_secs_f64().ceil() as u64,
                 })
             }
-            Err(not_until) => {
-                let wait = not_until.wait_time_from(self.clock.now());
-                let retry_after = wait.as_secs_f64().ceil().max(1.0) as u64;
-                let status =
-                    RateLimitStatus { limit: rpm, remaining: 0, reset_secs: (per_request * rpm).as_secs() };
-                let whose = match self.subject {
-                    Subject::ApiKey => "The API key's rate limit",
-                    Subject::PlaygroundUser => "Your playground rate limit",
-                };
-                let mut error = ApiError::new(
-                    ErrorCode::RateLimited,
-                    format!("{whose} ({rpm} requests per minute) is reached; retry in {retry_after} s."),
-                )
-                .with_header(header::RETRY_AFTER, HeaderValue::from(retry_after))
-                .with_header(
-                    HeaderName::from_static("x-ratelimit-retry-after"),
-                    HeaderValue::from(retry_after),
-                );
-                let mut headers = HeaderMap::new();
-                status.apply(&mut headers);
-                for (name, value) in &headers {
-                    error = error.with_header(name.clone(), value.clone());
-                }
-                Err(error)
-            }
+            Err(not_until) => Err(self.refusal(rpm, not_until.wait_time_from(self.clock.now()), per_request)),
         }
+    }
+
+    /// The 429 `rate_limited` answer, with `retry-after` and the rate limit headers.
+    fn refusal(&self, rpm: u32, wait: Duration, per_request: Duration) -> ApiError {
+        let retry_after = wait.as_secs_f64().ceil().max(1.0) as u64;
+        let status = RateLimitStatus { limit: rpm, remaining: 0, reset_secs: (per_request * rpm).as_secs() };
+        let whose = match self.subject {
+            Subject::ApiKey => "The API key's rate limit",
+            Subject::PlaygroundUser => "Your playground rate limit",
+        };
+        let mut error = ApiError::new(
+            ErrorCode::RateLimited,
+            format!("{whose} ({rpm} requests per minute) is reached; retry in {retry_after} s."),
+        )
+        .with_header(header::RETRY_AFTER, HeaderValue::from(retry_after))
+        .with_header(HeaderName::from_static("x-ratelimit-retry-after"), HeaderValue::from(retry_after));
+        let mut headers = HeaderMap::new();
+        status.apply(&mut headers);
+        for (name, value) in &headers {
+            error = error.with_header(name.clone(), value.clone());
+        }
+        error
     }
 }
 
@@ -150,27 +188,27 @@ impl RateLimits {
 mod tests {
     use super::*;
 
-    #[test]
-    fn the_sixth_call_of_a_five_per_minute_key_is_refused() {
+    #[tokio::test]
+    async fn the_sixth_call_of_a_five_per_minute_key_is_refused() {
         let limits = RateLimits::new(600);
         let key: Arc<str> = "key_a".into();
         for expected_remaining in (0..5).rev() {
-            let status = limits.check(&key, Some(5)).unwrap();
+            let status = limits.check(&key, Some(5)).await.unwrap();
             assert_eq!((status.limit, status.remaining), (5, expected_remaining));
         }
-        let refused = limits.check(&key, Some(5)).unwrap_err();
+        let refused = limits.check(&key, Some(5)).await.unwrap_err();
         assert_eq!(refused.code(), ErrorCode::RateLimited);
         // Another key is unaffected; the default applies without a per-key limit.
-        let status = limits.check(&"key_b".into(), None).unwrap();
+        let status = limits.check(&"key_b".into(), None).await.unwrap();
         assert_eq!((status.limit, status.remaining), (600, 599));
     }
 
-    #[test]
-    fn a_changed_limit_takes_effect() {
+    #[tokio::test]
+    async fn a_changed_limit_takes_effect() {
         let limits = RateLimits::new(600);
         let key: Arc<str> = "key_c".into();
-        limits.check(&key, Some(1)).unwrap();
-        assert!(limits.check(&key, Some(1)).is_err());
-        assert!(limits.check(&key, Some(100)).is_ok());
+        limits.check(&key, Some(1)).await.unwrap();
+        assert!(limits.check(&key, Some(1)).await.is_err());
+        assert!(limits.check(&key, Some(100)).await.is_ok());
     }
 }

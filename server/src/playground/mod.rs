@@ -205,7 +205,7 @@ pub async fn playground_test(
     session: DashboardSession,
     request: Request,
 ) -> Result<Json<PlaygroundResponse>, ApiError> {
-    state.playground_limits.check(&Arc::from(session.user_id.as_str()), None)?;
+    state.playground_limits.check(&Arc::from(session.user_id.as_str()), None).await?;
     let connect_info = request.extensions().get::<ConnectInfo<std::net::SocketAddr>>().cloned();
     let forwarded_for = request.headers().get("x-forwarded-for").cloned();
     let (call, upload) = read_call(request, &state).await?;

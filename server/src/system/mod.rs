@@ -17,6 +17,12 @@ pub struct HealthStatus {
     /// `ok` when alive; `ready` when ready to serve.
     #[schema(example = "ok")]
     pub status: String,
+    /// Readiness only, when Redis is configured (`--redis-url`): `ok` while limits, quotas
+    /// and throttles are shared through it; `unavailable` while it does not answer — the
+    /// server stays ready and each instance limits on its own until Redis returns.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(example = "ok")]
+    pub redis: Option<String>,
 }
 
 /// Liveness
@@ -31,13 +37,15 @@ pub struct HealthStatus {
     responses((status = 200, description = "The server is alive.", body = HealthStatus)),
 )]
 pub async fn healthz() -> Json<HealthStatus> {
-    Json(HealthStatus { status: "ok".to_owned() })
+    Json(HealthStatus { status: "ok".to_owned(), redis: None })
 }
 
 /// Readiness
 ///
 /// Answers 200 when the server can serve requests: the database answers a query. Otherwise
-/// 503 `unavailable`, so a load balancer stops sending traffic here.
+/// 503 `unavailable`, so a load balancer stops sending traffic here. With Redis configured,
+/// `redis` says whether limits are shared right now; a Redis outage does not make the server
+/// unready (requests are then limited per instance).
 #[utoipa::path(
     get,
     path = "/readyz",
@@ -48,7 +56,10 @@ pub async fn healthz() -> Json<HealthStatus> {
 )]
 pub async fn readyz(State(state): State<AppState>) -> Result<Json<HealthStatus>, ApiError> {
     match state.db.ping().await {
-        Ok(()) => Ok(Json(HealthStatus { status: "ready".to_owned() })),
+        Ok(()) => {
+            let redis = state.redis.as_ref().map(|r| if r.is_up() { "ok" } else { "unavailable" }.to_owned());
+            Ok(Json(HealthStatus { status: "ready".to_owned(), redis }))
+        }
         Err(err) => {
             tracing::warn!(error = %err, "readiness check failed: database unreachable");
             Err(ApiError::new(ErrorCode::Unavailable, "The database is not answering."))

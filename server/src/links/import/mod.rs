@@ -280,7 +280,7 @@ pub async fn run(
         let progress = i64::try_from(end * 100 / total.max(1)).unwrap_or(100);
         let committed = commit_batch(
             &state.db,
-            &state.redirects,
+            &state.invalidations,
             job,
             CommitBatch {
                 from: checkpoint,

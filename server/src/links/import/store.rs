@@ -67,10 +67,10 @@ pub struct CommitBatch<'a> {
 
 /// Creates a batch's links and advances the job's checkpoint, in one transaction. A slug taken
 /// meanwhile skips its row. `false` when another worker already advanced the job.
-/// The links created are forgotten by the redirect cache once committed.
+/// The links created are forgotten by every instance's redirect cache once committed.
 pub async fn commit_batch(
     db: &Db,
-    redirects: &crate::links::RedirectCache,
+    invalidations: &crate::cluster::Invalidations,
     job: &ClaimedJob,
     batch: CommitBatch<'_>,
 ) -> Result<bool, StoreError> {
@@ -149,9 +149,9 @@ pub async fn commit_batch(
         Ok::<_, StoreError>(true)
     })?;
     if outcome {
-        for (domain, slug) in &made {
-            redirects.forget(domain, slug);
-        }
+        let changes: Vec<_> =
+            made.into_iter().map(|(domain, slug)| crate::cluster::Change::Link { domain: domain.to_owned(), slug }).collect();
+        invalidations.changed(&changes).await;
     }
     Ok(outcome)
 }
