@@ -686,6 +686,11 @@ such as `limit`).*/
     ///The answer of the health checks.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
     pub struct HealthStatus {
+        /**Readiness only, when Redis is configured (`--redis-url`): `ok` while limits, quotas
+and throttles are shared through it; `unavailable` while it does not answer — the
+server stays ready and each instance limits on its own until Redis returns.*/
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub redis: ::std::option::Option<::std::string::String>,
         ///`ok` when alive; `ready` when ready to serve.
         pub status: ::std::string::String,
     }
@@ -3932,16 +3937,33 @@ deliveries in a row, is disabled (see `disabled_reason`).*/
         }
         #[derive(Clone, Debug)]
         pub struct HealthStatus {
+            redis: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
             status: ::std::result::Result<::std::string::String, ::std::string::String>,
         }
         impl ::std::default::Default for HealthStatus {
             fn default() -> Self {
                 Self {
+                    redis: Ok(Default::default()),
                     status: Err("no value supplied for status".to_string()),
                 }
             }
         }
         impl HealthStatus {
+            pub fn redis<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.redis = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for redis: {e}")
+                    });
+                self
+            }
             pub fn status<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::string::String>,
@@ -3960,12 +3982,18 @@ deliveries in a row, is disabled (see `disabled_reason`).*/
             fn try_from(
                 value: HealthStatus,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
-                Ok(Self { status: value.status? })
+                Ok(Self {
+                    redis: value.redis?,
+                    status: value.status?,
+                })
             }
         }
         impl ::std::convert::From<super::HealthStatus> for HealthStatus {
             fn from(value: super::HealthStatus) -> Self {
-                Self { status: Ok(value.status) }
+                Self {
+                    redis: Ok(value.redis),
+                    status: Ok(value.status),
+                }
             }
         }
         #[derive(Clone, Debug)]
@@ -7979,7 +8007,9 @@ let response = client.postman_get()
     /**Readiness
 
 Answers 200 when the server can serve requests: the database answers a query. Otherwise
-503 `unavailable`, so a load balancer stops sending traffic here.
+503 `unavailable`, so a load balancer stops sending traffic here. With Redis configured,
+`redis` says whether limits are shared right now; a Redis outage does not make the server
+unready (requests are then limited per instance).
 
 **Authentication:** none.
 

@@ -112,5 +112,6 @@ pub async fn exists(redis: &SharedRedis, key: &str) -> Option<bool> {
 
 /// Sets `key` for `lifetime`.
 pub async fn mark(redis: &SharedRedis, key: &str, lifetime: Duration) {
-    let _: Option<()> = redis.command(redis::cmd("SET").arg(key).arg(1).arg("EX").arg(lifetime.as_secs().max(1))).await;
+    let _: Option<()> =
+        redis.command(redis::cmd("SET").arg(key).arg(1).arg("EX").arg(lifetime.as_secs().max(1))).await;
 }

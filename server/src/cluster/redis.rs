@@ -138,7 +138,9 @@ impl SharedRedis {
 
     async fn ping(&self) -> Result<(), String> {
         let mut connection = self.connection.clone();
-        match tokio::time::timeout(self.timeout, redis::cmd("PING").query_async::<String>(&mut connection)).await {
+        match tokio::time::timeout(self.timeout, redis::cmd("PING").query_async::<String>(&mut connection))
+            .await
+        {
             Ok(Ok(_)) => Ok(()),
             Ok(Err(e)) => Err(e.to_string()),
             Err(_) => Err(format!("no answer within {} ms", self.timeout.as_millis())),

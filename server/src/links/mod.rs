@@ -395,7 +395,10 @@ pub async fn link_delete(
     if !store::soft_delete(&state.db, &principal.key().organization_id, &id, now()).await? {
         return Err(ApiError::not_found("link"));
     }
-    state.invalidations.changed(&[crate::cluster::Change::Link { domain: link.domain, slug: link.slug }]).await;
+    state
+        .invalidations
+        .changed(&[crate::cluster::Change::Link { domain: link.domain, slug: link.slug }])
+        .await;
     Ok(StatusCode::NO_CONTENT)
 }
 

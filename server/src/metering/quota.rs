@@ -81,7 +81,9 @@ fn shared_counter(organization_id: &str, month: Month) -> String {
 fn exceeded(limit: u64, month: Month) -> ApiError {
     ApiError::new(
         ErrorCode::QuotaExceeded,
-        format!("The organisation has used its {limit} API calls for {month}; the quota renews on the 1st (UTC)."),
+        format!(
+            "The organisation has used its {limit} API calls for {month}; the quota renews on the 1st (UTC)."
+        ),
     )
     .with_header(X_API_CALLS_REMAINING, HeaderValue::from(0u64))
 }
@@ -164,7 +166,12 @@ impl Quotas {
     }
 
     /// Runs `f` on the organisation's counter for `month`, if there is one.
-    fn with_counter<T>(&self, organization_id: &str, month: Month, f: impl FnOnce(&mut Counter) -> T) -> Option<T> {
+    fn with_counter<T>(
+        &self,
+        organization_id: &str,
+        month: Month,
+        f: impl FnOnce(&mut Counter) -> T,
+    ) -> Option<T> {
         let mut counters = self.counters.lock().unwrap_or_else(|p| p.into_inner());
         counters.get_mut(organization_id).filter(|c| c.month == month).map(f)
     }

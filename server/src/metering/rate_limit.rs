@@ -136,7 +136,12 @@ impl RateLimits {
     }
 
     /// The decision by this instance's own limiter.
-    fn check_here(&self, key_id: &Arc<str>, rpm: u32, per_request: Duration) -> Result<RateLimitStatus, ApiError> {
+    fn check_here(
+        &self,
+        key_id: &Arc<str>,
+        rpm: u32,
+        per_request: Duration,
+    ) -> Result<RateLimitStatus, ApiError> {
         let entry = match self.limiters.get(key_id) {
             Some(entry) if entry.rpm == rpm => entry,
             _ => {

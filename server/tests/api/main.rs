@@ -7,6 +7,7 @@ mod support;
 
 mod accounts;
 mod cli;
+mod cluster;
 mod errors;
 mod hardening;
 mod jobs;

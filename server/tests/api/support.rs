@@ -117,6 +117,37 @@ impl TestServer {
         Some(Self { base: server.base_url(), client, server: Some(server), data_dir, violations })
     }
 
+    /// Starts another instance on this server's database, with its master key — as a second
+    /// instance behind a load balancer runs. `tweak` adjusts its configuration.
+    pub async fn beside(&self, tweak: impl FnOnce(&mut Config)) -> Self {
+        let config = &self.server().state().config;
+        let database_url = match config.database().expect("a database") {
+            portico::config::DatabaseTarget::Sqlite { url }
+            | portico::config::DatabaseTarget::Postgres { url } => url,
+        };
+        let master_key = match &config.master_key {
+            Some(key) => key.expose().clone(),
+            None => {
+                std::fs::read_to_string(self.data_dir.path().join("master.key")).expect("the master key file")
+            }
+        };
+        let data_dir = tempfile::tempdir().expect("a temporary directory");
+        let mut config = Config::new("127.0.0.1:0", data_dir.path());
+        config.database_url = Some(database_url);
+        config.master_key = Some(portico::secret::Secret::new(master_key));
+        tweak(&mut config);
+        let violations = Violations::default();
+        let server = portico::server::start_with(config, |app| contract::wrap(app, violations.clone()))
+            .await
+            .expect("the second instance starts");
+        let client = reqwest::Client::builder()
+            .timeout(Duration::from_secs(30))
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .expect("an HTTP client");
+        Self { base: server.base_url(), client, server: Some(server), data_dir, violations }
+    }
+
     pub fn server(&self) -> &RunningServer {
         self.server.as_ref().expect("the server is running")
     }
@@ -292,6 +323,21 @@ pub fn start_binary(data_dir: &std::path::Path, env: &[(&str, &str)]) -> (std::p
     // Keep reading, so the server never blocks on a full pipe.
     std::thread::spawn(move || lines.for_each(drop));
     (child, base)
+}
+
+/// The test Redis (`PORTICO_TEST_REDIS_URL`); `None` outside CI when it is not set (the test
+/// then skips), a failure under `CI=true`.
+pub fn test_redis_url() -> Option<String> {
+    match std::env::var("PORTICO_TEST_REDIS_URL").ok().filter(|u| !u.is_empty()) {
+        Some(url) => Some(url),
+        None if std::env::var("CI").is_ok_and(|v| v == "true") => {
+            panic!("CI=true but PORTICO_TEST_REDIS_URL is not set: the Redis tests cannot be skipped in CI")
+        }
+        None => {
+            eprintln!("skipping: PORTICO_TEST_REDIS_URL is not set");
+            None
+        }
+    }
 }
 
 /// Creates an empty database on the test PostgreSQL server and returns its URL.

@@ -149,8 +149,10 @@ pub async fn commit_batch(
         Ok::<_, StoreError>(true)
     })?;
     if outcome {
-        let changes: Vec<_> =
-            made.into_iter().map(|(domain, slug)| crate::cluster::Change::Link { domain: domain.to_owned(), slug }).collect();
+        let changes: Vec<_> = made
+            .into_iter()
+            .map(|(domain, slug)| crate::cluster::Change::Link { domain: domain.to_owned(), slug })
+            .collect();
         invalidations.changed(&changes).await;
     }
     Ok(outcome)
