@@ -42,6 +42,7 @@ pub async fn run(state: AppState, wake: Arc<Notify>, stop: CancellationToken) {
 async fn process(state: &AppState, job: ClaimedJob, stop: &CancellationToken) {
     let span = tracing::info_span!("job", id = %job.id, kind = %job.kind, attempt = job.attempts);
     let _entered = span.enter();
+    tracing::info!(checkpoint = job.checkpoint, "job claimed");
     if job.attempts > MAX_ATTEMPTS {
         let message = format!("gave up after {MAX_ATTEMPTS} attempts");
         let _ = store::finish(&state.db, &job.id, JobStatus::Failed, None, Some(&message)).await;
