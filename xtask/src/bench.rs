@@ -87,6 +87,7 @@ pub fn run(args: &[&str]) -> ExitCode {
     let mut plan = Plan { rounds: 3, seconds: 4, connections: 32 };
     let mut database = Database::Sqlite;
     let mut strict = false;
+    let mut redis = false;
     let mut iter = args.iter();
     while let Some(arg) = iter.next() {
         match *arg {
@@ -99,6 +100,7 @@ pub fn run(args: &[&str]) -> ExitCode {
             },
             "--postgres" => database = Database::Throwaway,
             "--strict" => strict = true,
+            "--redis" => redis = true,
             "--database-url" => match iter.next() {
                 Some(url) => database = Database::Url((*url).to_owned()),
                 None => return usage(),
@@ -106,7 +108,7 @@ pub fn run(args: &[&str]) -> ExitCode {
             _ => return usage(),
         }
     }
-    match bench(&plan, database, strict) {
+    match bench(&plan, database, strict, redis) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("error: {e}");
@@ -117,12 +119,12 @@ pub fn run(args: &[&str]) -> ExitCode {
 
 fn usage() -> ExitCode {
     eprintln!(
-        "usage: cargo xtask bench [--quick] [--rounds N (1–50)] [--strict] [--postgres | --database-url postgres://…]"
+        "usage: cargo xtask bench [--quick] [--rounds N (1–50)] [--strict] [--redis] [--postgres | --database-url postgres://…]"
     );
     ExitCode::from(2)
 }
 
-fn bench(plan: &Plan, database: Database, strict: bool) -> Result<(), String> {
+fn bench(plan: &Plan, database: Database, strict: bool, redis: bool) -> Result<(), String> {
     let root = workspace_root();
     ensure_wrk()?;
     let cores = pick_cores()?;
@@ -171,8 +173,15 @@ fn bench(plan: &Plan, database: Database, strict: bool) -> Result<(), String> {
         }
     };
     let outcome = (|| {
-        let mut server = Server::start(&binary, work.path(), database_url.as_deref(), &cores.server, strict)?;
-        let result = measure(plan, &cores, &server, work.path(), &tidy);
+        let mut server =
+            Server::start(&binary, work.path(), database_url.as_deref(), &cores.server, strict, None)?;
+        let mut result = measure(plan, &cores, &server, work.path(), &tidy);
+        if redis && let Ok(report) = &mut result {
+            match shared_limiter_cost(plan, &cores, &binary, work.path(), database_url.as_deref(), &server) {
+                Ok(cost) => report["shared_limiter"] = cost,
+                Err(e) => result = Err(format!("the shared-limiter runs failed: {e}")),
+            }
+        }
         server.stop();
         result
     })();
@@ -186,12 +195,12 @@ fn bench(plan: &Plan, database: Database, strict: bool) -> Result<(), String> {
     let out_dir = target_dir.join("bench");
     std::fs::create_dir_all(&out_dir).map_err(|e| e.to_string())?;
     let name = match (backend, strict) {
-        ("sqlite", false) => "results.json",
-        ("sqlite", true) => "results-strict.json",
-        (_, false) => "results-postgres.json",
-        (_, true) => "results-postgres-strict.json",
+        ("sqlite", false) => "results",
+        ("sqlite", true) => "results-strict",
+        (_, false) => "results-postgres",
+        (_, true) => "results-postgres-strict",
     };
-    let path = out_dir.join(name);
+    let path = out_dir.join(format!("{name}{}.json", if redis { "-redis" } else { "" }));
     std::fs::write(&path, serde_json::to_string_pretty(&report).expect("JSON") + "\n")
         .map_err(|e| e.to_string())?;
     eprintln!("wrote {}", path.display());
@@ -245,6 +254,7 @@ impl Server {
         database_url: Option<&str>,
         core: &str,
         strict: bool,
+        redis_url: Option<&str>,
     ) -> Result<Self, String> {
         let mut command = Command::new("taskset");
         command
@@ -252,7 +262,7 @@ impl Server {
             .arg(binary)
             .args(["serve", "--addr", "127.0.0.1:0", "--bench-baseline", "--monthly-quota", "1000000000000"])
             .arg("--data-dir")
-            .arg(work.join("data"))
+            .arg(work.join(if redis_url.is_some() { "data-redis" } else { "data" }))
             // sqlx warns of statements over 1 s: background pollers on a saturated core.
             .env("RUST_LOG", "warn,sqlx=error")
             .env("PORTICO_METERING_DURABILITY", if strict { "strict" } else { "batched" })
@@ -261,6 +271,9 @@ impl Server {
             .stderr(Stdio::inherit());
         if let Some(url) = database_url {
             command.args(["--database-url", url]);
+        }
+        if let Some(url) = redis_url {
+            command.args(["--redis-url", url]);
         }
         let mut child = command.spawn().map_err(|e| format!("cannot start {}: {e}", binary.display()))?;
         let base = read_base_url(&mut child)?;
@@ -492,11 +505,6 @@ fn measure(
     let log_ok = logged >= sent && logged <= sent + slack;
     let clicks_ok = clicks >= redirects && clicks <= redirects + (plan.connections * plan.rounds) as u64;
 
-    let median = |values: Vec<f64>| -> f64 {
-        let mut values = values;
-        values.sort_by(|a, b| a.partial_cmp(b).unwrap_or(std::cmp::Ordering::Equal));
-        if values.is_empty() { 0.0 } else { values[values.len() / 2] }
-    };
     let summary: Vec<(Scenario, Run)> = Scenario::ALL
         .iter()
         .zip(&runs)
@@ -595,6 +603,102 @@ fn measure(
     }))
 }
 
+/// What the shared limiter costs: a second server with `--redis-url` (Redis pinned to the
+/// server's core, like the database) against the first, `v1_read` alternating between them
+/// round by round. Every `/v1` request then makes two Redis round trips (rate limit, quota).
+fn shared_limiter_cost(
+    plan: &Plan,
+    cores: &Cores,
+    binary: &Path,
+    work: &Path,
+    database_url: Option<&str>,
+    local: &Server,
+) -> Result<Value, String> {
+    let port = free_port()?;
+    let redis_dir = work.join("redis");
+    std::fs::create_dir_all(&redis_dir).map_err(|e| e.to_string())?;
+    let mut redis = Command::new("taskset")
+        .args(["-c", &cores.server, "redis-server", "--port", &port.to_string(), "--bind", "127.0.0.1"])
+        .args(["--save", "", "--appendonly", "no", "--dir"])
+        .arg(&redis_dir)
+        .stdout(Stdio::null())
+        .spawn()
+        .map_err(|e| format!("cannot start redis-server (apt-get install redis-server): {e}"))?;
+    let outcome = (|| {
+        std::thread::sleep(Duration::from_millis(500));
+        let url = format!("redis://127.0.0.1:{port}");
+        let mut shared = Server::start(binary, work, database_url, &cores.server, false, Some(&url))?;
+        let runtime = tokio::runtime::Runtime::new().map_err(|e| e.to_string())?;
+        let result = (|| {
+            let local_seed = runtime.block_on(seed(&local.base))?;
+            let shared_seed = runtime.block_on(seed(&shared.base))?;
+            let (mut without, mut with) = (Vec::new(), Vec::new());
+            for round in 0..plan.rounds {
+                let mut order = [(&local.base, &local_seed, false), (&shared.base, &shared_seed, true)];
+                if round % 2 == 1 {
+                    order.reverse();
+                }
+                for (base, seed, is_shared) in order {
+                    std::thread::sleep(Duration::from_millis(1500));
+                    let script = write_script(work, Scenario::V1Read, seed, round)?;
+                    let run = wrk(cores, base, &script, plan.connections, plan.seconds, Scenario::V1Read)?;
+                    eprintln!(
+                        "  round {} v1_read {:<14} {:>9.0} rps  p50 {:>7.0} µs  p99 {:>7.0} µs  errors {}",
+                        round + 1,
+                        if is_shared { "(Redis)" } else { "(per instance)" },
+                        run.rps,
+                        run.p50_us,
+                        run.p99_us,
+                        run.errors
+                    );
+                    if is_shared { with.push(run) } else { without.push(run) }
+                }
+            }
+            let summary = |runs: &[Run]| {
+                (
+                    median(runs.iter().map(|r| r.rps).collect()),
+                    median(runs.iter().map(|r| r.p50_us).collect()),
+                    median(runs.iter().map(|r| r.p99_us).collect()),
+                    runs.iter().map(|r| r.errors).sum::<u64>(),
+                )
+            };
+            let (a, b) = (summary(&without), summary(&with));
+            let cost: f64 = 1.0 - b.0 / a.0.max(1.0);
+            println!();
+            println!("shared limiter (v1_read, medians):");
+            println!(
+                "  per instance  {:>9.0} rps  p50 {:>7.0} µs  p99 {:>7.0} µs  errors {}",
+                a.0, a.1, a.2, a.3
+            );
+            println!(
+                "  with Redis    {:>9.0} rps  p50 {:>7.0} µs  p99 {:>7.0} µs  errors {}",
+                b.0, b.1, b.2, b.3
+            );
+            println!("  added cost: {:.1} % of throughput, +{:.0} µs p50", cost * 100.0, b.1 - a.1);
+            let side = |s: (f64, f64, f64, u64), runs: &[Run]| {
+                json!({"rps": s.0.round(), "p50_us": s.1.round(), "p99_us": s.2.round(), "errors": s.3,
+                       "rounds": runs.iter().map(|r| r.rps.round()).collect::<Vec<_>>()})
+            };
+            Ok(json!({
+                "per_instance": side(a, &without),
+                "with_redis": side(b, &with),
+                "throughput_cost": (cost * 1000.0).round() / 1000.0,
+            }))
+        })();
+        shared.stop();
+        result
+    })();
+    let _ = redis.kill();
+    let _ = redis.wait();
+    outcome
+}
+
+/// The median of `values` (the upper one of an even count); 0 for none.
+fn median(mut values: Vec<f64>) -> f64 {
+    values.sort_by(|a, b| a.partial_cmp(b).unwrap_or(std::cmp::Ordering::Equal));
+    if values.is_empty() { 0.0 } else { values[values.len() / 2] }
+}
+
 /// Runs wrk pinned to the load core; the Lua script prints the figures as JSON at the end.
 fn wrk(
     cores: &Cores,
@@ -684,7 +788,9 @@ async fn seed(base: &str) -> Result<Seed, String> {
     let session: Value = post(
         "/api/developer/signup",
         None,
-        json!({"email": "bench@example.com", "password": "correct horse battery", "organization_name": "Bench"}),
+        // A fresh address per seeding: the shared-limiter runs seed a second time.
+        json!({"email": format!("bench-{}@example.com", std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_nanos())),
+               "password": "correct horse battery", "organization_name": "Bench"}),
     )
     .await
     .map_err(fail)?
