@@ -105,6 +105,11 @@ impl TestServer {
             config.database_url = Some(fresh_postgres_database().await?);
         }
         tweak(&mut config);
+        Some(Self::serve(config, data_dir).await)
+    }
+
+    /// Starts the server with `config`, every answer checked against the spec.
+    async fn serve(config: Config, data_dir: tempfile::TempDir) -> Self {
         let violations = Violations::default();
         let server = portico::server::start_with(config, |app| contract::wrap(app, violations.clone()))
             .await
@@ -114,7 +119,7 @@ impl TestServer {
             .redirect(reqwest::redirect::Policy::none())
             .build()
             .expect("an HTTP client");
-        Some(Self { base: server.base_url(), client, server: Some(server), data_dir, violations })
+        Self { base: server.base_url(), client, server: Some(server), data_dir, violations }
     }
 
     /// Starts another instance on this server's database, with its master key — as a second
@@ -136,16 +141,7 @@ impl TestServer {
         config.database_url = Some(database_url);
         config.master_key = Some(portico::secret::Secret::new(master_key));
         tweak(&mut config);
-        let violations = Violations::default();
-        let server = portico::server::start_with(config, |app| contract::wrap(app, violations.clone()))
-            .await
-            .expect("the second instance starts");
-        let client = reqwest::Client::builder()
-            .timeout(Duration::from_secs(30))
-            .redirect(reqwest::redirect::Policy::none())
-            .build()
-            .expect("an HTTP client");
-        Self { base: server.base_url(), client, server: Some(server), data_dir, violations }
+        Self::serve(config, data_dir).await
     }
 
     pub fn server(&self) -> &RunningServer {
