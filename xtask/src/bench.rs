@@ -126,7 +126,10 @@ fn usage() -> ExitCode {
 
 fn bench(plan: &Plan, database: Database, strict: bool, redis: bool) -> Result<(), String> {
     let root = workspace_root();
-    ensure_wrk()?;
+    ensure_installed("wrk", "wrk")?;
+    if redis {
+        ensure_installed("redis-server", "redis-server")?;
+    }
     let cores = pick_cores()?;
     eprintln!("building the release binary…");
     let status = Command::new(env!("CARGO"))
@@ -207,18 +210,18 @@ fn bench(plan: &Plan, database: Database, strict: bool, redis: bool) -> Result<(
     Ok(())
 }
 
-/// Installs wrk from Debian's packages when it is missing.
-fn ensure_wrk() -> Result<(), String> {
-    if Command::new("wrk").arg("--version").output().is_ok() {
+/// Installs `tool` from Debian's `package` when it is missing.
+fn ensure_installed(tool: &str, package: &str) -> Result<(), String> {
+    if Command::new(tool).arg("--version").output().is_ok() {
         return Ok(());
     }
-    eprintln!("installing wrk (apt-get)…");
+    eprintln!("installing {package} (apt-get)…");
     let sudo: &[&str] = if is_root() { &[] } else { &["sudo"] };
-    for args in [&["apt-get", "update", "-qq"][..], &["apt-get", "install", "-y", "-qq", "wrk"][..]] {
+    for args in [&["apt-get", "update", "-qq"][..], &["apt-get", "install", "-y", "-qq", package][..]] {
         let all: Vec<&str> = sudo.iter().chain(args).copied().collect();
         let status = Command::new(all[0]).args(&all[1..]).env("DEBIAN_FRONTEND", "noninteractive").status();
         if !status.is_ok_and(|s| s.success()) {
-            return Err("wrk is missing and could not be installed (apt-get install wrk)".into());
+            return Err(format!("{tool} is missing and could not be installed (apt-get install {package})"));
         }
     }
     Ok(())
@@ -623,7 +626,7 @@ fn shared_limiter_cost(
         .arg(&redis_dir)
         .stdout(Stdio::null())
         .spawn()
-        .map_err(|e| format!("cannot start redis-server (apt-get install redis-server): {e}"))?;
+        .map_err(|e| format!("cannot start redis-server: {e}"))?;
     let outcome = (|| {
         std::thread::sleep(Duration::from_millis(500));
         let url = format!("redis://127.0.0.1:{port}");

@@ -52,7 +52,7 @@ return {1, math.floor((tolerance - ahead) / interval), ahead, 0}
 pub async fn gcra(redis: &SharedRedis, bucket: &str, interval: Duration, burst: u32) -> Option<Gcra> {
     let interval_us = i64::try_from(interval.as_micros()).unwrap_or(i64::MAX).max(1);
     let (allowed, remaining, reset_us, retry_us): (i64, i64, i64, i64) =
-        redis.run(&GCRA, &[bucket], &[&interval_us, &i64::from(burst.max(1))]).await?;
+        redis.run(GCRA.key(bucket).arg(interval_us).arg(burst.max(1))).await?;
     let micros = |us: i64| Duration::from_micros(u64::try_from(us).unwrap_or(0));
     Some(Gcra {
         allowed: allowed == 1,
@@ -72,21 +72,25 @@ pub struct QuotaSpend {
 
 /// KEYS[1]: the month's counter. ARGV[1]: the limit, ARGV[2]: the durable count (the floor:
 /// what the database already holds — after a Redis restart the counter starts there),
-/// ARGV[3]: the counter's lifetime (s). Returns {allowed, used}.
+/// ARGV[3]: the counter's lifetime (s), set when the counter is made. Returns {allowed, used}.
 static QUOTA: LazyLock<Script> = LazyLock::new(|| {
     Script::new(
         r"
-local used = tonumber(redis.call('GET', KEYS[1]) or '0')
+local stored = redis.call('GET', KEYS[1])
+local used = tonumber(stored or '0')
 local floor = tonumber(ARGV[2])
 if used < floor then
   used = floor
   redis.call('SET', KEYS[1], used, 'EX', ARGV[3])
+  stored = true
 end
 if used >= tonumber(ARGV[1]) then
   return {0, used}
 end
 used = redis.call('INCR', KEYS[1])
-redis.call('EXPIRE', KEYS[1], ARGV[3])
+if not stored then
+  redis.call('EXPIRE', KEYS[1], ARGV[3])
+end
 return {1, used}
 ",
     )
@@ -99,9 +103,9 @@ const QUOTA_LIFETIME: Duration = Duration::from_secs(40 * 24 * 3600);
 /// used; `None` when Redis is down.
 pub async fn spend_quota(redis: &SharedRedis, counter: &str, limit: u64, floor: u64) -> Option<QuotaSpend> {
     let as_i64 = |n: u64| i64::try_from(n).unwrap_or(i64::MAX);
-    let (allowed, used): (i64, i64) = redis
-        .run(&QUOTA, &[counter], &[&as_i64(limit), &as_i64(floor), &as_i64(QUOTA_LIFETIME.as_secs())])
-        .await?;
+    let mut invocation = QUOTA.key(counter);
+    invocation.arg(as_i64(limit)).arg(as_i64(floor)).arg(QUOTA_LIFETIME.as_secs());
+    let (allowed, used): (i64, i64) = redis.run(&invocation).await?;
     Some(QuotaSpend { allowed: allowed == 1, used: u64::try_from(used).unwrap_or(0) })
 }
 

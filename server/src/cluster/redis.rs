@@ -16,7 +16,7 @@ use std::time::Duration;
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::registry::Registry;
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
-use redis::{FromRedisValue, Script, ToRedisArgs};
+use redis::{FromRedisValue, ScriptInvocation};
 use tokio_util::sync::CancellationToken;
 
 /// How often a down Redis is probed.
@@ -79,24 +79,12 @@ impl SharedRedis {
         self.fallbacks.inc();
     }
 
-    /// Runs `script` with `keys` and `args`; `None` when Redis is down, or the call fails or
+    /// Runs a script (`SCRIPT.key(…).arg(…)`); `None` when Redis is down, or the call fails or
     /// times out (which marks it down).
-    pub async fn run<T: FromRedisValue>(
-        &self,
-        script: &Script,
-        keys: &[&str],
-        args: &[&dyn ToRedisArgsDyn],
-    ) -> Option<T> {
+    pub async fn run<T: FromRedisValue>(&self, invocation: &ScriptInvocation<'_>) -> Option<T> {
         if !self.is_up() {
             self.fell_back();
             return None;
-        }
-        let mut invocation = script.prepare_invoke();
-        for key in keys {
-            invocation.key(*key);
-        }
-        for arg in args {
-            arg.push(&mut invocation);
         }
         let mut connection = self.connection.clone();
         let outcome = tokio::time::timeout(self.timeout, invocation.invoke_async(&mut connection)).await;
@@ -179,16 +167,5 @@ impl SharedRedis {
                 _ = tokio::time::sleep(PROBE_EVERY) => {}
             }
         }
-    }
-}
-
-/// An argument of a script, whatever its type (scripts mix numbers and strings).
-pub trait ToRedisArgsDyn: Sync {
-    fn push(&self, invocation: &mut redis::ScriptInvocation<'_>);
-}
-
-impl<T: ToRedisArgs + Sync> ToRedisArgsDyn for T {
-    fn push(&self, invocation: &mut redis::ScriptInvocation<'_>) {
-        invocation.arg(self);
     }
 }

@@ -117,10 +117,12 @@ impl Quotas {
 
     /// Spends one call of the organisation's month (that of `at`); returns the calls remaining, or 429
     /// `quota_exceeded` (which spends nothing). Without Redis: one lock and no allocation when
-    /// the counter is fresh; the database is read only to load or refresh it.
+    /// the counter is fresh; the database is read only to load or refresh it. With Redis: one
+    /// script, then the count kept here too, to go on from should Redis stop answering.
     pub async fn spend(&self, organization_id: &Arc<str>, at: Timestamp) -> Result<u64, ApiError> {
         let month = Month::of(at);
-        let shared = self.shared.as_ref().filter(|redis| redis.is_up());
+        // (While Redis is down, `spend_quota` answers `None` at once and counts the fallback.)
+        let shared = self.shared.as_ref();
         let fresh = {
             let mut counters = self.counters.lock().unwrap_or_else(|p| p.into_inner());
             match counters.get_mut(organization_id).filter(|c| c.is_fresh(month)) {

@@ -42,9 +42,24 @@ redis_tests!(
     a_keys_rate_limit_holds_across_instances,
     the_monthly_quota_is_exact_across_instances,
     sign_in_attempts_are_throttled_across_instances,
-    without_redis_each_instance_limits_alone_and_says_so,
     shared_limits_resume_when_redis_returns,
 );
+
+mod redis_gone {
+    use crate::support::storage_tests_with;
+    // A Redis that is not there (no test Redis needed): a loopback port nothing listens on.
+    storage_tests_with!(
+        |config| config.redis_url = Some(portico::secret::Secret::new(crate::cluster::nobody_listening()));
+        without_redis_each_instance_limits_alone_and_says_so
+    );
+    use super::without_redis_each_instance_limits_alone_and_says_so;
+}
+
+/// `redis://` at a loopback port nothing listens on.
+fn nobody_listening() -> String {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    format!("redis://{}", listener.local_addr().unwrap())
+}
 
 /// Two instances on one database; `None` when PostgreSQL is wanted but not configured.
 async fn pair(
@@ -159,19 +174,7 @@ async fn sign_in_attempts_are_throttled_across_instances(backend: Backend, redis
     a.stop().await;
 }
 
-async fn without_redis_each_instance_limits_alone_and_says_so(backend: Backend, _redis: String) {
-    // A Redis that is not there: a loopback port nothing listens on.
-    let gone = {
-        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-        listener.local_addr().unwrap()
-    };
-    let Some(s) = TestServer::start_with(backend, |c| {
-        c.redis_url = Some(portico::secret::Secret::new(format!("redis://{gone}")));
-    })
-    .await
-    else {
-        return;
-    };
+async fn without_redis_each_instance_limits_alone_and_says_so(s: &TestServer) {
     let token = s.signup("alone@example.com").await["token"].as_str().unwrap().to_owned();
     let key =
         s.create_key(&token, json!({"name": "two", "scopes": ["full_access"], "rate_limit_rpm": 2})).await;
@@ -192,7 +195,6 @@ async fn without_redis_each_instance_limits_alone_and_says_so(backend: Backend, 
     let metrics = s.get("/metrics").await.text().await.unwrap();
     assert!(counter(&metrics, "portico_redis_outages_total") >= 1.0, "{metrics}");
     assert!(counter(&metrics, "portico_redis_fallback_decisions_total") >= 3.0, "{metrics}");
-    s.stop().await;
 }
 
 async fn shared_limits_resume_when_redis_returns(backend: Backend, redis: String) {
