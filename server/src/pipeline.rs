@@ -37,7 +37,7 @@ use crate::error::{ApiError, ErrorCode};
 use crate::http::RequestId;
 use crate::http::client_ip::client_ip;
 use crate::keys::{self, KeyRecord, Refusal, RequiredScope};
-use crate::metering::{LogEntry, idempotency, quota};
+use crate::metering::{self, LogEntry, Refused, idempotency, quota};
 use crate::secret::Secret;
 use crate::state::AppState;
 use crate::time::{Timestamp, now};
@@ -214,23 +214,21 @@ async fn run(state: &AppState, mut req: Request, next: Next, call: Call<'_>) -> 
 
     // 4. The key's rate limit, then the organisation's monthly quota (a rate-limited call
     //    spends no quota). Their headers go onto whatever answer leaves.
-    let rate = match state.rate_limits.check(&key.id, key.rate_limit_rpm).await {
-        Ok(rate) => rate,
-        Err(error) => {
+    let (rate, remaining) = match metering::admit(&state.rate_limits, &state.quotas, &key, at).await {
+        Ok(admitted) => admitted,
+        Err(Refused::RateLimited(error)) => {
             let mut outcome = refused(error, Some(key.clone()));
             if let Some(remaining) = state.quotas.peek(&key.organization_id) {
                 quota::apply_remaining(outcome.response.headers_mut(), remaining);
             }
             return outcome;
         }
-    };
-    let remaining = match state.quotas.spend(&key.organization_id, at).await {
-        Ok(remaining) => remaining,
-        Err(error) => {
+        Err(Refused::Quota { error, rate }) => {
             let mut outcome = refused(error, Some(key.clone()));
             rate.apply(outcome.response.headers_mut());
             return outcome;
         }
+        Err(Refused::Unavailable(error)) => return refused(error, Some(key.clone())),
     };
 
     // 5–6. The handler — under its idempotency key for POST and PATCH.

@@ -27,39 +27,105 @@ pub struct Gcra {
     pub retry_after: Duration,
 }
 
-/// KEYS[1]: the bucket's theoretical arrival time (µs). ARGV[1]: the emission interval (µs),
-/// ARGV[2]: the burst (cells). Returns {allowed, remaining, reset µs, retry-after µs}.
-static GCRA: LazyLock<Script> = LazyLock::new(|| {
-    Script::new(
-        r"
-local t = redis.call('TIME')
-local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
-local interval = tonumber(ARGV[1])
-local tolerance = interval * tonumber(ARGV[2])
-local tat = tonumber(redis.call('GET', KEYS[1]) or now)
-if tat < now then tat = now end
-local ahead = tat + interval - now
-if ahead > tolerance then
-  return {0, 0, tat - now, ahead - tolerance}
+/// The GCRA step, as a Lua function: spends a cell of the bucket `key` (its theoretical
+/// arrival time, µs) of `burst` cells, one back every `interval` µs. Returns allowed (1/0),
+/// remaining, reset µs, retry-after µs.
+const GCRA_STEP: &str = r"
+local function gcra(key, interval, burst)
+  local t = redis.call('TIME')
+  local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
+  local tolerance = interval * burst
+  local tat = tonumber(redis.call('GET', key) or now)
+  if tat < now then tat = now end
+  local ahead = tat + interval - now
+  if ahead > tolerance then
+    return 0, 0, tat - now, ahead - tolerance
+  end
+  redis.call('SET', key, tat + interval, 'PX', math.ceil(ahead / 1000) + 1)
+  return 1, math.floor((tolerance - ahead) / interval), ahead, 0
 end
-redis.call('SET', KEYS[1], tat + interval, 'PX', math.ceil(ahead / 1000) + 1)
-return {1, math.floor((tolerance - ahead) / interval), ahead, 0}
-",
-    )
+";
+
+/// The quota step, as a Lua function: spends a call of the month's counter `key` if fewer
+/// than `limit` were used. `floor` is the durable count (what the database already holds —
+/// after a Redis restart the counter starts there); `lifetime` (s) is set when the counter is
+/// made. Returns allowed (1/0), used.
+const QUOTA_STEP: &str = r"
+local function quota(key, limit, floor, lifetime)
+  local stored = redis.call('GET', key)
+  local used = tonumber(stored or '0')
+  if used < floor then
+    used = floor
+    redis.call('SET', key, used, 'EX', lifetime)
+    stored = true
+  end
+  if used >= limit then
+    return 0, used
+  end
+  used = redis.call('INCR', key)
+  if not stored then
+    redis.call('EXPIRE', key, lifetime)
+  end
+  return 1, used
+end
+";
+
+/// KEYS[1]: the bucket; ARGV: interval µs, burst. Returns {allowed, remaining, reset, retry}.
+static GCRA: LazyLock<Script> = LazyLock::new(|| {
+    Script::new(&format!(
+        "{GCRA_STEP}
+local a, r, s, w = gcra(KEYS[1], tonumber(ARGV[1]), tonumber(ARGV[2]))
+return {{a, r, s, w}}"
+    ))
+});
+
+/// KEYS[1]: the counter; ARGV: limit, floor, lifetime. Returns {allowed, used}.
+static QUOTA: LazyLock<Script> = LazyLock::new(|| {
+    Script::new(&format!(
+        "{QUOTA_STEP}
+local a, u = quota(KEYS[1], tonumber(ARGV[1]), tonumber(ARGV[2]), ARGV[3])
+return {{a, u}}"
+    ))
+});
+
+/// Both steps in one round trip, the quota only when the rate limit allows: KEYS[1] the
+/// bucket, KEYS[2] the counter; ARGV: interval µs, burst, limit, floor, lifetime. Returns
+/// {allowed, remaining, reset, retry, quota allowed (-1: not tried), used}.
+static ADMIT: LazyLock<Script> = LazyLock::new(|| {
+    Script::new(&format!(
+        "{GCRA_STEP}{QUOTA_STEP}
+local a, r, s, w = gcra(KEYS[1], tonumber(ARGV[1]), tonumber(ARGV[2]))
+if a == 0 then
+  return {{a, r, s, w, -1, 0}}
+end
+local qa, u = quota(KEYS[2], tonumber(ARGV[3]), tonumber(ARGV[4]), ARGV[5])
+return {{a, r, s, w, qa, u}}"
+    ))
 });
 
 /// Spends a cell of `bucket` (a key under [`PREFIX`]); `None` when Redis is down.
 pub async fn gcra(redis: &SharedRedis, bucket: &str, interval: Duration, burst: u32) -> Option<Gcra> {
-    let interval_us = i64::try_from(interval.as_micros()).unwrap_or(i64::MAX).max(1);
-    let (allowed, remaining, reset_us, retry_us): (i64, i64, i64, i64) =
-        redis.run(GCRA.key(bucket).arg(interval_us).arg(burst.max(1))).await?;
-    let micros = |us: i64| Duration::from_micros(u64::try_from(us).unwrap_or(0));
-    Some(Gcra {
-        allowed: allowed == 1,
-        remaining: u32::try_from(remaining).unwrap_or(0),
-        reset: micros(reset_us),
-        retry_after: micros(retry_us),
-    })
+    let answer: (i64, i64, i64, i64) =
+        redis.run(GCRA.key(bucket).arg(micros_of(interval)).arg(burst.max(1))).await?;
+    Some(Gcra::from(answer))
+}
+
+/// An interval in whole µs, at least 1.
+fn micros_of(interval: Duration) -> i64 {
+    i64::try_from(interval.as_micros()).unwrap_or(i64::MAX).max(1)
+}
+
+impl From<(i64, i64, i64, i64)> for Gcra {
+    /// The script's {allowed, remaining, reset µs, retry-after µs}.
+    fn from((allowed, remaining, reset_us, retry_us): (i64, i64, i64, i64)) -> Self {
+        let micros = |us: i64| Duration::from_micros(u64::try_from(us).unwrap_or(0));
+        Self {
+            allowed: allowed == 1,
+            remaining: u32::try_from(remaining).unwrap_or(0),
+            reset: micros(reset_us),
+            retry_after: micros(retry_us),
+        }
+    }
 }
 
 /// What spending a quota call did.
@@ -70,43 +136,37 @@ pub struct QuotaSpend {
     pub used: u64,
 }
 
-/// KEYS[1]: the month's counter. ARGV[1]: the limit, ARGV[2]: the durable count (the floor:
-/// what the database already holds — after a Redis restart the counter starts there),
-/// ARGV[3]: the counter's lifetime (s), set when the counter is made. Returns {allowed, used}.
-static QUOTA: LazyLock<Script> = LazyLock::new(|| {
-    Script::new(
-        r"
-local stored = redis.call('GET', KEYS[1])
-local used = tonumber(stored or '0')
-local floor = tonumber(ARGV[2])
-if used < floor then
-  used = floor
-  redis.call('SET', KEYS[1], used, 'EX', ARGV[3])
-  stored = true
-end
-if used >= tonumber(ARGV[1]) then
-  return {0, used}
-end
-used = redis.call('INCR', KEYS[1])
-if not stored then
-  redis.call('EXPIRE', KEYS[1], ARGV[3])
-end
-return {1, used}
-",
-    )
-});
-
 /// How long a month's counter outlives its month's start (it is read only during the month).
 const QUOTA_LIFETIME: Duration = Duration::from_secs(40 * 24 * 3600);
 
 /// Spends one call of `counter`'s month (a key under [`PREFIX`]) if fewer than `limit` were
 /// used; `None` when Redis is down.
 pub async fn spend_quota(redis: &SharedRedis, counter: &str, limit: u64, floor: u64) -> Option<QuotaSpend> {
-    let as_i64 = |n: u64| i64::try_from(n).unwrap_or(i64::MAX);
     let mut invocation = QUOTA.key(counter);
-    invocation.arg(as_i64(limit)).arg(as_i64(floor)).arg(QUOTA_LIFETIME.as_secs());
+    invocation.arg(saturating_i64(limit)).arg(saturating_i64(floor)).arg(QUOTA_LIFETIME.as_secs());
     let (allowed, used): (i64, i64) = redis.run(&invocation).await?;
     Some(QuotaSpend { allowed: allowed == 1, used: u64::try_from(used).unwrap_or(0) })
+}
+
+/// A rate-limit decision and, when it allowed the call, the quota spend: one round trip for
+/// what [`gcra`] and [`spend_quota`] would do in two. `None` when Redis is down.
+pub async fn admit(
+    redis: &SharedRedis,
+    rate: (&str, Duration, u32),
+    quota: (&str, u64, u64),
+) -> Option<(Gcra, Option<QuotaSpend>)> {
+    let ((bucket, interval, burst), (counter, limit, floor)) = (rate, quota);
+    let mut invocation = ADMIT.key(bucket);
+    invocation.key(counter).arg(micros_of(interval)).arg(burst.max(1));
+    invocation.arg(saturating_i64(limit)).arg(saturating_i64(floor)).arg(QUOTA_LIFETIME.as_secs());
+    let (a, r, s, w, quota_allowed, used): (i64, i64, i64, i64, i64, i64) = redis.run(&invocation).await?;
+    let spent = (quota_allowed >= 0)
+        .then(|| QuotaSpend { allowed: quota_allowed == 1, used: u64::try_from(used).unwrap_or(0) });
+    Some((Gcra::from((a, r, s, w)), spent))
+}
+
+fn saturating_i64(n: u64) -> i64 {
+    i64::try_from(n).unwrap_or(i64::MAX)
 }
 
 /// Whether `key` exists; `None` when Redis is down.

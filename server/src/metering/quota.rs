@@ -22,7 +22,8 @@ use std::time::{Duration, Instant};
 use axum::http::{HeaderMap, HeaderName, HeaderValue};
 use chrono::Datelike;
 
-use crate::cluster::{SharedRedis, limits};
+use crate::cluster::SharedRedis;
+use crate::cluster::limits::{self, QuotaSpend};
 use crate::db::{Db, StoreError};
 use crate::dispatch;
 use crate::error::{ApiError, ErrorCode};
@@ -72,6 +73,16 @@ impl Counter {
     }
 }
 
+/// What spending needs to know of an organisation's month ([`Quotas::plan`]).
+pub(super) struct QuotaPlan {
+    pub month: Month,
+    pub limit: u64,
+    /// The durable count: the floor of the shared counter.
+    pub stored: u64,
+    /// The counter's name in Redis.
+    pub counter: String,
+}
+
 /// The organisation's counter for `month` in Redis.
 fn shared_counter(organization_id: &str, month: Month) -> String {
     [limits::PREFIX, "quota:", organization_id, ":", &month.to_string()].concat()
@@ -118,36 +129,66 @@ impl Quotas {
     /// Spends one call of the organisation's month (that of `at`); returns the calls remaining, or 429
     /// `quota_exceeded` (which spends nothing). Without Redis: one lock and no allocation when
     /// the counter is fresh; the database is read only to load or refresh it. With Redis: one
-    /// script, then the count kept here too, to go on from should Redis stop answering.
+    /// script ([`limits::spend_quota`]; the `/v1` pipeline spends through
+    /// [`super::admit`] instead, which joins it to the rate limit's).
     pub async fn spend(&self, organization_id: &Arc<str>, at: Timestamp) -> Result<u64, ApiError> {
         let month = Month::of(at);
-        // (While Redis is down, `spend_quota` answers `None` at once and counts the fallback.)
-        let shared = self.shared.as_ref();
-        let fresh = {
+        if let Some(redis) = &self.shared {
+            let plan = self.plan(organization_id, month).await?;
+            // While Redis is down this answers `None` at once (and counts the fallback).
+            return match limits::spend_quota(redis, &plan.counter, plan.limit, plan.stored).await {
+                Some(spent) => self.settle(organization_id, &plan, spent),
+                None => self.spend_here(organization_id, &plan),
+            };
+        }
+        {
             let mut counters = self.counters.lock().unwrap_or_else(|p| p.into_inner());
-            match counters.get_mut(organization_id).filter(|c| c.is_fresh(month)) {
-                Some(counter) if shared.is_none() => return counter.spend(),
-                Some(counter) => Some((counter.limit, counter.stored)),
-                None => None,
+            if let Some(counter) = counters.get_mut(organization_id).filter(|c| c.is_fresh(month)) {
+                return counter.spend();
             }
+        }
+        let (limit, stored) = self.refresh(organization_id, month).await?;
+        self.spend_here(organization_id, &QuotaPlan { month, limit, stored, counter: String::new() })
+    }
+
+    /// What a shared spend needs: the organisation's limit and durable count (read from the
+    /// database at most every 30 s) and its counter's name in Redis.
+    pub(super) async fn plan(&self, organization_id: &Arc<str>, month: Month) -> Result<QuotaPlan, ApiError> {
+        let known = {
+            let counters = self.counters.lock().unwrap_or_else(|p| p.into_inner());
+            counters.get(organization_id).filter(|c| c.is_fresh(month)).map(|c| (c.limit, c.stored))
         };
-        let (limit, stored) = match fresh {
+        let (limit, stored) = match known {
             Some(known) => known,
             None => self.refresh(organization_id, month).await?,
         };
-        if let Some(redis) = shared {
-            let counter = shared_counter(organization_id, month);
-            if let Some(spent) = limits::spend_quota(redis, &counter, limit, stored).await {
-                // Kept here too: the count to go on from should Redis stop answering.
-                self.with_counter(organization_id, month, |c| c.used = c.used.max(spent.used));
-                return match spent.allowed {
-                    true => Ok(limit.saturating_sub(spent.used)),
-                    false => Err(exceeded(limit, month)),
-                };
-            }
+        Ok(QuotaPlan { month, limit, stored, counter: shared_counter(organization_id, month) })
+    }
+
+    /// The answer to a spend Redis decided. The count is kept here too: the count to go on
+    /// from should Redis stop answering.
+    pub(super) fn settle(
+        &self,
+        organization_id: &str,
+        plan: &QuotaPlan,
+        spent: QuotaSpend,
+    ) -> Result<u64, ApiError> {
+        self.with_counter(organization_id, plan.month, |c| c.used = c.used.max(spent.used));
+        match spent.allowed {
+            true => Ok(plan.limit.saturating_sub(spent.used)),
+            false => Err(exceeded(plan.limit, plan.month)),
         }
-        self.with_counter(organization_id, month, Counter::spend)
-            .unwrap_or_else(|| Err(exceeded(limit, month)))
+    }
+
+    /// Spends from this instance's own counter.
+    pub(super) fn spend_here(&self, organization_id: &str, plan: &QuotaPlan) -> Result<u64, ApiError> {
+        self.with_counter(organization_id, plan.month, Counter::spend)
+            .unwrap_or_else(|| Err(exceeded(plan.limit, plan.month)))
+    }
+
+    /// The Redis the counters are shared in, if any.
+    pub(super) fn shared_redis(&self) -> Option<&Arc<SharedRedis>> {
+        self.shared.as_ref()
     }
 
     /// Reads the organisation's limit and stored count for `month` into its counter.

@@ -18,7 +18,8 @@ use governor::state::{InMemoryState, NotKeyed};
 use governor::{Quota, RateLimiter};
 use moka::sync::Cache;
 
-use crate::cluster::{SharedRedis, limits};
+use crate::cluster::SharedRedis;
+use crate::cluster::limits::{self, Gcra};
 use crate::error::{ApiError, ErrorCode};
 
 type Limiter = RateLimiter<NotKeyed, InMemoryState, DefaultClock, StateInformationMiddleware>;
@@ -62,6 +63,14 @@ impl RateLimitStatus {
         headers.insert(POLICY, field(&["\"per-key\";q=", limit, ";w=60"]));
         headers.insert(STATE, field(&["\"per-key\";r=", remaining, ";t=", reset]));
     }
+}
+
+/// What deciding for one key needs ([`RateLimits::plan`]).
+pub(super) struct RatePlan {
+    pub rpm: u32,
+    pub per_request: Duration,
+    /// The bucket's name in Redis (empty when not shared).
+    pub bucket: String,
 }
 
 /// The per-key limiters. Idle ones are forgotten after ten minutes (by then they are full
@@ -110,38 +119,54 @@ impl RateLimits {
     /// Spends one request of `key_id`'s allowance (`rpm`, or the default). `Err` is the 429
     /// `rate_limited` answer, with `retry-after` and the rate limit headers.
     pub async fn check(&self, key_id: &Arc<str>, rpm: Option<i64>) -> Result<RateLimitStatus, ApiError> {
-        let rpm = rpm.and_then(|r| u32::try_from(r).ok()).filter(|r| *r > 0).unwrap_or(self.default_rpm);
-        let per_request = Duration::from_secs(60) / rpm;
-        if let Some(redis) = &self.shared {
-            let subject = match self.subject {
-                Subject::ApiKey => "key",
-                Subject::PlaygroundUser => "playground",
-            };
-            // The limit is part of the bucket's name: a changed limit starts afresh, as below.
-            let mut rpm_text = itoa::Buffer::new();
-            let bucket = [limits::PREFIX, "rl:", subject, ":", key_id, ":", rpm_text.format(rpm)].concat();
-            if let Some(decision) = limits::gcra(redis, &bucket, per_request, rpm).await {
-                let status = RateLimitStatus {
-                    limit: rpm,
-                    remaining: decision.remaining,
-                    reset_secs: decision.reset.as_secs_f64().ceil() as u64,
-                };
-                return match decision.allowed {
-                    true => Ok(status),
-                    false => Err(self.refusal(rpm, decision.retry_after, per_request)),
-                };
-            }
+        let plan = self.plan(key_id, rpm);
+        if let Some(redis) = &self.shared
+            && let Some(decision) = limits::gcra(redis, &plan.bucket, plan.per_request, plan.rpm).await
+        {
+            return self.decided(&plan, decision);
         }
-        self.check_here(key_id, rpm, per_request)
+        self.check_here(key_id, &plan)
+    }
+
+    /// What deciding for `key_id` needs: its limit and, when shared, its bucket's name.
+    pub(super) fn plan(&self, key_id: &str, rpm: Option<i64>) -> RatePlan {
+        let rpm = rpm.and_then(|r| u32::try_from(r).ok()).filter(|r| *r > 0).unwrap_or(self.default_rpm);
+        let bucket = match self.shared {
+            None => String::new(),
+            Some(_) => {
+                let subject = match self.subject {
+                    Subject::ApiKey => "key",
+                    Subject::PlaygroundUser => "playground",
+                };
+                // The limit is part of the bucket's name: a changed limit starts afresh, as
+                // it does here.
+                let mut rpm_text = itoa::Buffer::new();
+                [limits::PREFIX, "rl:", subject, ":", key_id, ":", rpm_text.format(rpm)].concat()
+            }
+        };
+        RatePlan { rpm, per_request: Duration::from_secs(60) / rpm, bucket }
+    }
+
+    /// The answer to a decision Redis made.
+    pub(super) fn decided(&self, plan: &RatePlan, decision: Gcra) -> Result<RateLimitStatus, ApiError> {
+        match decision.allowed {
+            true => Ok(RateLimitStatus {
+                limit: plan.rpm,
+                remaining: decision.remaining,
+                reset_secs: decision.reset.as_secs_f64().ceil() as u64,
+            }),
+            false => Err(self.refusal(plan.rpm, decision.retry_after, plan.per_request)),
+        }
+    }
+
+    /// The Redis the buckets are shared in, if any.
+    pub(super) fn shared_redis(&self) -> Option<&Arc<SharedRedis>> {
+        self.shared.as_ref()
     }
 
     /// The decision by this instance's own limiter.
-    fn check_here(
-        &self,
-        key_id: &Arc<str>,
-        rpm: u32,
-        per_request: Duration,
-    ) -> Result<RateLimitStatus, ApiError> {
+    pub(super) fn check_here(&self, key_id: &Arc<str>, plan: &RatePlan) -> Result<RateLimitStatus, ApiError> {
+        let (rpm, per_request) = (plan.rpm, plan.per_request);
         let entry = match self.limiters.get(key_id) {
             Some(entry) if entry.rpm == rpm => entry,
             _ => {
