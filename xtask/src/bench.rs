@@ -608,7 +608,7 @@ fn measure(
 
 /// What the shared limiter costs: a second server with `--redis-url` (Redis pinned to the
 /// server's core, like the database) against the first, `v1_read` alternating between them
-/// round by round. Every `/v1` request then makes two Redis round trips (rate limit, quota).
+/// round by round. Every `/v1` request then makes one Redis round trip (rate limit and quota in one script).
 fn shared_limiter_cost(
     plan: &Plan,
     cores: &Cores,
