@@ -1,6 +1,6 @@
 //! Account queries, written once for both databases.
 
-use crate::db::{Db, StoreError};
+use crate::db::{BeginWrite, Db, StoreError};
 use crate::dispatch;
 use crate::ids::{Id, IdKind};
 use crate::time::{Timestamp, now};
@@ -28,7 +28,7 @@ pub async fn create_account(db: &Db, new: NewAccount<'_>) -> Result<(User, Organ
     let user = User { id: Id::generate(IdKind::User).into_string(), email: new.email.to_owned(), created_at };
     let session_id = Id::generate(IdKind::Session).into_string();
     dispatch!(db, |pool| {
-        let mut tx = pool.begin().await?;
+        let mut tx = pool.begin_write().await?;
         sqlx::query("INSERT INTO organizations (id, name, created_at) VALUES ($1, $2, $3)")
             .bind(&org.id)
             .bind(&org.name)

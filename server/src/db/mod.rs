@@ -38,6 +38,42 @@ macro_rules! dispatch {
     };
 }
 
+/// Beginning a transaction that will write, the same way in both copies of a
+/// [`dispatch!`](crate::dispatch) body: `pool.begin_write().await?`.
+///
+/// On SQLite it is `BEGIN IMMEDIATE`. A deferred `BEGIN` whose transaction reads first and
+/// writes later fails at once with `SQLITE_BUSY_SNAPSHOT` (517, "database is locked") when
+/// another writer — the request log's flusher, say — committed in between: the busy timeout
+/// does not retry that. `IMMEDIATE` takes the write lock up front, waiting for it as long as
+/// the busy timeout allows. On PostgreSQL it is a plain `BEGIN`.
+pub trait BeginWrite {
+    type Database: sqlx::Database;
+
+    fn begin_write(
+        &self,
+    ) -> impl Future<Output = Result<sqlx::Transaction<'static, Self::Database>, sqlx::Error>> + Send;
+}
+
+impl BeginWrite for SqlitePool {
+    type Database = sqlx::Sqlite;
+
+    fn begin_write(
+        &self,
+    ) -> impl Future<Output = Result<sqlx::Transaction<'static, sqlx::Sqlite>, sqlx::Error>> + Send {
+        self.begin_with("BEGIN IMMEDIATE")
+    }
+}
+
+impl BeginWrite for PgPool {
+    type Database = sqlx::Postgres;
+
+    fn begin_write(
+        &self,
+    ) -> impl Future<Output = Result<sqlx::Transaction<'static, sqlx::Postgres>, sqlx::Error>> + Send {
+        self.begin()
+    }
+}
+
 /// Which backend a [`Db`] is on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Backend {
@@ -266,6 +302,41 @@ impl Db {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A transaction that reads, then writes, while another writer commits in between: with
+    /// a deferred `BEGIN` SQLite refuses its write (517, "database is locked"); with
+    /// [`BeginWrite`] the other writer waits for it instead.
+    #[tokio::test]
+    async fn a_write_transaction_that_reads_first_survives_a_concurrent_writer() {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}", dir.path().join("t.db").display());
+        let Db::Sqlite(pool) = Db::connect(&DatabaseTarget::Sqlite { url }).await.unwrap() else {
+            unreachable!()
+        };
+        sqlx::query("CREATE TABLE t (n INTEGER)").execute(&pool).await.unwrap();
+
+        // The deferred kind, to show what goes wrong: the other writer commits first.
+        let mut deferred = pool.begin().await.unwrap();
+        let _: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM t").fetch_one(&mut *deferred).await.unwrap();
+        sqlx::query("INSERT INTO t VALUES (1)").execute(&pool).await.unwrap();
+        let refused = sqlx::query("INSERT INTO t VALUES (2)").execute(&mut *deferred).await.unwrap_err();
+        assert!(refused.to_string().contains("locked"), "{refused}");
+        deferred.rollback().await.unwrap();
+
+        let mut tx = pool.begin_write().await.unwrap();
+        let seen: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM t").fetch_one(&mut *tx).await.unwrap();
+        let other = tokio::spawn({
+            let pool = pool.clone();
+            async move { sqlx::query("INSERT INTO t VALUES (3)").execute(&pool).await }
+        });
+        // Give the other writer the chance to commit first, as it did above.
+        tokio::task::yield_now().await;
+        sqlx::query("INSERT INTO t VALUES (4)").execute(&mut *tx).await.unwrap();
+        tx.commit().await.unwrap();
+        other.await.unwrap().unwrap();
+        let total: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM t").fetch_one(&pool).await.unwrap();
+        assert_eq!((seen, total), (1, 3));
+    }
 
     #[test]
     fn copy_text_escapes_what_would_break_a_row() {

@@ -9,7 +9,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
-use crate::db::{Db, StoreError};
+use crate::db::{BeginWrite, Db, StoreError};
 use crate::dispatch;
 use crate::error::{ApiError, ErrorCode, Validation};
 use crate::http::{ApiJson, ApiQuery, ListEnvelope, Pagination};
@@ -270,7 +270,7 @@ async fn delete_unused(db: &Db, organization_id: &str, domain: &Domain) -> Resul
     const IN_USE: &str = "SELECT COUNT(*) FROM links WHERE domain = $1 AND deleted_at IS NULL";
     const DELETE: &str = "DELETE FROM domains WHERE id = $1 AND organization_id = $2";
     dispatch!(db, |pool| {
-        let mut tx = pool.begin().await?;
+        let mut tx = pool.begin_write().await?;
         let used: i64 = sqlx::query_scalar(IN_USE).bind(&domain.hostname).fetch_one(&mut *tx).await?;
         if used > 0 {
             return Ok(false);

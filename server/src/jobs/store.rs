@@ -4,7 +4,7 @@
 use chrono::TimeDelta;
 
 use super::{ImportResult, Job, JobKind, JobStatus};
-use crate::db::{Db, StoreError};
+use crate::db::{BeginWrite, Db, StoreError};
 use crate::dispatch;
 use crate::events::{EventType, NewEvent};
 use crate::http::Pagination;
@@ -161,7 +161,7 @@ pub async fn finish(
     let result = result.map(|r| serde_json::to_string(r).expect("serialises"));
     let at = now();
     dispatch!(db, |pool| {
-        let mut tx = pool.begin().await?;
+        let mut tx = pool.begin_write().await?;
         let finished: Option<(String, String, Option<String>)> = sqlx::query_as(SQL)
             .bind(status)
             .bind(&result)

@@ -6,7 +6,7 @@ use chrono::{DateTime, Utc};
 use super::material::KeyHash;
 use super::scope::Scope;
 use super::types::{ApiKey, KeyStatus};
-use crate::db::{Db, StoreError};
+use crate::db::{BeginWrite, Db, StoreError};
 use crate::dispatch;
 use crate::events::{EventType, NewEvent};
 use crate::http::Pagination;
@@ -152,7 +152,7 @@ pub async fn insert_key(db: &Db, new: NewKey<'_>) -> Result<ApiKey, StoreError> 
          allowed_ips, expires_at, rate_limit_rpm, blocked, created_by, created_at, updated_at, version) \
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)";
     dispatch!(db, |pool| {
-        let mut tx = pool.begin().await?;
+        let mut tx = pool.begin_write().await?;
         sqlx::query(INSERT_KEY)
             .bind(&row.id)
             .bind(&row.organization_id)
@@ -296,7 +296,7 @@ pub async fn revoke_key(db: &Db, organization_id: &str, id: &str) -> Result<bool
     const EXISTS: &str = "SELECT COUNT(*) FROM api_keys WHERE id = $1 AND organization_id = $2";
     let at = now();
     dispatch!(db, |pool| {
-        let mut tx = pool.begin().await?;
+        let mut tx = pool.begin_write().await?;
         let revoked: Option<(String, String)> =
             sqlx::query_as(REVOKE).bind(at).bind(id).bind(organization_id).fetch_optional(&mut *tx).await?;
         let Some((name, prefix)) = revoked else {
@@ -335,7 +335,7 @@ pub async fn rotate_key(
          updated_at = $3, version = version + 1 WHERE id = $4";
     let at = now();
     dispatch!(db, |pool| {
-        let mut tx = pool.begin().await?;
+        let mut tx = pool.begin_write().await?;
         sqlx::query(RETIRE).bind(old_expires_at).bind(id).execute(&mut *tx).await?;
         sqlx::query(PURGE).bind(id).bind(at - chrono::TimeDelta::days(30)).execute(&mut *tx).await?;
         sqlx::query(INSERT_SECRET)
@@ -387,7 +387,7 @@ pub async fn record_last_used(db: &Db, stamps: &[(String, DateTime<Utc>, String)
         return Ok(());
     }
     dispatch!(db, |pool| {
-        let mut tx = pool.begin().await?;
+        let mut tx = pool.begin_write().await?;
         for (id, at, ip) in stamps {
             sqlx::query(SQL).bind(*at).bind(ip).bind(id).execute(&mut *tx).await?;
         }

@@ -15,7 +15,7 @@ use axum::http::header;
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
-use crate::db::{Db, SqliteMultiInsert, StoreError, insert_chunks};
+use crate::db::{BeginWrite, Db, SqliteMultiInsert, StoreError, insert_chunks};
 use crate::time::Timestamp;
 
 /// One redirect.
@@ -127,7 +127,7 @@ async fn write(db: &Db, clicks: &[Click]) -> Result<(), StoreError> {
     }
     match db {
         Db::Sqlite(pool) => {
-            let mut tx = pool.begin().await?;
+            let mut tx = pool.begin_write().await?;
             for chunk in insert_chunks(clicks) {
                 static INSERT: SqliteMultiInsert = SqliteMultiInsert::new(
                     "INSERT INTO clicks (link_id, clicked_at, referrer_host, user_agent_family) VALUES",
@@ -158,7 +158,7 @@ async fn write(db: &Db, clicks: &[Click]) -> Result<(), StoreError> {
                     .field(Some(click.user_agent_family));
                 rows.end_row();
             }
-            let mut tx = pool.begin().await?;
+            let mut tx = pool.begin_write().await?;
             rows.copy_in(
                 &mut tx,
                 "COPY clicks (link_id, clicked_at, referrer_host, user_agent_family) FROM STDIN",

@@ -5,7 +5,7 @@ use chrono::NaiveDate;
 
 use serde_json::json;
 
-use crate::db::{Db, StoreError};
+use crate::db::{BeginWrite, Db, StoreError};
 use crate::dispatch;
 use crate::domains::placeholders;
 use crate::events::{EventType, NewEvent};
@@ -96,7 +96,7 @@ pub async fn insert(
                "tags": values.tags, "expires_at": values.expires_at, "created_at": at}),
     );
     dispatch!(db, |pool| {
-        let mut tx = pool.begin().await?;
+        let mut tx = pool.begin_write().await?;
         sqlx::query(SQL)
             .bind(id)
             .bind(organization_id)
@@ -221,7 +221,7 @@ pub async fn soft_delete(
          WHERE id = $2 AND organization_id = $3 AND deleted_at IS NULL \
          RETURNING domain, slug";
     dispatch!(db, |pool| {
-        let mut tx = pool.begin().await?;
+        let mut tx = pool.begin_write().await?;
         let deleted: Option<(String, String)> =
             sqlx::query_as(SQL).bind(at).bind(id).bind(organization_id).fetch_optional(&mut *tx).await?;
         let Some((domain, slug)) = deleted else { return Ok(false) };

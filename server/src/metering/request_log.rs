@@ -17,7 +17,7 @@ use tokio_util::sync::CancellationToken;
 use chrono::NaiveDate;
 
 use super::quota::Month;
-use crate::db::{Db, SqliteMultiInsert, StoreError, insert_chunks};
+use crate::db::{BeginWrite, Db, SqliteMultiInsert, StoreError, insert_chunks};
 use crate::dispatch;
 use crate::time::Timestamp;
 
@@ -236,7 +236,7 @@ pub async fn write_batch(db: &Db, entries: &[LogEntry]) -> Result<(), StoreError
     }
     match db {
         Db::Sqlite(pool) => {
-            let mut tx = pool.begin().await?;
+            let mut tx = pool.begin_write().await?;
             for chunk in insert_chunks(entries) {
                 let sql = INSERT_SQLITE.sql(chunk.len());
                 let mut query = sqlx::query(sqlx::AssertSqlSafe(&*sql));
@@ -261,14 +261,14 @@ pub async fn write_batch(db: &Db, entries: &[LogEntry]) -> Result<(), StoreError
             tx.commit().await?;
         }
         Db::Postgres(pool) => {
-            let mut tx = pool.begin().await?;
+            let mut tx = pool.begin_write().await?;
             let mut tx = match copy_postgres(&mut tx, entries).await {
                 Ok(()) => tx,
                 // A retried batch that was in fact written (its commit's answer was lost):
                 // insert what is missing instead.
                 Err(e) if e.as_database_error().is_some_and(|d| d.is_unique_violation()) => {
                     tx.rollback().await?;
-                    let mut tx = pool.begin().await?;
+                    let mut tx = pool.begin_write().await?;
                     insert_postgres(&mut tx, entries).await?;
                     tx
                 }

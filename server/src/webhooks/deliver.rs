@@ -15,7 +15,7 @@ use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 
 use super::{guard, store};
-use crate::db::{Db, StoreError};
+use crate::db::{BeginWrite, Db, StoreError};
 use crate::dispatch;
 use crate::ids::{Id, IdKind};
 use crate::secret::random_bytes;
@@ -81,7 +81,7 @@ async fn fan_out_one(
     const ENDPOINTS: &str =
         "SELECT id, events FROM webhook_endpoints WHERE organization_id = $1 AND enabled = TRUE";
     dispatch!(db, |pool| {
-        let mut tx = pool.begin().await?;
+        let mut tx = pool.begin_write().await?;
         // Whoever marks the event fans it out; another instance racing for it skips it.
         if sqlx::query(MARK).bind(id).execute(&mut *tx).await?.rows_affected() == 0 {
             return Ok(0);
@@ -320,7 +320,7 @@ async fn record(db: &Db, r: Record<'_>) -> Result<(), StoreError> {
     let at = now();
     let a = r.attempt_result;
     dispatch!(db, |pool| {
-        let mut tx = pool.begin().await?;
+        let mut tx = pool.begin_write().await?;
         sqlx::query(ATTEMPT)
             .bind(r.delivery_id)
             .bind(r.attempt)

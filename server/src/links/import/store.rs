@@ -3,7 +3,7 @@
 
 use super::parse::ImportRow;
 use super::{LinkValuesOwned, MAX_REPORTED_ERRORS};
-use crate::db::{Db, StoreError};
+use crate::db::{BeginWrite, Db, StoreError};
 use crate::dispatch;
 use crate::jobs::store::ClaimedJob;
 use crate::jobs::{ImportResult, RowError};
@@ -81,7 +81,7 @@ pub async fn commit_batch(
     let mut created = 0u64;
     let mut made: Vec<(&str, String)> = Vec::new();
     let outcome = dispatch!(db, |pool| {
-        let mut tx = pool.begin().await?;
+        let mut tx = pool.begin_write().await?;
         for (row, id, link) in batch.links {
             let mut attempts = if link.slug.is_some() { 1 } else { 5 };
             loop {
