@@ -7,7 +7,7 @@ use serde_json::Value;
 use utoipa::ToSchema;
 
 use crate::ids::{Id, IdKind};
-use crate::time::{Timestamp, now};
+use crate::time::Timestamp;
 
 /// The kinds of events endpoints can subscribe to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
@@ -51,13 +51,13 @@ pub struct NewEvent {
 }
 
 impl NewEvent {
-    pub fn new(organization_id: &str, kind: EventType, data: Value) -> Self {
+    pub fn new(organization_id: &str, kind: EventType, data: Value, at: Timestamp) -> Self {
         Self {
             id: Id::generate(IdKind::Event).into_string(),
             organization_id: organization_id.to_owned(),
             kind: kind.as_str(),
             data: data.to_string(),
-            created_at: now(),
+            created_at: at,
         }
     }
 }

@@ -40,7 +40,7 @@ use crate::keys::{self, KeyRecord, Refusal, RequiredScope};
 use crate::metering::{self, LogEntry, Refused, idempotency, quota};
 use crate::secret::Secret;
 use crate::state::AppState;
-use crate::time::{Timestamp, now};
+use crate::time::Timestamp;
 
 /// The caller of a `/v1` operation: a verified API key.
 #[derive(Debug, Clone)]
@@ -135,7 +135,7 @@ pub async fn v1(State(state): State<AppState>, req: Request, next: Next) -> Resp
     let idempotency_key =
         req.headers().get(idempotency::HEADER).and_then(|v| v.to_str().ok()).map(str::to_owned);
 
-    let at = now();
+    let at = state.db.now();
     let outcome =
         run(&state, req, next, Call { route: &operation.route, required: operation.scope, ip, at }).await;
 

@@ -150,6 +150,7 @@ pub async fn start_with(
         request_log,
         jobs_wake: Arc::new(tokio::sync::Notify::new()),
         webhooks_wake: Arc::new(tokio::sync::Notify::new()),
+        fanout_wake: Arc::new(tokio::sync::Notify::new()),
         clicks: click_recorder,
         redirects,
         redis,
@@ -194,11 +195,11 @@ pub async fn start_with(
     }
     background.spawn(crate::webhooks::deliver::run_fanout(
         state.db.clone(),
-        Arc::new(tokio::sync::Notify::new()),
+        state.fanout_wake.clone(),
         state.webhooks_wake.clone(),
         stop_background.clone(),
     ));
-    for _ in 0..2 {
+    for _ in 0..crate::webhooks::deliver::SENDERS {
         background.spawn(crate::webhooks::deliver::run_sender(
             state.clone(),
             state.webhooks_wake.clone(),
@@ -384,7 +385,7 @@ fn spawn_background(state: &AppState, shutdown: &CancellationToken) -> JoinSet<(
     tasks.spawn(every(Duration::from_secs(3600), shutdown.clone(), Finally::Stop, move || {
         let db = log_db.clone();
         async move {
-            match request_log::purge(&db, crate::time::now() - retention).await {
+            match request_log::purge(&db, db.now() - retention).await {
                 Ok(0) => {}
                 Ok(n) => tracing::info!(rows = n, "purged request-log rows past retention"),
                 Err(e) => tracing::warn!(error = %e, "purging the request log failed; will retry"),
@@ -402,7 +403,7 @@ fn spawn_background(state: &AppState, shutdown: &CancellationToken) -> JoinSet<(
                 Err(e) => tracing::warn!(error = %e, "purging sessions failed; will retry"),
             }
             // Rows of uploads that a crash cut off before their job was queued.
-            let before = crate::time::now() - chrono::TimeDelta::hours(1);
+            let before = db.now() - chrono::TimeDelta::hours(1);
             match crate::links::import::store::purge_orphan_chunks(&db, before).await {
                 Ok(0) => {}
                 Ok(n) => tracing::info!(chunks = n, "purged the rows of unfinished uploads"),

@@ -24,6 +24,27 @@ impl AppState {
     pub fn new(parts: AppParts) -> Self {
         Self(Arc::new(parts))
     }
+
+    /// The clock every stamp and expiry check reads; tests move it with
+    /// [`Clock::advance`](crate::time::Clock::advance) instead of sleeping.
+    pub fn clock(&self) -> &crate::time::Clock {
+        self.db.clock()
+    }
+
+    /// Tells the webhook fan-out that a committed transaction wrote events, so they go out now
+    /// rather than at its next poll. (Other instances find them at their poll; any instance
+    /// may fan an event out, and exactly one does.)
+    pub fn events_committed(&self) {
+        self.fanout_wake.notify_one();
+    }
+
+    /// Writes everything the batch writers hold — the request log (with usage and quota
+    /// counts), link clicks, keys' last-used stamps — and waits until it is committed.
+    pub async fn flush_now(&self) -> Result<(), crate::db::StoreError> {
+        let (log, clicks) = tokio::join!(self.request_log.flush_now(), self.clicks.flush_now());
+        self.keys.flush_last_used().await?;
+        if log && clicks { Ok(()) } else { Err(crate::db::StoreError::Database(sqlx::Error::PoolClosed)) }
+    }
 }
 
 impl std::ops::Deref for AppState {
@@ -69,6 +90,8 @@ pub struct AppParts {
     pub request_log: RequestLog,
     /// Wakes the webhook senders (a ping was queued, or the fan-out queued deliveries).
     pub webhooks_wake: Arc<tokio::sync::Notify>,
+    /// Wakes the webhook fan-out: events were committed ([`AppState::events_committed`]).
+    pub fanout_wake: Arc<tokio::sync::Notify>,
     /// Wakes a job worker when a job is enqueued.
     pub jobs_wake: Arc<tokio::sync::Notify>,
     /// The scope each `/v1` operation needs, from the spec.

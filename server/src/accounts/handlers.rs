@@ -8,7 +8,6 @@ use crate::error::{ApiError, ErrorCode, Validation};
 use crate::http::{ApiJson, ClientIp};
 use crate::secret::{generate_token, sha256};
 use crate::state::AppState;
-use crate::time::now;
 
 use super::session::{DashboardSession, TOKEN_PREFIX};
 use super::store::{self, NewAccount};
@@ -51,7 +50,7 @@ pub async fn signup(
     state.login_throttle.check(ip, None).await?;
     let password_hash = state.hashers.hash(&req.password).await?;
     let token = generate_token(TOKEN_PREFIX);
-    let expires_at = now() + state.config.session_ttl;
+    let expires_at = state.db.now() + state.config.session_ttl;
     let (user, organization) = store::create_account(
         &state.db,
         NewAccount {
@@ -102,7 +101,7 @@ pub async fn login(
     };
 
     let token = generate_token(TOKEN_PREFIX);
-    let expires_at = now() + state.config.session_ttl;
+    let expires_at = state.db.now() + state.config.session_ttl;
     store::create_session(
         &state.db,
         &sha256(token.expose()),

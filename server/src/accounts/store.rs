@@ -3,7 +3,7 @@
 use crate::db::{BeginWrite, Db, StoreError};
 use crate::dispatch;
 use crate::ids::{Id, IdKind};
-use crate::time::{Timestamp, now};
+use crate::time::Timestamp;
 
 use super::types::{Organization, Role, User};
 
@@ -19,7 +19,7 @@ pub struct NewAccount<'a> {
 /// Creates the organisation, the user (its owner) and their first session, atomically.
 /// A taken email is [`StoreError::Conflict`].
 pub async fn create_account(db: &Db, new: NewAccount<'_>) -> Result<(User, Organization), StoreError> {
-    let created_at = now();
+    let created_at = db.now();
     let org = Organization {
         id: Id::generate(IdKind::Organization).into_string(),
         name: new.organization_name.to_owned(),
@@ -121,7 +121,7 @@ pub async fn create_session(
         .bind(token_hash)
         .bind(user_id)
         .bind(organization_id)
-        .bind(now())
+        .bind(db.now())
         .bind(expires_at)
         .execute(pool)
         .await
@@ -143,7 +143,7 @@ pub async fn find_live_session(db: &Db, token_hash: &[u8]) -> Result<Option<Sess
          FROM sessions s \
          JOIN memberships m ON m.user_id = s.user_id AND m.organization_id = s.organization_id \
          WHERE s.token_hash = $1 AND s.revoked_at IS NULL AND s.expires_at > $2";
-    let at = now();
+    let at = db.now();
     Ok(dispatch!(db, |pool| sqlx::query_as::<_, SessionRow>(SQL)
         .bind(token_hash)
         .bind(at)
@@ -153,7 +153,7 @@ pub async fn find_live_session(db: &Db, token_hash: &[u8]) -> Result<Option<Sess
 
 pub async fn revoke_session(db: &Db, session_id: &str) -> Result<(), StoreError> {
     const SQL: &str = "UPDATE sessions SET revoked_at = $2 WHERE id = $1 AND revoked_at IS NULL";
-    dispatch!(db, |pool| sqlx::query(SQL).bind(session_id).bind(now()).execute(pool).await.map(drop))?;
+    dispatch!(db, |pool| sqlx::query(SQL).bind(session_id).bind(db.now()).execute(pool).await.map(drop))?;
     Ok(())
 }
 
@@ -173,7 +173,7 @@ pub async fn find_organization(db: &Db, organization_id: &str) -> Result<Option<
 /// Deletes sessions that expired, or were ended, more than `keep` ago. Returns how many.
 pub async fn purge_sessions(db: &Db, keep: chrono::TimeDelta) -> Result<u64, StoreError> {
     const SQL: &str = "DELETE FROM sessions WHERE expires_at < $1 OR revoked_at < $1";
-    let before = now() - keep;
+    let before = db.now() - keep;
     let done =
         dispatch!(db, |pool| sqlx::query(SQL).bind(before).execute(pool).await.map(|r| r.rows_affected()))?;
     Ok(done)

@@ -21,7 +21,7 @@ use prometheus_client::metrics::counter::Counter;
 use prometheus_client::registry::Registry;
 use tokio_util::sync::CancellationToken;
 
-use crate::db::Db;
+use crate::db::{Db, Pool};
 use crate::keys::Verifier;
 use crate::links::RedirectCache;
 
@@ -120,7 +120,7 @@ impl Invalidations {
         for change in changes {
             self.apply(change);
         }
-        let Db::Postgres(pool) = &self.db else { return };
+        let Pool::Postgres(pool) = self.db.pool() else { return };
         for payload in payloads(changes) {
             match sqlx::query("SELECT pg_notify($1, $2)").bind(CHANNEL).bind(&payload).execute(pool).await {
                 Ok(_) => {
@@ -151,7 +151,7 @@ impl Invalidations {
     /// Listens for other instances' changes until `stop` (PostgreSQL only; on SQLite there
     /// is one instance and this returns at once).
     pub async fn listen(self: Arc<Self>, stop: CancellationToken) {
-        let Db::Postgres(pool) = &self.db else { return };
+        let Pool::Postgres(pool) = self.db.pool() else { return };
         let mut connected = false;
         loop {
             let mut listener = match sqlx::postgres::PgListener::connect_with(pool).await {

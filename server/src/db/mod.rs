@@ -16,10 +16,19 @@ use sqlx::sqlite::{
 };
 
 use crate::config::DatabaseTarget;
+use crate::time::{Clock, Timestamp};
+
+/// The database: a connection pool on one of the two backends, and the clock whose "now" the
+/// stores bind (SQL never calls `now()`).
+#[derive(Clone, Debug)]
+pub struct Db {
+    pool: Pool,
+    clock: Clock,
+}
 
 /// A connection pool on one of the two backends.
 #[derive(Clone, Debug)]
-pub enum Db {
+pub enum Pool {
     Sqlite(SqlitePool),
     Postgres(PgPool),
 }
@@ -31,9 +40,9 @@ pub enum Db {
 #[macro_export]
 macro_rules! dispatch {
     ($db:expr, |$pool:ident| $body:expr) => {
-        match $db {
-            $crate::db::Db::Sqlite($pool) => $body,
-            $crate::db::Db::Postgres($pool) => $body,
+        match $db.pool() {
+            $crate::db::Pool::Sqlite($pool) => $body,
+            $crate::db::Pool::Postgres($pool) => $body,
         }
     };
 }
@@ -244,9 +253,19 @@ impl CopyRows {
 }
 
 impl Db {
-    /// Connects (creating the SQLite file if needed). Fails fast when the database is
-    /// unreachable rather than retrying for minutes.
+    /// Connects (creating the SQLite file if needed), on the system clock. Fails fast when the
+    /// database is unreachable rather than retrying for minutes.
     pub async fn connect(target: &DatabaseTarget) -> Result<Self, sqlx::Error> {
+        Self::connect_with_clock(target, Clock::system()).await
+    }
+
+    /// [`Db::connect`], stamping times from `clock`.
+    pub async fn connect_with_clock(target: &DatabaseTarget, clock: Clock) -> Result<Self, sqlx::Error> {
+        let pool = Self::open(target).await?;
+        Ok(Self { pool, clock })
+    }
+
+    async fn open(target: &DatabaseTarget) -> Result<Pool, sqlx::Error> {
         match target {
             DatabaseTarget::Sqlite { url } => {
                 let options = SqliteConnectOptions::from_str(url)?
@@ -260,7 +279,7 @@ impl Db {
                     .acquire_timeout(Duration::from_secs(5))
                     .connect_with(options)
                     .await?;
-                Ok(Self::Sqlite(pool))
+                Ok(Pool::Sqlite(pool))
             }
             DatabaseTarget::Postgres { url } => {
                 let pool = PgPoolOptions::new()
@@ -268,17 +287,32 @@ impl Db {
                     .acquire_timeout(Duration::from_secs(5))
                     .connect(url)
                     .await?;
-                Ok(Self::Postgres(pool))
+                Ok(Pool::Postgres(pool))
             }
         }
     }
 
     /// Applies the backend's migrations.
     pub async fn migrate(&self) -> Result<(), sqlx::migrate::MigrateError> {
-        match self {
-            Self::Sqlite(pool) => sqlx::migrate!("./migrations/sqlite").run(pool).await,
-            Self::Postgres(pool) => sqlx::migrate!("./migrations/postgres").run(pool).await,
+        match &self.pool {
+            Pool::Sqlite(pool) => sqlx::migrate!("./migrations/sqlite").run(pool).await,
+            Pool::Postgres(pool) => sqlx::migrate!("./migrations/postgres").run(pool).await,
         }
+    }
+
+    /// The pool, for [`dispatch!`](crate::dispatch) and the few queries written per backend.
+    pub fn pool(&self) -> &Pool {
+        &self.pool
+    }
+
+    /// The clock the stores stamp and compare times with.
+    pub fn clock(&self) -> &Clock {
+        &self.clock
+    }
+
+    /// Now, by [`Db::clock`].
+    pub fn now(&self) -> Timestamp {
+        self.clock.now()
     }
 
     /// A round trip to the database (readiness).
@@ -287,9 +321,9 @@ impl Db {
     }
 
     pub fn backend(&self) -> Backend {
-        match self {
-            Self::Sqlite(_) => Backend::Sqlite,
-            Self::Postgres(_) => Backend::Postgres,
+        match self.pool {
+            Pool::Sqlite(_) => Backend::Sqlite,
+            Pool::Postgres(_) => Backend::Postgres,
         }
     }
 
@@ -310,7 +344,7 @@ mod tests {
     async fn a_write_transaction_that_reads_first_survives_a_concurrent_writer() {
         let dir = tempfile::tempdir().unwrap();
         let url = format!("sqlite://{}", dir.path().join("t.db").display());
-        let Db::Sqlite(pool) = Db::connect(&DatabaseTarget::Sqlite { url }).await.unwrap() else {
+        let Pool::Sqlite(pool) = Db::open(&DatabaseTarget::Sqlite { url }).await.unwrap() else {
             unreachable!()
         };
         sqlx::query("CREATE TABLE t (n INTEGER)").execute(&pool).await.unwrap();

@@ -16,7 +16,6 @@ use crate::http::{ApiJson, ApiQuery, ListEnvelope, Pagination};
 use crate::ids::{Id, IdKind};
 use crate::pipeline::ApiPrincipal;
 use crate::state::AppState;
-use crate::time::now;
 
 /// A custom domain.
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema, sqlx::FromRow)]
@@ -89,7 +88,8 @@ pub async fn domain_create(
             "{hostname} is this deployment's default domain; it needs no registration."
         )));
     }
-    let domain = Domain { id: Id::generate(IdKind::Domain).into_string(), hostname, created_at: now() };
+    let domain =
+        Domain { id: Id::generate(IdKind::Domain).into_string(), hostname, created_at: state.db.now() };
     insert(&state.db, &principal.key().organization_id, &domain).await?;
     state.invalidations.changed(&[crate::cluster::Change::Domain(domain.hostname.clone())]).await;
     let mut headers = HeaderMap::new();

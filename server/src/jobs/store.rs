@@ -4,11 +4,11 @@
 use chrono::TimeDelta;
 
 use super::{ImportResult, Job, JobKind, JobStatus};
-use crate::db::{BeginWrite, Db, StoreError};
+use crate::db::{BeginWrite, Db, Pool, StoreError};
 use crate::dispatch;
 use crate::events::{EventType, NewEvent};
 use crate::http::Pagination;
-use crate::time::{Timestamp, now};
+use crate::time::Timestamp;
 
 const COLUMNS: &str = "id, kind, status, progress, result, error, created_at, started_at, finished_at";
 
@@ -72,7 +72,7 @@ pub async fn enqueue(db: &Db, new: NewJob<'_>) -> Result<(), StoreError> {
         .bind(new.input_error)
         .bind(&scope)
         .bind(&result)
-        .bind(now())
+        .bind(db.now())
         .execute(pool)
         .await
         .map(drop))?;
@@ -131,12 +131,12 @@ pub async fn claim(db: &Db, lease: TimeDelta) -> Result<Option<ClaimedJob>, Stor
                      ORDER BY created_at LIMIT 1 FOR UPDATE SKIP LOCKED) \
          RETURNING id, organization_id, key_id, kind, input, input_rows, input_error, domain_scope, checkpoint, \
          result, attempts";
-    let at = now();
-    let claimed = match db {
-        Db::Sqlite(pool) => {
+    let at = db.now();
+    let claimed = match db.pool() {
+        Pool::Sqlite(pool) => {
             sqlx::query_as::<_, ClaimedJob>(SQLITE).bind(at + lease).bind(at).fetch_optional(pool).await?
         }
-        Db::Postgres(pool) => {
+        Pool::Postgres(pool) => {
             sqlx::query_as::<_, ClaimedJob>(POSTGRES).bind(at + lease).bind(at).fetch_optional(pool).await?
         }
     };
@@ -159,7 +159,7 @@ pub async fn finish(
         _ => ("failed", EventType::JobFailed),
     };
     let result = result.map(|r| serde_json::to_string(r).expect("serialises"));
-    let at = now();
+    let at = db.now();
     dispatch!(db, |pool| {
         let mut tx = pool.begin_write().await?;
         let finished: Option<(String, String, Option<String>)> = sqlx::query_as(SQL)
@@ -176,6 +176,7 @@ pub async fn finish(
                 &organization_id,
                 kind,
                 serde_json::json!({"id": id, "kind": job_kind, "status": status, "result": stored, "error": error, "finished_at": at}),
+                at,
             );
             crate::insert_event!(&mut *tx, &event)?;
         }

@@ -45,13 +45,16 @@ async fn process(state: &AppState, job: ClaimedJob, stop: &CancellationToken) {
     tracing::info!(checkpoint = job.checkpoint, "job claimed");
     if job.attempts > MAX_ATTEMPTS {
         let message = format!("gave up after {MAX_ATTEMPTS} attempts");
-        let _ = store::finish(&state.db, &job.id, JobStatus::Failed, None, Some(&message)).await;
+        if store::finish(&state.db, &job.id, JobStatus::Failed, None, Some(&message)).await.is_ok() {
+            state.events_committed();
+        }
         return;
     }
     let outcome = match job.kind.as_str() {
         "link_import" => import::run(state, &job, stop, state.config.job_batch_pause).await,
         other => Ok(ImportOutcome::Invalid(format!("unknown job kind {other}"))),
     };
+    let finished = matches!(outcome, Ok(ImportOutcome::Done(_) | ImportOutcome::Invalid(_)));
     let written = match outcome {
         Ok(ImportOutcome::Done(result)) => {
             tracing::info!(created = result.created, skipped = result.skipped, "job succeeded");
@@ -66,7 +69,10 @@ async fn process(state: &AppState, job: ClaimedJob, stop: &CancellationToken) {
         // Left running: when its lease runs out, a worker takes it over from its checkpoint.
         Err(e) => Err(e),
     };
-    if let Err(e) = written {
-        tracing::warn!(error = %e, "job interrupted by a storage error; it will be retried");
+    match written {
+        // `finish` wrote the job's event.
+        Ok(()) if finished => state.events_committed(),
+        Ok(()) => {}
+        Err(e) => tracing::warn!(error = %e, "job interrupted by a storage error; it will be retried"),
     }
 }

@@ -15,7 +15,6 @@ use crate::http::conditional::{IfMatch, changed_meanwhile, etag};
 use crate::http::{ApiJson, ApiQuery, ListEnvelope};
 use crate::ids::{Id, IdKind};
 use crate::state::AppState;
-use crate::time::now;
 
 /// Create an API key
 ///
@@ -36,7 +35,7 @@ pub async fn apikey_create(
     session: DashboardSession,
     ApiJson(req): ApiJson<CreateApiKeyRequest>,
 ) -> Result<(StatusCode, HeaderMap, Json<ApiKeyCreated>), ApiError> {
-    let at = now();
+    let at = state.db.now();
     let mut v = Validation::new();
     let name = check_name(&mut v, &req.name);
     v.check(!req.scopes.is_empty(), "scopes", "must list at least one scope");
@@ -183,7 +182,7 @@ pub async fn apikey_update(
         blocked_reason: req.blocked_reason.clone().unwrap_or_else(|| current.blocked_reason.clone()),
     };
     if let Some(new_expiry) = req.expires_at {
-        check_expires_at(&mut v, new_expiry, now());
+        check_expires_at(&mut v, new_expiry, state.db.now());
     }
     check_rate_limit(&mut v, changes.rate_limit_rpm);
     if let Some(Some(reason)) = &req.blocked_reason {
@@ -257,7 +256,7 @@ pub async fn apikey_rotate(
         "must be between 0 and 2592000 (30 days)",
     );
     v.finish()?;
-    let at = now();
+    let at = state.db.now();
     if current.status(at) != KeyStatus::Active {
         return Err(ApiError::conflict("Only active keys can be rotated; this one is revoked or expired."));
     }

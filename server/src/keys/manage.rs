@@ -11,7 +11,6 @@ use crate::http::conditional::etag;
 use crate::http::{ListEnvelope, Pagination};
 use crate::ids::{Id, IdKind};
 use crate::state::AppState;
-use crate::time::now;
 
 /// The organisation's key `id`, or 404 (also for ids that cannot be key ids).
 pub async fn find(state: &AppState, organization_id: &str, id: &str) -> Result<store::KeyRow, ApiError> {
@@ -36,12 +35,12 @@ pub async fn list(
     let page = Pagination::new(params.limit, params.offset)?;
     let include_inactive = params.include_inactive.unwrap_or(false);
     let (rows, total) = store::list_keys(&state.db, organization_id, include_inactive, page).await?;
-    let at = now();
+    let at = state.db.now();
     Ok(ListEnvelope::new(rows.into_iter().map(|r| r.into_api_key(at)).collect(), total, page))
 }
 
 pub async fn get(state: &AppState, organization_id: &str, id: &str) -> Result<ApiKey, ApiError> {
-    Ok(find(state, organization_id, id).await?.into_api_key(now()))
+    Ok(find(state, organization_id, id).await?.into_api_key(state.db.now()))
 }
 
 /// Revokes the key; every instance refuses it on the next request (this one at once, others
@@ -50,6 +49,7 @@ pub async fn revoke(state: &AppState, organization_id: &str, id: &str) -> Result
     if Id::parse(IdKind::ApiKey, id).is_none() || !store::revoke_key(&state.db, organization_id, id).await? {
         return Err(ApiError::not_found("API key"));
     }
+    state.events_committed();
     state.invalidations.changed(&[crate::cluster::Change::Key(id.to_owned())]).await;
     tracing::info!(key_id = %id, "API key revoked");
     Ok(())

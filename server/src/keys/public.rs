@@ -25,9 +25,12 @@ use crate::state::AppState;
     responses((status = 200, description = "The calling key's metadata.", body = ApiKey)),
     extensions(("x-required-scope" = json!("any"))),
 )]
-pub async fn key_introspect(principal: ApiPrincipal) -> Result<(HeaderMap, Json<ApiKey>), ApiError> {
+pub async fn key_introspect(
+    State(state): State<AppState>,
+    principal: ApiPrincipal,
+) -> Result<(HeaderMap, Json<ApiKey>), ApiError> {
     // The pipeline verified this key moments ago: its row is at hand, no read needed.
-    Ok(with_etag(principal.key().row.clone().into_api_key(crate::time::now())))
+    Ok(with_etag(principal.key().row.clone().into_api_key(state.db.now())))
 }
 
 /// List the organisation's API keys

@@ -10,7 +10,7 @@ use crate::db::{BeginWrite, Db, StoreError};
 use crate::dispatch;
 use crate::events::{EventType, NewEvent};
 use crate::http::Pagination;
-use crate::time::{Timestamp, now};
+use crate::time::Timestamp;
 
 const KEY_COLUMNS: &str = "id, organization_id, name, prefix, scopes, domains, allowed_ips, expires_at, \
      rate_limit_rpm, revoked_at, blocked, blocked_reason, last_used_at, last_used_ip, created_by, \
@@ -125,7 +125,7 @@ const INSERT_SECRET: &str = "INSERT INTO api_key_secrets (key_hash, key_id, pref
      VALUES ($1, $2, $3, $4, $5, $6)";
 
 pub async fn insert_key(db: &Db, new: NewKey<'_>) -> Result<ApiKey, StoreError> {
-    let at = now();
+    let at = db.now();
     let row = KeyRow {
         id: new.id.to_owned(),
         organization_id: new.organization_id.to_owned(),
@@ -227,7 +227,7 @@ pub async fn list_keys(
         "SELECT {KEY_COLUMNS} FROM api_keys WHERE {filter} ORDER BY created_at DESC, id DESC LIMIT $3 OFFSET $4"
     );
     let count = format!("SELECT COUNT(*) FROM api_keys WHERE {filter}");
-    let at = now();
+    let at = db.now();
     let (rows, total) = dispatch!(db, |pool| {
         let rows = sqlx::query_as::<_, KeyRow>(sqlx::AssertSqlSafe(list.clone()))
             .bind(organization_id)
@@ -278,7 +278,7 @@ pub async fn update_key(
         .bind(changes.rate_limit_rpm)
         .bind(changes.blocked)
         .bind(&changes.blocked_reason)
-        .bind(now())
+        .bind(db.now())
         .bind(id)
         .bind(organization_id)
         .bind(version)
@@ -294,7 +294,7 @@ pub async fn revoke_key(db: &Db, organization_id: &str, id: &str) -> Result<bool
     const REVOKE: &str = "UPDATE api_keys SET revoked_at = $1, updated_at = $1, version = version + 1 \
          WHERE id = $2 AND organization_id = $3 AND revoked_at IS NULL RETURNING name, prefix";
     const EXISTS: &str = "SELECT COUNT(*) FROM api_keys WHERE id = $1 AND organization_id = $2";
-    let at = now();
+    let at = db.now();
     dispatch!(db, |pool| {
         let mut tx = pool.begin_write().await?;
         let revoked: Option<(String, String)> =
@@ -308,6 +308,7 @@ pub async fn revoke_key(db: &Db, organization_id: &str, id: &str) -> Result<bool
             organization_id,
             EventType::KeyRevoked,
             serde_json::json!({"id": id, "name": name, "prefix": prefix, "revoked_at": at}),
+            at,
         );
         crate::insert_event!(&mut *tx, &event)?;
         tx.commit().await?;
@@ -333,7 +334,7 @@ pub async fn rotate_key(
     const PURGE: &str = "DELETE FROM api_key_secrets WHERE key_id = $1 AND expires_at <= $2";
     const UPDATE_KEY: &str = "UPDATE api_keys SET prefix = $1, rotated_from = $2, rotated_at = $3, \
          updated_at = $3, version = version + 1 WHERE id = $4";
-    let at = now();
+    let at = db.now();
     dispatch!(db, |pool| {
         let mut tx = pool.begin_write().await?;
         sqlx::query(RETIRE).bind(old_expires_at).bind(id).execute(&mut *tx).await?;

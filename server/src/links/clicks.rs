@@ -12,10 +12,10 @@ use std::time::Duration;
 
 use axum::http::HeaderMap;
 use axum::http::header;
-use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
-use crate::db::{BeginWrite, Db, SqliteMultiInsert, StoreError, insert_chunks};
+use crate::batch::{Intake, Queue};
+use crate::db::{BeginWrite, Db, Pool, SqliteMultiInsert, StoreError, insert_chunks};
 use crate::time::Timestamp;
 
 /// One redirect.
@@ -66,28 +66,33 @@ pub fn user_agent_family(ua: &str) -> &'static str {
 /// The sending side, held by the redirect handler.
 #[derive(Clone)]
 pub struct ClickRecorder {
-    tx: mpsc::Sender<Click>,
+    queue: Queue<Click>,
 }
 
 impl ClickRecorder {
     /// A recorder and the receiving side for [`run_flusher`].
-    pub fn new(capacity: usize) -> (Self, mpsc::Receiver<Click>) {
-        let (tx, rx) = mpsc::channel(capacity);
-        (Self { tx }, rx)
+    pub fn new(capacity: usize) -> (Self, Intake<Click>) {
+        let (queue, intake) = crate::batch::queue(capacity);
+        (Self { queue }, intake)
     }
 
     /// Queues a click; waits if the queue is full.
     pub async fn record(&self, click: Click) {
-        if self.tx.send(click).await.is_err() {
+        if self.queue.items().send(click).await.is_err() {
             // Only after shutdown, when no request is served any more.
             tracing::error!("click queue closed; a click was not recorded");
         }
     }
+
+    /// Writes every click recorded so far, and waits until it is committed.
+    pub async fn flush_now(&self) -> bool {
+        self.queue.flush_now().await
+    }
 }
 
 /// Writes queued clicks every `period` until `stop`, then drains the queue (see [`crate::batch`]).
-pub async fn run_flusher(db: Db, rx: mpsc::Receiver<Click>, period: Duration, stop: CancellationToken) {
-    crate::batch::run("clicks", rx, crate::batch::Flush::Periodic(period), stop, |batch: Vec<Click>| {
+pub async fn run_flusher(db: Db, intake: Intake<Click>, period: Duration, stop: CancellationToken) {
+    crate::batch::run("clicks", intake, crate::batch::Flush::Periodic(period), stop, |batch: Vec<Click>| {
         let db = db.clone();
         async move {
             let result = write(&db, &batch).await;
@@ -125,8 +130,8 @@ async fn write(db: &Db, clicks: &[Click]) -> Result<(), StoreError> {
             }
         };
     }
-    match db {
-        Db::Sqlite(pool) => {
+    match db.pool() {
+        Pool::Sqlite(pool) => {
             let mut tx = pool.begin_write().await?;
             for chunk in insert_chunks(clicks) {
                 static INSERT: SqliteMultiInsert = SqliteMultiInsert::new(
@@ -148,7 +153,7 @@ async fn write(db: &Db, clicks: &[Click]) -> Result<(), StoreError> {
             rollups!(tx);
             tx.commit().await?;
         }
-        Db::Postgres(pool) => {
+        Pool::Postgres(pool) => {
             // The whole batch as one `COPY`: the cheapest way into PostgreSQL.
             let mut rows = crate::db::CopyRows::with_capacity(clicks.len() * 96);
             for click in clicks {

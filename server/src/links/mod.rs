@@ -29,7 +29,7 @@ use crate::ids::{Id, IdKind};
 use crate::pipeline::ApiPrincipal;
 use crate::secret::{base62, random_bytes};
 use crate::state::AppState;
-use crate::time::{Timestamp, now};
+use crate::time::Timestamp;
 
 /// Where short links are served: the public base URL and the default domain.
 #[derive(Debug, Clone)]
@@ -151,7 +151,7 @@ async fn create(
     domains: &[String],
     req: CreateLinkRequest,
 ) -> Result<(StatusCode, HeaderMap, Json<Link>), ApiError> {
-    let at = now();
+    let at = state.db.now();
     let mut v = Validation::new();
     let url = check_url(&mut v, "url", &req.url);
     if let Some(slug) = &req.slug {
@@ -182,6 +182,7 @@ async fn create(
         };
         outcome = store::insert(&state.db, &id, org, &values, at).await;
         if outcome.is_ok() {
+            state.events_committed();
             // A miss cached for this slug must not outlive the link's creation.
             let link = crate::cluster::Change::Link { domain: domain.clone(), slug: slug.clone() };
             state.invalidations.changed(&[link]).await;
@@ -318,7 +319,7 @@ pub async fn link_update(
 ) -> Result<(StatusCode, HeaderMap, Json<Link>), ApiError> {
     let current = find_visible(&state, &principal, &id).await?;
     if_match.check(current.version)?;
-    let at = now();
+    let at = state.db.now();
     let mut v = Validation::new();
     let url = match &req.url {
         Some(url) => check_url(&mut v, "url", url),
@@ -392,9 +393,10 @@ pub async fn link_delete(
     Path(id): Path<String>,
 ) -> Result<StatusCode, ApiError> {
     let link = find_visible(&state, &principal, &id).await?;
-    if !store::soft_delete(&state.db, &principal.key().organization_id, &id, now()).await? {
+    if !store::soft_delete(&state.db, &principal.key().organization_id, &id, state.db.now()).await? {
         return Err(ApiError::not_found("link"));
     }
+    state.events_committed();
     state
         .invalidations
         .changed(&[crate::cluster::Change::Link { domain: link.domain, slug: link.slug }])
@@ -423,7 +425,7 @@ pub async fn link_stats(
     Path(id): Path<String>,
     ApiQuery(params): ApiQuery<StatsParams>,
 ) -> Result<Json<LinkStats>, ApiError> {
-    let (from, to) = stats_range(&params, now())?;
+    let (from, to) = stats_range(&params, state.db.now())?;
     let link = find_visible(&state, &principal, &id).await?;
     let days = store::daily_clicks(&state.db, &link.id, from, to).await?;
     Ok(Json(dense_series(from, to, &days)))

@@ -20,7 +20,7 @@ use super::store;
 use crate::db::StoreError;
 use crate::error::ApiError;
 use crate::state::AppState;
-use crate::time::{Timestamp, now};
+use crate::time::Timestamp;
 
 /// Where a live link goes.
 #[derive(Clone)]
@@ -138,7 +138,7 @@ pub async fn link_redirect(
         }
         _ => state.public.default_domain.clone(),
     };
-    let at = now();
+    let at = state.db.now();
     let no_store = (header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     let Some(target) = cache.target(&state, &domain, &slug, at).await? else {
         return Ok((StatusCode::NOT_FOUND, [no_store], axum::response::Html(NOT_FOUND_PAGE)).into_response());

@@ -94,6 +94,7 @@ pub async fn insert(
         EventType::LinkCreated,
         json!({"id": id, "url": values.url, "domain": values.domain, "slug": values.slug, "title": values.title,
                "tags": values.tags, "expires_at": values.expires_at, "created_at": at}),
+        at,
     );
     dispatch!(db, |pool| {
         let mut tx = pool.begin_write().await?;
@@ -229,6 +230,7 @@ pub async fn soft_delete(
             organization_id,
             EventType::LinkDeleted,
             json!({"id": id, "domain": domain, "slug": slug, "deleted_at": at}),
+            at,
         );
         crate::insert_event!(&mut *tx, &event)?;
         tx.commit().await?;

@@ -26,7 +26,7 @@ use sha2::{Digest, Sha256};
 use crate::db::{Db, StoreError};
 use crate::dispatch;
 use crate::error::{ApiError, ErrorCode};
-use crate::time::{Timestamp, now};
+use crate::time::Timestamp;
 
 /// Binds the five scope parameters `$1…$5` (a macro, so it works on every query type of
 /// either database).
@@ -228,7 +228,7 @@ async fn claim(db: &Db, scope: &Scope<'_>, print: &[u8]) -> Result<Claim, StoreE
         "UPDATE idempotency_records SET locked_until = $6 WHERE {WHERE} AND state = 'running' AND locked_until = $7"
     );
     for _ in 0..2 {
-        let at = now();
+        let at = db.now();
         let inserted = dispatch!(db, |pool| sqlx::query(INSERT)
             .bind(scope.organization_id)
             .bind(scope.key_id)

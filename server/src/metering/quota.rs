@@ -27,7 +27,7 @@ use crate::cluster::limits::{self, QuotaSpend};
 use crate::db::{Db, StoreError};
 use crate::dispatch;
 use crate::error::{ApiError, ErrorCode};
-use crate::time::{Timestamp, now};
+use crate::time::Timestamp;
 
 const REFRESH: Duration = Duration::from_secs(30);
 
@@ -221,14 +221,14 @@ impl Quotas {
 
     /// The calls left, from memory only (for headers on answers that spend nothing).
     pub fn peek(&self, organization_id: &str) -> Option<u64> {
-        let month = Month::of(now());
+        let month = Month::of(self.db.now());
         let counters = self.counters.lock().unwrap_or_else(|p| p.into_inner());
         counters.get(organization_id).filter(|c| c.month == month).map(|c| c.limit.saturating_sub(c.used))
     }
 
     /// The calls the organisation has left this month (for `/v1/usage`), without spending.
     pub async fn remaining(&self, organization_id: &str) -> Result<u64, ApiError> {
-        let month = Month::of(now());
+        let month = Month::of(self.db.now());
         if let Some(redis) = self.shared.as_ref().filter(|redis| redis.is_up()) {
             let counter = shared_counter(organization_id, month);
             if let Some(used) = redis.command::<Option<u64>>(redis::cmd("GET").arg(&counter)).await {

@@ -10,14 +10,14 @@ use std::time::Duration;
 
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::registry::Registry;
-use tokio::sync::mpsc;
 use tokio::sync::mpsc::error::TrySendError;
 use tokio_util::sync::CancellationToken;
 
 use chrono::NaiveDate;
 
 use super::quota::Month;
-use crate::db::{BeginWrite, Db, SqliteMultiInsert, StoreError, insert_chunks};
+use crate::batch::{Intake, Queue};
+use crate::db::{BeginWrite, Db, Pool, SqliteMultiInsert, StoreError, insert_chunks};
 use crate::dispatch;
 use crate::time::Timestamp;
 
@@ -57,14 +57,14 @@ pub enum Durability {
 /// The sending side, used by the pipeline.
 #[derive(Clone)]
 pub struct RequestLog {
-    tx: mpsc::Sender<LogEntry>,
+    queue: Queue<LogEntry>,
     recorded: Counter,
     waited: Counter,
 }
 
 impl RequestLog {
-    pub fn new(capacity: usize, registry: &mut Registry) -> (Self, mpsc::Receiver<LogEntry>) {
-        let (tx, rx) = mpsc::channel(capacity);
+    pub fn new(capacity: usize, registry: &mut Registry) -> (Self, Intake<LogEntry>) {
+        let (queue, intake) = crate::batch::queue(capacity);
         let recorded = Counter::default();
         let waited = Counter::default();
         registry.register(
@@ -77,22 +77,27 @@ impl RequestLog {
             "Requests that waited for room in the full request-log queue",
             waited.clone(),
         );
-        (Self { tx, recorded, waited }, rx)
+        (Self { queue, recorded, waited }, intake)
     }
 
     /// Queues an entry; when the queue is full, waits for room.
     pub async fn record(&self, entry: LogEntry) {
         self.recorded.inc();
-        match self.tx.try_send(entry) {
+        match self.queue.items().try_send(entry) {
             Ok(()) => {}
             Err(TrySendError::Full(entry)) => {
                 self.waited.inc();
-                if self.tx.send(entry).await.is_err() {
+                if self.queue.items().send(entry).await.is_err() {
                     tracing::error!("request log closed; an entry was not recorded");
                 }
             }
             Err(TrySendError::Closed(_)) => tracing::error!("request log closed; an entry was not recorded"),
         }
+    }
+
+    /// Writes every entry recorded so far, and waits until it is committed.
+    pub async fn flush_now(&self) -> bool {
+        self.queue.flush_now().await
     }
 }
 
@@ -100,7 +105,7 @@ impl RequestLog {
 /// then drains the queue. Each entry's `committed` is told once its batch is.
 pub async fn run_flusher(
     db: Db,
-    rx: mpsc::Receiver<LogEntry>,
+    intake: Intake<LogEntry>,
     durability: Durability,
     period: Duration,
     stop: CancellationToken,
@@ -109,7 +114,7 @@ pub async fn run_flusher(
         Durability::Batched => crate::batch::Flush::Periodic(period),
         Durability::Strict => crate::batch::Flush::Eager,
     };
-    crate::batch::run("request log", rx, flush, stop, |mut batch: Vec<LogEntry>| {
+    crate::batch::run("request log", intake, flush, stop, |mut batch: Vec<LogEntry>| {
         let db = db.clone();
         async move {
             let result = write_batch(&db, &batch).await;
@@ -234,8 +239,8 @@ pub async fn write_batch(db: &Db, entries: &[LogEntry]) -> Result<(), StoreError
             }
         };
     }
-    match db {
-        Db::Sqlite(pool) => {
+    match db.pool() {
+        Pool::Sqlite(pool) => {
             let mut tx = pool.begin_write().await?;
             for chunk in insert_chunks(entries) {
                 let sql = INSERT_SQLITE.sql(chunk.len());
@@ -260,7 +265,7 @@ pub async fn write_batch(db: &Db, entries: &[LogEntry]) -> Result<(), StoreError
             rollups!(tx);
             tx.commit().await?;
         }
-        Db::Postgres(pool) => {
+        Pool::Postgres(pool) => {
             let mut tx = pool.begin_write().await?;
             let mut tx = match copy_postgres(&mut tx, entries).await {
                 Ok(()) => tx,
@@ -292,7 +297,7 @@ pub async fn purge(db: &Db, before: Timestamp) -> Result<u64, StoreError> {
     let first_kept = format!("req_{}", ulid::Ulid::from_parts(millis, 0));
     const IDEMPOTENCY: &str = "DELETE FROM idempotency_records WHERE expires_at < $1";
     const CLICKS: &str = "DELETE FROM clicks WHERE clicked_at < $1";
-    let at = crate::time::now();
+    let at = db.now();
     Ok(dispatch!(db, |pool| {
         let orgs: Vec<String> = sqlx::query_scalar(ORGS).fetch_all(pool).await?;
         let mut log = 0;

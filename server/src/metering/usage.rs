@@ -15,7 +15,6 @@ use crate::error::{ApiError, Validation};
 use crate::http::{ApiQuery, ListEnvelope, Pagination};
 use crate::pipeline::ApiPrincipal;
 use crate::state::AppState;
-use crate::time::now;
 
 /// What `/v1/usage` groups by, besides the day.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, ToSchema)]
@@ -161,7 +160,7 @@ pub async fn dashboard_usage_get(
 }
 
 async fn usage(state: &AppState, organization_id: &str, params: &UsageParams) -> Result<Usage, ApiError> {
-    let to = params.to.unwrap_or_else(|| now().date_naive());
+    let to = params.to.unwrap_or_else(|| state.db.now().date_naive());
     let from = params.from.unwrap_or(to - TimeDelta::days(29));
     let mut v = Validation::new();
     v.check(from <= to, "from", "must not be after `to`");

@@ -15,12 +15,12 @@ use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 
 use super::{guard, store};
-use crate::db::{BeginWrite, Db, StoreError};
+use crate::db::{BeginWrite, Db, Pool, StoreError};
 use crate::dispatch;
 use crate::ids::{Id, IdKind};
 use crate::secret::random_bytes;
 use crate::state::AppState;
-use crate::time::{Timestamp, now};
+use crate::time::Timestamp;
 
 /// How long a sender's claim on a delivery lasts (longer than the 15 s request timeout).
 const LEASE: chrono::TimeDelta = chrono::TimeDelta::seconds(60);
@@ -39,13 +39,28 @@ pub fn sign(secret: &str, id: &str, timestamp: i64, body: &str) -> Option<String
     Some(format!("v1,{}", BASE64.encode(mac.finalize().into_bytes())))
 }
 
-/// Runs the fan-out until `stop`.
+/// How many senders each instance runs.
+pub const SENDERS: usize = 2;
+
+/// Runs the fan-out until `stop`: woken by [`AppState::events_committed`], and every 250 ms
+/// for events other instances wrote.
 pub async fn run_fanout(db: Db, wake: Arc<Notify>, senders: Arc<Notify>, stop: CancellationToken) {
     while !stop.is_cancelled() {
-        match fan_out(&db).await {
-            Ok(0) => {}
-            Ok(_) => senders.notify_waiters(),
-            Err(e) => tracing::warn!(error = %e, "webhook fan-out failed; will retry"),
+        let more = match fan_out(&db).await {
+            Ok(FannedOut { events, deliveries }) => {
+                // A permit for each sender that may be between looking and waiting.
+                for _ in 0..deliveries.min(SENDERS) {
+                    senders.notify_one();
+                }
+                events == FAN_OUT_BATCH
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "webhook fan-out failed; will retry");
+                false
+            }
+        };
+        if more {
+            continue;
         }
         tokio::select! {
             _ = stop.cancelled() => break,
@@ -55,18 +70,29 @@ pub async fn run_fanout(db: Db, wake: Arc<Notify>, senders: Arc<Notify>, stop: C
     }
 }
 
-/// Turns up to 100 new events into deliveries; returns how many deliveries it queued.
-async fn fan_out(db: &Db) -> Result<usize, StoreError> {
+/// How many events one pass of the fan-out takes.
+const FAN_OUT_BATCH: usize = 100;
+
+/// What one pass of the fan-out did.
+struct FannedOut {
+    /// Events read (a full batch: there may be more).
+    events: usize,
+    /// Deliveries queued.
+    deliveries: usize,
+}
+
+/// Turns up to [`FAN_OUT_BATCH`] new events into deliveries.
+async fn fan_out(db: &Db) -> Result<FannedOut, StoreError> {
     const PENDING: &str = "SELECT id, organization_id, type, data, created_at FROM events WHERE fanned_out = FALSE ORDER BY created_at LIMIT 100";
     let events: Vec<(String, String, String, String, Timestamp)> =
         dispatch!(db, |pool| sqlx::query_as(PENDING).fetch_all(pool).await)?;
-    let mut queued = 0;
+    let mut done = FannedOut { events: events.len(), deliveries: 0 };
     for (id, organization_id, kind, data, created_at) in events {
         let data: serde_json::Value = serde_json::from_str(&data).unwrap_or(serde_json::Value::Null);
         let body = serde_json::json!({"type": kind, "timestamp": created_at, "data": data}).to_string();
-        queued += fan_out_one(db, &id, &organization_id, &kind, &body).await?;
+        done.deliveries += fan_out_one(db, &id, &organization_id, &kind, &body).await?;
     }
-    Ok(queued)
+    Ok(done)
 }
 
 /// Queues one event's deliveries and marks it done, in one transaction.
@@ -100,7 +126,7 @@ async fn fan_out_one(
                 .bind(id)
                 .bind(kind)
                 .bind(body)
-                .bind(now())
+                .bind(db.now())
                 .execute(&mut *tx)
                 .await?;
             n += 1;
@@ -154,12 +180,12 @@ async fn claim(db: &Db) -> Result<Option<Due>, StoreError> {
     const POSTGRES: &str = "UPDATE webhook_deliveries SET lease_until = $1 WHERE id = (SELECT id FROM webhook_deliveries \
          WHERE status = 'pending' AND next_attempt_at <= $2 AND (lease_until IS NULL OR lease_until < $2) \
          ORDER BY next_attempt_at LIMIT 1 FOR UPDATE SKIP LOCKED) RETURNING id, endpoint_id, event_id, body, attempts";
-    let at = now();
-    Ok(match db {
-        Db::Sqlite(pool) => {
+    let at = db.now();
+    Ok(match db.pool() {
+        Pool::Sqlite(pool) => {
             sqlx::query_as::<_, Due>(SQLITE).bind(at + LEASE).bind(at).fetch_optional(pool).await?
         }
-        Db::Postgres(pool) => {
+        Pool::Postgres(pool) => {
             sqlx::query_as::<_, Due>(POSTGRES).bind(at + LEASE).bind(at).fetch_optional(pool).await?
         }
     })
@@ -194,7 +220,7 @@ async fn send(state: &AppState, due: Due) -> Result<(), StoreError> {
         .then(|| schedule.get(usize::try_from(due.attempts).unwrap_or(usize::MAX)))
         .flatten()
         .map(|base| with_jitter(*base));
-    let at = now();
+    let at = state.db.now();
     let next_attempt_at = retry_in.and_then(|d| chrono::TimeDelta::from_std(d).ok()).map(|d| at + d);
     let status = if succeeded {
         "succeeded"
@@ -256,6 +282,7 @@ async fn post(state: &AppState, target: &str, secret: &str, due: &Due) -> Attemp
         Ok(client) => client,
         Err(e) => return fail(format!("cannot build an HTTP client: {e}"), started),
     };
+    // The wire timestamp is the real time: receivers check it against their own clocks.
     let timestamp = chrono::Utc::now().timestamp();
     let Some(signature) = sign(secret, &due.event_id, timestamp, &due.body) else {
         return fail("the endpoint's secret is malformed".into(), started);
@@ -317,7 +344,7 @@ async fn record(db: &Db, r: Record<'_>) -> Result<(), StoreError> {
              THEN 'too many consecutive deliveries failed' ELSE disabled_reason END, updated_at = $3 WHERE id = $1";
     const DISABLE: &str =
         "UPDATE webhook_endpoints SET enabled = FALSE, disabled_reason = $2, updated_at = $3 WHERE id = $1";
-    let at = now();
+    let at = db.now();
     let a = r.attempt_result;
     dispatch!(db, |pool| {
         let mut tx = pool.begin_write().await?;

@@ -368,7 +368,7 @@ pub async fn webhook_test(
 ) -> Result<(StatusCode, Json<PingQueued>), ApiError> {
     let endpoint = find(&state, &principal, &id).await?;
     let queued = store::queue_ping(&state.db, &endpoint.id).await?;
-    state.webhooks_wake.notify_waiters();
+    state.webhooks_wake.notify_one();
     Ok((StatusCode::ACCEPTED, Json(queued)))
 }
 

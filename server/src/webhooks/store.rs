@@ -8,7 +8,6 @@ use crate::dispatch;
 use crate::events::EventType;
 use crate::http::Pagination;
 use crate::ids::{Id, IdKind};
-use crate::time::now;
 
 const COLUMNS: &str =
     "id, url, events, description, enabled, disabled_reason, secret_sealed, created_at, updated_at";
@@ -59,7 +58,7 @@ pub async fn insert(db: &Db, new: NewEndpoint<'_>) -> Result<WebhookEndpoint, St
     const SQL: &str = "INSERT INTO webhook_endpoints (id, organization_id, url, events, description, enabled, \
          secret_sealed, master_key_id, consecutive_failures, created_at, updated_at) \
          VALUES ($1, $2, $3, $4, $5, TRUE, $6, $7, 0, $8, $8)";
-    let at = now();
+    let at = db.now();
     let events = serde_json::to_string(new.events).expect("serialises");
     dispatch!(db, |pool| sqlx::query(SQL)
         .bind(new.id)
@@ -137,7 +136,7 @@ pub async fn update(
         .bind(description)
         .bind(enabled)
         .bind(reenabled)
-        .bind(now())
+        .bind(db.now())
         .bind(id)
         .bind(organization_id)
         .execute(pool)
@@ -154,7 +153,7 @@ pub async fn delete(db: &Db, organization_id: &str, id: &str) -> Result<(), Stor
 
 /// Queues a `ping` for one endpoint (it does not go through the outbox: it concerns only it).
 pub async fn queue_ping(db: &Db, endpoint_id: &str) -> Result<PingQueued, StoreError> {
-    let at = now();
+    let at = db.now();
     let event_id = Id::generate(IdKind::Event).into_string();
     let delivery_id = Id::generate(IdKind::Delivery).into_string();
     let body = serde_json::json!({"type": "ping", "timestamp": at, "data": {"endpoint_id": endpoint_id}})

@@ -195,8 +195,8 @@ async fn tokens_and_passwords_are_never_stored_in_clear(s: &TestServer) {
 
 /// Everything in the database as text: the SQLite files' bytes, or every PostgreSQL row.
 async fn dump_database(s: &TestServer) -> String {
-    match &s.server().state().db {
-        portico::db::Db::Sqlite(pool) => {
+    match s.server().state().db.pool() {
+        portico::db::Pool::Sqlite(pool) => {
             // Make sure the WAL's content is in the main file too, then read every file.
             sqlx::query("PRAGMA wal_checkpoint(FULL)").execute(pool).await.unwrap();
             let mut text = String::new();
@@ -206,7 +206,7 @@ async fn dump_database(s: &TestServer) -> String {
             }
             text
         }
-        portico::db::Db::Postgres(pool) => {
+        portico::db::Pool::Postgres(pool) => {
             let mut text = String::new();
             for table in ["organizations", "users", "memberships", "sessions"] {
                 let rows: Vec<(String,)> =
@@ -233,7 +233,7 @@ mod expiring_sessions {
     async fn an_expired_session_is_refused_without_a_restart(s: &TestServer) {
         let token = s.signup("brief@example.com").await["token"].as_str().unwrap().to_owned();
         assert_eq!(s.get_with_token("/api/developer/me", &token).await.status(), StatusCode::OK);
-        tokio::time::sleep(Duration::from_millis(1100)).await;
+        s.advance_clock(Duration::from_millis(1100));
         let me = s.get_with_token("/api/developer/me", &token).await;
         assert_problem(me, 401, "invalid_session").await;
     }

@@ -413,8 +413,9 @@ async fn errors_hyper_answers_itself_are_problem_documents() {
     s.stop().await;
 }
 
-/// Runs `call` from 8 concurrent callers (at most 5,000 calls each) for 1.5 s, then kills
-/// `server` with SIGKILL while they call; returns what the calls answered before the kill.
+/// Runs `call` from 8 concurrent callers (at most 5,000 calls each) until 400 calls are
+/// acknowledged (or 20 s pass), then kills `server` with SIGKILL while they call; returns what
+/// the calls answered before the kill.
 /// `call` yields `Ok(Some(_))` for an acknowledged call; before the kill every call must be.
 async fn call_then_kill<T, F, Fut>(server: &mut std::process::Child, call: F) -> Vec<T>
 where
@@ -423,16 +424,25 @@ where
     Fut: Future<Output = Result<T, String>> + Send,
 {
     use std::sync::Arc;
-    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+    const BEFORE_THE_KILL: usize = 400;
     let killed = Arc::new(AtomicBool::new(false));
+    let acknowledged = Arc::new(AtomicUsize::new(0));
+    let enough = Arc::new(tokio::sync::Notify::new());
     let callers: Vec<_> = (0..8u64)
         .map(|caller| {
             let (call, killed) = (call.clone(), killed.clone());
+            let (acknowledged, enough) = (acknowledged.clone(), enough.clone());
             tokio::spawn(async move {
                 let mut answered = Vec::new();
                 for n in 0..5_000 {
                     match call(caller * 10_000 + n).await {
-                        Ok(answer) => answered.push(answer),
+                        Ok(answer) => {
+                            answered.push(answer);
+                            if acknowledged.fetch_add(1, Ordering::Relaxed) + 1 == BEFORE_THE_KILL {
+                                enough.notify_one();
+                            }
+                        }
                         // The kill: the connection breaks (or the body is cut).
                         Err(_) if killed.load(Ordering::Relaxed) => break,
                         Err(e) => panic!("a call failed before the kill: {e}"),
@@ -442,7 +452,7 @@ where
             })
         })
         .collect();
-    tokio::time::sleep(Duration::from_millis(1500)).await;
+    let _ = tokio::time::timeout(Duration::from_secs(20), enough.notified()).await;
     killed.store(true, Ordering::Relaxed);
     server.kill().unwrap();
     server.wait().unwrap();

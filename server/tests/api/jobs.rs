@@ -21,10 +21,7 @@ storage_tests!(
 
 /// Runs a `SELECT COUNT(*)`-style query on the test server's database.
 async fn count(s: &TestServer, sql: &'static str) -> i64 {
-    match &s.server().state().db {
-        portico::db::Db::Sqlite(pool) => sqlx::query_scalar(sql).fetch_one(pool).await.unwrap(),
-        portico::db::Db::Postgres(pool) => sqlx::query_scalar(sql).fetch_one(pool).await.unwrap(),
-    }
+    s.count(sql, &[]).await
 }
 
 /// 2,500 rows span three stored chunks; rows keep their line numbers across chunk
@@ -62,12 +59,12 @@ async fn a_job_queued_before_imports_were_chunked_still_runs(s: &TestServer) {
          checkpoint, result, attempts, created_at) VALUES ($1, $2, $3, 'link_import', 'queued', 0, $4, '[]', 0, NULL, 0, $5)";
     let file = b"url,slug\nhttps://example.com/old,old-style\nnope,bad\n".to_vec();
     let at = chrono::Utc::now();
-    match &s.server().state().db {
-        portico::db::Db::Sqlite(pool) => {
+    match s.server().state().db.pool() {
+        portico::db::Pool::Sqlite(pool) => {
             let q = sqlx::query(SQL).bind(id).bind(&organization_id).bind(&key_id).bind(&file).bind(at);
             q.execute(pool).await.map(drop)
         }
-        portico::db::Db::Postgres(pool) => {
+        portico::db::Pool::Postgres(pool) => {
             let q = sqlx::query(SQL).bind(id).bind(&organization_id).bind(&key_id).bind(&file).bind(at);
             q.execute(pool).await.map(drop)
         }

@@ -45,7 +45,7 @@ async fn a_log_batch_written_twice_is_stored_once_with_its_text_intact(s: &TestS
                 latency_ms: 1.5,
                 ip: "203.0.113.7".parse().unwrap(),
                 idempotency_key: Some(awkward.to_owned()),
-                at: portico::time::now(),
+                at: s.server().state().clock().now(),
                 billable: true,
                 committed: None,
             })
@@ -76,7 +76,7 @@ async fn the_retention_purge_deletes_only_old_log_rows(s: &TestServer) {
     for _ in 0..3 {
         s.v1(Method::GET, "/v1/key", &key).send().await.unwrap();
     }
-    usage_total(s, &token, "", 3).await;
+    assert_eq!(usage_total(s, &token, "").await["total"], 3);
     let db = &s.server().state().db;
     let now = chrono::Utc::now();
     let purged = portico::metering::request_log::purge(db, now - chrono::TimeDelta::hours(1)).await.unwrap();
@@ -85,7 +85,7 @@ async fn the_retention_purge_deletes_only_old_log_rows(s: &TestServer) {
         portico::metering::request_log::purge(db, now + chrono::TimeDelta::minutes(1)).await.unwrap();
     assert_eq!(purged, 3);
     // The roll-up is not the log: usage still counts them.
-    assert_eq!(usage_total(s, &token, "", 3).await["total"], 3);
+    assert_eq!(usage_total(s, &token, "").await["total"], 3);
 }
 
 fn header<'a>(response: &'a reqwest::Response, name: &str) -> &'a str {
@@ -227,9 +227,11 @@ async fn a_retry_while_the_first_is_running_is_a_conflict(s: &TestServer) {
     let running = "UPDATE idempotency_records SET state = 'running', response_status = NULL, response_body = NULL, \
          locked_until = $1 WHERE idempotency_key = 'busy'";
     let set_lease = |until: chrono::DateTime<chrono::Utc>| async move {
-        match &s.server().state().db {
-            portico::db::Db::Sqlite(pool) => sqlx::query(running).bind(until).execute(pool).await.map(drop),
-            portico::db::Db::Postgres(pool) => sqlx::query(running).bind(until).execute(pool).await.map(drop),
+        match s.server().state().db.pool() {
+            portico::db::Pool::Sqlite(pool) => sqlx::query(running).bind(until).execute(pool).await.map(drop),
+            portico::db::Pool::Postgres(pool) => {
+                sqlx::query(running).bind(until).execute(pool).await.map(drop)
+            }
         }
         .unwrap()
     };
@@ -278,17 +280,10 @@ async fn eight_concurrent_retries_create_one_resource(s: &TestServer) {
     assert_eq!(list["total"], 1);
 }
 
-/// Polls the dashboard usage (which is not itself logged) until `total` reaches `expected`.
-async fn usage_total(s: &TestServer, token: &str, query: &str, expected: i64) -> Value {
-    let mut usage = Value::Null;
-    for _ in 0..50 {
-        usage = s.get_with_token(&format!("/api/developer/usage{query}"), token).await.json().await.unwrap();
-        if usage["total"] == expected {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    usage
+/// The dashboard usage (which is not itself logged), once the request log is written.
+async fn usage_total(s: &TestServer, token: &str, query: &str) -> Value {
+    s.flush().await;
+    s.get_with_token(&format!("/api/developer/usage{query}"), token).await.json().await.unwrap()
 }
 
 async fn the_request_log_and_usage_count_every_call(s: &TestServer) {
@@ -320,10 +315,10 @@ async fn the_request_log_and_usage_count_every_call(s: &TestServer) {
     let unknown = s.v1(Method::GET, "/v1/links", "ptk_nope").send().await.unwrap();
     assert_eq!(unknown.status(), StatusCode::UNAUTHORIZED);
 
-    let usage = usage_total(s, &token, "", 8).await;
+    let usage = usage_total(s, &token, "").await;
     assert_eq!(usage["total"], 8, "{usage}");
     assert_eq!(usage["series"].as_array().unwrap().len(), 30);
-    let by_status = usage_total(s, &token, "?group_by=status", 8).await;
+    let by_status = usage_total(s, &token, "?group_by=status").await;
     let classes: Vec<(String, i64)> = by_status["series"]
         .as_array()
         .unwrap()
@@ -331,11 +326,11 @@ async fn the_request_log_and_usage_count_every_call(s: &TestServer) {
         .map(|p| (p["status_class"].as_str().unwrap().to_owned(), p["count"].as_i64().unwrap()))
         .collect();
     assert_eq!(classes, [("2xx".to_owned(), 6), ("4xx".to_owned(), 2)]);
-    let by_route = usage_total(s, &token, "?group_by=route", 8).await;
+    let by_route = usage_total(s, &token, "?group_by=route").await;
     let routes: Vec<&str> =
         by_route["series"].as_array().unwrap().iter().map(|p| p["route"].as_str().unwrap()).collect();
     assert_eq!(routes, ["/v1/links", "/v1/links/{id}"]);
-    let one_key = usage_total(s, &token, &format!("?key_id={full_id}"), 7).await;
+    let one_key = usage_total(s, &token, &format!("?key_id={full_id}")).await;
     assert_eq!(one_key["total"], 7);
     assert!(usage["quota_remaining"].as_u64().unwrap() < 1_000_000);
 

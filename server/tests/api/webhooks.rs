@@ -16,11 +16,13 @@ use serde_json::{Value, json};
 use crate::support::{TestServer, assert_problem, storage_tests, storage_tests_with};
 
 /// A local webhook receiver: records what it gets, answers from a queue of statuses (then 200).
-#[derive(Clone, Default)]
+#[derive(Clone)]
 pub struct Receiver {
     pub received: Arc<Mutex<Vec<(HeaderMap, String, u16)>>>,
     pub answers: Arc<Mutex<VecDeque<u16>>>,
     pub url: String,
+    /// How many requests arrived, for waiting without polling.
+    arrived: Arc<tokio::sync::watch::Sender<usize>>,
 }
 
 impl Receiver {
@@ -33,7 +35,8 @@ impl Receiver {
         let receiver = Receiver {
             url: format!("http://{}/hooks", listener.local_addr().unwrap()),
             answers: Arc::new(Mutex::new(answers.iter().copied().collect())),
-            ..Default::default()
+            received: Arc::default(),
+            arrived: Arc::new(tokio::sync::watch::Sender::new(0)),
         };
         let state = receiver.clone();
         let app = axum::Router::new().route(
@@ -42,7 +45,12 @@ impl Receiver {
                 let state = state.clone();
                 async move {
                     let status = state.answers.lock().unwrap().pop_front().unwrap_or(200);
-                    state.received.lock().unwrap().push((headers, body, status));
+                    let count = {
+                        let mut received = state.received.lock().unwrap();
+                        received.push((headers, body, status));
+                        received.len()
+                    };
+                    state.arrived.send_replace(count);
                     AxumStatus::from_u16(status).unwrap()
                 }
             }),
@@ -55,14 +63,10 @@ impl Receiver {
         self.received.lock().unwrap().len()
     }
 
-    /// Waits until at least `n` requests arrived.
+    /// Waits until at least `n` requests arrived (10 s at most).
     pub async fn wait_for(&self, n: usize) -> Vec<(HeaderMap, String, u16)> {
-        for _ in 0..200 {
-            if self.count() >= n {
-                break;
-            }
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
+        let mut arrived = self.arrived.subscribe();
+        let _ = tokio::time::timeout(Duration::from_secs(10), arrived.wait_for(|count| *count >= n)).await;
         let received = self.received.lock().unwrap().clone();
         assert!(received.len() >= n, "expected {n} deliveries, got {}", received.len());
         received
@@ -159,7 +163,12 @@ mod delivery {
         assert!(verify(endpoint["secret"].as_str().unwrap(), &received[1].0, &received[1].1));
 
         let id = endpoint["id"].as_str().unwrap();
-        let log = s.poll(&format!("/v1/webhooks/{id}/deliveries"), &key, |l| l["total"] == 2).await;
+        // The sender records the second attempt just after the receiver answers it.
+        let log = s
+            .poll(&format!("/v1/webhooks/{id}/deliveries"), &key, |l| {
+                l["data"].as_array().is_some_and(|d| d.len() == 2)
+            })
+            .await;
         assert_eq!(log["total"], 2, "{log}");
         let newest = &log["data"][0];
         let oldest = &log["data"][1];
@@ -194,13 +203,18 @@ mod delivery {
         let current = s.poll(&path, &key, |e| e["enabled"] == false).await;
         assert_eq!(current["enabled"], false);
         assert!(current["disabled_reason"].as_str().unwrap().contains("410"));
-        // Nothing more is sent to it.
+        // Nothing more is sent to it: once a second endpoint has the next event, the fan-out
+        // has passed it (for every endpoint at once) and queued nothing for the disabled one.
+        let witness = Receiver::start(&[]).await;
+        create_endpoint(s, &key, &witness.url, json!(["link.created"])).await;
         s.v1(Method::POST, "/v1/links", &key)
             .json(&json!({"url": "https://example.com/2"}))
             .send()
             .await
             .unwrap();
-        tokio::time::sleep(Duration::from_millis(800)).await;
+        witness.wait_for(1).await;
+        const QUEUED: &str = "SELECT COUNT(*) FROM webhook_deliveries WHERE endpoint_id = $1";
+        assert_eq!(s.count(QUEUED, &[endpoint["id"].as_str().unwrap()]).await, 1);
         assert_eq!(receiver.count(), 1);
     }
 

@@ -8,7 +8,7 @@ use crate::dispatch;
 use crate::jobs::store::ClaimedJob;
 use crate::jobs::{ImportResult, RowError};
 use crate::links::store::{self as links_store, LinkValues};
-use crate::time::{Timestamp, now};
+use crate::time::Timestamp;
 
 /// Rows per stored chunk. A multiple of the job's batch, so a batch never spans two chunks.
 pub const CHUNK_ROWS: usize = 1000;
@@ -22,7 +22,7 @@ pub async fn insert_chunk(db: &Db, job_id: &str, seq: usize, rows: &[ImportRow])
         .bind(job_id)
         .bind(seq)
         .bind(&json)
-        .bind(now())
+        .bind(db.now())
         .execute(pool)
         .await
         .map(drop))?;
@@ -76,7 +76,7 @@ pub async fn commit_batch(
 ) -> Result<bool, StoreError> {
     const ADVANCE: &str =
         "UPDATE jobs SET checkpoint = $1, progress = $2, result = $3 WHERE id = $4 AND checkpoint = $5";
-    let at = now();
+    let at = db.now();
     let mut errors = batch.errors;
     let mut created = 0u64;
     let mut made: Vec<(&str, String)> = Vec::new();
