@@ -17,6 +17,10 @@
 //! - `v1_create` — `POST /v1/links` with a fresh `Idempotency-Key` each;
 //! - `redirect` — `GET /r/{slug}`: the product's hot path.
 //!
+//! Then `webhook_latency`: 200 links created one after another, each a `link.created` event
+//! to an endpoint on a local receiver; the delay from sending the create to the delivery's
+//! arrival (p50, p99). The receiver runs in this process, pinned to the load core.
+//!
 //! It reports medians over the rounds (rps, p50, p99, errors), each scenario as a share of
 //! the floor, the platform overhead (1 − v1/baseline, for reads and creates, of the medians
 //! and round by round, where drift between rounds cancels), memory (idle,
@@ -269,6 +273,8 @@ impl Server {
             // sqlx warns of statements over 1 s: background pollers on a saturated core.
             .env("RUST_LOG", "warn,sqlx=error")
             .env("PORTICO_METERING_DURABILITY", if strict { "strict" } else { "batched" })
+            // The webhook-latency receiver listens on loopback.
+            .env("PORTICO_WEBHOOK_ALLOW_PRIVATE", "true")
             .env_remove("DATABASE_URL")
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit());
@@ -497,6 +503,10 @@ fn measure(
     v1_answered += thousand.requests;
     let rss_1000 = *peak.lock().expect("not poisoned");
 
+    pin_to(&cores.load)?;
+    let webhooks = runtime.block_on(webhook_latency(&server.base, &seed))?;
+    v1_answered += webhooks.v1_sent;
+
     // Metering lost nothing? Let the writers flush, then count (these reads are not logged
     // before they are answered, so they do not count themselves).
     std::thread::sleep(Duration::from_secs(3));
@@ -581,6 +591,10 @@ fn measure(
     println!("redirect: {:.1} % of the floor", rps(Scenario::Redirect) / floor * 100.0);
     println!("memory: idle {idle_rss:.1} MiB; with 1,000 keep-alive connections {rss_1000:.1} MiB");
     println!(
+        "webhooks: from a link's create to its link.created delivery, p50 {:.1} ms, p99 {:.1} ms ({} events)",
+        webhooks.p50_ms, webhooks.p99_ms, webhooks.events
+    );
+    println!(
         "metered: {sent} /v1 requests answered, {logged} in the request log ({}); {redirects} redirects, {clicks} clicks ({})",
         if log_ok { "none lost" } else { "MISMATCH" },
         if clicks_ok { "none lost" } else { "MISMATCH" }
@@ -596,6 +610,7 @@ fn measure(
             "v1_create_median_of_rounds": (median(create_rounds.clone()) * 1000.0).round() / 1000.0,
         },
         "redirect_share_of_floor": (rps(Scenario::Redirect) / floor * 1000.0).round() / 1000.0,
+        "webhook_latency_ms": {"p50": (webhooks.p50_ms * 10.0).round() / 10.0, "p99": (webhooks.p99_ms * 10.0).round() / 10.0, "events": webhooks.events},
         "memory_mib": {"idle": (idle_rss * 10.0).round() / 10.0, "with_1000_connections": (rss_1000 * 10.0).round() / 10.0},
         "metered": {"v1_answered": sent, "logged": logged, "lossless": log_ok, "redirects": redirects, "clicks": clicks, "clicks_lossless": clicks_ok},
         "method": {
@@ -831,6 +846,99 @@ async fn seed(base: &str) -> Result<Seed, String> {
     let link_id = last["id"].as_str().ok_or("link creation failed")?.to_owned();
     let slug = last["slug"].as_str().ok_or("no slug")?.to_owned();
     Ok(Seed { key, link_id, slug, organization_id, v1_sent })
+}
+
+/// Pins every thread of this process to `core` (the load generator's), so that what runs here
+/// — the webhook receiver — takes nothing from the server's core.
+fn pin_to(core: &str) -> Result<(), String> {
+    let pid = std::process::id().to_string();
+    let done = Command::new("taskset").args(["-a", "-cp", core, &pid]).stdout(Stdio::null()).status();
+    if done.is_ok_and(|s| s.success()) {
+        Ok(())
+    } else {
+        Err(format!("cannot pin this process to core {core}"))
+    }
+}
+
+/// What [`webhook_latency`] measured.
+struct WebhookLatency {
+    p50_ms: f64,
+    p99_ms: f64,
+    events: usize,
+    /// `/v1` requests it sent (they are in the request log too).
+    v1_sent: u64,
+}
+
+/// Creates links one at a time, each delivered as `link.created` to a receiver here; the
+/// delay from sending each create to its delivery's arrival.
+async fn webhook_latency(base: &str, seed: &Seed) -> Result<WebhookLatency, String> {
+    use std::collections::HashMap;
+    use std::sync::{Arc, Mutex};
+    use std::time::Instant;
+    const EVENTS: usize = 200;
+
+    type Arrivals = Arc<Mutex<HashMap<String, Instant>>>;
+    let arrivals: Arrivals = Arc::default();
+    let arrived = Arc::new(tokio::sync::Notify::new());
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.map_err(|e| e.to_string())?;
+    let receiver_url = format!("http://{}/hooks", listener.local_addr().map_err(|e| e.to_string())?);
+    let app = axum::Router::new().route(
+        "/hooks",
+        axum::routing::post({
+            let (arrivals, arrived) = (arrivals.clone(), arrived.clone());
+            move |body: String| async move {
+                let at = Instant::now();
+                let payload: Value = serde_json::from_str(&body).unwrap_or(Value::Null);
+                if let Some(id) = payload["data"]["id"].as_str() {
+                    arrivals.lock().expect("not poisoned").insert(id.to_owned(), at);
+                    arrived.notify_one();
+                }
+                axum::http::StatusCode::NO_CONTENT
+            }
+        }),
+    );
+    let receiving = tokio::spawn(async move { axum::serve(listener, app).await });
+
+    let client =
+        reqwest::Client::builder().timeout(Duration::from_secs(30)).build().map_err(|e| e.to_string())?;
+    let fail = |e: reqwest::Error| e.to_string();
+    let post = |path: &str, body: Value| {
+        client.post(format!("{base}{path}")).bearer_auth(&seed.key).json(&body).send()
+    };
+    let endpoint: Value = post("/v1/webhooks", json!({"url": receiver_url, "events": ["link.created"]}))
+        .await
+        .map_err(fail)?
+        .json()
+        .await
+        .map_err(fail)?;
+    let endpoint_id = endpoint["id"].as_str().ok_or(format!("creating the endpoint failed: {endpoint}"))?;
+    let mut delays = Vec::with_capacity(EVENTS);
+    for i in 0..EVENTS {
+        let sent = Instant::now();
+        let link: Value = post("/v1/links", json!({"url": format!("https://example.com/hooked/{i}")}))
+            .await
+            .map_err(fail)?
+            .json()
+            .await
+            .map_err(fail)?;
+        let id = link["id"].as_str().ok_or(format!("creating a link failed: {link}"))?.to_owned();
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+        let at = loop {
+            let notified = arrived.notified();
+            if let Some(at) = arrivals.lock().expect("not poisoned").get(&id) {
+                break *at;
+            }
+            if tokio::time::timeout_at(deadline, notified).await.is_err() {
+                return Err(format!("the delivery of link {id} did not arrive within 10 s"));
+            }
+        };
+        delays.push(at.duration_since(sent).as_secs_f64() * 1000.0);
+    }
+    let _ = client.delete(format!("{base}/v1/webhooks/{endpoint_id}")).bearer_auth(&seed.key).send().await;
+    receiving.abort();
+    delays.sort_by(f64::total_cmp);
+    let at = |q: f64| delays[((delays.len() - 1) as f64 * q).round() as usize];
+    Ok(WebhookLatency { p50_ms: at(0.5), p99_ms: at(0.99), events: EVENTS, v1_sent: EVENTS as u64 + 2 })
 }
 
 /// The request log's total and the benchmark link's clicks.

@@ -140,6 +140,11 @@ where
     Ok((rows, u64::try_from(total).unwrap_or(0)))
 }
 
+/// `$start, $start+1, …` for `n` values.
+pub fn placeholders(start: usize, n: usize) -> String {
+    (start..start + n).map(|i| format!("${i}")).collect::<Vec<_>>().join(", ")
+}
+
 /// The most rows of one multi-row `INSERT … VALUES` of the batch writers ([`SqliteMultiInsert`]).
 pub const ROWS_PER_INSERT: usize = 512;
 

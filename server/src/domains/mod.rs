@@ -1,54 +1,24 @@
 //! Custom domains: hostnames an organisation registers for its short links. A hostname
 //! belongs to one organisation in the whole deployment. The deployment's default domain needs
 //! no registration and serves every organisation.
+//!
+//! The routes are here; the SQL is in [`store`], the wire shapes in [`types`].
+
+pub mod store;
+mod types;
 
 use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
-use chrono::{DateTime, Utc};
-use serde::{Deserialize, Serialize};
-use utoipa::{IntoParams, ToSchema};
 
-use crate::db::{BeginWrite, Db, StoreError};
-use crate::dispatch;
+pub use store::{is_registered, is_registered_to};
+pub use types::{CreateDomainRequest, Domain, ListDomainsParams};
+
 use crate::error::{ApiError, ErrorCode, Validation};
 use crate::http::{ApiJson, ApiQuery, ListEnvelope, Pagination};
 use crate::ids::{Id, IdKind};
 use crate::pipeline::ApiPrincipal;
 use crate::state::AppState;
-
-/// A custom domain.
-#[derive(Debug, Clone, Serialize, Deserialize, ToSchema, sqlx::FromRow)]
-pub struct Domain {
-    /// `dom_…`
-    #[schema(example = "dom_01JD0Q8Y4T8W6Q0C4X5M9Z2B7N")]
-    pub id: String,
-    /// The hostname, lower-case.
-    #[schema(example = "go.example.com")]
-    pub hostname: String,
-    pub created_at: DateTime<Utc>,
-}
-
-/// A domain to register.
-#[derive(Debug, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-#[schema(example = json!({"hostname": "go.example.com"}))]
-pub struct CreateDomainRequest {
-    /// A DNS hostname; stored lower-case, without a trailing dot.
-    pub hostname: String,
-}
-
-/// The query of the domain list.
-#[derive(Debug, Default, Deserialize, IntoParams)]
-#[into_params(parameter_in = Query)]
-pub struct ListDomainsParams {
-    /// How many domains to return, 1–100.
-    #[param(minimum = 1, maximum = 100, default = 20)]
-    pub limit: Option<i64>,
-    /// How many domains to skip.
-    #[param(minimum = 0, default = 0)]
-    pub offset: Option<i64>,
-}
 
 /// Register a domain
 ///
@@ -90,7 +60,7 @@ pub async fn domain_create(
     }
     let domain =
         Domain { id: Id::generate(IdKind::Domain).into_string(), hostname, created_at: state.db.now() };
-    insert(&state.db, &principal.key().organization_id, &domain).await?;
+    store::insert(&state.db, &principal.key().organization_id, &domain).await?;
     state.invalidations.changed(&[crate::cluster::Change::Domain(domain.hostname.clone())]).await;
     let mut headers = HeaderMap::new();
     if let Ok(location) = HeaderValue::from_str(&format!("/v1/domains/{}", domain.id)) {
@@ -120,7 +90,7 @@ pub async fn domain_list(
 ) -> Result<Json<ListEnvelope<Domain>>, ApiError> {
     let page = Pagination::new(params.limit, params.offset)?;
     let key = principal.key();
-    let (domains, total) = list(&state.db, &key.organization_id, &key.domains, page).await?;
+    let (domains, total) = store::list(&state.db, &key.organization_id, &key.domains, page).await?;
     Ok(Json(ListEnvelope::new(domains, total, page)))
 }
 
@@ -143,7 +113,7 @@ pub async fn dashboard_domain_list(
     ApiQuery(params): ApiQuery<ListDomainsParams>,
 ) -> Result<Json<ListEnvelope<Domain>>, ApiError> {
     let page = Pagination::new(params.limit, params.offset)?;
-    let (domains, total) = list(&state.db, &session.organization_id, &[], page).await?;
+    let (domains, total) = store::list(&state.db, &session.organization_id, &[], page).await?;
     Ok(Json(ListEnvelope::new(domains, total, page)))
 }
 
@@ -186,7 +156,7 @@ pub async fn domain_delete(
     Path(id): Path<String>,
 ) -> Result<StatusCode, ApiError> {
     let domain = find_visible(&state, &principal, &id).await?;
-    if !delete_unused(&state.db, &principal.key().organization_id, &domain).await? {
+    if !store::delete_unused(&state.db, &principal.key().organization_id, &domain).await? {
         return Err(ApiError::conflict(format!(
             "Live links use {}; delete or move them before removing the domain.",
             domain.hostname
@@ -208,93 +178,8 @@ async fn find_visible(state: &AppState, principal: &ApiPrincipal, id: &str) -> R
     if Id::parse(IdKind::Domain, id).is_none() {
         return Err(ApiError::not_found("domain"));
     }
-    match get(&state.db, &principal.key().organization_id, id).await? {
+    match store::get(&state.db, &principal.key().organization_id, id).await? {
         Some(domain) if principal.allows_domain(&domain.hostname) => Ok(domain),
         _ => Err(ApiError::not_found("domain")),
     }
-}
-
-// --- storage -----------------------------------------------------------------------------
-
-async fn insert(db: &Db, organization_id: &str, domain: &Domain) -> Result<(), StoreError> {
-    const SQL: &str =
-        "INSERT INTO domains (id, organization_id, hostname, created_at) VALUES ($1, $2, $3, $4)";
-    dispatch!(db, |pool| sqlx::query(SQL)
-        .bind(&domain.id)
-        .bind(organization_id)
-        .bind(&domain.hostname)
-        .bind(domain.created_at)
-        .execute(pool)
-        .await
-        .map(drop))
-    .map_err(|e| StoreError::on_unique(e, "This hostname is already registered."))
-}
-
-async fn get(db: &Db, organization_id: &str, id: &str) -> Result<Option<Domain>, StoreError> {
-    const SQL: &str = "SELECT id, hostname, created_at FROM domains WHERE id = $1 AND organization_id = $2";
-    Ok(dispatch!(db, |pool| sqlx::query_as::<_, Domain>(SQL)
-        .bind(id)
-        .bind(organization_id)
-        .fetch_optional(pool)
-        .await)?)
-}
-
-/// `$start, $start+1, …` for `n` values.
-pub(crate) fn placeholders(start: usize, n: usize) -> String {
-    (start..start + n).map(|i| format!("${i}")).collect::<Vec<_>>().join(", ")
-}
-
-async fn list(
-    db: &Db,
-    organization_id: &str,
-    scope: &[String],
-    page: Pagination,
-) -> Result<(Vec<Domain>, u64), StoreError> {
-    let mut filter = "organization_id = $1".to_owned();
-    if !scope.is_empty() {
-        filter.push_str(&format!(" AND hostname IN ({})", placeholders(2, scope.len())));
-    }
-    let n = 2 + scope.len();
-    let list_sql = format!(
-        "SELECT id, hostname, created_at FROM domains WHERE {filter} ORDER BY created_at DESC, id DESC LIMIT ${n} OFFSET ${}",
-        n + 1
-    );
-    let count_sql = format!("SELECT COUNT(*) FROM domains WHERE {filter}");
-    let params: Vec<&str> =
-        std::iter::once(organization_id).chain(scope.iter().map(String::as_str)).collect();
-    crate::db::page(db, &list_sql, &count_sql, &params, page).await
-}
-
-/// Deletes the domain unless live links use it (checked and deleted in one transaction).
-async fn delete_unused(db: &Db, organization_id: &str, domain: &Domain) -> Result<bool, StoreError> {
-    const IN_USE: &str = "SELECT COUNT(*) FROM links WHERE domain = $1 AND deleted_at IS NULL";
-    const DELETE: &str = "DELETE FROM domains WHERE id = $1 AND organization_id = $2";
-    dispatch!(db, |pool| {
-        let mut tx = pool.begin_write().await?;
-        let used: i64 = sqlx::query_scalar(IN_USE).bind(&domain.hostname).fetch_one(&mut *tx).await?;
-        if used > 0 {
-            return Ok(false);
-        }
-        sqlx::query(DELETE).bind(&domain.id).bind(organization_id).execute(&mut *tx).await?;
-        tx.commit().await?;
-        Ok(true)
-    })
-}
-
-/// Whether `hostname` is registered by `organization_id`.
-pub async fn is_registered_to(db: &Db, organization_id: &str, hostname: &str) -> Result<bool, StoreError> {
-    const SQL: &str = "SELECT COUNT(*) FROM domains WHERE hostname = $1 AND organization_id = $2";
-    let n: i64 = dispatch!(db, |pool| sqlx::query_scalar(SQL)
-        .bind(hostname)
-        .bind(organization_id)
-        .fetch_one(pool)
-        .await)?;
-    Ok(n > 0)
-}
-
-/// Whether `hostname` is registered by anyone (redirects resolve on it when it is).
-pub async fn is_registered(db: &Db, hostname: &str) -> Result<bool, StoreError> {
-    const SQL: &str = "SELECT COUNT(*) FROM domains WHERE hostname = $1";
-    let n: i64 = dispatch!(db, |pool| sqlx::query_scalar(SQL).bind(hostname).fetch_one(pool).await)?;
-    Ok(n > 0)
 }

@@ -10,7 +10,12 @@ use crate::events::{EventType, NewEvent};
 use crate::http::Pagination;
 use crate::time::Timestamp;
 
-const COLUMNS: &str = "id, kind, status, progress, result, error, created_at, started_at, finished_at";
+/// The row's columns, as a literal for `concat!`.
+macro_rules! columns {
+    () => {
+        "id, kind, status, progress, result, error, created_at, started_at, finished_at"
+    };
+}
 
 #[derive(sqlx::FromRow)]
 struct JobRow {
@@ -80,8 +85,8 @@ pub async fn enqueue(db: &Db, new: NewJob<'_>) -> Result<(), StoreError> {
 }
 
 pub async fn get(db: &Db, organization_id: &str, id: &str) -> Result<Option<Job>, StoreError> {
-    let sql = format!("SELECT {COLUMNS} FROM jobs WHERE id = $1 AND organization_id = $2");
-    let row = dispatch!(db, |pool| sqlx::query_as::<_, JobRow>(sqlx::AssertSqlSafe(sql.clone()))
+    const SQL: &str = concat!("SELECT ", columns!(), " FROM jobs WHERE id = $1 AND organization_id = $2");
+    let row = dispatch!(db, |pool| sqlx::query_as::<_, JobRow>(SQL)
         .bind(id)
         .bind(organization_id)
         .fetch_optional(pool)
@@ -90,11 +95,13 @@ pub async fn get(db: &Db, organization_id: &str, id: &str) -> Result<Option<Job>
 }
 
 pub async fn list(db: &Db, organization_id: &str, page: Pagination) -> Result<(Vec<Job>, u64), StoreError> {
-    let sql = format!(
-        "SELECT {COLUMNS} FROM jobs WHERE organization_id = $1 ORDER BY created_at DESC, id DESC LIMIT $2 OFFSET $3"
+    const SQL: &str = concat!(
+        "SELECT ",
+        columns!(),
+        " FROM jobs WHERE organization_id = $1 ORDER BY created_at DESC, id DESC LIMIT $2 OFFSET $3"
     );
     const COUNT: &str = "SELECT COUNT(*) FROM jobs WHERE organization_id = $1";
-    let (rows, total) = crate::db::page::<JobRow>(db, &sql, COUNT, &[organization_id], page).await?;
+    let (rows, total) = crate::db::page::<JobRow>(db, SQL, COUNT, &[organization_id], page).await?;
     Ok((rows.into_iter().map(Job::from).collect(), total))
 }
 

@@ -194,11 +194,11 @@ pub async fn apikey_update(
         blocked_reason: if changes.blocked { changes.blocked_reason } else { None },
         ..changes
     };
-    if !store::update_key(&state.db, org, &id, current.version, &changes).await? {
+    let Some(row) = store::update_key(&state.db, org, &id, current.version, &changes).await? else {
         return Err(changed_meanwhile("key"));
-    }
+    };
     state.invalidations.changed(&[crate::cluster::Change::Key(id.clone())]).await;
-    Ok(with_etag(manage::get(&state, org, &id).await?))
+    Ok(with_etag(row.into_api_key(state.db.now())))
 }
 
 /// Revoke an API key
@@ -263,7 +263,7 @@ pub async fn apikey_rotate(
     let key = material::generate();
     let sealed = state.master_key.seal(key.secret().expose().as_bytes());
     let old_expires_at = at + TimeDelta::seconds(req.grace_period_seconds);
-    store::rotate_key(
+    let row = store::rotate_key(
         &state.db,
         &id,
         &current.prefix,
@@ -278,7 +278,7 @@ pub async fn apikey_rotate(
     .await?;
     state.invalidations.changed(&[crate::cluster::Change::Key(id.clone())]).await;
     tracing::info!(key_id = %id, grace_period_seconds = req.grace_period_seconds, "API key rotated");
-    let api_key = manage::get(&state, org, &id).await?;
+    let api_key = row.into_api_key(state.db.now());
     let mut headers = created_headers(&api_key);
     headers.remove(header::LOCATION);
     Ok((StatusCode::CREATED, headers, Json(ApiKeyCreated { key: key.secret().expose().clone(), api_key })))

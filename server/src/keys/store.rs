@@ -12,9 +12,56 @@ use crate::events::{EventType, NewEvent};
 use crate::http::Pagination;
 use crate::time::Timestamp;
 
-const KEY_COLUMNS: &str = "id, organization_id, name, prefix, scopes, domains, allowed_ips, expires_at, \
-     rate_limit_rpm, revoked_at, blocked, blocked_reason, last_used_at, last_used_ip, created_by, \
-     rotated_from, rotated_at, created_at, updated_at, version";
+/// A [`KeyRow`]'s columns, as a literal for `concat!`; `key_columns!("k.")` qualifies them.
+macro_rules! key_columns {
+    () => {
+        key_columns!("")
+    };
+    ($t:literal) => {
+        concat!(
+            $t,
+            "id, ",
+            $t,
+            "organization_id, ",
+            $t,
+            "name, ",
+            $t,
+            "prefix, ",
+            $t,
+            "scopes, ",
+            $t,
+            "domains, ",
+            $t,
+            "allowed_ips, ",
+            $t,
+            "expires_at, ",
+            $t,
+            "rate_limit_rpm, ",
+            $t,
+            "revoked_at, ",
+            $t,
+            "blocked, ",
+            $t,
+            "blocked_reason, ",
+            $t,
+            "last_used_at, ",
+            $t,
+            "last_used_ip, ",
+            $t,
+            "created_by, ",
+            $t,
+            "rotated_from, ",
+            $t,
+            "rotated_at, ",
+            $t,
+            "created_at, ",
+            $t,
+            "updated_at, ",
+            $t,
+            "version"
+        )
+    };
+}
 
 /// A key row as stored.
 #[derive(Debug, Clone, sqlx::FromRow)]
@@ -186,8 +233,9 @@ pub async fn insert_key(db: &Db, new: NewKey<'_>) -> Result<ApiKey, StoreError> 
 }
 
 pub async fn get_key(db: &Db, organization_id: &str, id: &str) -> Result<Option<KeyRow>, StoreError> {
-    let sql = format!("SELECT {KEY_COLUMNS} FROM api_keys WHERE id = $1 AND organization_id = $2");
-    Ok(dispatch!(db, |pool| sqlx::query_as::<_, KeyRow>(sqlx::AssertSqlSafe(sql.clone()))
+    const SQL: &str =
+        concat!("SELECT ", key_columns!(), " FROM api_keys WHERE id = $1 AND organization_id = $2");
+    Ok(dispatch!(db, |pool| sqlx::query_as::<_, KeyRow>(SQL)
         .bind(id)
         .bind(organization_id)
         .fetch_optional(pool)
@@ -218,27 +266,34 @@ pub async fn list_keys(
     include_inactive: bool,
     page: Pagination,
 ) -> Result<(Vec<KeyRow>, u64), StoreError> {
-    let filter = if include_inactive {
-        "organization_id = $1 AND $2 = $2"
-    } else {
-        "organization_id = $1 AND revoked_at IS NULL AND (expires_at IS NULL OR expires_at > $2)"
-    };
-    let list = format!(
-        "SELECT {KEY_COLUMNS} FROM api_keys WHERE {filter} ORDER BY created_at DESC, id DESC LIMIT $3 OFFSET $4"
+    // `$3`: whether revoked and expired keys are listed too.
+    macro_rules! matching {
+        () => {
+            "organization_id = $1 AND ($3 OR (revoked_at IS NULL AND (expires_at IS NULL OR expires_at > $2)))"
+        };
+    }
+    const LIST: &str = concat!(
+        "SELECT ",
+        key_columns!(),
+        " FROM api_keys WHERE ",
+        matching!(),
+        " ORDER BY created_at DESC, id DESC LIMIT $4 OFFSET $5"
     );
-    let count = format!("SELECT COUNT(*) FROM api_keys WHERE {filter}");
+    const COUNT: &str = concat!("SELECT COUNT(*) FROM api_keys WHERE ", matching!());
     let at = db.now();
     let (rows, total) = dispatch!(db, |pool| {
-        let rows = sqlx::query_as::<_, KeyRow>(sqlx::AssertSqlSafe(list.clone()))
+        let rows = sqlx::query_as::<_, KeyRow>(LIST)
             .bind(organization_id)
             .bind(at)
+            .bind(include_inactive)
             .bind(page.sql_limit())
             .bind(page.sql_offset())
             .fetch_all(pool)
             .await?;
-        let total: i64 = sqlx::query_scalar(sqlx::AssertSqlSafe(count.clone()))
+        let total: i64 = sqlx::query_scalar(COUNT)
             .bind(organization_id)
             .bind(at)
+            .bind(include_inactive)
             .fetch_one(pool)
             .await?;
         Ok::<_, sqlx::Error>((rows, total))
@@ -264,13 +319,16 @@ pub async fn update_key(
     id: &str,
     version: i64,
     changes: &KeyChanges,
-) -> Result<bool, StoreError> {
-    const SQL: &str = "UPDATE api_keys SET name = $1, domains = $2, allowed_ips = $3, expires_at = $4, \
+) -> Result<Option<KeyRow>, StoreError> {
+    const SQL: &str = concat!(
+        "UPDATE api_keys SET name = $1, domains = $2, allowed_ips = $3, expires_at = $4, \
          rate_limit_rpm = $5, blocked = $6, blocked_reason = $7, updated_at = $8, version = version + 1 \
-         WHERE id = $9 AND organization_id = $10 AND version = $11";
+         WHERE id = $9 AND organization_id = $10 AND version = $11 RETURNING ",
+        key_columns!()
+    );
     let domains = to_json(&changes.domains);
     let allowed_ips = to_json(&changes.allowed_ips);
-    let done = dispatch!(db, |pool| sqlx::query(SQL)
+    Ok(dispatch!(db, |pool| sqlx::query_as::<_, KeyRow>(SQL)
         .bind(&changes.name)
         .bind(&domains)
         .bind(&allowed_ips)
@@ -282,10 +340,8 @@ pub async fn update_key(
         .bind(id)
         .bind(organization_id)
         .bind(version)
-        .execute(pool)
-        .await
-        .map(|r| r.rows_affected()))?;
-    Ok(done == 1)
+        .fetch_optional(pool)
+        .await)?)
 }
 
 /// Revokes a key (idempotent), writing the `key.revoked` event in the same transaction.
@@ -328,12 +384,15 @@ pub async fn rotate_key(
     old_prefix: &str,
     secret: NewSecret<'_>,
     old_expires_at: Timestamp,
-) -> Result<(), StoreError> {
+) -> Result<KeyRow, StoreError> {
     const RETIRE: &str = "UPDATE api_key_secrets SET expires_at = $1 \
          WHERE key_id = $2 AND (expires_at IS NULL OR expires_at > $1)";
     const PURGE: &str = "DELETE FROM api_key_secrets WHERE key_id = $1 AND expires_at <= $2";
-    const UPDATE_KEY: &str = "UPDATE api_keys SET prefix = $1, rotated_from = $2, rotated_at = $3, \
-         updated_at = $3, version = version + 1 WHERE id = $4";
+    const UPDATE_KEY: &str = concat!(
+        "UPDATE api_keys SET prefix = $1, rotated_from = $2, rotated_at = $3, \
+         updated_at = $3, version = version + 1 WHERE id = $4 RETURNING ",
+        key_columns!()
+    );
     let at = db.now();
     dispatch!(db, |pool| {
         let mut tx = pool.begin_write().await?;
@@ -348,15 +407,15 @@ pub async fn rotate_key(
             .bind(at)
             .execute(&mut *tx)
             .await?;
-        sqlx::query(UPDATE_KEY)
+        let row = sqlx::query_as::<_, KeyRow>(UPDATE_KEY)
             .bind(secret.prefix)
             .bind(old_prefix)
             .bind(at)
             .bind(id)
-            .execute(&mut *tx)
+            .fetch_one(&mut *tx)
             .await?;
         tx.commit().await?;
-        Ok::<_, StoreError>(())
+        Ok::<_, StoreError>(row)
     })
 }
 
@@ -369,12 +428,13 @@ pub struct VerificationRow {
 }
 
 pub async fn find_by_hash(db: &Db, hash: &KeyHash) -> Result<Option<VerificationRow>, StoreError> {
-    let columns = KEY_COLUMNS.split(", ").map(|c| format!("k.{c}")).collect::<Vec<_>>().join(", ");
-    let sql = format!(
-        "SELECT {columns}, s.expires_at AS secret_expires_at \
+    const SQL: &str = concat!(
+        "SELECT ",
+        key_columns!("k."),
+        ", s.expires_at AS secret_expires_at \
          FROM api_key_secrets s JOIN api_keys k ON k.id = s.key_id WHERE s.key_hash = $1"
     );
-    Ok(dispatch!(db, |pool| sqlx::query_as::<_, VerificationRow>(sqlx::AssertSqlSafe(sql.clone()))
+    Ok(dispatch!(db, |pool| sqlx::query_as::<_, VerificationRow>(SQL)
         .bind(&hash.0[..])
         .fetch_optional(pool)
         .await)?)

@@ -17,10 +17,9 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use chrono::{NaiveDate, TimeDelta};
 
 pub use redirect::*;
-use store::{LinkRow, LinkValues, ListFilter};
+use store::{LinkRow, LinkValues, ListFilter, NewLink};
 pub use types::*;
 
-use crate::db::StoreError;
 use crate::domains::{self, domain_not_allowed};
 use crate::error::{ApiError, Validation};
 use crate::http::conditional::{IfMatch, changed_meanwhile, etag};
@@ -167,37 +166,23 @@ async fn create(
     let domain = domain.expect("validation passed, so the domain resolved");
 
     let id = Id::generate(IdKind::Link).into_string();
-    // A generated slug that collides (astronomically rare) is drawn again; a chosen one is 409.
-    let attempts = if req.slug.is_some() { 1 } else { 5 };
-    let mut outcome = Err(StoreError::Conflict(String::new()));
-    for _ in 0..attempts {
-        let slug = req.slug.clone().unwrap_or_else(generate_slug);
-        let values = LinkValues {
-            domain: &domain,
-            slug: &slug,
-            url: &url,
-            title: title.as_deref(),
-            tags: &tags,
-            expires_at: req.expires_at,
-        };
-        outcome = store::insert(&state.db, &id, org, &values, at).await;
-        if outcome.is_ok() {
-            state.events_committed();
-            // A miss cached for this slug must not outlive the link's creation.
-            let link = crate::cluster::Change::Link { domain: domain.clone(), slug: slug.clone() };
-            state.invalidations.changed(&[link]).await;
-        }
-        if !matches!(outcome, Err(StoreError::Conflict(_))) {
-            break;
-        }
-    }
-    outcome?;
-    let link = to_link(
-        state,
-        store::get(&state.db, org, &id)
-            .await?
-            .ok_or_else(|| ApiError::internal("a created link vanished"))?,
-    );
+    let new = NewLink {
+        id: &id,
+        organization_id: org,
+        domain: &domain,
+        slug: req.slug.as_deref(),
+        url: &url,
+        title: title.as_deref(),
+        tags: &tags,
+        expires_at: req.expires_at,
+        at,
+    };
+    let row = store::insert(&state.db, &new).await?;
+    state.events_committed();
+    // A miss cached for this slug must not outlive the link's creation.
+    let change = crate::cluster::Change::Link { domain: row.domain.clone(), slug: row.slug.clone() };
+    state.invalidations.changed(&[change]).await;
+    let link = to_link(state, row);
     let (status, mut headers, body) = with_etag(StatusCode::CREATED, link);
     if let Ok(location) = HeaderValue::from_str(&format!("/v1/links/{id}")) {
         headers.insert(header::LOCATION, location);
@@ -359,9 +344,9 @@ pub async fn link_update(
         expires_at,
     };
     let org = &principal.key().organization_id;
-    if !store::update(&state.db, org, &id, current.version, &values, at).await? {
+    let Some(row) = store::update(&state.db, org, &id, current.version, &values, at).await? else {
         return Err(changed_meanwhile("link"));
-    }
+    };
     state
         .invalidations
         .changed(&[
@@ -369,7 +354,6 @@ pub async fn link_update(
             crate::cluster::Change::Link { domain: domain.clone(), slug: slug.clone() },
         ])
         .await;
-    let row = store::get(&state.db, org, &id).await?.ok_or_else(|| ApiError::not_found("link"))?;
     Ok(with_etag(StatusCode::OK, to_link(&state, row)))
 }
 

@@ -5,14 +5,18 @@ use chrono::NaiveDate;
 
 use serde_json::json;
 
-use crate::db::{BeginWrite, Db, StoreError};
+use crate::db::{BeginWrite, Db, StoreError, placeholders};
 use crate::dispatch;
-use crate::domains::placeholders;
 use crate::events::{EventType, NewEvent};
 use crate::http::Pagination;
 use crate::time::Timestamp;
 
-const COLUMNS: &str = "id, organization_id, domain, slug, url, title, tags, expires_at, clicks, created_at, updated_at, version";
+/// The row's columns, as a literal for `concat!`.
+macro_rules! columns {
+    () => {
+        "id, organization_id, domain, slug, url, title, tags, expires_at, clicks, created_at, updated_at, version"
+    };
+}
 
 /// A link row as stored.
 #[derive(Debug, Clone, sqlx::FromRow)]
@@ -69,60 +73,106 @@ pub struct LinkValues<'a> {
     pub expires_at: Option<Timestamp>,
 }
 
-/// Inserts a link unless its slug is taken on its domain (the import's form: a taken slug
-/// skips the row rather than failing the batch). Same parameters as [`insert`].
-pub const INSERT_IF_FREE: &str = "INSERT INTO links (id, organization_id, domain, slug, url, title, tags, \
-     search_text, expires_at, clicks, created_at, updated_at, version) \
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 0, $10, $10, 1) ON CONFLICT DO NOTHING";
+/// A link to create. Without a chosen slug, one is generated.
+pub struct NewLink<'a> {
+    pub id: &'a str,
+    pub organization_id: &'a str,
+    pub domain: &'a str,
+    /// The slug asked for; `None`: generate one.
+    pub slug: Option<&'a str>,
+    pub url: &'a str,
+    pub title: Option<&'a str>,
+    pub tags: &'a [String],
+    pub expires_at: Option<Timestamp>,
+    pub at: Timestamp,
+}
+
+impl NewLink<'_> {
+    /// A generated slug that collides (astronomically rare) is drawn again; a chosen one is
+    /// tried once.
+    pub(crate) fn attempts(&self) -> usize {
+        if self.slug.is_some() { 1 } else { 5 }
+    }
+
+    pub(crate) fn slug(&self) -> String {
+        self.slug.map_or_else(super::generate_slug, str::to_owned)
+    }
+}
+
+/// The one link insert: nothing when the slug is taken on the domain (`ON CONFLICT DO
+/// NOTHING`), else the stored row.
+pub(crate) const INSERT: &str = concat!(
+    "INSERT INTO links (id, organization_id, domain, slug, url, title, tags, search_text, \
+     expires_at, clicks, created_at, updated_at, version) \
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 0, $10, $10, 1) ON CONFLICT DO NOTHING RETURNING ",
+    columns!()
+);
+
+/// Inserts `$new` ([`NewLink`]) in the transaction `$tx`, drawing generated slugs again on a
+/// collision: `Result<Option<LinkRow>, sqlx::Error>`, `None` when the slug is taken. For
+/// [`insert`] and the import, in their own transactions on either backend.
+macro_rules! insert_link {
+    ($tx:expr, $new:expr) => {
+        async {
+            let new: &$crate::links::store::NewLink<'_> = $new;
+            let tags = $crate::links::store::tags_json(new.tags);
+            for _ in 0..new.attempts() {
+                let slug = new.slug();
+                let row = sqlx::query_as::<_, $crate::links::store::LinkRow>($crate::links::store::INSERT)
+                    .bind(new.id)
+                    .bind(new.organization_id)
+                    .bind(new.domain)
+                    .bind(&slug)
+                    .bind(new.url)
+                    .bind(new.title)
+                    .bind(&tags)
+                    .bind($crate::links::store::search_text(new.title, new.url, &slug))
+                    .bind(new.expires_at)
+                    .bind(new.at)
+                    .fetch_optional(&mut *$tx)
+                    .await?;
+                if row.is_some() {
+                    return Ok::<_, sqlx::Error>(row);
+                }
+            }
+            Ok(None)
+        }
+        .await
+    };
+}
+pub(crate) use insert_link;
 
 const SLUG_TAKEN: &str = "This slug is already used by a live link on this domain.";
 
-pub async fn insert(
-    db: &Db,
-    id: &str,
-    organization_id: &str,
-    values: &LinkValues<'_>,
-    at: Timestamp,
-) -> Result<(), StoreError> {
-    const SQL: &str = "INSERT INTO links (id, organization_id, domain, slug, url, title, tags, search_text, \
-         expires_at, clicks, created_at, updated_at, version) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 0, $10, $10, 1)";
-    let tags = tags_json(values.tags);
-    let search = search_text(values.title, values.url, values.slug);
-    let event = NewEvent::new(
-        organization_id,
-        EventType::LinkCreated,
-        json!({"id": id, "url": values.url, "domain": values.domain, "slug": values.slug, "title": values.title,
-               "tags": values.tags, "expires_at": values.expires_at, "created_at": at}),
-        at,
-    );
+/// Creates a link and its `link.created` event, in one transaction; 409 when its chosen slug
+/// is taken.
+pub async fn insert(db: &Db, new: &NewLink<'_>) -> Result<LinkRow, StoreError> {
     dispatch!(db, |pool| {
         let mut tx = pool.begin_write().await?;
-        sqlx::query(SQL)
-            .bind(id)
-            .bind(organization_id)
-            .bind(values.domain)
-            .bind(values.slug)
-            .bind(values.url)
-            .bind(values.title)
-            .bind(&tags)
-            .bind(&search)
-            .bind(values.expires_at)
-            .bind(at)
-            .execute(&mut *tx)
-            .await
-            .map_err(|e| StoreError::on_unique(e, SLUG_TAKEN))?;
+        let Some(row) = insert_link!(tx, new)? else {
+            return Err(StoreError::Conflict(SLUG_TAKEN.to_owned()));
+        };
+        let event = NewEvent::new(
+            new.organization_id,
+            EventType::LinkCreated,
+            json!({"id": row.id, "url": row.url, "domain": row.domain, "slug": row.slug, "title": row.title,
+                   "tags": row.tags(), "expires_at": row.expires_at, "created_at": row.created_at}),
+            new.at,
+        );
         crate::insert_event!(&mut *tx, &event)?;
         tx.commit().await?;
-        Ok::<_, StoreError>(())
+        Ok(row)
     })
 }
 
 /// A live (not deleted) link of the organisation.
 pub async fn get(db: &Db, organization_id: &str, id: &str) -> Result<Option<LinkRow>, StoreError> {
-    let sql =
-        format!("SELECT {COLUMNS} FROM links WHERE id = $1 AND organization_id = $2 AND deleted_at IS NULL");
-    Ok(dispatch!(db, |pool| sqlx::query_as::<_, LinkRow>(sqlx::AssertSqlSafe(sql.clone()))
+    const SQL: &str = concat!(
+        "SELECT ",
+        columns!(),
+        " FROM links WHERE id = $1 AND organization_id = $2 AND deleted_at IS NULL"
+    );
+    Ok(dispatch!(db, |pool| sqlx::query_as::<_, LinkRow>(SQL)
         .bind(id)
         .bind(organization_id)
         .fetch_optional(pool)
@@ -167,7 +217,8 @@ pub async fn list(
     let filter_sql = clauses.join(" AND ");
     let n = params.len();
     let list_sql = format!(
-        "SELECT {COLUMNS} FROM links WHERE {filter_sql} ORDER BY created_at DESC, id DESC LIMIT ${} OFFSET ${}",
+        "{} {filter_sql} ORDER BY created_at DESC, id DESC LIMIT ${} OFFSET ${}",
+        concat!("SELECT ", columns!(), " FROM links WHERE"),
         n + 1,
         n + 2
     );
@@ -176,8 +227,8 @@ pub async fn list(
     crate::db::page(db, &list_sql, &count_sql, &params, page).await
 }
 
-/// Overwrites a link's values if it is still at `version`; `false` when it moved on (or was
-/// deleted) meanwhile.
+/// Overwrites a link's values if it is still at `version`: the row as it now is, or `None`
+/// when it moved on (or was deleted) meanwhile.
 pub async fn update(
     db: &Db,
     organization_id: &str,
@@ -185,13 +236,16 @@ pub async fn update(
     version: i64,
     values: &LinkValues<'_>,
     at: Timestamp,
-) -> Result<bool, StoreError> {
-    const SQL: &str = "UPDATE links SET domain = $1, slug = $2, url = $3, title = $4, tags = $5, search_text = $6, \
+) -> Result<Option<LinkRow>, StoreError> {
+    const SQL: &str = concat!(
+        "UPDATE links SET domain = $1, slug = $2, url = $3, title = $4, tags = $5, search_text = $6, \
          expires_at = $7, updated_at = $8, version = version + 1 \
-         WHERE id = $9 AND organization_id = $10 AND version = $11 AND deleted_at IS NULL";
+         WHERE id = $9 AND organization_id = $10 AND version = $11 AND deleted_at IS NULL RETURNING ",
+        columns!()
+    );
     let tags = tags_json(values.tags);
     let search = search_text(values.title, values.url, values.slug);
-    let changed = dispatch!(db, |pool| sqlx::query(SQL)
+    dispatch!(db, |pool| sqlx::query_as::<_, LinkRow>(SQL)
         .bind(values.domain)
         .bind(values.slug)
         .bind(values.url)
@@ -203,11 +257,9 @@ pub async fn update(
         .bind(id)
         .bind(organization_id)
         .bind(version)
-        .execute(pool)
-        .await
-        .map(|r| r.rows_affected()))
-    .map_err(|e| StoreError::on_unique(e, SLUG_TAKEN))?;
-    Ok(changed == 1)
+        .fetch_optional(pool)
+        .await)
+    .map_err(|e| StoreError::on_unique(e, SLUG_TAKEN))
 }
 
 /// Soft-deletes a link: the row stays (with `deleted_at`), the slug becomes free; the

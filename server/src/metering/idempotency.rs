@@ -201,8 +201,12 @@ fn canonical(value: Value) -> Value {
     }
 }
 
-const WHERE: &str =
-    "organization_id = $1 AND key_id = $2 AND method = $3 AND route = $4 AND idempotency_key = $5";
+/// The record of one scope (bound by `bind_scope!`), as a literal for `concat!`.
+macro_rules! scope_matches {
+    () => {
+        "organization_id = $1 AND key_id = $2 AND method = $3 AND route = $4 AND idempotency_key = $5"
+    };
+}
 
 #[derive(sqlx::FromRow)]
 struct Record {
@@ -219,13 +223,17 @@ async fn claim(db: &Db, scope: &Scope<'_>, print: &[u8]) -> Result<Claim, StoreE
     const INSERT: &str = "INSERT INTO idempotency_records (organization_id, key_id, method, route, idempotency_key, \
          fingerprint, state, locked_until, created_at, expires_at) \
          VALUES ($1, $2, $3, $4, $5, $6, 'running', $7, $8, $9) ON CONFLICT DO NOTHING";
-    let select = format!(
+    const SELECT: &str = concat!(
         "SELECT fingerprint, state, locked_until, response_status, response_headers, response_body, expires_at \
-         FROM idempotency_records WHERE {WHERE}"
+         FROM idempotency_records WHERE ",
+        scope_matches!()
     );
-    let expire = format!("DELETE FROM idempotency_records WHERE {WHERE} AND expires_at <= $6");
-    let take_over = format!(
-        "UPDATE idempotency_records SET locked_until = $6 WHERE {WHERE} AND state = 'running' AND locked_until = $7"
+    const EXPIRE: &str =
+        concat!("DELETE FROM idempotency_records WHERE ", scope_matches!(), " AND expires_at <= $6");
+    const TAKE_OVER: &str = concat!(
+        "UPDATE idempotency_records SET locked_until = $6 WHERE ",
+        scope_matches!(),
+        " AND state = 'running' AND locked_until = $7"
     );
     for _ in 0..2 {
         let at = db.now();
@@ -245,15 +253,12 @@ async fn claim(db: &Db, scope: &Scope<'_>, print: &[u8]) -> Result<Claim, StoreE
         if inserted == 1 {
             return Ok(Claim::Won);
         }
-        let record = dispatch!(db, |pool| bind_scope!(
-            sqlx::query_as::<_, Record>(sqlx::AssertSqlSafe(select.clone())),
-            scope
-        )
-        .fetch_optional(pool)
-        .await)?;
+        let record = dispatch!(db, |pool| bind_scope!(sqlx::query_as::<_, Record>(SELECT), scope)
+            .fetch_optional(pool)
+            .await)?;
         let Some(record) = record else { continue };
         if record.expires_at <= at {
-            dispatch!(db, |pool| bind_scope!(sqlx::query(sqlx::AssertSqlSafe(expire.clone())), scope)
+            dispatch!(db, |pool| bind_scope!(sqlx::query(EXPIRE), scope)
                 .bind(at)
                 .execute(pool)
                 .await
@@ -273,13 +278,12 @@ async fn claim(db: &Db, scope: &Scope<'_>, print: &[u8]) -> Result<Claim, StoreE
         if record.locked_until > at {
             return Ok(Claim::InProgress);
         }
-        let taken =
-            dispatch!(db, |pool| bind_scope!(sqlx::query(sqlx::AssertSqlSafe(take_over.clone())), scope)
-                .bind(at + LEASE)
-                .bind(record.locked_until)
-                .execute(pool)
-                .await
-                .map(|r| r.rows_affected()))?;
+        let taken = dispatch!(db, |pool| bind_scope!(sqlx::query(TAKE_OVER), scope)
+            .bind(at + LEASE)
+            .bind(record.locked_until)
+            .execute(pool)
+            .await
+            .map(|r| r.rows_affected()))?;
         return Ok(if taken == 1 { Claim::Won } else { Claim::InProgress });
     }
     Ok(Claim::InProgress)
@@ -292,9 +296,10 @@ async fn complete(
     headers: &HeaderMap,
     body: &[u8],
 ) -> Result<(), StoreError> {
-    let sql = format!(
+    const SQL: &str = concat!(
         "UPDATE idempotency_records SET state = 'completed', response_status = $6, response_headers = $7, \
-         response_body = $8 WHERE {WHERE}"
+         response_body = $8 WHERE ",
+        scope_matches!()
     );
     let stored: serde_json::Map<String, Value> = STORED_HEADERS
         .iter()
@@ -304,7 +309,7 @@ async fn complete(
         })
         .collect();
     let stored = Value::Object(stored).to_string();
-    dispatch!(db, |pool| bind_scope!(sqlx::query(sqlx::AssertSqlSafe(sql.clone())), scope)
+    dispatch!(db, |pool| bind_scope!(sqlx::query(SQL), scope)
         .bind(i64::from(status.as_u16()))
         .bind(&stored)
         .bind(body)
@@ -315,11 +320,9 @@ async fn complete(
 }
 
 async fn release(db: &Db, scope: &Scope<'_>) -> Result<(), StoreError> {
-    let sql = format!("DELETE FROM idempotency_records WHERE {WHERE} AND state = 'running'");
-    dispatch!(db, |pool| bind_scope!(sqlx::query(sqlx::AssertSqlSafe(sql.clone())), scope)
-        .execute(pool)
-        .await
-        .map(drop))?;
+    const SQL: &str =
+        concat!("DELETE FROM idempotency_records WHERE ", scope_matches!(), " AND state = 'running'");
+    dispatch!(db, |pool| bind_scope!(sqlx::query(SQL), scope).execute(pool).await.map(drop))?;
     Ok(())
 }
 

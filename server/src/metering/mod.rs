@@ -7,6 +7,7 @@ pub mod idempotency;
 pub mod quota;
 pub mod rate_limit;
 pub mod request_log;
+mod store;
 mod usage;
 
 pub use admit::{Refused, admit};

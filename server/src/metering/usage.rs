@@ -8,9 +8,8 @@ use chrono::{DateTime, NaiveDate, TimeDelta, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
+use super::store;
 use crate::accounts::DashboardSession;
-use crate::db::{Db, StoreError};
-use crate::dispatch;
 use crate::error::{ApiError, Validation};
 use crate::http::{ApiQuery, ListEnvelope, Pagination};
 use crate::pipeline::ApiPrincipal;
@@ -167,7 +166,7 @@ async fn usage(state: &AppState, organization_id: &str, params: &UsageParams) ->
     v.check((to - from).num_days() < 366, "to", "the range must be at most 366 days");
     v.finish()?;
     let group_by = params.group_by.unwrap_or_default();
-    let rows = read_usage(&state.db, organization_id, from, to, params.key_id.as_deref(), group_by).await?;
+    let rows = store::usage(&state.db, organization_id, from, to, params.key_id.as_deref(), group_by).await?;
     let mut series: Vec<UsagePoint> = Vec::with_capacity(rows.len());
     for (day, dimension, count) in rows {
         let Ok(date) = NaiveDate::parse_from_str(&day, "%Y-%m-%d") else { continue };
@@ -197,39 +196,6 @@ async fn usage(state: &AppState, organization_id: &str, params: &UsageParams) ->
     })
 }
 
-async fn read_usage(
-    db: &Db,
-    organization_id: &str,
-    from: NaiveDate,
-    to: NaiveDate,
-    key_id: Option<&str>,
-    group_by: GroupBy,
-) -> Result<Vec<(String, String, i64)>, StoreError> {
-    // (PostgreSQL refuses a constant in GROUP BY, so the day-only grouping names no dimension.)
-    let (select, group) = match group_by {
-        GroupBy::Day => ("''", "day"),
-        GroupBy::Route => ("route", "day, route"),
-        GroupBy::Status => ("status_class", "day, status_class"),
-    };
-    let key_filter = if key_id.is_some() { " AND key_id = $4" } else { "" };
-    let sql = format!(
-        "SELECT day, {select} AS dimension, CAST(SUM(count) AS BIGINT) AS count FROM usage_daily \
-         WHERE organization_id = $1 AND day >= $2 AND day <= $3{key_filter} \
-         GROUP BY {group} ORDER BY {group}"
-    );
-    let (from, to) = (from.format("%Y-%m-%d").to_string(), to.format("%Y-%m-%d").to_string());
-    Ok(dispatch!(db, |pool| {
-        let mut query = sqlx::query_as::<_, (String, String, i64)>(sqlx::AssertSqlSafe(sql.clone()))
-            .bind(organization_id)
-            .bind(&from)
-            .bind(&to);
-        if let Some(key_id) = key_id {
-            query = query.bind(key_id);
-        }
-        query.fetch_all(pool).await
-    })?)
-}
-
 /// The request log
 ///
 /// The organisation's `/v1` requests, newest first — refused ones (401, 403, 429) included —
@@ -251,33 +217,15 @@ pub async fn request_list(
     ApiQuery(params): ApiQuery<RequestsParams>,
 ) -> Result<Json<ListEnvelope<RequestLogEntry>>, ApiError> {
     let page = Pagination::new(params.limit, params.offset)?;
-    let mut clauses = vec!["organization_id = $1".to_owned()];
-    let mut texts: Vec<String> = vec![principal.key().organization_id.to_string()];
-    if let Some(key_id) = &params.key_id {
-        texts.push(key_id.clone());
-        clauses.push(format!("key_id = ${}", texts.len()));
-    }
-    if let Some(route) = &params.route {
-        texts.push(route.clone());
-        clauses.push(format!("route = ${}", texts.len()));
-    }
-    if let Some(status) = params.status {
-        clauses.push(format!("status = {}", i64::from(status)));
-    }
-    let filter = clauses.join(" AND ");
-    let n = texts.len();
-    let list_sql = format!(
-        "SELECT {COLUMNS} FROM request_log WHERE {filter} ORDER BY id DESC LIMIT ${} OFFSET ${}",
-        n + 1,
-        n + 2
-    );
-    let count_sql = format!("SELECT COUNT(*) FROM request_log WHERE {filter}");
-    let texts: Vec<&str> = texts.iter().map(String::as_str).collect();
-    let (rows, total) = crate::db::page(&state.db, &list_sql, &count_sql, &texts, page).await?;
+    let filter = store::RequestFilter {
+        key_id: params.key_id.as_deref(),
+        route: params.route.as_deref(),
+        status: params.status,
+    };
+    let (rows, total) =
+        store::list_requests(&state.db, &principal.key().organization_id, &filter, page).await?;
     Ok(Json(ListEnvelope::new(rows, total, page)))
 }
-
-const COLUMNS: &str = "id, method, route, path, status, latency_ms, key_id, ip, idempotency_key, created_at";
 
 /// One logged request
 ///
@@ -297,14 +245,6 @@ pub async fn request_get(
     principal: ApiPrincipal,
     Path(id): Path<String>,
 ) -> Result<Json<RequestLogEntry>, ApiError> {
-    let sql = format!("SELECT {COLUMNS} FROM request_log WHERE organization_id = $2 AND id = $1");
-    let org = principal.key().organization_id.to_string();
-    let found =
-        dispatch!(&state.db, |pool| sqlx::query_as::<_, RequestLogEntry>(sqlx::AssertSqlSafe(sql.clone()))
-            .bind(&id)
-            .bind(&org)
-            .fetch_optional(pool)
-            .await)
-        .map_err(StoreError::from)?;
+    let found = store::get_request(&state.db, &principal.key().organization_id, &id).await?;
     found.map(Json).ok_or_else(|| ApiError::not_found("logged request"))
 }

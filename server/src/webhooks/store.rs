@@ -9,8 +9,12 @@ use crate::events::EventType;
 use crate::http::Pagination;
 use crate::ids::{Id, IdKind};
 
-const COLUMNS: &str =
-    "id, url, events, description, enabled, disabled_reason, secret_sealed, created_at, updated_at";
+/// The row's columns, as a literal for `concat!`.
+macro_rules! columns {
+    () => {
+        "id, url, events, description, enabled, disabled_reason, secret_sealed, created_at, updated_at"
+    };
+}
 
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct EndpointRow {
@@ -85,8 +89,9 @@ pub async fn insert(db: &Db, new: NewEndpoint<'_>) -> Result<WebhookEndpoint, St
 }
 
 pub async fn get(db: &Db, organization_id: &str, id: &str) -> Result<Option<EndpointRow>, StoreError> {
-    let sql = format!("SELECT {COLUMNS} FROM webhook_endpoints WHERE id = $1 AND organization_id = $2");
-    Ok(dispatch!(db, |pool| sqlx::query_as::<_, EndpointRow>(sqlx::AssertSqlSafe(sql.clone()))
+    const SQL: &str =
+        concat!("SELECT ", columns!(), " FROM webhook_endpoints WHERE id = $1 AND organization_id = $2");
+    Ok(dispatch!(db, |pool| sqlx::query_as::<_, EndpointRow>(SQL)
         .bind(id)
         .bind(organization_id)
         .fetch_optional(pool)
@@ -95,11 +100,8 @@ pub async fn get(db: &Db, organization_id: &str, id: &str) -> Result<Option<Endp
 
 /// An endpoint by id alone (the delivery worker).
 pub async fn get_any(db: &Db, id: &str) -> Result<Option<EndpointRow>, StoreError> {
-    let sql = format!("SELECT {COLUMNS} FROM webhook_endpoints WHERE id = $1");
-    Ok(dispatch!(db, |pool| sqlx::query_as::<_, EndpointRow>(sqlx::AssertSqlSafe(sql.clone()))
-        .bind(id)
-        .fetch_optional(pool)
-        .await)?)
+    const SQL: &str = concat!("SELECT ", columns!(), " FROM webhook_endpoints WHERE id = $1");
+    Ok(dispatch!(db, |pool| sqlx::query_as::<_, EndpointRow>(SQL).bind(id).fetch_optional(pool).await)?)
 }
 
 pub async fn list(
@@ -107,11 +109,13 @@ pub async fn list(
     organization_id: &str,
     page: Pagination,
 ) -> Result<(Vec<EndpointRow>, u64), StoreError> {
-    let sql = format!(
-        "SELECT {COLUMNS} FROM webhook_endpoints WHERE organization_id = $1 ORDER BY created_at DESC, id DESC LIMIT $2 OFFSET $3"
+    const SQL: &str = concat!(
+        "SELECT ",
+        columns!(),
+        " FROM webhook_endpoints WHERE organization_id = $1 ORDER BY created_at DESC, id DESC LIMIT $2 OFFSET $3"
     );
     const COUNT: &str = "SELECT COUNT(*) FROM webhook_endpoints WHERE organization_id = $1";
-    crate::db::page(db, &sql, COUNT, &[organization_id], page).await
+    crate::db::page(db, SQL, COUNT, &[organization_id], page).await
 }
 
 #[allow(clippy::too_many_arguments)]

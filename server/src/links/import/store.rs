@@ -7,7 +7,7 @@ use crate::db::{BeginWrite, Db, StoreError};
 use crate::dispatch;
 use crate::jobs::store::ClaimedJob;
 use crate::jobs::{ImportResult, RowError};
-use crate::links::store::{self as links_store, LinkValues};
+use crate::links::store::{NewLink, insert_link};
 use crate::time::Timestamp;
 
 /// Rows per stored chunk. A multiple of the job's batch, so a batch never spans two chunks.
@@ -83,46 +83,27 @@ pub async fn commit_batch(
     let outcome = dispatch!(db, |pool| {
         let mut tx = pool.begin_write().await?;
         for (row, id, link) in batch.links {
-            let mut attempts = if link.slug.is_some() { 1 } else { 5 };
-            loop {
-                let slug = link.slug.clone().unwrap_or_else(crate::links::generate_slug);
-                let values = LinkValues {
-                    domain: &link.domain,
-                    slug: &slug,
-                    url: &link.url,
-                    title: link.title.as_deref(),
-                    tags: &link.tags,
-                    expires_at: None,
-                };
-                let inserted = sqlx::query(links_store::INSERT_IF_FREE)
-                    .bind(id.as_str())
-                    .bind(job.organization_id.as_str())
-                    .bind(values.domain)
-                    .bind(values.slug)
-                    .bind(values.url)
-                    .bind(values.title)
-                    .bind(links_store::tags_json(values.tags))
-                    .bind(links_store::search_text(values.title, values.url, values.slug))
-                    .bind(values.expires_at)
-                    .bind(at)
-                    .execute(&mut *tx)
-                    .await?
-                    .rows_affected()
-                    == 1;
-                attempts -= 1;
-                if inserted {
+            let new = NewLink {
+                id,
+                organization_id: &job.organization_id,
+                domain: &link.domain,
+                slug: link.slug.as_deref(),
+                url: &link.url,
+                title: link.title.as_deref(),
+                tags: &link.tags,
+                expires_at: None,
+                at,
+            };
+            match insert_link!(tx, &new)? {
+                Some(inserted) => {
                     created += 1;
-                    made.push((link.domain.as_str(), slug));
-                    break;
+                    made.push((link.domain.as_str(), inserted.slug));
                 }
-                if attempts == 0 {
-                    errors.push(RowError {
-                        row: *row,
-                        field: "slug".into(),
-                        message: "is already used by a live link on this domain".into(),
-                    });
-                    break;
-                }
+                None => errors.push(RowError {
+                    row: *row,
+                    field: "slug".into(),
+                    message: "is already used by a live link on this domain".into(),
+                }),
             }
         }
         let skipped_now = batch.links.len() as u64 - created;
