@@ -15,5 +15,6 @@ mod keys;
 mod links;
 mod metering;
 mod playground;
+mod schema;
 mod system;
 mod webhooks;
