@@ -4,6 +4,7 @@
 
 pub mod deliver;
 pub mod guard;
+mod send;
 mod store;
 
 use axum::Json;

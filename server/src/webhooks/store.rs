@@ -2,12 +2,14 @@
 
 use chrono::{DateTime, Utc};
 
+use super::send::Attempt;
 use super::{DeliveryAttempt, PingQueued, WebhookEndpoint};
-use crate::db::{Db, StoreError};
+use crate::db::{BeginWrite, Db, Pool, StoreError};
 use crate::dispatch;
 use crate::events::EventType;
 use crate::http::Pagination;
 use crate::ids::{Id, IdKind};
+use crate::time::Timestamp;
 
 /// The row's columns, as a literal for `concat!`.
 macro_rules! columns {
@@ -162,7 +164,7 @@ pub async fn queue_ping(db: &Db, endpoint_id: &str) -> Result<PingQueued, StoreE
     let delivery_id = Id::generate(IdKind::Delivery).into_string();
     let body = serde_json::json!({"type": "ping", "timestamp": at, "data": {"endpoint_id": endpoint_id}})
         .to_string();
-    dispatch!(db, |pool| sqlx::query(super::deliver::INSERT_DELIVERY)
+    dispatch!(db, |pool| sqlx::query(INSERT_DELIVERY)
         .bind(&delivery_id)
         .bind(endpoint_id)
         .bind(&event_id)
@@ -197,4 +199,171 @@ pub async fn attempts(
         Ok::<_, sqlx::Error>((rows, total))
     })?;
     Ok((rows, u64::try_from(total).unwrap_or(0)))
+}
+
+// --- delivery: the fan-out, the senders' claims and their records -------------------------
+
+/// How long a sender's claim on a delivery lasts (longer than the 15 s request timeout).
+const LEASE: chrono::TimeDelta = chrono::TimeDelta::seconds(60);
+
+/// The insert of a delivery, due at once: `$1` id, `$2` endpoint, `$3` event, `$4` type,
+/// `$5` body, `$6` now.
+pub const INSERT_DELIVERY: &str = "INSERT INTO webhook_deliveries (id, endpoint_id, event_id, event_type, body, \
+     status, attempts, next_attempt_at, created_at) VALUES ($1, $2, $3, $4, $5, 'pending', 0, $6, $6)";
+
+/// How many events one pass of the fan-out takes.
+pub const FAN_OUT_BATCH: usize = 100;
+
+/// What one pass of the fan-out did.
+pub struct FannedOut {
+    /// Events read (a full batch: there may be more).
+    pub events: usize,
+    /// Deliveries queued.
+    pub deliveries: usize,
+}
+
+/// Turns up to [`FAN_OUT_BATCH`] new events into deliveries.
+pub async fn fan_out(db: &Db) -> Result<FannedOut, StoreError> {
+    const PENDING: &str = "SELECT id, organization_id, type, data, created_at FROM events WHERE fanned_out = FALSE ORDER BY created_at LIMIT 100";
+    const _: () = assert!(FAN_OUT_BATCH == 100, "the LIMIT above");
+    let events: Vec<(String, String, String, String, Timestamp)> =
+        dispatch!(db, |pool| sqlx::query_as(PENDING).fetch_all(pool).await)?;
+    let mut done = FannedOut { events: events.len(), deliveries: 0 };
+    for (id, organization_id, kind, data, created_at) in events {
+        let data: serde_json::Value = serde_json::from_str(&data).unwrap_or(serde_json::Value::Null);
+        let body = serde_json::json!({"type": kind, "timestamp": created_at, "data": data}).to_string();
+        done.deliveries += fan_out_one(db, &id, &organization_id, &kind, &body).await?;
+    }
+    Ok(done)
+}
+
+/// Queues one event's deliveries and marks it done, in one transaction.
+async fn fan_out_one(
+    db: &Db,
+    id: &str,
+    organization_id: &str,
+    kind: &str,
+    body: &str,
+) -> Result<usize, StoreError> {
+    const MARK: &str = "UPDATE events SET fanned_out = TRUE WHERE id = $1 AND fanned_out = FALSE";
+    const ENDPOINTS: &str =
+        "SELECT id, events FROM webhook_endpoints WHERE organization_id = $1 AND enabled = TRUE";
+    dispatch!(db, |pool| {
+        let mut tx = pool.begin_write().await?;
+        // Whoever marks the event fans it out; another instance racing for it skips it.
+        if sqlx::query(MARK).bind(id).execute(&mut *tx).await?.rows_affected() == 0 {
+            return Ok(0);
+        }
+        let endpoints: Vec<(String, String)> =
+            sqlx::query_as(ENDPOINTS).bind(organization_id).fetch_all(&mut *tx).await?;
+        let mut n = 0;
+        for (endpoint_id, subscribed) in endpoints {
+            let subscribed: Vec<String> = serde_json::from_str(&subscribed).unwrap_or_default();
+            if !subscribed.iter().any(|t| t == kind) {
+                continue;
+            }
+            sqlx::query(INSERT_DELIVERY)
+                .bind(Id::generate(IdKind::Delivery).into_string())
+                .bind(&endpoint_id)
+                .bind(id)
+                .bind(kind)
+                .bind(body)
+                .bind(db.now())
+                .execute(&mut *tx)
+                .await?;
+            n += 1;
+        }
+        tx.commit().await?;
+        Ok::<_, StoreError>(n)
+    })
+}
+
+/// A claimed delivery.
+#[derive(sqlx::FromRow)]
+pub struct Due {
+    pub id: String,
+    pub endpoint_id: String,
+    pub event_id: String,
+    pub body: String,
+    pub attempts: i64,
+}
+
+/// Claims the most overdue pending delivery with a lease (another sender takes it over when
+/// the lease runs out).
+pub async fn claim(db: &Db) -> Result<Option<Due>, StoreError> {
+    const SQLITE: &str = "UPDATE webhook_deliveries SET lease_until = $1 WHERE id = (SELECT id FROM webhook_deliveries \
+         WHERE status = 'pending' AND next_attempt_at <= $2 AND (lease_until IS NULL OR lease_until < $2) \
+         ORDER BY next_attempt_at LIMIT 1) RETURNING id, endpoint_id, event_id, body, attempts";
+    const POSTGRES: &str = "UPDATE webhook_deliveries SET lease_until = $1 WHERE id = (SELECT id FROM webhook_deliveries \
+         WHERE status = 'pending' AND next_attempt_at <= $2 AND (lease_until IS NULL OR lease_until < $2) \
+         ORDER BY next_attempt_at LIMIT 1 FOR UPDATE SKIP LOCKED) RETURNING id, endpoint_id, event_id, body, attempts";
+    let at = db.now();
+    Ok(match db.pool() {
+        Pool::Sqlite(pool) => {
+            sqlx::query_as::<_, Due>(SQLITE).bind(at + LEASE).bind(at).fetch_optional(pool).await?
+        }
+        Pool::Postgres(pool) => {
+            sqlx::query_as::<_, Due>(POSTGRES).bind(at + LEASE).bind(at).fetch_optional(pool).await?
+        }
+    })
+}
+
+/// An attempt and what follows from it, for [`record`].
+pub struct AttemptRecord<'a> {
+    pub delivery_id: &'a str,
+    pub endpoint_id: &'a str,
+    pub attempt: i64,
+    pub attempt_result: &'a Attempt,
+    pub status: &'static str,
+    pub next_attempt_at: Option<Timestamp>,
+    pub disable_reason: Option<String>,
+    pub disable_after: i64,
+}
+
+/// Records an attempt and its consequences in one transaction: the attempt row, the
+/// delivery's state, and the endpoint's health (a success resets its failure count; a final
+/// failure adds one and disables the endpoint at the limit; a 410 disables it at once).
+pub async fn record(db: &Db, r: AttemptRecord<'_>) -> Result<(), StoreError> {
+    const ATTEMPT: &str = "INSERT INTO webhook_attempts (delivery_id, attempt, status_code, latency_ms, error, \
+         next_attempt_at, attempted_at) VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT DO NOTHING";
+    const DELIVERY: &str = "UPDATE webhook_deliveries SET status = $1, attempts = $2, next_attempt_at = $3, \
+         lease_until = NULL WHERE id = $4";
+    const SUCCESS: &str = "UPDATE webhook_endpoints SET consecutive_failures = 0 WHERE id = $1";
+    const FAILURE: &str = "UPDATE webhook_endpoints SET consecutive_failures = consecutive_failures + 1, \
+         enabled = CASE WHEN consecutive_failures + 1 >= $2 THEN FALSE ELSE enabled END, \
+         disabled_reason = CASE WHEN consecutive_failures + 1 >= $2 AND enabled \
+             THEN 'too many consecutive deliveries failed' ELSE disabled_reason END, updated_at = $3 WHERE id = $1";
+    const DISABLE: &str =
+        "UPDATE webhook_endpoints SET enabled = FALSE, disabled_reason = $2, updated_at = $3 WHERE id = $1";
+    let at = db.now();
+    let a = r.attempt_result;
+    dispatch!(db, |pool| {
+        let mut tx = pool.begin_write().await?;
+        sqlx::query(ATTEMPT)
+            .bind(r.delivery_id)
+            .bind(r.attempt)
+            .bind(a.status_code.map(i64::from))
+            .bind(a.latency.as_secs_f64() * 1000.0)
+            .bind(a.error.as_deref())
+            .bind(r.next_attempt_at)
+            .bind(at)
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query(DELIVERY)
+            .bind(r.status)
+            .bind(r.attempt)
+            .bind(r.next_attempt_at)
+            .bind(r.delivery_id)
+            .execute(&mut *tx)
+            .await?;
+        if let Some(reason) = &r.disable_reason {
+            sqlx::query(DISABLE).bind(r.endpoint_id).bind(reason).bind(at).execute(&mut *tx).await?;
+        } else if r.status == "succeeded" {
+            sqlx::query(SUCCESS).bind(r.endpoint_id).execute(&mut *tx).await?;
+        } else if r.status == "failed" {
+            sqlx::query(FAILURE).bind(r.endpoint_id).bind(r.disable_after).bind(at).execute(&mut *tx).await?;
+        }
+        tx.commit().await?;
+        Ok::<_, StoreError>(())
+    })
 }
