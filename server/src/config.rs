@@ -47,6 +47,10 @@ pub struct ServeArgs {
     /// How long a call to Redis may take before the instance decides alone, in milliseconds.
     #[arg(long, env = "PORTICO_REDIS_TIMEOUT_MS", default_value_t = 250)]
     pub redis_timeout_ms: u64,
+    /// What every key this server writes in Redis starts with: deployments that share one
+    /// Redis (staging and production, say) each need their own.
+    #[arg(long, env = "PORTICO_REDIS_PREFIX", default_value = "portico:")]
+    pub redis_prefix: String,
     /// How long a cached API key or redirect target may be used, in milliseconds: the safety
     /// net should a change's broadcast to the other instances be lost.
     #[arg(long, env = "PORTICO_CACHE_TTL_MS", default_value_t = 1000)]
@@ -160,6 +164,8 @@ pub struct Config {
     pub redis_url: Option<Secret<String>>,
     /// How long a call to Redis may take.
     pub redis_timeout: Duration,
+    /// What every key in Redis starts with.
+    pub redis_prefix: String,
     pub max_json_bytes: usize,
     pub session_ttl: Duration,
     pub shutdown_timeout: Duration,
@@ -280,6 +286,7 @@ impl Config {
             database_url: None,
             redis_url: None,
             redis_timeout: Duration::from_millis(250),
+            redis_prefix: "portico:".to_owned(),
             max_json_bytes: 1024 * 1024,
             session_ttl: Duration::from_secs(7 * 24 * 3600),
             shutdown_timeout: Duration::from_secs(30),
@@ -367,6 +374,7 @@ impl Config {
             database_url: args.database_url.filter(|u| !u.trim().is_empty()),
             redis_url: args.redis_url.filter(|u| !u.trim().is_empty()).map(Secret::new),
             redis_timeout: Duration::from_millis(args.redis_timeout_ms.max(1)),
+            redis_prefix: args.redis_prefix,
             key_cache_ttl: Duration::from_millis(args.cache_ttl_ms.max(1)),
             redirect_cache_ttl: Duration::from_millis(args.cache_ttl_ms.max(1)),
             max_json_bytes: args.max_json_bytes,

@@ -112,7 +112,7 @@ pub async fn start_with(
     let (request_log, log_queue) = RequestLog::new(65_536, &mut registry);
     let redis = match &config.redis_url {
         Some(url) => Some(Arc::new(
-            SharedRedis::new(url.expose(), config.redis_timeout, &mut registry)
+            SharedRedis::new(url.expose(), &config.redis_prefix, config.redis_timeout, &mut registry)
                 .map_err(|m| StartupError::setting(REDIS_URL, m))?,
         )),
         None => {

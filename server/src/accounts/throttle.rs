@@ -157,7 +157,7 @@ impl LoginThrottle {
                     (format!("account:{}", digest(email)), c.per_account_burst, c.per_account_refill)
                 }
             };
-            let bucket = format!("{}throttle:{name}", limits::PREFIX);
+            let bucket = redis.key(&["throttle:", &name]);
             let refill = refill.max(Duration::from_millis(1));
             if let Some(decision) = limits::gcra(redis, &bucket, refill, burst).await {
                 return match decision.allowed {
@@ -178,15 +178,15 @@ impl LoginThrottle {
 
     async fn is_known(&self, email: &str, network: Network) -> bool {
         if let Some(redis) = &self.shared
-            && let Some(known) = limits::exists(redis, &self.known_key(email, network)).await
+            && let Some(known) = limits::exists(redis, &Self::known_key(redis, email, network)).await
         {
             return known;
         }
         self.known.contains_key(&(email.to_owned(), network))
     }
 
-    fn known_key(&self, email: &str, network: Network) -> String {
-        format!("{}throttle:known:{}:{network}", limits::PREFIX, digest(email))
+    fn known_key(redis: &SharedRedis, email: &str, network: Network) -> String {
+        redis.key(&["throttle:known:", &digest(email), ":", &network.to_string()])
     }
 
     /// Remembers that `email` signed in (or up) from `ip`'s network.
@@ -194,7 +194,7 @@ impl LoginThrottle {
         let network = Network::from(ip);
         self.known.insert((email.to_owned(), network), ());
         if let Some(redis) = &self.shared {
-            limits::mark(redis, &self.known_key(email, network), KNOWN_FOR).await;
+            limits::mark(redis, &Self::known_key(redis, email, network), KNOWN_FOR).await;
         }
     }
 

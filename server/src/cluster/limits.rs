@@ -11,9 +11,6 @@ use redis::Script;
 
 use super::redis::SharedRedis;
 
-/// Every key this server writes starts with this.
-pub const PREFIX: &str = "portico:";
-
 /// A GCRA decision: the same semantics as `governor`'s in-memory limiter — a bucket of
 /// `burst` cells, one cell back every `interval`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -103,7 +100,7 @@ return {{a, r, s, w, qa, u}}"
     ))
 });
 
-/// Spends a cell of `bucket` (a key under [`PREFIX`]); `None` when Redis is down.
+/// Spends a cell of `bucket` (a key named with [`SharedRedis::key`]); `None` when Redis is down.
 pub async fn gcra(redis: &SharedRedis, bucket: &str, interval: Duration, burst: u32) -> Option<Gcra> {
     let answer: (i64, i64, i64, i64) =
         redis.run(GCRA.key(bucket).arg(micros_of(interval)).arg(burst.max(1))).await?;
@@ -139,7 +136,7 @@ pub struct QuotaSpend {
 /// How long a month's counter outlives its month's start (it is read only during the month).
 const QUOTA_LIFETIME: Duration = Duration::from_secs(40 * 24 * 3600);
 
-/// Spends one call of `counter`'s month (a key under [`PREFIX`]) if fewer than `limit` were
+/// Spends one call of `counter`'s month (a key named with [`SharedRedis::key`]) if fewer than `limit` were
 /// used; `None` when Redis is down.
 pub async fn spend_quota(redis: &SharedRedis, counter: &str, limit: u64, floor: u64) -> Option<QuotaSpend> {
     let mut invocation = QUOTA.key(counter);

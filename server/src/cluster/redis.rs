@@ -26,6 +26,8 @@ const PROBE_EVERY: Duration = Duration::from_millis(500);
 pub struct SharedRedis {
     connection: ConnectionManager,
     timeout: Duration,
+    /// What every key starts with (`--redis-prefix`).
+    prefix: String,
     up: AtomicBool,
     /// Where it is, for the log (the URL without its password).
     location: String,
@@ -43,7 +45,7 @@ impl SharedRedis {
     /// A handle on the Redis at `url`. It connects lazily: Redis may be down at start (the
     /// instance then starts on local limits and [`watch`](Self::watch) connects later). `Err`
     /// only for a URL that is not a Redis URL.
-    pub fn new(url: &str, timeout: Duration, registry: &mut Registry) -> Result<Self, String> {
+    pub fn new(url: &str, prefix: &str, timeout: Duration, registry: &mut Registry) -> Result<Self, String> {
         let location = crate::config::redact_url(url);
         let client = redis::Client::open(url).map_err(|e| format!("{location:?} is not a Redis URL: {e}"))?;
         let config = ConnectionManagerConfig::new()
@@ -66,7 +68,23 @@ impl SharedRedis {
             fallbacks.clone(),
         );
         // Down until the first answer: the probe connects at once.
-        Ok(Self { connection, timeout, up: AtomicBool::new(false), location, outages, fallbacks })
+        Ok(Self {
+            connection,
+            timeout,
+            prefix: prefix.to_owned(),
+            up: AtomicBool::new(false),
+            location,
+            outages,
+            fallbacks,
+        })
+    }
+
+    /// A key of this server's: the prefix, then `parts`.
+    pub fn key(&self, parts: &[&str]) -> String {
+        let mut key = String::with_capacity(self.prefix.len() + parts.iter().map(|p| p.len()).sum::<usize>());
+        key.push_str(&self.prefix);
+        parts.iter().for_each(|p| key.push_str(p));
+        key
     }
 
     /// Whether shared decisions are being made (the last call or probe succeeded).

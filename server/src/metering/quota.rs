@@ -84,8 +84,8 @@ pub(super) struct QuotaPlan {
 }
 
 /// The organisation's counter for `month` in Redis.
-fn shared_counter(organization_id: &str, month: Month) -> String {
-    [limits::PREFIX, "quota:", organization_id, ":", &month.to_string()].concat()
+fn shared_counter(redis: &SharedRedis, organization_id: &str, month: Month) -> String {
+    redis.key(&["quota:", organization_id, ":", &month.to_string()])
 }
 
 /// The 429 `quota_exceeded` answer.
@@ -162,7 +162,12 @@ impl Quotas {
             Some(known) => known,
             None => self.refresh(organization_id, month).await?,
         };
-        Ok(QuotaPlan { month, limit, stored, counter: shared_counter(organization_id, month) })
+        let counter = self
+            .shared
+            .as_ref()
+            .map(|redis| shared_counter(redis, organization_id, month))
+            .unwrap_or_default();
+        Ok(QuotaPlan { month, limit, stored, counter })
     }
 
     /// The answer to a spend Redis decided. The count is kept here too: the count to go on
@@ -230,7 +235,7 @@ impl Quotas {
     pub async fn remaining(&self, organization_id: &str) -> Result<u64, ApiError> {
         let month = Month::of(self.db.now());
         if let Some(redis) = self.shared.as_ref().filter(|redis| redis.is_up()) {
-            let counter = shared_counter(organization_id, month);
+            let counter = shared_counter(redis, organization_id, month);
             if let Some(used) = redis.command::<Option<u64>>(redis::cmd("GET").arg(&counter)).await {
                 let (limit, stored) = self.load(organization_id, month).await?;
                 return Ok(limit.saturating_sub(used.unwrap_or(0).max(stored)));

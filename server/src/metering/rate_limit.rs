@@ -131,9 +131,9 @@ impl RateLimits {
     /// What deciding for `key_id` needs: its limit and, when shared, its bucket's name.
     pub(super) fn plan(&self, key_id: &str, rpm: Option<i64>) -> RatePlan {
         let rpm = rpm.and_then(|r| u32::try_from(r).ok()).filter(|r| *r > 0).unwrap_or(self.default_rpm);
-        let bucket = match self.shared {
+        let bucket = match &self.shared {
             None => String::new(),
-            Some(_) => {
+            Some(redis) => {
                 let subject = match self.subject {
                     Subject::ApiKey => "key",
                     Subject::PlaygroundUser => "playground",
@@ -141,7 +141,7 @@ impl RateLimits {
                 // The limit is part of the bucket's name: a changed limit starts afresh, as
                 // it does here.
                 let mut rpm_text = itoa::Buffer::new();
-                [limits::PREFIX, "rl:", subject, ":", key_id, ":", rpm_text.format(rpm)].concat()
+                redis.key(&["rl:", subject, ":", key_id, ":", rpm_text.format(rpm)])
             }
         };
         RatePlan { rpm, per_request: Duration::from_secs(60) / rpm, bucket }

@@ -66,8 +66,20 @@ async fn pair(
     backend: Backend,
     tweak: impl Fn(&mut portico::Config) + Copy,
 ) -> Option<(TestServer, TestServer)> {
-    let a = TestServer::start_with(backend, tweak).await?;
-    let b = a.beside(tweak).await;
+    // A Redis namespace of the pair's own: runs before this one (and tests beside it) leave
+    // buckets and throttles in the same Redis.
+    let prefix = format!("portico-test:{}:", ulid::Ulid::new());
+    let a = TestServer::start_with(backend, |c| {
+        tweak(c);
+        c.redis_prefix = prefix.clone();
+    })
+    .await?;
+    let b = a
+        .beside(|c| {
+            tweak(c);
+            c.redis_prefix = prefix.clone();
+        })
+        .await;
     Some((a, b))
 }
 
