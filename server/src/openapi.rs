@@ -206,6 +206,12 @@ pub fn operation_schemes(op: &Value) -> Vec<&str> {
 }
 
 /// The security schemes an operation accepts.
+/// Whether the operation takes an API key: a `/v1` operation (the `/v1` route group declares
+/// it, see [`crate::router::Audience`]), metered and scoped by the pipeline.
+pub fn takes_api_key(op: &Value) -> bool {
+    op.as_object().is_some_and(|op| schemes(op).contains(&"api_key"))
+}
+
 fn schemes(op: &Map<String, Value>) -> Vec<&str> {
     op.get("security")
         .and_then(Value::as_array)
@@ -237,8 +243,8 @@ fn describe_metering(doc: &mut Value) {
         "RateLimit": text("The rate limit state (IETF draft), e.g. `\"per-key\";r=599;t=1`."),
         "x-api-calls-remaining": number("Calls left in the organisation's monthly quota."),
     });
-    for (path, op) in operations_mut(doc) {
-        if !path.starts_with("/v1/") {
+    for (_path, op) in operations_mut(doc) {
+        if !schemes(op).contains(&"api_key") {
             continue;
         }
         let method_takes_body = op.contains_key("requestBody");
@@ -420,14 +426,20 @@ pub fn check(doc: &Value) -> Vec<String> {
         if !tagged {
             problems.push(format!("{path}: operation {id:?} has no tag"));
         }
-        if path.starts_with("/v1/") {
-            let scope = op.get("x-required-scope").and_then(Value::as_str);
-            if scope.and_then(crate::keys::RequiredScope::parse).is_none() {
+        // The pipeline scopes exactly the operations that take an API key, and all of them
+        // live under `/v1`.
+        let scope = op.get("x-required-scope").and_then(Value::as_str);
+        match (schemes(op).contains(&"api_key"), path.starts_with("/v1/")) {
+            (true, true) if scope.and_then(crate::keys::RequiredScope::parse).is_none() => {
                 problems.push(format!("{path}: /v1 operation {id:?} declares no valid x-required-scope"));
             }
-            if !schemes(op).contains(&"api_key") {
-                problems.push(format!("{path}: /v1 operation {id:?} does not take an API key"));
+            (true, true) => {}
+            (true, false) => problems.push(format!("{path}: operation {id:?} takes an API key outside /v1")),
+            (false, true) => problems.push(format!("{path}: /v1 operation {id:?} does not take an API key")),
+            (false, false) if scope.is_some() => {
+                problems.push(format!("{path}: operation {id:?} declares a scope but takes no API key"))
             }
+            (false, false) => {}
         }
     }
     problems

@@ -89,7 +89,7 @@ impl RouteScopes {
     pub fn from_document(doc: &Value) -> Self {
         let mut table: HashMap<String, Vec<Operation>> = HashMap::new();
         for (method, path, op) in crate::openapi::operations(doc) {
-            if !path.starts_with("/v1/") {
+            if !crate::openapi::takes_api_key(op) {
                 continue;
             }
             let Ok(method) = Method::from_bytes(method.to_ascii_uppercase().as_bytes()) else { continue };
@@ -116,13 +116,11 @@ impl RouteScopes {
     }
 }
 
-/// Middleware: runs the pipeline for requests that matched a `/v1` route; other requests
-/// (and unmatched paths, which 404) pass through untouched.
+/// Middleware, the `/v1` route group's layer (see [`crate::router::Audience::V1`]): runs the
+/// pipeline for the request. A method the route does not have passes through to the router's
+/// 405.
 pub async fn v1(State(state): State<AppState>, req: Request, next: Next) -> Response {
     let Some(route) = req.extensions().get::<MatchedPath>() else { return next.run(req).await };
-    if !route.as_str().starts_with("/v1/") {
-        return next.run(req).await;
-    }
     let Some(operation) = state.route_scopes.operation(req.method(), route.as_str()) else {
         // Wrong method on a /v1 path: the router answers 405.
         return next.run(req).await;

@@ -128,7 +128,6 @@ pub async fn login(
     path = "/api/developer/logout",
     operation_id = "session_delete",
     tag = "account",
-    security(("session_token" = [])),
     responses((status = 204, description = "Signed out.")),
 )]
 pub async fn logout(
@@ -147,7 +146,6 @@ pub async fn logout(
     path = "/api/developer/me",
     operation_id = "account_get",
     tag = "account",
-    security(("session_token" = [])),
     responses((status = 200, description = "The signed-in user.", body = Me)),
 )]
 pub async fn me(State(state): State<AppState>, session: DashboardSession) -> Result<Json<Me>, ApiError> {

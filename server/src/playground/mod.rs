@@ -192,7 +192,6 @@ const RESERVED_HEADERS: &[&str] = &[
     path = "/api/developer/playground/test",
     operation_id = "playground_test",
     tag = "playground",
-    security(("session_token" = [])),
     request_body(content(
         (PlaygroundRequest = "application/json"),
         (PlaygroundForm = "multipart/form-data"),

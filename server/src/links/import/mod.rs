@@ -58,7 +58,6 @@ pub struct ImportForm {
     path = "/v1/links/import",
     operation_id = "link_import",
     tag = "links",
-    security(("api_key" = []), ("api_key_header" = [])),
     request_body(content = ImportForm, content_type = "multipart/form-data"),
     responses((status = 202, description = "Accepted: the import runs as a job.", body = JobAccepted,
         headers(("location" = String, description = "The job's URL")))),
