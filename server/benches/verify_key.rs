@@ -55,10 +55,13 @@ fn verification(c: &mut Criterion) {
     let verifier = server.state().keys.clone();
     let ip = IpAddr::V4(Ipv4Addr::LOCALHOST);
     // Warm the cache (the first lookup reads the database).
-    runtime.block_on(verifier.verify(&key, ip, portico::time::now())).unwrap();
+    runtime.block_on(verifier.verify(&key, ip, portico::time::Clock::system().now())).unwrap();
 
     c.bench_function("verify_key_cache_hit", |b| {
-        b.iter(|| poll_once(verifier.verify(std::hint::black_box(&key), ip, portico::time::now())).unwrap());
+        b.iter(|| {
+            poll_once(verifier.verify(std::hint::black_box(&key), ip, portico::time::Clock::system().now()))
+                .unwrap()
+        });
     });
     c.bench_function("parse_key_format_and_checksum", |b| {
         b.iter(|| portico::keys::material::parse(std::hint::black_box(&key)).is_ok());

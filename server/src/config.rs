@@ -9,6 +9,29 @@ use ipnet::IpNet;
 
 use crate::secret::Secret;
 
+/// The defaults of the settings, written once: the flags show them in `--help`, and
+/// [`Config::new`] (what tests and embedders start from) uses them.
+pub mod defaults {
+    pub const REDIS_PREFIX: &str = "portico:";
+    pub const REDIS_TIMEOUT_MS: u64 = 250;
+    pub const CACHE_TTL_MS: u64 = 1000;
+    pub const MAX_JSON_BYTES: usize = 1024 * 1024;
+    pub const SESSION_TTL_HOURS: u64 = 24 * 7;
+    pub const SHUTDOWN_TIMEOUT_SECONDS: u64 = 30;
+    pub const DEFAULT_RATE_LIMIT_RPM: u32 = 600;
+    pub const PLAYGROUND_RATE_LIMIT_RPM: u32 = 120;
+    pub const MONTHLY_QUOTA: u64 = 1_000_000;
+    pub const LOG_RETENTION_DAYS: u64 = 30;
+    pub const JOB_WORKERS: usize = 2;
+    pub const JOB_LEASE_SECONDS: u64 = 30;
+    pub const WEBHOOK_DISABLE_AFTER: u32 = 5;
+    pub const PASSWORD_QUEUE: usize = 64;
+    pub const HEADER_READ_TIMEOUT_SECONDS: u64 = 10;
+    pub const IDLE_TIMEOUT_SECONDS: u64 = 60;
+    pub const BODY_READ_TIMEOUT_SECONDS: u64 = 30;
+    pub const MAX_CONNECTIONS: usize = 10_000;
+}
+
 /// The command line.
 #[derive(Debug, Parser)]
 #[command(name = "portico", version, about = "Portico: the developer platform of an API product.")]
@@ -45,24 +68,24 @@ pub struct ServeArgs {
     #[arg(long, env = "PORTICO_REDIS_URL", hide_env_values = true)]
     pub redis_url: Option<String>,
     /// How long a call to Redis may take before the instance decides alone, in milliseconds.
-    #[arg(long, env = "PORTICO_REDIS_TIMEOUT_MS", default_value_t = 250)]
+    #[arg(long, env = "PORTICO_REDIS_TIMEOUT_MS", default_value_t = defaults::REDIS_TIMEOUT_MS)]
     pub redis_timeout_ms: u64,
     /// What every key this server writes in Redis starts with: deployments that share one
     /// Redis (staging and production, say) each need their own.
-    #[arg(long, env = "PORTICO_REDIS_PREFIX", default_value = "portico:")]
+    #[arg(long, env = "PORTICO_REDIS_PREFIX", default_value = defaults::REDIS_PREFIX)]
     pub redis_prefix: String,
     /// How long a cached API key or redirect target may be used, in milliseconds: the safety
     /// net should a change's broadcast to the other instances be lost.
-    #[arg(long, env = "PORTICO_CACHE_TTL_MS", default_value_t = 1000)]
+    #[arg(long, env = "PORTICO_CACHE_TTL_MS", default_value_t = defaults::CACHE_TTL_MS)]
     pub cache_ttl_ms: u64,
     /// The largest JSON request body accepted, in bytes.
-    #[arg(long, env = "PORTICO_MAX_JSON_BYTES", default_value_t = 1024 * 1024)]
+    #[arg(long, env = "PORTICO_MAX_JSON_BYTES", default_value_t = defaults::MAX_JSON_BYTES)]
     pub max_json_bytes: usize,
     /// How long a dashboard session lasts, in hours.
-    #[arg(long, env = "PORTICO_SESSION_TTL_HOURS", default_value_t = 24 * 7)]
+    #[arg(long, env = "PORTICO_SESSION_TTL_HOURS", default_value_t = defaults::SESSION_TTL_HOURS)]
     pub session_ttl_hours: u64,
     /// How long shutdown waits for in-flight requests, in seconds.
-    #[arg(long, env = "PORTICO_SHUTDOWN_TIMEOUT_SECONDS", default_value_t = 30)]
+    #[arg(long, env = "PORTICO_SHUTDOWN_TIMEOUT_SECONDS", default_value_t = defaults::SHUTDOWN_TIMEOUT_SECONDS)]
     pub shutdown_timeout_seconds: u64,
     /// The deployment's public URL, used in short links on the default domain
     /// (default: `http://` + the listening address).
@@ -72,25 +95,25 @@ pub struct ServeArgs {
     #[arg(long, env = "PORTICO_DEFAULT_DOMAIN")]
     pub default_domain: Option<String>,
     /// Requests per minute for keys without their own `rate_limit_rpm`.
-    #[arg(long, env = "PORTICO_DEFAULT_RATE_LIMIT_RPM", default_value_t = 600)]
+    #[arg(long, env = "PORTICO_DEFAULT_RATE_LIMIT_RPM", default_value_t = defaults::DEFAULT_RATE_LIMIT_RPM)]
     pub default_rate_limit_rpm: u32,
     /// Playground requests per minute per dashboard user (on top of the key's own limit).
-    #[arg(long, env = "PORTICO_PLAYGROUND_RATE_LIMIT_RPM", default_value_t = 120)]
+    #[arg(long, env = "PORTICO_PLAYGROUND_RATE_LIMIT_RPM", default_value_t = defaults::PLAYGROUND_RATE_LIMIT_RPM)]
     pub playground_rate_limit_rpm: u32,
     /// `/v1` calls per calendar month for organisations without their own quota.
-    #[arg(long, env = "PORTICO_MONTHLY_QUOTA", default_value_t = 1_000_000)]
+    #[arg(long, env = "PORTICO_MONTHLY_QUOTA", default_value_t = defaults::MONTHLY_QUOTA)]
     pub monthly_quota: u64,
     /// How many days request-log rows (and raw clicks) are kept.
-    #[arg(long, env = "PORTICO_LOG_RETENTION_DAYS", default_value_t = 30)]
+    #[arg(long, env = "PORTICO_LOG_RETENTION_DAYS", default_value_t = defaults::LOG_RETENTION_DAYS)]
     pub log_retention_days: u64,
     /// Proxies (comma-separated IPs or CIDRs) whose `X-Forwarded-For` is believed.
     #[arg(long, env = "PORTICO_TRUSTED_PROXIES", value_delimiter = ',')]
     pub trusted_proxies: Vec<String>,
     /// Job workers (imports and other async work).
-    #[arg(long, env = "PORTICO_JOB_WORKERS", default_value_t = 2)]
+    #[arg(long, env = "PORTICO_JOB_WORKERS", default_value_t = defaults::JOB_WORKERS)]
     pub job_workers: usize,
     /// Seconds a worker's claim on a job lasts without progress before another may take it over.
-    #[arg(long, env = "PORTICO_JOB_LEASE_SECONDS", default_value_t = 30)]
+    #[arg(long, env = "PORTICO_JOB_LEASE_SECONDS", default_value_t = defaults::JOB_LEASE_SECONDS)]
     pub job_lease_seconds: u64,
     /// For tests only: a pause between a job's batches, in milliseconds.
     #[arg(long, env = "PORTICO_JOB_BATCH_PAUSE_MS", default_value_t = 0, hide = true)]
@@ -103,25 +126,25 @@ pub struct ServeArgs {
     #[arg(long, env = "PORTICO_WEBHOOK_ALLOW_PRIVATE", default_value_t = false)]
     pub webhook_allow_private: bool,
     /// Disable an endpoint after this many deliveries in a row failed for good.
-    #[arg(long, env = "PORTICO_WEBHOOK_DISABLE_AFTER", default_value_t = 5)]
+    #[arg(long, env = "PORTICO_WEBHOOK_DISABLE_AFTER", default_value_t = defaults::WEBHOOK_DISABLE_AFTER)]
     pub webhook_disable_after: u32,
     /// Password hashes (argon2id, 19 MiB each) computed at once (default: one per core).
     #[arg(long, env = "PORTICO_PASSWORD_HASHERS")]
     pub password_hashers: Option<usize>,
     /// Sign-ins and sign-ups that may wait for a free hasher; past it they get 503.
-    #[arg(long, env = "PORTICO_PASSWORD_QUEUE", default_value_t = 64)]
+    #[arg(long, env = "PORTICO_PASSWORD_QUEUE", default_value_t = defaults::PASSWORD_QUEUE)]
     pub password_queue: usize,
     /// Seconds a client may take to send a request's headers.
-    #[arg(long, env = "PORTICO_HEADER_READ_TIMEOUT_SECONDS", default_value_t = 10)]
+    #[arg(long, env = "PORTICO_HEADER_READ_TIMEOUT_SECONDS", default_value_t = defaults::HEADER_READ_TIMEOUT_SECONDS)]
     pub header_read_timeout_seconds: u64,
     /// Seconds a keep-alive connection may sit idle between requests.
-    #[arg(long, env = "PORTICO_IDLE_TIMEOUT_SECONDS", default_value_t = 60)]
+    #[arg(long, env = "PORTICO_IDLE_TIMEOUT_SECONDS", default_value_t = defaults::IDLE_TIMEOUT_SECONDS)]
     pub idle_timeout_seconds: u64,
     /// Seconds a request body may pause between two chunks.
-    #[arg(long, env = "PORTICO_BODY_READ_TIMEOUT_SECONDS", default_value_t = 30)]
+    #[arg(long, env = "PORTICO_BODY_READ_TIMEOUT_SECONDS", default_value_t = defaults::BODY_READ_TIMEOUT_SECONDS)]
     pub body_read_timeout_seconds: u64,
     /// Connections served at once; past it new ones are answered 503 and closed.
-    #[arg(long, env = "PORTICO_MAX_CONNECTIONS", default_value_t = 10_000)]
+    #[arg(long, env = "PORTICO_MAX_CONNECTIONS", default_value_t = defaults::MAX_CONNECTIONS)]
     pub max_connections: usize,
     /// How durable the request log is: `batched` (written every 100 ms; a hard kill loses at
     /// most the last 100 ms) or `strict` (a `/v1` answer leaves only once its log row is
@@ -269,10 +292,10 @@ pub struct ConnectionLimits {
 impl Default for ConnectionLimits {
     fn default() -> Self {
         Self {
-            header_read_timeout: Duration::from_secs(10),
-            idle_timeout: Duration::from_secs(60),
-            body_read_timeout: Duration::from_secs(30),
-            max_connections: 10_000,
+            header_read_timeout: Duration::from_secs(defaults::HEADER_READ_TIMEOUT_SECONDS),
+            idle_timeout: Duration::from_secs(defaults::IDLE_TIMEOUT_SECONDS),
+            body_read_timeout: Duration::from_secs(defaults::BODY_READ_TIMEOUT_SECONDS),
+            max_connections: defaults::MAX_CONNECTIONS,
         }
     }
 }
@@ -285,38 +308,38 @@ impl Config {
             data_dir: data_dir.into(),
             database_url: None,
             redis_url: None,
-            redis_timeout: Duration::from_millis(250),
-            redis_prefix: "portico:".to_owned(),
-            max_json_bytes: 1024 * 1024,
-            session_ttl: Duration::from_secs(7 * 24 * 3600),
-            shutdown_timeout: Duration::from_secs(30),
+            redis_timeout: Duration::from_millis(defaults::REDIS_TIMEOUT_MS),
+            redis_prefix: defaults::REDIS_PREFIX.to_owned(),
+            max_json_bytes: defaults::MAX_JSON_BYTES,
+            session_ttl: Duration::from_secs(defaults::SESSION_TTL_HOURS * 3600),
+            shutdown_timeout: Duration::from_secs(defaults::SHUTDOWN_TIMEOUT_SECONDS),
             login_throttle: ThrottleConfig::default(),
             password_hashers: std::thread::available_parallelism().map_or(2, usize::from),
-            password_queue: 64,
+            password_queue: defaults::PASSWORD_QUEUE,
             connections: ConnectionLimits::default(),
             trusted_proxies: Vec::new(),
             master_key: None,
-            key_cache_ttl: Duration::from_secs(1),
-            redirect_cache_ttl: Duration::from_secs(1),
+            key_cache_ttl: Duration::from_millis(defaults::CACHE_TTL_MS),
+            redirect_cache_ttl: Duration::from_millis(defaults::CACHE_TTL_MS),
             last_used_flush: Duration::from_secs(2),
             public_url: None,
             default_domain: None,
             click_flush: Duration::from_millis(100),
-            default_rate_limit_rpm: 600,
-            playground_rate_limit_rpm: 120,
-            monthly_quota: 1_000_000,
-            request_log_retention: Duration::from_secs(30 * 24 * 3600),
+            default_rate_limit_rpm: defaults::DEFAULT_RATE_LIMIT_RPM,
+            playground_rate_limit_rpm: defaults::PLAYGROUND_RATE_LIMIT_RPM,
+            monthly_quota: defaults::MONTHLY_QUOTA,
+            request_log_retention: Duration::from_secs(defaults::LOG_RETENTION_DAYS * 24 * 3600),
             request_log_flush: Duration::from_millis(100),
             metering_durability: crate::metering::Durability::Batched,
             bench_baseline: false,
-            job_workers: 2,
-            job_lease: Duration::from_secs(30),
+            job_workers: defaults::JOB_WORKERS,
+            job_lease: Duration::from_secs(defaults::JOB_LEASE_SECONDS),
             job_batch_pause: Duration::ZERO,
             webhook_retry_schedule: [5, 300, 1800, 7200, 18_000, 36_000, 50_400, 72_000, 86_400]
                 .map(Duration::from_secs)
                 .to_vec(),
             webhook_allow_private: false,
-            webhook_disable_after: 5,
+            webhook_disable_after: defaults::WEBHOOK_DISABLE_AFTER,
             webhook_timeout: Duration::from_secs(15),
         }
     }

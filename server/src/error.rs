@@ -41,226 +41,183 @@ use crate::http::request_id;
 /// The media type of every error body.
 pub const PROBLEM_JSON: &str = "application/problem+json";
 
-/// A stable, machine-readable error code: the `code` field of every problem document.
-/// What each means is [`ErrorCode::meaning`]; the status it comes with is [`ErrorCode::status`].
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum ErrorCode {
-    InvalidRequest,
-    EndpointNotAllowed,
-    MissingCredentials,
-    InvalidApiKey,
-    KeyRevoked,
-    KeyExpired,
-    InvalidSession,
-    InvalidCredentials,
-    InsufficientScope,
-    IpNotAllowed,
-    DomainNotAllowed,
-    KeyBlocked,
-    ApiKeyForbidden,
-    NotFound,
-    MethodNotAllowed,
-    Conflict,
-    IdempotencyInProgress,
-    VersionMismatch,
-    PayloadTooLarge,
-    UriTooLong,
-    UnsupportedMediaType,
-    HeadersTooLarge,
-    ValidationFailed,
-    IdempotencyKeyReused,
-    RateLimited,
-    QuotaExceeded,
-    Internal,
-    Unavailable,
+/// What an error code carries: the HTTP status it is always answered with, the problem
+/// document's `title`, and what it means (its documentation in the spec).
+#[derive(Debug, Clone, Copy)]
+pub struct CodeInfo {
+    pub status: StatusCode,
+    pub title: &'static str,
+    pub meaning: &'static str,
+}
+
+crate::wire_enum! {
+    /// A stable, machine-readable error code: the `code` field of every problem document.
+    /// What each means is [`ErrorCode::meaning`]; the status it comes with is [`ErrorCode::status`].
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
+    pub enum ErrorCode => info: CodeInfo {
+        InvalidRequest = "invalid_request" => CodeInfo {
+            status: StatusCode::BAD_REQUEST,
+            title: "Invalid request",
+            meaning: "The request is malformed (bad JSON, bad query string, conflicting headers).",
+        },
+        EndpointNotAllowed = "endpoint_not_allowed" => CodeInfo {
+            status: StatusCode::BAD_REQUEST,
+            title: "Endpoint not allowed",
+            meaning: "The playground was asked to call something outside `/v1/`.",
+        },
+        MissingCredentials = "missing_credentials" => CodeInfo {
+            status: StatusCode::UNAUTHORIZED,
+            title: "Missing credentials",
+            meaning: "No credentials were sent.",
+        },
+        InvalidApiKey = "invalid_api_key" => CodeInfo {
+            status: StatusCode::UNAUTHORIZED,
+            title: "Invalid API key",
+            meaning: "The API key is malformed, fails its checksum, or is unknown.",
+        },
+        KeyRevoked = "key_revoked" => CodeInfo {
+            status: StatusCode::UNAUTHORIZED,
+            title: "API key revoked",
+            meaning: "The API key was revoked.",
+        },
+        KeyExpired = "key_expired" => CodeInfo {
+            status: StatusCode::UNAUTHORIZED,
+            title: "API key expired",
+            meaning: "The API key has expired.",
+        },
+        InvalidSession = "invalid_session" => CodeInfo {
+            status: StatusCode::UNAUTHORIZED,
+            title: "Invalid session",
+            meaning: "The dashboard session token is unknown, expired or ended.",
+        },
+        InvalidCredentials = "invalid_credentials" => CodeInfo {
+            status: StatusCode::UNAUTHORIZED,
+            title: "Invalid credentials",
+            meaning: "The email or password is wrong.",
+        },
+        InsufficientScope = "insufficient_scope" => CodeInfo {
+            status: StatusCode::FORBIDDEN,
+            title: "Insufficient scope",
+            meaning: "The API key lacks the scope the operation needs.",
+        },
+        IpNotAllowed = "ip_not_allowed" => CodeInfo {
+            status: StatusCode::FORBIDDEN,
+            title: "IP address not allowed",
+            meaning: "The caller's IP address is not in the key's allowlist.",
+        },
+        DomainNotAllowed = "domain_not_allowed" => CodeInfo {
+            status: StatusCode::FORBIDDEN,
+            title: "Domain not allowed",
+            meaning: "The key is limited to other domains.",
+        },
+        KeyBlocked = "key_blocked" => CodeInfo {
+            status: StatusCode::FORBIDDEN,
+            title: "API key blocked",
+            meaning: "The key is blocked.",
+        },
+        ApiKeyForbidden = "api_key_forbidden" => CodeInfo {
+            status: StatusCode::FORBIDDEN,
+            title: "Not allowed with an API key",
+            meaning: "API keys cannot do this; it needs a dashboard session.",
+        },
+        NotFound = "not_found" => CodeInfo {
+            status: StatusCode::NOT_FOUND,
+            title: "Not found",
+            meaning: "No such resource (or not in the caller's organisation).",
+        },
+        MethodNotAllowed = "method_not_allowed" => CodeInfo {
+            status: StatusCode::METHOD_NOT_ALLOWED,
+            title: "Method not allowed",
+            meaning: "The path exists but not with this method.",
+        },
+        Conflict = "conflict" => CodeInfo {
+            status: StatusCode::CONFLICT,
+            title: "Conflict",
+            meaning: "The request conflicts with the current state (a duplicate, a resource in use).",
+        },
+        IdempotencyInProgress = "idempotency_in_progress" => CodeInfo {
+            status: StatusCode::CONFLICT,
+            title: "Idempotent request in progress",
+            meaning: "A request with the same idempotency key is still being processed.",
+        },
+        VersionMismatch = "version_mismatch" => CodeInfo {
+            status: StatusCode::PRECONDITION_FAILED,
+            title: "Version mismatch",
+            meaning: "The `If-Match` version is not the current one.",
+        },
+        PayloadTooLarge = "payload_too_large" => CodeInfo {
+            status: StatusCode::PAYLOAD_TOO_LARGE,
+            title: "Payload too large",
+            meaning: "The request body is too large.",
+        },
+        UriTooLong = "uri_too_long" => CodeInfo {
+            status: StatusCode::URI_TOO_LONG,
+            title: "URI too long",
+            meaning: "The request's URI is longer than the server reads.",
+        },
+        UnsupportedMediaType = "unsupported_media_type" => CodeInfo {
+            status: StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            title: "Unsupported media type",
+            meaning: "The request body's content type is not accepted here.",
+        },
+        HeadersTooLarge = "headers_too_large" => CodeInfo {
+            status: StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
+            title: "Header section too large",
+            meaning: "The request's header section is larger than the server reads.",
+        },
+        ValidationFailed = "validation_failed" => CodeInfo {
+            status: StatusCode::UNPROCESSABLE_ENTITY,
+            title: "Validation failed",
+            meaning: "The request is well-formed but some fields are invalid (see `errors`).",
+        },
+        IdempotencyKeyReused = "idempotency_key_reused" => CodeInfo {
+            status: StatusCode::UNPROCESSABLE_ENTITY,
+            title: "Idempotency key reused",
+            meaning: "The idempotency key was used before with a different request.",
+        },
+        RateLimited = "rate_limited" => CodeInfo {
+            status: StatusCode::TOO_MANY_REQUESTS,
+            title: "Rate limited",
+            meaning: "Too many requests; retry after `retry-after` seconds.",
+        },
+        QuotaExceeded = "quota_exceeded" => CodeInfo {
+            status: StatusCode::TOO_MANY_REQUESTS,
+            title: "Quota exceeded",
+            meaning: "The organisation's monthly quota is spent.",
+        },
+        Internal = "internal" => CodeInfo {
+            status: StatusCode::INTERNAL_SERVER_ERROR,
+            title: "Internal error",
+            meaning: "Something failed inside Portico; quote the request id.",
+        },
+        Unavailable = "unavailable" => CodeInfo {
+            status: StatusCode::SERVICE_UNAVAILABLE,
+            title: "Service unavailable",
+            meaning: "The server cannot take the request now: a dependency (the database) is down, or \
+                 it is at capacity (connections, sign-ins); retry after `retry-after` when given.",
+        },
+    }
 }
 
 impl ErrorCode {
-    /// Every code, in a stable order (documentation, spec generation, tests).
-    pub const ALL: [ErrorCode; 28] = [
-        Self::InvalidRequest,
-        Self::EndpointNotAllowed,
-        Self::MissingCredentials,
-        Self::InvalidApiKey,
-        Self::KeyRevoked,
-        Self::KeyExpired,
-        Self::InvalidSession,
-        Self::InvalidCredentials,
-        Self::InsufficientScope,
-        Self::IpNotAllowed,
-        Self::DomainNotAllowed,
-        Self::KeyBlocked,
-        Self::ApiKeyForbidden,
-        Self::NotFound,
-        Self::MethodNotAllowed,
-        Self::Conflict,
-        Self::IdempotencyInProgress,
-        Self::VersionMismatch,
-        Self::PayloadTooLarge,
-        Self::UriTooLong,
-        Self::UnsupportedMediaType,
-        Self::HeadersTooLarge,
-        Self::ValidationFailed,
-        Self::IdempotencyKeyReused,
-        Self::RateLimited,
-        Self::QuotaExceeded,
-        Self::Internal,
-        Self::Unavailable,
-    ];
-
     /// The HTTP status this code is always answered with.
     pub const fn status(self) -> StatusCode {
-        match self {
-            Self::InvalidRequest | Self::EndpointNotAllowed => StatusCode::BAD_REQUEST,
-            Self::MissingCredentials
-            | Self::InvalidApiKey
-            | Self::KeyRevoked
-            | Self::KeyExpired
-            | Self::InvalidSession
-            | Self::InvalidCredentials => StatusCode::UNAUTHORIZED,
-            Self::InsufficientScope
-            | Self::IpNotAllowed
-            | Self::DomainNotAllowed
-            | Self::KeyBlocked
-            | Self::ApiKeyForbidden => StatusCode::FORBIDDEN,
-            Self::NotFound => StatusCode::NOT_FOUND,
-            Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
-            Self::Conflict | Self::IdempotencyInProgress => StatusCode::CONFLICT,
-            Self::VersionMismatch => StatusCode::PRECONDITION_FAILED,
-            Self::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
-            Self::UriTooLong => StatusCode::URI_TOO_LONG,
-            Self::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            Self::HeadersTooLarge => StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
-            Self::ValidationFailed | Self::IdempotencyKeyReused => StatusCode::UNPROCESSABLE_ENTITY,
-            Self::RateLimited | Self::QuotaExceeded => StatusCode::TOO_MANY_REQUESTS,
-            Self::Internal => StatusCode::INTERNAL_SERVER_ERROR,
-            Self::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
-        }
-    }
-
-    /// The code as it appears on the wire.
-    pub const fn as_str(self) -> &'static str {
-        match self {
-            Self::InvalidRequest => "invalid_request",
-            Self::EndpointNotAllowed => "endpoint_not_allowed",
-            Self::MissingCredentials => "missing_credentials",
-            Self::InvalidApiKey => "invalid_api_key",
-            Self::KeyRevoked => "key_revoked",
-            Self::KeyExpired => "key_expired",
-            Self::InvalidSession => "invalid_session",
-            Self::InvalidCredentials => "invalid_credentials",
-            Self::InsufficientScope => "insufficient_scope",
-            Self::IpNotAllowed => "ip_not_allowed",
-            Self::DomainNotAllowed => "domain_not_allowed",
-            Self::KeyBlocked => "key_blocked",
-            Self::ApiKeyForbidden => "api_key_forbidden",
-            Self::NotFound => "not_found",
-            Self::MethodNotAllowed => "method_not_allowed",
-            Self::Conflict => "conflict",
-            Self::IdempotencyInProgress => "idempotency_in_progress",
-            Self::VersionMismatch => "version_mismatch",
-            Self::PayloadTooLarge => "payload_too_large",
-            Self::UriTooLong => "uri_too_long",
-            Self::UnsupportedMediaType => "unsupported_media_type",
-            Self::HeadersTooLarge => "headers_too_large",
-            Self::ValidationFailed => "validation_failed",
-            Self::IdempotencyKeyReused => "idempotency_key_reused",
-            Self::RateLimited => "rate_limited",
-            Self::QuotaExceeded => "quota_exceeded",
-            Self::Internal => "internal",
-            Self::Unavailable => "unavailable",
-        }
+        self.info().status
     }
 
     /// What the code means and what to do about it: its documentation in the spec.
     pub const fn meaning(self) -> &'static str {
-        match self {
-            Self::InvalidRequest => {
-                "The request is malformed (bad JSON, bad query string, conflicting headers)."
-            }
-            Self::EndpointNotAllowed => "The playground was asked to call something outside `/v1/`.",
-            Self::MissingCredentials => "No credentials were sent.",
-            Self::InvalidApiKey => "The API key is malformed, fails its checksum, or is unknown.",
-            Self::KeyRevoked => "The API key was revoked.",
-            Self::KeyExpired => "The API key has expired.",
-            Self::InvalidSession => "The dashboard session token is unknown, expired or ended.",
-            Self::InvalidCredentials => "The email or password is wrong.",
-            Self::InsufficientScope => "The API key lacks the scope the operation needs.",
-            Self::IpNotAllowed => "The caller's IP address is not in the key's allowlist.",
-            Self::DomainNotAllowed => "The key is limited to other domains.",
-            Self::KeyBlocked => "The key is blocked.",
-            Self::ApiKeyForbidden => "API keys cannot do this; it needs a dashboard session.",
-            Self::NotFound => "No such resource (or not in the caller's organisation).",
-            Self::MethodNotAllowed => "The path exists but not with this method.",
-            Self::Conflict => {
-                "The request conflicts with the current state (a duplicate, a resource in use)."
-            }
-            Self::IdempotencyInProgress => {
-                "A request with the same idempotency key is still being processed."
-            }
-            Self::VersionMismatch => "The `If-Match` version is not the current one.",
-            Self::PayloadTooLarge => "The request body is too large.",
-            Self::UriTooLong => "The request's URI is longer than the server reads.",
-            Self::UnsupportedMediaType => "The request body's content type is not accepted here.",
-            Self::HeadersTooLarge => "The request's header section is larger than the server reads.",
-            Self::ValidationFailed => {
-                "The request is well-formed but some fields are invalid (see `errors`)."
-            }
-            Self::IdempotencyKeyReused => "The idempotency key was used before with a different request.",
-            Self::RateLimited => "Too many requests; retry after `retry-after` seconds.",
-            Self::QuotaExceeded => "The organisation's monthly quota is spent.",
-            Self::Internal => "Something failed inside Portico; quote the request id.",
-            Self::Unavailable => {
-                "The server cannot take the request now: a dependency (the database) is down, or \
-                 it is at capacity (connections, sign-ins); retry after `retry-after` when given."
-            }
-        }
+        self.info().meaning
     }
 
     /// The human name of the code: the problem document's `title`.
     pub const fn title(self) -> &'static str {
-        match self {
-            Self::InvalidRequest => "Invalid request",
-            Self::EndpointNotAllowed => "Endpoint not allowed",
-            Self::MissingCredentials => "Missing credentials",
-            Self::InvalidApiKey => "Invalid API key",
-            Self::KeyRevoked => "API key revoked",
-            Self::KeyExpired => "API key expired",
-            Self::InvalidSession => "Invalid session",
-            Self::InvalidCredentials => "Invalid credentials",
-            Self::InsufficientScope => "Insufficient scope",
-            Self::IpNotAllowed => "IP address not allowed",
-            Self::DomainNotAllowed => "Domain not allowed",
-            Self::KeyBlocked => "API key blocked",
-            Self::ApiKeyForbidden => "Not allowed with an API key",
-            Self::NotFound => "Not found",
-            Self::MethodNotAllowed => "Method not allowed",
-            Self::Conflict => "Conflict",
-            Self::IdempotencyInProgress => "Idempotent request in progress",
-            Self::VersionMismatch => "Version mismatch",
-            Self::PayloadTooLarge => "Payload too large",
-            Self::UriTooLong => "URI too long",
-            Self::UnsupportedMediaType => "Unsupported media type",
-            Self::HeadersTooLarge => "Header section too large",
-            Self::ValidationFailed => "Validation failed",
-            Self::IdempotencyKeyReused => "Idempotency key reused",
-            Self::RateLimited => "Rate limited",
-            Self::QuotaExceeded => "Quota exceeded",
-            Self::Internal => "Internal error",
-            Self::Unavailable => "Service unavailable",
-        }
+        self.info().title
     }
 
     /// The problem document's `type` URI for this code.
     pub fn type_uri(self) -> String {
         format!("urn:portico:error:{}", self.as_str())
-    }
-}
-
-impl fmt::Display for ErrorCode {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
     }
 }
 

@@ -9,35 +9,20 @@ use utoipa::ToSchema;
 use crate::ids::{Id, IdKind};
 use crate::time::Timestamp;
 
-/// The kinds of events endpoints can subscribe to.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
-pub enum EventType {
-    /// An import (or other job) finished.
-    #[serde(rename = "job.succeeded")]
-    JobSucceeded,
-    /// A job failed.
-    #[serde(rename = "job.failed")]
-    JobFailed,
-    /// A link was created with `POST /v1/links` (imports report through `job.succeeded`).
-    #[serde(rename = "link.created")]
-    LinkCreated,
-    /// A link was deleted.
-    #[serde(rename = "link.deleted")]
-    LinkDeleted,
-    /// An API key was revoked.
-    #[serde(rename = "key.revoked")]
-    KeyRevoked,
-}
-
-impl EventType {
-    pub const fn as_str(self) -> &'static str {
-        match self {
-            Self::JobSucceeded => "job.succeeded",
-            Self::JobFailed => "job.failed",
-            Self::LinkCreated => "link.created",
-            Self::LinkDeleted => "link.deleted",
-            Self::KeyRevoked => "key.revoked",
-        }
+crate::wire_enum! {
+    /// The kinds of events endpoints can subscribe to.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
+    pub enum EventType {
+        /// An import (or other job) finished.
+        JobSucceeded = "job.succeeded",
+        /// A job failed.
+        JobFailed = "job.failed",
+        /// A link was created with `POST /v1/links` (imports report through `job.succeeded`).
+        LinkCreated = "link.created",
+        /// A link was deleted.
+        LinkDeleted = "link.deleted",
+        /// An API key was revoked.
+        KeyRevoked = "key.revoked",
     }
 }
 

@@ -42,6 +42,7 @@ pub mod state;
 pub mod system;
 pub mod time;
 pub mod webhooks;
+pub mod wire;
 
 pub use config::Config;
 pub use server::{RunningServer, StartupError};

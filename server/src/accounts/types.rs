@@ -29,26 +29,12 @@ pub struct Organization {
     pub created_at: DateTime<Utc>,
 }
 
-/// A user's role in their organisation.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum Role {
-    /// Created the organisation; can do everything.
-    Owner,
-}
-
-impl Role {
-    pub const fn as_str(self) -> &'static str {
-        match self {
-            Self::Owner => "owner",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<Self> {
-        match s {
-            "owner" => Some(Self::Owner),
-            _ => None,
-        }
+crate::wire_enum! {
+    /// A user's role in their organisation.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+    pub enum Role {
+        /// Created the organisation; can do everything.
+        Owner = "owner",
     }
 }
 

@@ -2,29 +2,16 @@
 //! `offset` (≥ 0, default 0) in; `{data, total, limit, offset}` out.
 
 use serde::{Deserialize, Serialize};
-use utoipa::{IntoParams, ToSchema};
+use utoipa::ToSchema;
 
 use crate::error::{ApiError, Validation};
 
 pub const DEFAULT_LIMIT: u32 = 20;
 pub const MAX_LIMIT: u32 = 100;
 
-/// The `limit` and `offset` query parameters, as sent.
-///
-/// List operations with filters repeat these two fields in their own query type (serde's
-/// `flatten` does not mix with query strings) and call [`Pagination::new`].
-#[derive(Debug, Clone, Default, Deserialize, IntoParams)]
-#[into_params(parameter_in = Query)]
-pub struct PageParams {
-    /// How many items to return, 1–100.
-    #[param(minimum = 1, maximum = 100, default = 20)]
-    pub limit: Option<i64>,
-    /// How many items to skip, ≥ 0.
-    #[param(minimum = 0, default = 0)]
-    pub offset: Option<i64>,
-}
-
-/// Validated pagination.
+/// Validated pagination. Each list's query type has its own `limit` and `offset` fields
+/// (serde's `flatten` does not mix with query strings, and each describes its own items) and
+/// calls [`Pagination::new`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Pagination {
     pub limit: u32,
@@ -47,10 +34,6 @@ impl Pagination {
         v.check(offset >= 0, "offset", "must be 0 or more");
         v.finish()?;
         Ok(Self { limit: limit as u32, offset: offset as u64 })
-    }
-
-    pub fn from_params(params: &PageParams) -> Result<Self, ApiError> {
-        Self::new(params.limit, params.offset)
     }
 
     /// `LIMIT` as the databases want it.

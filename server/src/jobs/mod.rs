@@ -21,40 +21,23 @@ use crate::ids::{Id, IdKind};
 use crate::pipeline::ApiPrincipal;
 use crate::state::AppState;
 
-/// Where a job is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum JobStatus {
-    Queued,
-    Running,
-    Succeeded,
-    Failed,
-}
-
-impl JobStatus {
-    pub fn parse(s: &str) -> Self {
-        match s {
-            "running" => Self::Running,
-            "succeeded" => Self::Succeeded,
-            "failed" => Self::Failed,
-            _ => Self::Queued,
-        }
+crate::wire_enum! {
+    /// Where a job is.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+    pub enum JobStatus {
+        Queued = "queued",
+        Running = "running",
+        Succeeded = "succeeded",
+        Failed = "failed",
     }
 }
 
-/// What a job does.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum JobKind {
-    /// `POST /v1/links/import`: links from a CSV file.
-    LinkImport,
-}
-
-impl JobKind {
-    pub const fn as_str(self) -> &'static str {
-        match self {
-            Self::LinkImport => "link_import",
-        }
+crate::wire_enum! {
+    /// What a job does.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+    pub enum JobKind {
+        /// `POST /v1/links/import`: links from a CSV file.
+        LinkImport = "link_import",
     }
 }
 

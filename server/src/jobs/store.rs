@@ -36,7 +36,7 @@ impl From<JobRow> for Job {
         Job {
             id: row.id,
             kind: JobKind::LinkImport,
-            status: JobStatus::parse(&row.status),
+            status: JobStatus::parse(&row.status).unwrap_or(JobStatus::Queued),
             progress: row.progress,
             result: row.result.and_then(|r| serde_json::from_str(&r).ok()),
             error: row.error,

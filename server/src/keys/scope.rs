@@ -3,65 +3,25 @@
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-/// A permission an API key can hold. `full_access` grants everything; a `…:write` scope also
-/// grants the matching `…:read`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, ToSchema)]
-pub enum Scope {
-    #[serde(rename = "full_access")]
-    FullAccess,
-    #[serde(rename = "links:read")]
-    LinksRead,
-    #[serde(rename = "links:write")]
-    LinksWrite,
-    #[serde(rename = "domains:read")]
-    DomainsRead,
-    #[serde(rename = "domains:write")]
-    DomainsWrite,
-    #[serde(rename = "analytics:read")]
-    AnalyticsRead,
-    #[serde(rename = "webhooks:manage")]
-    WebhooksManage,
-    #[serde(rename = "jobs:read")]
-    JobsRead,
-    #[serde(rename = "keys:read")]
-    KeysRead,
-    #[serde(rename = "keys:write")]
-    KeysWrite,
+crate::wire_enum! {
+    /// A permission an API key can hold. `full_access` grants everything; a `…:write` scope also
+    /// grants the matching `…:read`.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, ToSchema)]
+    pub enum Scope {
+        FullAccess = "full_access",
+        LinksRead = "links:read",
+        LinksWrite = "links:write",
+        DomainsRead = "domains:read",
+        DomainsWrite = "domains:write",
+        AnalyticsRead = "analytics:read",
+        WebhooksManage = "webhooks:manage",
+        JobsRead = "jobs:read",
+        KeysRead = "keys:read",
+        KeysWrite = "keys:write",
+    }
 }
 
 impl Scope {
-    pub const ALL: [Scope; 10] = [
-        Self::FullAccess,
-        Self::LinksRead,
-        Self::LinksWrite,
-        Self::DomainsRead,
-        Self::DomainsWrite,
-        Self::AnalyticsRead,
-        Self::WebhooksManage,
-        Self::JobsRead,
-        Self::KeysRead,
-        Self::KeysWrite,
-    ];
-
-    pub const fn as_str(self) -> &'static str {
-        match self {
-            Self::FullAccess => "full_access",
-            Self::LinksRead => "links:read",
-            Self::LinksWrite => "links:write",
-            Self::DomainsRead => "domains:read",
-            Self::DomainsWrite => "domains:write",
-            Self::AnalyticsRead => "analytics:read",
-            Self::WebhooksManage => "webhooks:manage",
-            Self::JobsRead => "jobs:read",
-            Self::KeysRead => "keys:read",
-            Self::KeysWrite => "keys:write",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|scope| scope.as_str() == s)
-    }
-
     const fn bit(self) -> u16 {
         1 << self as u16
     }
