@@ -13,14 +13,16 @@ use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
 use crate::accounts::{self, LoginThrottle};
+use crate::batch::Intake;
 use crate::cluster::{Invalidations, SharedRedis};
 use crate::config::{Config, DatabaseTarget, redact_url};
 use crate::db::Db;
 use crate::http::observe::HttpMetrics;
+use crate::http::serve::ConnectionMetrics;
 use crate::keys::{MasterKey, Verifier};
 use crate::links::PublicUrls;
-use crate::links::clicks::{self, ClickRecorder};
-use crate::metering::{Quotas, RateLimits, RequestLog, request_log};
+use crate::links::clicks::{self, Click, ClickRecorder};
+use crate::metering::{LogEntry, Quotas, RateLimits, RequestLog, request_log};
 use crate::pipeline::RouteScopes;
 use crate::state::AppState;
 
@@ -98,18 +100,53 @@ pub async fn start_with(
         .map_err(|e| StartupError::setting(ADDR, format!("cannot listen on {addr}: {e}")))?;
     let addr = listener.local_addr().map_err(|e| StartupError::Other(e.to_string()))?;
     let public = public_urls(&config, addr)?;
-    let (click_recorder, click_queue) = ClickRecorder::new(65_536);
+    let (state, intakes, connection_metrics) = build_state(config, db, master_key, public)?;
+
+    let stop_serving = CancellationToken::new();
+    let stop_background = CancellationToken::new();
+    let app = wrap(crate::router::app(state.clone()));
+    state.playground_app.set(app.clone());
+    let mut limits = state.config.connections;
+    limits.max_connections = crate::http::serve::fit_connection_cap(limits.max_connections);
+    let server = tokio::spawn(crate::http::serve::serve(
+        listener,
+        app,
+        limits,
+        connection_metrics,
+        stop_serving.clone(),
+    ));
+    let background = spawn_background(&state, intakes, &stop_background);
+    tracing::info!(%addr, backend = ?state.db.backend(), "portico is serving");
+    Ok(RunningServer { addr, state, stop_serving, stop_background, server, background })
+}
+
+/// The receiving ends of the batch writers' queues, for their flushers.
+struct Intakes {
+    request_log: Intake<LogEntry>,
+    clicks: Intake<Click>,
+}
+
+/// The application state — caches, limiters, the shared Redis, the invalidation broadcast,
+/// the metrics registry, the documents rendered once — and the connection metrics the
+/// listener reports to.
+fn build_state(
+    config: Config,
+    db: Db,
+    master_key: MasterKey,
+    public: PublicUrls,
+) -> Result<(AppState, Intakes, ConnectionMetrics), StartupError> {
+    let (click_recorder, clicks) = ClickRecorder::new(65_536);
 
     let mut registry = Registry::default();
     let http_metrics = HttpMetrics::register(&mut registry);
-    let connection_metrics = crate::http::serve::ConnectionMetrics::register(&mut registry);
+    let connection_metrics = ConnectionMetrics::register(&mut registry);
     let hash_refusals = prometheus_client::metrics::counter::Counter::default();
     registry.register(
         "portico_password_hashes_refused",
         "Sign-ins and sign-ups answered 503 because every password hasher was busy",
         hash_refusals.clone(),
     );
-    let (request_log, log_queue) = RequestLog::new(65_536, &mut registry);
+    let (request_log, request_log_intake) = RequestLog::new(65_536, &mut registry);
     let redis = match &config.redis_url {
         Some(url) => Some(Arc::new(
             SharedRedis::new(url.expose(), &config.redis_prefix, config.redis_timeout, &mut registry)
@@ -164,61 +201,7 @@ pub async fn start_with(
         llms_full_txt: Bytes::from(crate::documents::llms_full_txt(&document)),
         postman_collection: Bytes::from(crate::documents::postman_collection(&document)),
     });
-
-    let stop_serving = CancellationToken::new();
-    let stop_background = CancellationToken::new();
-    let app = wrap(crate::router::app(state.clone()));
-    state.playground_app.set(app.clone());
-    let mut limits = state.config.connections;
-    limits.max_connections = crate::http::serve::fit_connection_cap(limits.max_connections);
-    let server = tokio::spawn(crate::http::serve::serve(
-        listener,
-        app,
-        limits,
-        connection_metrics,
-        stop_serving.clone(),
-    ));
-    let mut background = spawn_background(&state, &stop_background);
-    background.spawn(request_log::run_flusher(
-        state.db.clone(),
-        log_queue,
-        state.config.metering_durability,
-        state.config.request_log_flush,
-        stop_background.clone(),
-    ));
-    for _ in 0..state.config.job_workers {
-        background.spawn(crate::jobs::worker::run(
-            state.clone(),
-            state.jobs_wake.clone(),
-            stop_background.clone(),
-        ));
-    }
-    background.spawn(crate::webhooks::deliver::run_fanout(
-        state.db.clone(),
-        state.fanout_wake.clone(),
-        state.webhooks_wake.clone(),
-        stop_background.clone(),
-    ));
-    for _ in 0..crate::webhooks::deliver::SENDERS {
-        background.spawn(crate::webhooks::deliver::run_sender(
-            state.clone(),
-            state.webhooks_wake.clone(),
-            stop_background.clone(),
-        ));
-    }
-    if let Some(redis) = state.redis.clone() {
-        let stop = stop_background.clone();
-        background.spawn(async move { redis.watch(stop).await });
-    }
-    background.spawn(state.invalidations.clone().listen(stop_background.clone()));
-    background.spawn(clicks::run_flusher(
-        state.db.clone(),
-        click_queue,
-        state.config.click_flush,
-        stop_background.clone(),
-    ));
-    tracing::info!(%addr, backend = ?state.db.backend(), "portico is serving");
-    Ok(RunningServer { addr, state, stop_serving, stop_background, server, background })
+    Ok((state, Intakes { request_log: request_log_intake, clicks }, connection_metrics))
 }
 
 impl RunningServer {
@@ -356,10 +339,52 @@ fn prepare_data_dir(config: &Config) -> Result<(), StartupError> {
     Ok(())
 }
 
-/// Periodic housekeeping; each task stops when `shutdown` is cancelled.
-fn spawn_background(state: &AppState, shutdown: &CancellationToken) -> JoinSet<()> {
+/// Every background task; each stops when `shutdown` is cancelled (the flushers after writing
+/// what they hold): the batch writers, the job workers, the webhook fan-out and senders, the
+/// Redis probe, the invalidation listener, and periodic housekeeping.
+fn spawn_background(state: &AppState, intakes: Intakes, shutdown: &CancellationToken) -> JoinSet<()> {
     let mut tasks = JoinSet::new();
+    tasks.spawn(request_log::run_flusher(
+        state.db.clone(),
+        intakes.request_log,
+        state.config.metering_durability,
+        state.config.request_log_flush,
+        shutdown.clone(),
+    ));
+    for _ in 0..state.config.job_workers {
+        tasks.spawn(crate::jobs::worker::run(state.clone(), state.jobs_wake.clone(), shutdown.clone()));
+    }
+    tasks.spawn(crate::webhooks::deliver::run_fanout(
+        state.db.clone(),
+        state.fanout_wake.clone(),
+        state.webhooks_wake.clone(),
+        shutdown.clone(),
+    ));
+    for _ in 0..crate::webhooks::deliver::SENDERS {
+        tasks.spawn(crate::webhooks::deliver::run_sender(
+            state.clone(),
+            state.webhooks_wake.clone(),
+            shutdown.clone(),
+        ));
+    }
+    if let Some(redis) = state.redis.clone() {
+        let stop = shutdown.clone();
+        tasks.spawn(async move { redis.watch(stop).await });
+    }
+    tasks.spawn(state.invalidations.clone().listen(shutdown.clone()));
+    tasks.spawn(clicks::run_flusher(
+        state.db.clone(),
+        intakes.clicks,
+        state.config.click_flush,
+        shutdown.clone(),
+    ));
 
+    spawn_housekeeping(&mut tasks, state, shutdown);
+    tasks
+}
+
+/// Periodic housekeeping: last-used stamps, idle throttle entries, retention purges.
+fn spawn_housekeeping(tasks: &mut JoinSet<()>, state: &AppState, shutdown: &CancellationToken) {
     // `last_used_at` stamps: written every few seconds and once more on the way out.
     let keys = state.keys.clone();
     let flush_every = state.config.last_used_flush;
@@ -411,7 +436,6 @@ fn spawn_background(state: &AppState, shutdown: &CancellationToken) -> JoinSet<(
             }
         }
     }));
-    tasks
 }
 
 /// What a periodic task does when the server stops.

@@ -67,7 +67,19 @@ fn convert_schemas(value: &mut Value) {
 /// Converts one JSON Schema 2020-12 object (and everything under it) to OpenAPI 3.0's dialect.
 pub fn convert_schema(schema: &mut Value) {
     let Some(map) = schema.as_object_mut() else { return };
+    convert_children(map);
+    convert_nullability(map);
+    convert_keywords(map);
+    // `$ref` with siblings: 3.0 ignores the siblings, so wrap the reference.
+    if map.contains_key("$ref") && map.len() > 1 {
+        let reference = map.remove("$ref").expect("checked");
+        let all_of = json!([{ "$ref": reference }]);
+        map.insert("allOf".into(), all_of);
+    }
+}
 
+/// The subschemas first: items, properties, and the members of `allOf`/`anyOf`/`oneOf`.
+fn convert_children(map: &mut Map<String, Value>) {
     // Children first.
     for key in ["items", "additionalProperties", "not"] {
         if let Some(child) = map.get_mut(key) {
@@ -82,7 +94,11 @@ pub fn convert_schema(schema: &mut Value) {
     if let Some(Value::Object(properties)) = map.get_mut("properties") {
         properties.values_mut().for_each(convert_schema);
     }
+}
 
+/// Null as a type (`type: [T, "null"]`) or as a union member (`oneOf: [X, {type: null}]`)
+/// becomes 3.0's `nullable: true`.
+fn convert_nullability(map: &mut Map<String, Value>) {
     // `type: [T, "null"]` → `type: T, nullable: true`.
     if let Some(Value::Array(types)) = map.get("type") {
         let nullable = types.iter().any(|t| t == "null");
@@ -119,6 +135,11 @@ pub fn convert_schema(schema: &mut Value) {
             }
         }
     }
+}
+
+/// The keywords 3.0 spells differently or lacks: `examples`, `const`, numeric exclusive
+/// bounds, content media types, and the 2020-12-only ones.
+fn convert_keywords(map: &mut Map<String, Value>) {
     // `examples: [a, …]` → `example: a`.
     if let Some(examples) = map.remove("examples")
         && let Some(first) = examples.as_array().and_then(|e| e.first())
@@ -153,12 +174,6 @@ pub fn convert_schema(schema: &mut Value) {
         "dependentRequired",
     ] {
         map.remove(key);
-    }
-    // `$ref` with siblings: 3.0 ignores the siblings, so wrap the reference.
-    if map.contains_key("$ref") && map.len() > 1 {
-        let reference = map.remove("$ref").expect("checked");
-        let all_of = json!([{ "$ref": reference }]);
-        map.insert("allOf".into(), all_of);
     }
 }
 

@@ -323,6 +323,48 @@ fn request_item(doc: &Value, method: &str, path: &str, op: &Value) -> Value {
     let step = STEPS.iter().find(|s| s.operation_id == operation_id);
     let disposable = step.and_then(|s| s.disposable.as_ref());
 
+    let (query, variables, mut headers) = parameters(doc, path, op, disposable);
+    let mut request = json!({
+        "method": method.to_ascii_uppercase(),
+        "description": text(op, "description"),
+    });
+    // Auth: API-key operations inherit the collection's; the others say what they take.
+    match (credential(op), disposable) {
+        (_, Some(d)) if d.into_token => request["auth"] = bearer("disposableToken"),
+        (Some("apiKey"), _) => {}
+        (Some(variable), _) => request["auth"] = bearer(variable),
+        (None, _) => request["auth"] = json!({"type": "noauth"}),
+    }
+    if let Some(body) = request_body(doc, op, step, &mut headers) {
+        request["body"] = body;
+    }
+    request["header"] = Value::Array(headers);
+    request["url"] = url(path, query, variables);
+
+    let status = expected_status(op);
+    let mut events = Vec::new();
+    let pre = pre_request(step, disposable);
+    if !pre.is_empty() {
+        events.push(script("prerequest", &pre));
+    }
+    events.push(script("test", &tests(status, step)));
+
+    let name = op.get("summary").and_then(Value::as_str).unwrap_or(operation_id);
+    let mut item = json!({"name": name, "request": request, "event": events});
+    if (300..400).contains(&status) {
+        // Show the redirect itself rather than where it points.
+        item["protocolProfileBehavior"] = json!({"followRedirects": false});
+    }
+    item
+}
+
+/// The operation's parameters as Postman has them: `(query, path variables, headers)`.
+fn parameters(
+    doc: &Value,
+    path: &str,
+    op: &Value,
+    disposable: Option<&Disposable>,
+) -> (Vec<Value>, Vec<Value>, Vec<Value>) {
     let mut query = Vec::new();
     let mut variables = Vec::new();
     let mut headers = Vec::new();
@@ -361,19 +403,12 @@ fn request_item(doc: &Value, method: &str, path: &str, op: &Value) -> Value {
             _ => {}
         }
     }
+    (query, variables, headers)
+}
 
-    let mut request = json!({
-        "method": method.to_ascii_uppercase(),
-        "description": text(op, "description"),
-    });
-    // Auth: API-key operations inherit the collection's; the others say what they take.
-    match (credential(op), disposable) {
-        (_, Some(d)) if d.into_token => request["auth"] = bearer("disposableToken"),
-        (Some("apiKey"), _) => {}
-        (Some(variable), _) => request["auth"] = bearer(variable),
-        (None, _) => request["auth"] = json!({"type": "noauth"}),
-    }
-
+/// The request body — JSON from the schema's example (with the step's own fields), or a
+/// multipart form — adding the `Content-Type` header JSON needs.
+fn request_body(doc: &Value, op: &Value, step: Option<&Step>, headers: &mut Vec<Value>) -> Option<Value> {
     let content = &op["requestBody"]["content"];
     if let Some(media) = content.get("application/json") {
         let mut body = example_body(doc, &media["schema"]);
@@ -383,11 +418,11 @@ fn request_item(doc: &Value, method: &str, path: &str, op: &Value) -> Value {
             }
         }
         headers.push(json!({"key": "Content-Type", "value": "application/json"}));
-        request["body"] = json!({
+        Some(json!({
             "mode": "raw",
             "raw": serde_json::to_string_pretty(&body).expect("JSON renders"),
             "options": {"raw": {"language": "json"}},
-        });
+        }))
     } else if let Some(media) = content.get("multipart/form-data") {
         let schema = resolve(doc, &media["schema"]);
         let fields: Vec<Value> = schema["properties"]
@@ -411,12 +446,14 @@ fn request_item(doc: &Value, method: &str, path: &str, op: &Value) -> Value {
                 })
             })
             .collect();
-        request["body"] = json!({"mode": "formdata", "formdata": fields});
+        Some(json!({"mode": "formdata", "formdata": fields}))
+    } else {
+        None
     }
-    request["header"] = Value::Array(headers);
-    request["url"] = url(path, query, variables);
+}
 
-    let status = expected_status(op);
+/// The test script: the expected status, a request id, and the step's captured variables.
+fn tests(status: u16, step: Option<&Step>) -> Vec<String> {
     let mut tests = vec![format!("pm.test('answers {status}', () => pm.response.to.have.status({status}));")];
     tests.push(
         "pm.test('carries a request id', () => pm.response.to.have.header('x-request-id'));".to_owned(),
@@ -428,8 +465,12 @@ fn request_item(doc: &Value, method: &str, path: &str, op: &Value) -> Value {
             tests.push(format!("pm.collectionVariables.set('{variable}', {expression});"));
         }
     }
+    tests
+}
 
-    let mut events = Vec::new();
+/// The pre-request script: a disposable resource made first (so that this request never
+/// takes away what others need), then the step's own lines.
+fn pre_request(step: Option<&Step>, disposable: Option<&Disposable>) -> Vec<String> {
     let mut pre = Vec::new();
     if let Some(d) = disposable {
         let auth = if d.auth.is_empty() {
@@ -461,18 +502,7 @@ fn request_item(doc: &Value, method: &str, path: &str, op: &Value) -> Value {
     if let Some(extra) = step.map(|s| s.pre_request).filter(|s| !s.is_empty()) {
         pre.push(extra.to_owned());
     }
-    if !pre.is_empty() {
-        events.push(script("prerequest", &pre));
-    }
-    events.push(script("test", &tests));
-
-    let name = op.get("summary").and_then(Value::as_str).unwrap_or(operation_id);
-    let mut item = json!({"name": name, "request": request, "event": events});
-    if (300..400).contains(&status) {
-        // Show the redirect itself rather than where it points.
-        item["protocolProfileBehavior"] = json!({"followRedirects": false});
-    }
-    item
+    pre
 }
 
 /// The Postman collection (v2.1) for the whole API, as pretty-printed JSON.

@@ -217,52 +217,8 @@ pub async fn playground_test(
     let secret = state.master_key.unseal(&sealed).ok_or_else(|| {
         ApiError::internal(std::io::Error::other("a stored key does not open with the master key"))
     })?;
-
-    // The request, as the browser would have sent it with the key.
-    let mut query = endpoint.query.clone().unwrap_or_default();
-    if !call.query.is_empty() {
-        let mut serializer = url::form_urlencoded::Serializer::new(String::new());
-        serializer.extend_pairs(&call.query);
-        if !query.is_empty() {
-            query.push('&');
-        }
-        query.push_str(&serializer.finish());
-    }
-    let path_and_query =
-        if query.is_empty() { endpoint.path.clone() } else { format!("{}?{query}", endpoint.path) };
-    let method = call.method.as_method();
-    let mut builder = axum::http::Request::builder().method(method.clone()).uri(&path_and_query);
-    for (name, value) in &headers {
-        builder = builder.header(name, value);
-    }
-    let mut bearer = HeaderValue::from_str(&format!("Bearer {}", secret.expose()))
-        .map_err(|_| ApiError::internal(std::io::Error::other("a stored key is not a header value")))?;
-    bearer.set_sensitive(true);
-    builder = builder.header(header::AUTHORIZATION, bearer);
-    if method == Method::POST && !headers.contains_key("idempotency-key") {
-        builder = builder.header("idempotency-key", format!("playground_{}", ulid::Ulid::new()));
-    }
-    if let Some(forwarded_for) = forwarded_for {
-        builder = builder.header("x-forwarded-for", forwarded_for);
-    }
-    let body = match (upload, call.body) {
-        (Some(upload), _) => {
-            let boundary = format!("portico-playground-{}", ulid::Ulid::new());
-            builder =
-                builder.header(header::CONTENT_TYPE, format!("multipart/form-data; boundary={boundary}"));
-            Body::from(multipart_body(&boundary, &upload))
-        }
-        (None, Some(json)) => {
-            if !headers.contains_key(header::CONTENT_TYPE) {
-                builder = builder.header(header::CONTENT_TYPE, "application/json");
-            }
-            Body::from(serde_json::to_vec(&json).expect("a JSON value serialises"))
-        }
-        (None, None) => Body::empty(),
-    };
-    let mut inner = builder
-        .body(body)
-        .map_err(|e| ApiError::bad_request(format!("The request cannot be built: {e}.")))?;
+    let path_and_query = path_and_query(&endpoint, &call.query);
+    let mut inner = inner_request(&call, upload, &path_and_query, &headers, secret.expose(), forwarded_for)?;
     // The caller's address: IP allowlists apply to the person at the dashboard.
     if let Some(connect_info) = connect_info {
         inner.extensions_mut().insert(connect_info);
@@ -280,10 +236,80 @@ pub async fn playground_test(
         Err(_) => (Bytes::from_static(b"(the body is larger than 2 MiB and is not shown)"), true),
     };
     let latency_ms = (started.elapsed().as_secs_f64() * 1000.0 * 100.0).round() / 100.0;
+    let (headers, body) = shown(&parts.headers, &bytes, truncated, secret.expose());
+    Ok(Json(PlaygroundResponse {
+        status_code: parts.status.as_u16(),
+        latency_ms,
+        upstream_url: format!("{}{path_and_query}", state.public.base_url),
+        headers,
+        body,
+        truncated,
+    }))
+}
 
-    let key = secret.expose();
+/// The endpoint's path with its own query and the call's `query` pairs appended.
+fn path_and_query(endpoint: &endpoint::Endpoint, pairs: &BTreeMap<String, String>) -> String {
+    let mut query = endpoint.query.clone().unwrap_or_default();
+    if !pairs.is_empty() {
+        let mut serializer = url::form_urlencoded::Serializer::new(String::new());
+        serializer.extend_pairs(pairs);
+        if !query.is_empty() {
+            query.push('&');
+        }
+        query.push_str(&serializer.finish());
+    }
+    if query.is_empty() { endpoint.path.clone() } else { format!("{}?{query}", endpoint.path) }
+}
+
+/// The request as the browser would have sent it with the key: the caller's headers, the key
+/// as a (sensitive) bearer token, an idempotency key for a POST without one, and the body —
+/// the JSON, or the upload as a multipart form.
+fn inner_request(
+    call: &PlaygroundRequest,
+    upload: Option<Upload>,
+    path_and_query: &str,
+    headers: &HeaderMap,
+    key: &str,
+    forwarded_for: Option<HeaderValue>,
+) -> Result<axum::http::Request<Body>, ApiError> {
+    let method = call.method.as_method();
+    let mut builder = axum::http::Request::builder().method(method.clone()).uri(path_and_query);
+    for (name, value) in headers {
+        builder = builder.header(name, value);
+    }
+    let mut bearer = HeaderValue::from_str(&format!("Bearer {key}"))
+        .map_err(|_| ApiError::internal(std::io::Error::other("a stored key is not a header value")))?;
+    bearer.set_sensitive(true);
+    builder = builder.header(header::AUTHORIZATION, bearer);
+    if method == Method::POST && !headers.contains_key("idempotency-key") {
+        builder = builder.header("idempotency-key", format!("playground_{}", ulid::Ulid::new()));
+    }
+    if let Some(forwarded_for) = forwarded_for {
+        builder = builder.header("x-forwarded-for", forwarded_for);
+    }
+    let body = match (upload, &call.body) {
+        (Some(upload), _) => {
+            let boundary = format!("portico-playground-{}", ulid::Ulid::new());
+            builder =
+                builder.header(header::CONTENT_TYPE, format!("multipart/form-data; boundary={boundary}"));
+            Body::from(multipart_body(&boundary, &upload))
+        }
+        (None, Some(json)) => {
+            if !headers.contains_key(header::CONTENT_TYPE) {
+                builder = builder.header(header::CONTENT_TYPE, "application/json");
+            }
+            Body::from(serde_json::to_vec(json).expect("a JSON value serialises"))
+        }
+        (None, None) => Body::empty(),
+    };
+    builder.body(body).map_err(|e| ApiError::bad_request(format!("The request cannot be built: {e}.")))
+}
+
+/// The answer as the dashboard shows it: headers joined by name, the body as JSON when it is
+/// JSON (and whole), else as text; the key replaced by `[key]` wherever it appears.
+fn shown(headers: &HeaderMap, bytes: &[u8], truncated: bool, key: &str) -> (BTreeMap<String, String>, Value) {
     let mut shown_headers: BTreeMap<String, String> = BTreeMap::new();
-    for (name, value) in &parts.headers {
+    for (name, value) in headers {
         let value = String::from_utf8_lossy(value.as_bytes()).replace(key, "[key]");
         shown_headers
             .entry(name.as_str().to_owned())
@@ -293,12 +319,9 @@ pub async fn playground_test(
             })
             .or_insert(value);
     }
-    let is_json = parts
-        .headers
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|t| t.contains("json"));
-    let text = String::from_utf8_lossy(&bytes).replace(key, "[key]");
+    let is_json =
+        headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).is_some_and(|t| t.contains("json"));
+    let text = String::from_utf8_lossy(bytes).replace(key, "[key]");
     let body = if text.is_empty() {
         Value::Null
     } else if is_json && !truncated {
@@ -306,14 +329,7 @@ pub async fn playground_test(
     } else {
         Value::String(text)
     };
-    Ok(Json(PlaygroundResponse {
-        status_code: parts.status.as_u16(),
-        latency_ms,
-        upstream_url: format!("{}{path_and_query}", state.public.base_url),
-        headers: shown_headers,
-        body,
-        truncated,
-    }))
+    (shown_headers, body)
 }
 
 /// The call, from a JSON body or a multipart form.
