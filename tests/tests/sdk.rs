@@ -74,14 +74,15 @@ impl Fixture {
         self.server.shutdown().await;
     }
 
-    /// A link on a registered domain, made through the SDK.
+    /// Registers `hostname` through the SDK.
+    async fn domain(&self, hostname: &str) -> types::Domain {
+        let request = types::CreateDomainRequest::builder().hostname(hostname);
+        self.api.domain_create().body(request).send().await.unwrap().into_inner()
+    }
+
+    /// A link on a newly registered domain, made through the SDK.
     async fn link(&self, hostname: &str, slug: &str) -> types::Link {
-        self.api
-            .domain_create()
-            .body(types::CreateDomainRequest::builder().hostname(hostname))
-            .send()
-            .await
-            .unwrap();
+        self.domain(hostname).await;
         self.api
             .link_create()
             .body(
@@ -248,27 +249,13 @@ async fn the_api_key_operations_round_trip() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_domain_operations_round_trip() {
     let f = fixture().await;
-    let domain = f
-        .api
-        .domain_create()
-        .body(types::CreateDomainRequest::builder().hostname("go.sdk.example.com"))
-        .send()
-        .await
-        .unwrap()
-        .into_inner();
+    let domain = f.domain("go.sdk.example.com").await;
     assert_eq!(f.api.domain_list().send().await.unwrap().into_inner().total, 1);
     assert_eq!(
         f.api.domain_get().id(&domain.id).send().await.unwrap().into_inner().hostname,
         "go.sdk.example.com"
     );
-    let doomed = f
-        .api
-        .domain_create()
-        .body(types::CreateDomainRequest::builder().hostname("gone.sdk.example.com"))
-        .send()
-        .await
-        .unwrap()
-        .into_inner();
+    let doomed = f.domain("gone.sdk.example.com").await;
     assert_eq!(f.api.domain_delete().id(&doomed.id).send().await.unwrap().status(), 204);
     let listed = f.dashboard.dashboard_domain_list().send().await.unwrap().into_inner();
     assert_eq!(listed.data.iter().map(|d| d.hostname.as_str()).collect::<Vec<_>>(), ["go.sdk.example.com"]);
@@ -278,19 +265,7 @@ async fn the_domain_operations_round_trip() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_link_operations_round_trip() {
     let f = fixture().await;
-    let domain = f
-        .api
-        .domain_create()
-        .body(types::CreateDomainRequest::builder().hostname("go.sdk.example.com"))
-        .send()
-        .await
-        .unwrap()
-        .into_inner();
-    assert_eq!(f.api.domain_list().send().await.unwrap().into_inner().total, 1);
-    assert_eq!(
-        f.api.domain_get().id(&domain.id).send().await.unwrap().into_inner().hostname,
-        "go.sdk.example.com"
-    );
+    let domain = f.domain("go.sdk.example.com").await;
     let link = retry::idempotent(retry::Policy::default(), |key| {
         f.api
             .link_create()

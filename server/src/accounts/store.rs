@@ -103,7 +103,7 @@ pub async fn find_credentials(db: &Db, email: &str) -> Result<Option<Credentials
          JOIN organizations o ON o.id = m.organization_id \
          WHERE u.email = $1 \
          ORDER BY m.created_at LIMIT 1";
-    Ok(dispatch!(db, |pool| sqlx::query_as::<_, Credentials>(SQL).bind(email).fetch_optional(pool).await)?)
+    crate::db::optional_row::<Credentials>(db, SQL, &[email]).await
 }
 
 pub async fn create_session(
@@ -159,15 +159,12 @@ pub async fn revoke_session(db: &Db, session_id: &str) -> Result<(), StoreError>
 
 pub async fn find_user(db: &Db, user_id: &str) -> Result<Option<User>, StoreError> {
     const SQL: &str = "SELECT id, email, created_at FROM users WHERE id = $1";
-    Ok(dispatch!(db, |pool| sqlx::query_as::<_, User>(SQL).bind(user_id).fetch_optional(pool).await)?)
+    crate::db::optional_row::<User>(db, SQL, &[user_id]).await
 }
 
 pub async fn find_organization(db: &Db, organization_id: &str) -> Result<Option<Organization>, StoreError> {
     const SQL: &str = "SELECT id, name, created_at FROM organizations WHERE id = $1";
-    Ok(dispatch!(db, |pool| sqlx::query_as::<_, Organization>(SQL)
-        .bind(organization_id)
-        .fetch_optional(pool)
-        .await)?)
+    crate::db::optional_row::<Organization>(db, SQL, &[organization_id]).await
 }
 
 /// Deletes sessions that expired, or were ended, more than `keep` ago. Returns how many.

@@ -110,6 +110,46 @@ impl StoreError {
     }
 }
 
+/// The row `sql` selects with the text parameters `params` (`$1…$n`), if there is one: the
+/// shape of every "this resource of this organisation" read.
+pub async fn optional_row<T>(db: &Db, sql: &'static str, params: &[&str]) -> Result<Option<T>, StoreError>
+where
+    T: for<'r> sqlx::FromRow<'r, sqlx::sqlite::SqliteRow>
+        + for<'r> sqlx::FromRow<'r, sqlx::postgres::PgRow>
+        + Send
+        + Unpin,
+{
+    Ok(dispatch!(db, |pool| {
+        let mut query = sqlx::query_as::<_, T>(sql);
+        for param in params {
+            query = query.bind(*param);
+        }
+        query.fetch_optional(pool).await
+    })?)
+}
+
+/// One page of a filtered list and its total count, the same parameters bound to both
+/// statements (`list` takes `LIMIT` and `OFFSET` after them), on either backend:
+/// `page_with!(db, LIST, COUNT, page, organization_id, at)` evaluates to
+/// `Result<(Vec<T>, u64), StoreError>`. For lists whose parameters are not all text; see
+/// [`page`] for those that are.
+#[macro_export]
+macro_rules! page_with {
+    ($db:expr, $list:expr, $count:expr, $page:expr, $($param:expr),+ $(,)?) => {
+        $crate::dispatch!($db, |pool| {
+            let rows = sqlx::query_as($list)
+                $(.bind($param))+
+                .bind($page.sql_limit())
+                .bind($page.sql_offset())
+                .fetch_all(pool)
+                .await?;
+            let total: i64 = sqlx::query_scalar($count)$(.bind($param))+.fetch_one(pool).await?;
+            Ok::<_, sqlx::Error>((rows, u64::try_from(total).unwrap_or(0)))
+        })
+        .map_err($crate::db::StoreError::from)
+    };
+}
+
 /// One page of a list and the total count, for the many lists filtered only by text
 /// parameters: `list_sql` takes `params` as `$1…$n` then `LIMIT $n+1 OFFSET $n+2`;
 /// `count_sql` takes the same `params`.

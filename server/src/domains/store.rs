@@ -21,11 +21,7 @@ pub async fn insert(db: &Db, organization_id: &str, domain: &Domain) -> Result<(
 
 pub async fn get(db: &Db, organization_id: &str, id: &str) -> Result<Option<Domain>, StoreError> {
     const SQL: &str = "SELECT id, hostname, created_at FROM domains WHERE id = $1 AND organization_id = $2";
-    Ok(dispatch!(db, |pool| sqlx::query_as::<_, Domain>(SQL)
-        .bind(id)
-        .bind(organization_id)
-        .fetch_optional(pool)
-        .await)?)
+    crate::db::optional_row::<Domain>(db, SQL, &[id, organization_id]).await
 }
 
 pub async fn list(

@@ -86,11 +86,7 @@ pub async fn enqueue(db: &Db, new: NewJob<'_>) -> Result<(), StoreError> {
 
 pub async fn get(db: &Db, organization_id: &str, id: &str) -> Result<Option<Job>, StoreError> {
     const SQL: &str = concat!("SELECT ", columns!(), " FROM jobs WHERE id = $1 AND organization_id = $2");
-    let row = dispatch!(db, |pool| sqlx::query_as::<_, JobRow>(SQL)
-        .bind(id)
-        .bind(organization_id)
-        .fetch_optional(pool)
-        .await)?;
+    let row = crate::db::optional_row::<JobRow>(db, SQL, &[id, organization_id]).await?;
     Ok(row.map(Job::from))
 }
 

@@ -235,11 +235,7 @@ pub async fn insert_key(db: &Db, new: NewKey<'_>) -> Result<ApiKey, StoreError> 
 pub async fn get_key(db: &Db, organization_id: &str, id: &str) -> Result<Option<KeyRow>, StoreError> {
     const SQL: &str =
         concat!("SELECT ", key_columns!(), " FROM api_keys WHERE id = $1 AND organization_id = $2");
-    Ok(dispatch!(db, |pool| sqlx::query_as::<_, KeyRow>(SQL)
-        .bind(id)
-        .bind(organization_id)
-        .fetch_optional(pool)
-        .await)?)
+    crate::db::optional_row::<KeyRow>(db, SQL, &[id, organization_id]).await
 }
 
 /// The sealed copy of a key's current secret (not one rotated away), if the key is the
@@ -280,25 +276,7 @@ pub async fn list_keys(
         " ORDER BY created_at DESC, id DESC LIMIT $4 OFFSET $5"
     );
     const COUNT: &str = concat!("SELECT COUNT(*) FROM api_keys WHERE ", matching!());
-    let at = db.now();
-    let (rows, total) = dispatch!(db, |pool| {
-        let rows = sqlx::query_as::<_, KeyRow>(LIST)
-            .bind(organization_id)
-            .bind(at)
-            .bind(include_inactive)
-            .bind(page.sql_limit())
-            .bind(page.sql_offset())
-            .fetch_all(pool)
-            .await?;
-        let total: i64 = sqlx::query_scalar(COUNT)
-            .bind(organization_id)
-            .bind(at)
-            .bind(include_inactive)
-            .fetch_one(pool)
-            .await?;
-        Ok::<_, sqlx::Error>((rows, total))
-    })?;
-    Ok((rows, u64::try_from(total).unwrap_or(0)))
+    crate::page_with!(db, LIST, COUNT, page, organization_id, db.now(), include_inactive)
 }
 
 /// The new values of a key's editable fields (already validated).

@@ -172,11 +172,7 @@ pub async fn get(db: &Db, organization_id: &str, id: &str) -> Result<Option<Link
         columns!(),
         " FROM links WHERE id = $1 AND organization_id = $2 AND deleted_at IS NULL"
     );
-    Ok(dispatch!(db, |pool| sqlx::query_as::<_, LinkRow>(SQL)
-        .bind(id)
-        .bind(organization_id)
-        .fetch_optional(pool)
-        .await)?)
+    crate::db::optional_row::<LinkRow>(db, SQL, &[id, organization_id]).await
 }
 
 /// The filters of a list.

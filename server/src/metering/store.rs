@@ -81,26 +81,7 @@ pub async fn list_requests(
     );
     const COUNT: &str = concat!("SELECT COUNT(*) FROM request_log WHERE ", matching!());
     let status = filter.status.map(i64::from);
-    let (rows, total) = dispatch!(db, |pool| {
-        let rows = sqlx::query_as::<_, RequestLogEntry>(LIST)
-            .bind(organization_id)
-            .bind(filter.key_id)
-            .bind(filter.route)
-            .bind(status)
-            .bind(page.sql_limit())
-            .bind(page.sql_offset())
-            .fetch_all(pool)
-            .await?;
-        let total: i64 = sqlx::query_scalar(COUNT)
-            .bind(organization_id)
-            .bind(filter.key_id)
-            .bind(filter.route)
-            .bind(status)
-            .fetch_one(pool)
-            .await?;
-        Ok::<_, sqlx::Error>((rows, total))
-    })?;
-    Ok((rows, u64::try_from(total).unwrap_or(0)))
+    crate::page_with!(db, LIST, COUNT, page, organization_id, filter.key_id, filter.route, status)
 }
 
 /// A logged request of the organisation's, by its id.
@@ -111,9 +92,5 @@ pub async fn get_request(
 ) -> Result<Option<RequestLogEntry>, StoreError> {
     const SQL: &str =
         concat!("SELECT ", columns!(), " FROM request_log WHERE organization_id = $1 AND id = $2");
-    Ok(dispatch!(db, |pool| sqlx::query_as::<_, RequestLogEntry>(SQL)
-        .bind(organization_id)
-        .bind(id)
-        .fetch_optional(pool)
-        .await)?)
+    crate::db::optional_row::<RequestLogEntry>(db, SQL, &[organization_id, id]).await
 }

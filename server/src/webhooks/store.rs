@@ -93,17 +93,13 @@ pub async fn insert(db: &Db, new: NewEndpoint<'_>) -> Result<WebhookEndpoint, St
 pub async fn get(db: &Db, organization_id: &str, id: &str) -> Result<Option<EndpointRow>, StoreError> {
     const SQL: &str =
         concat!("SELECT ", columns!(), " FROM webhook_endpoints WHERE id = $1 AND organization_id = $2");
-    Ok(dispatch!(db, |pool| sqlx::query_as::<_, EndpointRow>(SQL)
-        .bind(id)
-        .bind(organization_id)
-        .fetch_optional(pool)
-        .await)?)
+    crate::db::optional_row::<EndpointRow>(db, SQL, &[id, organization_id]).await
 }
 
 /// An endpoint by id alone (the delivery worker).
 pub async fn get_any(db: &Db, id: &str) -> Result<Option<EndpointRow>, StoreError> {
     const SQL: &str = concat!("SELECT ", columns!(), " FROM webhook_endpoints WHERE id = $1");
-    Ok(dispatch!(db, |pool| sqlx::query_as::<_, EndpointRow>(SQL).bind(id).fetch_optional(pool).await)?)
+    crate::db::optional_row::<EndpointRow>(db, SQL, &[id]).await
 }
 
 pub async fn list(

@@ -167,23 +167,16 @@ async fn an_idempotent_retry_replays_the_first_answer(s: &TestServer) {
 
     // Errors are stored too (a 422 replays as a 422, its body — request id included — as it
     // was first answered); malformed keys are refused.
-    let invalid = json!({"url": "ftp://nope"});
-    let a = s
-        .v1(Method::POST, "/v1/links", &key)
-        .header("idempotency-key", "bad-1")
-        .json(&invalid)
-        .send()
-        .await
-        .unwrap();
+    let invalid = || {
+        s.v1(Method::POST, "/v1/links", &key)
+            .header("idempotency-key", "bad-1")
+            .json(&json!({"url": "ftp://nope"}))
+            .send()
+    };
+    let a = invalid().await.unwrap();
     assert_eq!(a.status(), StatusCode::UNPROCESSABLE_ENTITY);
     let a: Value = a.json().await.unwrap();
-    let b = s
-        .v1(Method::POST, "/v1/links", &key)
-        .header("idempotency-key", "bad-1")
-        .json(&invalid)
-        .send()
-        .await
-        .unwrap();
+    let b = invalid().await.unwrap();
     assert_eq!(b.status(), StatusCode::UNPROCESSABLE_ENTITY);
     assert_eq!(header(&b, "idempotent-replayed"), "true");
     assert_eq!(header(&b, "content-type"), "application/problem+json");
@@ -249,15 +242,25 @@ async fn a_retry_while_the_first_is_running_is_a_conflict(s: &TestServer) {
 
 async fn eight_concurrent_retries_create_one_resource(s: &TestServer) {
     let (_, key, _) = s.org_with_key("race@example.com", &["full_access"]).await;
-    let mut tasks = tokio::task::JoinSet::new();
-    for _ in 0..8 {
-        let request = s
-            .v1(Method::POST, "/v1/links", &key)
+    let requests = (0..8).map(|_| {
+        s.v1(Method::POST, "/v1/links", &key)
             .header("idempotency-key", "race-1")
             .json(&json!({"url": "https://example.com/race", "slug": "race"}))
             .build()
-            .unwrap();
-        let client = s.client.clone();
+            .unwrap()
+    });
+    let created = one_resource_from(&s.client, requests.collect()).await;
+    assert!(created.iter().all(|id| id == &created[0]), "every 201 is the same link: {created:?}");
+    let list: Value = s.v1(Method::GET, "/v1/links", &key).send().await.unwrap().json().await.unwrap();
+    assert_eq!(list["total"], 1);
+}
+
+/// Sends `requests` (retries of one create under one idempotency key) at once; each answers
+/// 201 or 409 `idempotency_in_progress`. Returns the ids the 201s carried (at least one).
+async fn one_resource_from(client: &reqwest::Client, requests: Vec<reqwest::Request>) -> Vec<String> {
+    let mut tasks = tokio::task::JoinSet::new();
+    for request in requests {
+        let client = client.clone();
         tasks.spawn(async move {
             let response = client.execute(request).await.unwrap();
             let status = response.status().as_u16();
@@ -274,10 +277,8 @@ async fn eight_concurrent_retries_create_one_resource(s: &TestServer) {
             other => panic!("unexpected {other}: {body}"),
         }
     }
-    assert!(!created.is_empty());
-    assert!(created.iter().all(|id| id == &created[0]), "every 201 is the same link: {created:?}");
-    let list: Value = s.v1(Method::GET, "/v1/links", &key).send().await.unwrap().json().await.unwrap();
-    assert_eq!(list["total"], 1);
+    assert!(!created.is_empty(), "no request created the resource");
+    created
 }
 
 /// The dashboard usage (which is not itself logged), once the request log is written.
@@ -528,34 +529,18 @@ async fn concurrent_retries_across_two_instances_create_one_resource() {
     let client = reqwest::Client::new();
     let (_, key) =
         crate::support::account_with_key(&client, &a.base_url(), "two@example.com", &["full_access"]).await;
-    let mut tasks = tokio::task::JoinSet::new();
-    for i in 0..8 {
+    let requests = (0..8).map(|i| {
         let base = if i % 2 == 0 { a.base_url() } else { b.base_url() };
-        let (client, key) = (client.clone(), key.clone());
-        tasks.spawn(async move {
-            let response = client
-                .post(format!("{base}/v1/links"))
-                .bearer_auth(key)
-                .header("idempotency-key", "two-instances")
-                .json(&json!({"url": "https://example.com/once"}))
-                .send()
-                .await
-                .unwrap();
-            let status = response.status().as_u16();
-            let body: Value = response.json().await.unwrap();
-            (status, body)
-        });
-    }
-    let mut ids = Vec::new();
-    while let Some(result) = tasks.join_next().await {
-        let (status, body) = result.unwrap();
-        match status {
-            201 => ids.push(body["id"].as_str().unwrap().to_owned()),
-            409 => assert_eq!(body["code"], "idempotency_in_progress"),
-            other => panic!("unexpected {other}: {body}"),
-        }
-    }
-    assert!(!ids.is_empty() && ids.iter().all(|id| id == &ids[0]), "{ids:?}");
+        client
+            .post(format!("{base}/v1/links"))
+            .bearer_auth(&key)
+            .header("idempotency-key", "two-instances")
+            .json(&json!({"url": "https://example.com/once"}))
+            .build()
+            .unwrap()
+    });
+    let ids = one_resource_from(&client, requests.collect()).await;
+    assert!(ids.iter().all(|id| id == &ids[0]), "{ids:?}");
     let list: Value = crate::support::get_json(&client, format!("{}/v1/links", b.base_url()), &key).await;
     assert_eq!(list["total"], 1);
     a.shutdown().await;
