@@ -40,11 +40,21 @@ impl AppState {
 
     /// Writes everything the batch writers hold — the request log (with usage and quota
     /// counts), link clicks, keys' last-used stamps — and waits until it is committed.
-    pub async fn flush_now(&self) -> Result<(), crate::db::StoreError> {
+    pub async fn flush_now(&self) -> Result<(), FlushFailed> {
         let (log, clicks) = tokio::join!(self.request_log.flush_now(), self.clicks.flush_now());
         self.keys.flush_last_used().await?;
-        if log && clicks { Ok(()) } else { Err(crate::db::StoreError::Database(sqlx::Error::PoolClosed)) }
+        if log && clicks { Ok(()) } else { Err(FlushFailed::Stopped) }
     }
+}
+
+/// Why [`AppState::flush_now`] could not write everything.
+#[derive(Debug, thiserror::Error)]
+pub enum FlushFailed {
+    /// A batch writer has stopped (the server is shutting down), or could not write before it did.
+    #[error("a batch writer has stopped")]
+    Stopped,
+    #[error(transparent)]
+    Store(#[from] crate::db::StoreError),
 }
 
 impl std::ops::Deref for AppState {

@@ -220,10 +220,10 @@ pub struct FannedOut {
 
 /// Turns up to [`FAN_OUT_BATCH`] new events into deliveries.
 pub async fn fan_out(db: &Db) -> Result<FannedOut, StoreError> {
-    const PENDING: &str = "SELECT id, organization_id, type, data, created_at FROM events WHERE fanned_out = FALSE ORDER BY created_at LIMIT 100";
-    const _: () = assert!(FAN_OUT_BATCH == 100, "the LIMIT above");
+    const PENDING: &str = "SELECT id, organization_id, type, data, created_at FROM events WHERE fanned_out = FALSE ORDER BY created_at LIMIT $1";
+    let limit = i64::try_from(FAN_OUT_BATCH).unwrap_or(i64::MAX);
     let events: Vec<(String, String, String, String, Timestamp)> =
-        dispatch!(db, |pool| sqlx::query_as(PENDING).fetch_all(pool).await)?;
+        dispatch!(db, |pool| sqlx::query_as(PENDING).bind(limit).fetch_all(pool).await)?;
     let mut done = FannedOut { events: events.len(), deliveries: 0 };
     for (id, organization_id, kind, data, created_at) in events {
         let data: serde_json::Value = serde_json::from_str(&data).unwrap_or(serde_json::Value::Null);
