@@ -29,10 +29,17 @@ pub enum Error {
 }
 
 impl Error {
-    /// The problem's stable code, when the server answered with one.
+    /// The problem's stable code, when the server answered with one this SDK knows. A code
+    /// added to the server after this SDK was built is `None` here (see [`Error::code_str`]):
+    /// treat it by its [`Error::status`].
     pub fn code(&self) -> Option<ErrorCode> {
+        self.code_str().and_then(|code| code.parse().ok())
+    }
+
+    /// The problem's code as sent, known to this SDK or not.
+    pub fn code_str(&self) -> Option<&str> {
         match self {
-            Self::Api { problem, .. } => Some(problem.code),
+            Self::Api { problem, .. } => Some(&problem.code),
             _ => None,
         }
     }
@@ -61,7 +68,7 @@ impl Error {
         match self {
             Self::Transport(_) => true,
             Self::Api { problem, .. } => {
-                matches!(problem.code, ErrorCode::RateLimited | ErrorCode::IdempotencyInProgress)
+                matches!(self.code(), Some(ErrorCode::RateLimited | ErrorCode::IdempotencyInProgress))
                     || problem.status >= 500
             }
             Self::Unexpected { status, .. } => *status >= 500,

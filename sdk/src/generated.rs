@@ -366,6 +366,11 @@ default when absent).*/
             if value.chars().count() < 1usize {
                 return Err("shorter than 1 characters".into());
             }
+            static PATTERN: ::std::sync::LazyLock<::regress::Regex> = ::std::sync::LazyLock::new(||
+            { ::regress::Regex::new("^[\\x20-\\x7E]+$").unwrap() });
+            if PATTERN.find(value).is_none() {
+                return Err("doesn't match pattern \"^[\\x20-\\x7E]+$\"".into());
+            }
             Ok(Self(value.to_string()))
         }
     }
@@ -1011,6 +1016,11 @@ server stays ready and each instance limits on its own until Redis returns.*/
             if value.chars().count() < 1usize {
                 return Err("shorter than 1 characters".into());
             }
+            static PATTERN: ::std::sync::LazyLock<::regress::Regex> = ::std::sync::LazyLock::new(||
+            { ::regress::Regex::new("^[\\x20-\\x7E]+$").unwrap() });
+            if PATTERN.find(value).is_none() {
+                return Err("doesn't match pattern \"^[\\x20-\\x7E]+$\"".into());
+            }
             Ok(Self(value.to_string()))
         }
     }
@@ -1099,6 +1109,11 @@ server stays ready and each instance limits on its own until Redis returns.*/
             }
             if value.chars().count() < 1usize {
                 return Err("shorter than 1 characters".into());
+            }
+            static PATTERN: ::std::sync::LazyLock<::regress::Regex> = ::std::sync::LazyLock::new(||
+            { ::regress::Regex::new("^[\\x20-\\x7E]+$").unwrap() });
+            if PATTERN.find(value).is_none() {
+                return Err("doesn't match pattern \"^[\\x20-\\x7E]+$\"".into());
             }
             Ok(Self(value.to_string()))
         }
@@ -1335,8 +1350,8 @@ headers are refused: the playground sets those.*/
     ///An error, as RFC 9457 problem details (`application/problem+json`).
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
     pub struct Problem {
-        ///The stable, machine-readable error code.
-        pub code: ErrorCode,
+        ///The stable, machine-readable error code: branch on this, not on `title` or `detail`. The known codes are listed in `ErrorCode`; new ones may be added in any release, so a client must treat a code it does not know by its `status`.
+        pub code: ::std::string::String,
         ///What went wrong with this request, for a human.
         pub detail: ::std::string::String,
         ///For validation failures: each invalid field and what is wrong with it.
@@ -1913,6 +1928,11 @@ disabled endpoint clears its failure count.*/
             if value.chars().count() < 1usize {
                 return Err("shorter than 1 characters".into());
             }
+            static PATTERN: ::std::sync::LazyLock<::regress::Regex> = ::std::sync::LazyLock::new(||
+            { ::regress::Regex::new("^[\\x20-\\x7E]+$").unwrap() });
+            if PATTERN.find(value).is_none() {
+                return Err("doesn't match pattern \"^[\\x20-\\x7E]+$\"".into());
+            }
             Ok(Self(value.to_string()))
         }
     }
@@ -2032,6 +2052,11 @@ deliveries in a row, is disabled (see `disabled_reason`).*/
             }
             if value.chars().count() < 1usize {
                 return Err("shorter than 1 characters".into());
+            }
+            static PATTERN: ::std::sync::LazyLock<::regress::Regex> = ::std::sync::LazyLock::new(||
+            { ::regress::Regex::new("^[\\x20-\\x7E]+$").unwrap() });
+            if PATTERN.find(value).is_none() {
+                return Err("doesn't match pattern \"^[\\x20-\\x7E]+$\"".into());
             }
             Ok(Self(value.to_string()))
         }
@@ -5600,7 +5625,7 @@ deliveries in a row, is disabled (see `disabled_reason`).*/
         }
         #[derive(Clone, Debug)]
         pub struct Problem {
-            code: ::std::result::Result<super::ErrorCode, ::std::string::String>,
+            code: ::std::result::Result<::std::string::String, ::std::string::String>,
             detail: ::std::result::Result<::std::string::String, ::std::string::String>,
             errors: ::std::result::Result<
                 ::std::vec::Vec<super::FieldError>,
@@ -5630,7 +5655,7 @@ deliveries in a row, is disabled (see `disabled_reason`).*/
         impl Problem {
             pub fn code<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<super::ErrorCode>,
+                T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
                 self.code = value
@@ -7643,9 +7668,11 @@ Sends a `GET` request to `/api/developer/apikeys/{id}`
 
 Arguments:
 - `id`: The key's id (`key_…`)
+- `if_none_match`: Answer 304 Not Modified, with no body, when the resource's `ETag` is one you name (or `*`): a cheap way to poll for changes.
 ```ignore
 let response = client.apikey_get()
     .id(id)
+    .if_none_match(if_none_match)
     .send()
     .await;
 ```*/
@@ -7685,7 +7712,7 @@ Sends a `PATCH` request to `/api/developer/apikeys/{id}`
 
 Arguments:
 - `id`: The key's id (`key_…`)
-- `if_match`: The version you read (the `ETag`), e.g. `"3"`
+- `if_match`: Update only if the resource is still at a version you name (RFC 9110): the `ETag` you read (`"3"`), a list of them (`"3", "4"`), or `*`. A tag that is not current — or weak (`W/"3"`): comparison is strong — answers 412 `version_mismatch`; a value that is not a list of entity tags, 400 `invalid_request`.
 - `body`
 ```ignore
 let response = client.apikey_update()
@@ -8075,9 +8102,11 @@ Sends a `GET` request to `/v1/apikeys/{id}`
 
 Arguments:
 - `id`: The key's id (`key_…`)
+- `if_none_match`: Answer 304 Not Modified, with no body, when the resource's `ETag` is one you name (or `*`): a cheap way to poll for changes.
 ```ignore
 let response = client.v1_apikey_get()
     .id(id)
+    .if_none_match(if_none_match)
     .send()
     .await;
 ```*/
@@ -8308,9 +8337,11 @@ Sends a `GET` request to `/v1/links/{id}`
 
 Arguments:
 - `id`: The link's id (`lnk_…`)
+- `if_none_match`: Answer 304 Not Modified, with no body, when the resource's `ETag` is one you name (or `*`): a cheap way to poll for changes.
 ```ignore
 let response = client.link_get()
     .id(id)
+    .if_none_match(if_none_match)
     .send()
     .await;
 ```*/
@@ -8350,7 +8381,7 @@ Sends a `PATCH` request to `/v1/links/{id}`
 Arguments:
 - `id`: The link's id (`lnk_…`)
 - `idempotency_key`: Makes a retry safe: the first request runs, retries with the same key get its stored answer (with `idempotent-replayed: true`) for 24 hours. 1–255 printable ASCII characters.
-- `if_match`: The version you read (the `ETag`), e.g. `"3"`
+- `if_match`: Update only if the resource is still at a version you name (RFC 9110): the `ETag` you read (`"3"`), a list of them (`"3", "4"`), or `*`. A tag that is not current — or weak (`W/"3"`): comparison is strong — answers 412 `version_mismatch`; a value that is not a list of entity tags, 400 `invalid_request`.
 - `body`
 ```ignore
 let response = client.link_update()
@@ -8929,12 +8960,14 @@ pub mod builder {
     pub struct ApikeyGet<'a> {
         client: &'a super::Client,
         id: Result<::std::string::String, String>,
+        if_none_match: Result<Option<::std::string::String>, String>,
     }
     impl<'a> ApikeyGet<'a> {
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
                 id: Err("id was not initialized".to_string()),
+                if_none_match: Ok(None),
             }
         }
         pub fn id<V>(mut self, value: V) -> Self
@@ -8949,17 +8982,31 @@ pub mod builder {
                 });
             self
         }
+        pub fn if_none_match<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::string::String>,
+        {
+            self.if_none_match = value
+                .try_into()
+                .map(Some)
+                .map_err(|_| {
+                    "conversion to `:: std :: string :: String` for if_none_match failed"
+                        .to_string()
+                });
+            self
+        }
         ///Sends a `GET` request to `/api/developer/apikeys/{id}`
         pub async fn send(
             self,
         ) -> Result<ResponseValue<types::ApiKey>, Error<types::Problem>> {
-            let Self { client, id } = self;
+            let Self { client, id, if_none_match } = self;
             let id = id.map_err(Error::InvalidRequest)?;
+            let if_none_match = if_none_match.map_err(Error::InvalidRequest)?;
             let url = format!(
                 "{}/api/developer/apikeys/{}", client.baseurl, encode_path(& id
                 .to_string()),
             );
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(2usize);
             header_map
                 .append(
                     ::reqwest::header::HeaderName::from_static("api-version"),
@@ -8967,6 +9014,9 @@ pub mod builder {
                         super::Client::api_version(),
                     ),
                 );
+            if let Some(value) = if_none_match {
+                header_map.append("If-None-Match", value.to_string().try_into()?);
+            }
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -9205,7 +9255,7 @@ pub mod builder {
                     ),
                 );
             if let Some(value) = if_match {
-                header_map.append("if-match", value.to_string().try_into()?);
+                header_map.append("If-Match", value.to_string().try_into()?);
             }
             #[allow(unused_mut)]
             let mut request = client
@@ -10967,12 +11017,14 @@ pub mod builder {
     pub struct V1ApikeyGet<'a> {
         client: &'a super::Client,
         id: Result<::std::string::String, String>,
+        if_none_match: Result<Option<::std::string::String>, String>,
     }
     impl<'a> V1ApikeyGet<'a> {
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
                 id: Err("id was not initialized".to_string()),
+                if_none_match: Ok(None),
             }
         }
         pub fn id<V>(mut self, value: V) -> Self
@@ -10987,16 +11039,30 @@ pub mod builder {
                 });
             self
         }
+        pub fn if_none_match<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::string::String>,
+        {
+            self.if_none_match = value
+                .try_into()
+                .map(Some)
+                .map_err(|_| {
+                    "conversion to `:: std :: string :: String` for if_none_match failed"
+                        .to_string()
+                });
+            self
+        }
         ///Sends a `GET` request to `/v1/apikeys/{id}`
         pub async fn send(
             self,
         ) -> Result<ResponseValue<types::ApiKey>, Error<types::Problem>> {
-            let Self { client, id } = self;
+            let Self { client, id, if_none_match } = self;
             let id = id.map_err(Error::InvalidRequest)?;
+            let if_none_match = if_none_match.map_err(Error::InvalidRequest)?;
             let url = format!(
                 "{}/v1/apikeys/{}", client.baseurl, encode_path(& id.to_string()),
             );
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(2usize);
             header_map
                 .append(
                     ::reqwest::header::HeaderName::from_static("api-version"),
@@ -11004,6 +11070,9 @@ pub mod builder {
                         super::Client::api_version(),
                     ),
                 );
+            if let Some(value) = if_none_match {
+                header_map.append("If-None-Match", value.to_string().try_into()?);
+            }
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -12346,12 +12415,14 @@ pub mod builder {
     pub struct LinkGet<'a> {
         client: &'a super::Client,
         id: Result<::std::string::String, String>,
+        if_none_match: Result<Option<::std::string::String>, String>,
     }
     impl<'a> LinkGet<'a> {
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
                 id: Err("id was not initialized".to_string()),
+                if_none_match: Ok(None),
             }
         }
         pub fn id<V>(mut self, value: V) -> Self
@@ -12366,16 +12437,30 @@ pub mod builder {
                 });
             self
         }
+        pub fn if_none_match<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::string::String>,
+        {
+            self.if_none_match = value
+                .try_into()
+                .map(Some)
+                .map_err(|_| {
+                    "conversion to `:: std :: string :: String` for if_none_match failed"
+                        .to_string()
+                });
+            self
+        }
         ///Sends a `GET` request to `/v1/links/{id}`
         pub async fn send(
             self,
         ) -> Result<ResponseValue<types::Link>, Error<types::Problem>> {
-            let Self { client, id } = self;
+            let Self { client, id, if_none_match } = self;
             let id = id.map_err(Error::InvalidRequest)?;
+            let if_none_match = if_none_match.map_err(Error::InvalidRequest)?;
             let url = format!(
                 "{}/v1/links/{}", client.baseurl, encode_path(& id.to_string()),
             );
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(2usize);
             header_map
                 .append(
                     ::reqwest::header::HeaderName::from_static("api-version"),
@@ -12383,6 +12468,9 @@ pub mod builder {
                         super::Client::api_version(),
                     ),
                 );
+            if let Some(value) = if_none_match {
+                header_map.append("If-None-Match", value.to_string().try_into()?);
+            }
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -12666,7 +12754,7 @@ pub mod builder {
                 header_map.append("Idempotency-Key", value.to_string().try_into()?);
             }
             if let Some(value) = if_match {
-                header_map.append("if-match", value.to_string().try_into()?);
+                header_map.append("If-Match", value.to_string().try_into()?);
             }
             #[allow(unused_mut)]
             let mut request = client

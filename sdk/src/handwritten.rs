@@ -92,7 +92,7 @@ async fn problem(response: reqwest::Response) -> Error {
         // The redirect's 404 is a page for people; say it the API's way.
         return Error::Api {
             problem: Box::new(Problem {
-                code: crate::types::ErrorCode::NotFound,
+                code: crate::types::ErrorCode::NotFound.to_string(),
                 detail: "No live link has this slug on this domain.".into(),
                 errors: Vec::new(),
                 request_id: request_id.unwrap_or_default(),

@@ -260,13 +260,37 @@ pub struct Problem {
     pub status: u16,
     /// What went wrong with this request, for a human.
     pub detail: String,
-    /// The stable, machine-readable error code.
+    /// The stable, machine-readable error code: branch on this, not on `title` or `detail`.
+    /// The known codes are listed in `ErrorCode`; new ones may be added in any release, so a
+    /// client must treat a code it does not know by its `status`.
+    #[schema(schema_with = open_error_code)]
     pub code: ErrorCode,
     /// The request id (also in the `x-request-id` header); quote it when asking for help.
     pub request_id: String,
     /// For validation failures: each invalid field and what is wrong with it.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub errors: Vec<FieldError>,
+}
+
+/// `Problem.code` in the spec: one of the known codes, or any other string — clients generated
+/// from it (progenitor, openapi-python-client) keep working when a code is added.
+fn open_error_code() -> utoipa::openapi::schema::Schema {
+    use utoipa::openapi::schema::{AnyOfBuilder, ObjectBuilder, Ref, Schema, Type};
+    let schema = AnyOfBuilder::new()
+        .item(Ref::from_schema_name("ErrorCode"))
+        .item(
+            ObjectBuilder::new()
+                .schema_type(Type::String)
+                .description(Some("A code added after this document.")),
+        )
+        .description(Some(
+            "The stable, machine-readable error code: branch on this, not on `title` or `detail`. The known \
+             codes are listed in `ErrorCode`; new ones may be added in any release, so a client must treat \
+             a code it does not know by its `status`.",
+        ))
+        .examples([serde_json::json!("validation_failed")])
+        .build();
+    Schema::AnyOf(schema)
 }
 
 /// The error every handler and extractor returns. Converts into a problem+json response.

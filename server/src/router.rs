@@ -14,7 +14,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 use utoipa_swagger_ui::{Config as SwaggerConfig, SwaggerUi};
 
-use crate::http::{observe, problem_fallback};
+use crate::http::{conditional, observe, problem_fallback};
 use crate::state::AppState;
 use crate::{
     accounts, dashboard, domains, jobs, keys, links, metering, openapi, pipeline, playground, system,
@@ -141,7 +141,8 @@ impl Audience {
 }
 
 /// The one layer around every route, outermost first: observe (request id, span, access log,
-/// metrics), the panic catcher, the problem fallback. One middleware rather than three: each
+/// metrics), the panic catcher, the problem fallback, and 304 Not Modified for a GET whose
+/// `If-None-Match` lists the answer's `ETag`. One middleware rather than three: each
 /// layer costs a boxed future and a cloned service per request, and is polled again on every
 /// wake-up of a request that waits on the database.
 async fn platform(
@@ -152,7 +153,13 @@ async fn platform(
     let metrics = state.http_metrics.clone();
     // Boxed once here: each wrapper around the request's future (span, request id, the
     // middleware's own) would otherwise move all of it again.
-    observe::observed(&metrics, req, |req| Box::pin(problem_fallback::guarded(next.run(req)))).await
+    observe::observed(&metrics, req, |req| {
+        let condition = conditional::if_none_match(&req);
+        Box::pin(async move {
+            conditional::not_modified(condition, problem_fallback::guarded(next.run(req)).await)
+        })
+    })
+    .await
 }
 
 /// Gives one route a body limit of its own (uploads), instead of the JSON default.

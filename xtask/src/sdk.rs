@@ -177,8 +177,69 @@ fn convert_keywords(map: &mut Map<String, Value>) {
     }
 }
 
-/// Adapts a 3.0.3 document to progenitor: problem+json as JSON, multipart operations out.
+/// Replaces references to shared responses, parameters, headers and examples with what they
+/// name: progenitor reads only schema references.
+fn inline_shared(doc: &mut Value) {
+    fn walk(value: &mut Value, components: &Value) {
+        match value {
+            Value::Object(map) => {
+                let target = map
+                    .get("$ref")
+                    .and_then(Value::as_str)
+                    .filter(|r| !r.starts_with("#/components/schemas/"))
+                    .and_then(|r| components.pointer(r.trim_start_matches("#/components")))
+                    .cloned();
+                if let Some(mut target) = target {
+                    walk(&mut target, components);
+                    *value = target;
+                    return;
+                }
+                map.values_mut().for_each(|v| walk(v, components));
+            }
+            Value::Array(items) => items.iter_mut().for_each(|v| walk(v, components)),
+            _ => {}
+        }
+    }
+    let components = doc["components"].clone();
+    if let Some(paths) = doc.get_mut("paths") {
+        walk(paths, &components);
+    }
+    if let Some(components) = doc.get_mut("components").and_then(Value::as_object_mut) {
+        for kind in ["responses", "parameters", "headers", "examples"] {
+            components.remove(kind);
+        }
+    }
+}
+
+/// `anyOf: [{$ref: ErrorCode}, {type: string}]` (known codes, or any later one) → a string:
+/// typify would make a struct of optional variants. The SDK parses the string into
+/// `ErrorCode` itself (`Error::code`).
+fn open_enums_as_strings(value: &mut Value) {
+    match value {
+        Value::Object(map) => {
+            let open = map.get("anyOf").and_then(Value::as_array).is_some_and(|variants| {
+                variants.len() == 2
+                    && variants.iter().any(|v| v.get("$ref").is_some())
+                    && variants
+                        .iter()
+                        .any(|v| v.get("type") == Some(&json!("string")) && v.get("enum").is_none())
+            });
+            if open {
+                map.remove("anyOf");
+                map.insert("type".into(), json!("string"));
+            }
+            map.values_mut().for_each(open_enums_as_strings);
+        }
+        Value::Array(items) => items.iter_mut().for_each(open_enums_as_strings),
+        _ => {}
+    }
+}
+
+/// Adapts a 3.0.3 document to progenitor: shared parts inlined, open enums as strings,
+/// problem+json as JSON, multipart operations out.
 pub fn for_progenitor(doc: &mut Value) -> Vec<Skipped> {
+    inline_shared(doc);
+    open_enums_as_strings(doc);
     let mut skipped = Vec::new();
     let Some(paths) = doc.get_mut("paths").and_then(Value::as_object_mut) else { return skipped };
     for item in paths.values_mut() {

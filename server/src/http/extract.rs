@@ -3,7 +3,8 @@
 //!
 //! - [`ApiJson`]: a JSON request body. Wrong content type → 415 `unsupported_media_type`;
 //!   too large → 413 `payload_too_large`; not JSON → 400 `invalid_request`; JSON of the wrong
-//!   shape (missing field, wrong type) → 422 `validation_failed` naming the field.
+//!   shape (not an object, missing field, wrong type) → 422 `validation_failed` naming the
+//!   field.
 //! - [`ApiQuery`]: a query string. Unparseable values → 400 `invalid_request` naming the
 //!   parameter; range checks are the handler's, as 422 `validation_failed`.
 //! - [`is_multipart`], [`open_multipart`], [`multipart_error`]: uploads, whose malformed or
@@ -56,21 +57,55 @@ where
     type Rejection = ApiError;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
-        if !is_json_content_type(req.headers().get(header::CONTENT_TYPE)) {
-            return Err(ApiError::new(
-                ErrorCode::UnsupportedMediaType,
-                "This operation takes a JSON body: send `content-type: application/json`.",
-            ));
-        }
+        check_json_content_type(&req)?;
         let bytes = Bytes::from_request(req, state).await.map_err(|rejection| {
             if rejection.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
-                ApiError::new(ErrorCode::PayloadTooLarge, "The request body is too large.")
+                too_large()
             } else {
                 ApiError::bad_request("The request body could not be read.")
             }
         })?;
         parse_json(&bytes).map(ApiJson)
     }
+}
+
+impl<T: DeserializeOwned> ApiJson<T> {
+    /// A JSON body read with a limit of its own, for a route whose body limit is set for
+    /// something larger (the playground's uploads): past `limit` bytes, 413.
+    pub async fn read_with_limit(req: Request, limit: usize) -> Result<Self, ApiError> {
+        check_json_content_type(&req)?;
+        let declared =
+            req.headers().get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()?.parse::<u64>().ok());
+        if declared.is_some_and(|n| n > limit as u64) {
+            return Err(too_large());
+        }
+        let bytes = axum::body::to_bytes(req.into_body(), limit).await.map_err(|e| {
+            let mut source: Option<&(dyn std::error::Error + 'static)> = Some(&e);
+            while let Some(err) = source {
+                if err.is::<http_body_util::LengthLimitError>() {
+                    return too_large();
+                }
+                source = err.source();
+            }
+            ApiError::bad_request("The request body could not be read.")
+        })?;
+        parse_json(&bytes).map(ApiJson)
+    }
+}
+
+fn check_json_content_type(req: &Request) -> Result<(), ApiError> {
+    if is_json_content_type(req.headers().get(header::CONTENT_TYPE)) {
+        Ok(())
+    } else {
+        Err(ApiError::new(
+            ErrorCode::UnsupportedMediaType,
+            "This operation takes a JSON body: send `content-type: application/json`.",
+        ))
+    }
+}
+
+fn too_large() -> ApiError {
+    ApiError::new(ErrorCode::PayloadTooLarge, "The request body is too large.")
 }
 
 /// Parses a JSON document into `T`, telling syntax errors (400) from shape errors (422).
@@ -83,6 +118,11 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
         return Err(ApiError::bad_request("The request body is empty; send a JSON object."));
     }
     serde_json::from_slice::<serde::de::IgnoredAny>(bytes).map_err(|e| syntax_error(&e))?;
+    // serde reads a struct from an array of its fields in order (`["a@b.c", "pw"]`): every
+    // body this API takes is an object, so anything else is the wrong shape.
+    if bytes.iter().find(|b| !b.is_ascii_whitespace()) != Some(&b'{') {
+        return Err(ApiError::validation(vec![FieldError::new("body", "must be a JSON object")]));
+    }
     let mut de = serde_json::Deserializer::from_slice(bytes);
     serde_path_to_error::deserialize(&mut de).map_err(|err| {
         let path = err.path().to_string();
@@ -183,6 +223,12 @@ mod tests {
 
         let err = parse_json::<Signup>(b"{\"email\": \"a\", \"tags\": []} trailing").unwrap_err();
         assert_eq!(err.code(), ErrorCode::InvalidRequest);
+
+        for not_an_object in [&b"[\"a@b.c\", []]"[..], b" []", b"\"a@b.c\"", b"null", b"7"] {
+            let err = parse_json::<Signup>(not_an_object).unwrap_err();
+            assert_eq!(err.code(), ErrorCode::ValidationFailed);
+            assert_eq!(err.field_errors()[0].field, "body");
+        }
     }
 
     #[test]

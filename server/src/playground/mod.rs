@@ -17,7 +17,7 @@ use std::time::Instant;
 use axum::Json;
 use axum::Router;
 use axum::body::{Body, Bytes, to_bytes};
-use axum::extract::{ConnectInfo, FromRequest, Request, State};
+use axum::extract::{ConnectInfo, Request, State};
 use axum::http::{HeaderMap, HeaderName, HeaderValue, Method, header};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -338,7 +338,10 @@ async fn read_call(
     state: &AppState,
 ) -> Result<(PlaygroundRequest, Option<Upload>), ApiError> {
     if !is_multipart(request.headers()) {
-        let ApiJson(call) = ApiJson::<PlaygroundRequest>::from_request(request, state).await?;
+        // Without an upload, the call is JSON and held to the JSON limit (with room for the
+        // envelope around the body it carries), not the upload's.
+        let limit = state.config.max_json_bytes + PLAYGROUND_ENVELOPE_BYTES;
+        let ApiJson(call) = ApiJson::<PlaygroundRequest>::read_with_limit(request, limit).await?;
         return Ok((call, None));
     }
     let mut form = open_multipart(request, state).await?;
@@ -419,6 +422,9 @@ fn multipart_body(boundary: &str, upload: &Upload) -> Vec<u8> {
     body.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
     body
 }
+
+/// Room for the method, path, headers and query around a JSON playground call's body.
+const PLAYGROUND_ENVELOPE_BYTES: usize = 64 * 1024;
 
 /// The body limit of the playground route: an upload and its form fields.
 pub const MAX_PLAYGROUND_BYTES: usize = MAX_IMPORT_BYTES + 1024 * 1024;

@@ -123,3 +123,39 @@ async fn errors_leak_no_internals() {
     }
     s.stop().await;
 }
+
+/// serde reads a struct from an array of its fields; the API takes objects only. One row per
+/// JSON operation in the spec, so a new operation is covered the day it is added.
+#[tokio::test]
+async fn a_json_body_that_is_not_an_object_is_validation_failed_on_every_json_operation() {
+    let s = TestServer::start(Backend::Sqlite).await.unwrap();
+    let (token, key, _) = s.org_with_key("shapes@example.com", &["full_access"]).await;
+    let doc = portico::openapi::document();
+    let mut checked = 0;
+    for (method, path, op) in portico::openapi::operations(&doc) {
+        if op["requestBody"]["content"].get("application/json").is_none() {
+            continue;
+        }
+        let schemes = portico::openapi::operation_schemes(op);
+        let credential = if schemes.contains(&"api_key") { key.as_str() } else { token.as_str() };
+        // Path parameters need not name anything: the body is read before any lookup.
+        let path = path.replace("{id}", "01JD0Q8Y4T8W6Q0C4X5M9Z2B7N");
+        let method = Method::from_bytes(method.to_uppercase().as_bytes()).unwrap();
+        for body in ["[]", "[\"someone@example.com\", \"a password\"]", "\"text\"", "null", "42"] {
+            let response = s
+                .request(method.clone(), &path)
+                .bearer_auth(credential)
+                .header("content-type", "application/json")
+                .body(body)
+                .send()
+                .await
+                .unwrap();
+            let problem = assert_problem(response, 422, "validation_failed").await;
+            assert_eq!(problem["errors"][0]["field"], "body", "{method} {path} with {body}");
+            assert_eq!(problem["errors"][0]["message"], "must be a JSON object", "{method} {path}");
+        }
+        checked += 1;
+    }
+    assert!(checked >= 10, "only {checked} JSON operations found");
+    s.stop().await;
+}

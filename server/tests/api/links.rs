@@ -16,6 +16,7 @@ storage_tests!(
     a_taken_slug_is_a_conflict_until_its_link_is_deleted,
     lists_search_filter_and_paginate,
     updates_honour_if_match_and_can_move_a_link,
+    if_match_and_if_none_match_follow_rfc_9110,
     redirects_resolve_on_the_domain_named_by_host,
     missing_expired_and_deleted_links_get_an_html_404,
     a_burst_of_redirects_is_counted_in_full,
@@ -679,4 +680,60 @@ mod redirect_cache {
         assert_eq!(job["result"]["created"], 1, "{job}");
         assert_eq!(location("/r/imported").await.as_deref(), Some("https://example.com/three"));
     }
+}
+
+async fn if_match_and_if_none_match_follow_rfc_9110(s: &TestServer) {
+    let key = key(s, "conditional@example.com").await;
+    let link = create_link(s, &key, json!({"url": "https://example.com/c", "slug": "conditional"})).await;
+    let path = format!("/v1/links/{}", link["id"].as_str().unwrap());
+    let patch = |if_match: &'static str, title: &'static str| {
+        s.v1(Method::PATCH, &path, &key).header("if-match", if_match).json(&json!({"title": title})).send()
+    };
+
+    // Well-formed tags that are not current — foreign, weak, stale — are 412, not 400.
+    for (if_match, why) in
+        [("\"stale-0\"", "a foreign tag"), ("W/\"1\"", "a weak tag"), ("\"7\", \"8\"", "no listed tag")]
+    {
+        let problem = assert_problem(patch(if_match, "never").await.unwrap(), 412, "version_mismatch").await;
+        assert!(problem["detail"].as_str().unwrap().contains("version 1"), "{why}: {problem}");
+    }
+    let garbled = patch("yesterday", "never").await.unwrap();
+    assert_problem(garbled, 400, "invalid_request").await;
+
+    // A list matches when one of its tags is current; `*` matches any version.
+    let listed = patch("\"9\", \"1\"", "listed").await.unwrap();
+    assert_eq!(listed.status(), StatusCode::OK);
+    assert_eq!(listed.headers()["etag"], "\"2\"");
+    let any = patch("*", "any").await.unwrap();
+    assert_eq!(any.status(), StatusCode::OK);
+    assert_eq!(any.headers()["etag"], "\"3\"");
+    let current: Value = s.v1(Method::GET, &path, &key).send().await.unwrap().json().await.unwrap();
+    assert_eq!(current["title"], "any");
+    assert_eq!(current["version"], 3);
+
+    // GET answers 304 to an If-None-Match that lists the current tag (weak comparison).
+    for if_none_match in ["\"3\"", "W/\"3\"", "\"1\", \"3\"", "*"] {
+        let response =
+            s.v1(Method::GET, &path, &key).header("if-none-match", if_none_match).send().await.unwrap();
+        assert_eq!(response.status(), StatusCode::NOT_MODIFIED, "{if_none_match}");
+        assert_eq!(response.headers()["etag"], "\"3\"");
+        assert!(response.headers()["x-request-id"].to_str().unwrap().starts_with("req_"));
+        assert!(response.headers().get("content-type").is_none());
+        assert!(response.bytes().await.unwrap().is_empty());
+    }
+    for if_none_match in ["\"2\"", "garbled"] {
+        let response =
+            s.v1(Method::GET, &path, &key).header("if-none-match", if_none_match).send().await.unwrap();
+        assert_eq!(response.status(), StatusCode::OK, "{if_none_match}");
+        assert_eq!(response.json::<Value>().await.unwrap()["version"], 3);
+    }
+    // Unconditional methods ignore If-None-Match; a 304 is never given for a write.
+    let write = s
+        .v1(Method::PATCH, &path, &key)
+        .header("if-none-match", "\"3\"")
+        .json(&json!({"title": "written"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(write.status(), StatusCode::OK);
 }

@@ -16,6 +16,7 @@ storage_tests!(
     playground_calls_are_metered_like_direct_calls,
     a_revoked_key_answers_401_inside_the_playground,
     credentials_and_framing_headers_cannot_be_set,
+    an_oversized_json_call_is_payload_too_large,
 );
 
 mod limited {
@@ -215,4 +216,39 @@ async fn the_playground_has_its_own_rate_limit_per_user(s: &TestServer) {
     // The key's own allowance is separate: direct calls still work.
     let direct = s.v1(Method::GET, "/v1/key", &key).send().await.unwrap();
     assert_eq!(direct.status(), StatusCode::OK);
+}
+
+async fn an_oversized_json_call_is_payload_too_large(s: &TestServer) {
+    let (token, _key, key_id) = s.org_with_key("oversized@example.com", &["full_access"]).await;
+    // 10 MB: under the route's upload limit, far over the JSON limit a JSON call is held to.
+    let padding = "x".repeat(10_000_000);
+    let call =
+        json!({"api_key_id": key_id, "method": "POST", "endpoint": "/v1/links", "body": {"url": padding}});
+    let response = playground(s, &token).json(&call).send().await.unwrap();
+    assert_problem(response, 413, "payload_too_large").await;
+    // Without a content-length up front (chunked), the limit holds while reading.
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let address = s.url("").trim_start_matches("http://").trim_end_matches('/').to_owned();
+    let mut stream = tokio::net::TcpStream::connect(&address).await.unwrap();
+    let head = format!(
+        "POST /api/developer/playground/test HTTP/1.1\r\nhost: {address}\r\nauthorization: Bearer {token}\r\n\
+         content-type: application/json\r\ntransfer-encoding: chunked\r\nconnection: close\r\n\r\n"
+    );
+    stream.write_all(head.as_bytes()).await.unwrap();
+    let bytes = serde_json::to_vec(&call).unwrap();
+    for chunk in bytes.chunks(256 * 1024) {
+        // The server may answer and close before the whole body is sent.
+        if stream.write_all(format!("{:x}\r\n", chunk.len()).as_bytes()).await.is_err()
+            || stream.write_all(chunk).await.is_err()
+            || stream.write_all(b"\r\n").await.is_err()
+        {
+            break;
+        }
+    }
+    let _ = stream.write_all(b"0\r\n\r\n").await;
+    let mut answer = Vec::new();
+    let _ = tokio::time::timeout(std::time::Duration::from_secs(10), stream.read_to_end(&mut answer)).await;
+    let answer = String::from_utf8_lossy(&answer);
+    assert!(answer.starts_with("HTTP/1.1 413"), "{}", &answer[..answer.len().min(200)]);
+    assert!(answer.contains("payload_too_large"));
 }

@@ -14,7 +14,9 @@
 //! `cargo xtask gen` writes [`document_json`] to `spec/openapi.json`; the server serves the same
 //! bytes.
 
-use std::collections::{BTreeMap, HashSet};
+mod responses;
+
+use std::collections::HashSet;
 
 use serde_json::{Map, Value, json};
 use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
@@ -27,7 +29,7 @@ use crate::error::{ErrorCode, FieldError, Problem};
 #[openapi(
     info(
         title = "Portico API",
-        description = include_str!("openapi_intro.md"),
+        description = include_str!("intro.md"),
         contact(name = "Portico", url = "https://github.com/portico-dev/portico"),
     ),
     servers((url = "/", description = "The server that serves this document.")),
@@ -96,10 +98,9 @@ pub fn document() -> Value {
     let mut doc = serde_json::to_value(&api).expect("the OpenAPI document serialises");
     describe_error_codes(&mut doc);
     describe_auth(&mut doc);
-    describe_metering(&mut doc);
-    add_error_responses(&mut doc);
+    responses::share(&mut doc);
     name_lists(&mut doc);
-    for (_path, op) in operations_mut(&mut doc) {
+    for (_method, _path, op) in operations_mut(&mut doc) {
         sort_extensions(op);
     }
     doc
@@ -160,6 +161,14 @@ fn name_lists(doc: &mut Value) {
     }
 }
 
+/// A `$ref`ed object (`#/components/…`) resolved in `doc`, or the value itself.
+pub fn resolve<'a>(doc: &'a Value, value: &'a Value) -> &'a Value {
+    match value.get("$ref").and_then(Value::as_str) {
+        Some(reference) => doc.pointer(reference.trim_start_matches('#')).unwrap_or(value),
+        None => value,
+    }
+}
+
 /// The finished document as the bytes that are served and committed: pretty, with a final
 /// newline. Deterministic: the same code always produces the same bytes.
 pub fn document_json() -> String {
@@ -188,13 +197,13 @@ pub fn operations(doc: &Value) -> Vec<(&'static str, &str, &Value)> {
     out
 }
 
-fn operations_mut(doc: &mut Value) -> impl Iterator<Item = (&String, &mut Map<String, Value>)> {
+fn operations_mut(doc: &mut Value) -> impl Iterator<Item = (&String, &String, &mut Map<String, Value>)> {
     doc["paths"].as_object_mut().into_iter().flat_map(|paths| {
         paths.iter_mut().flat_map(|(path, item)| {
             item.as_object_mut().into_iter().flat_map(move |item| {
                 item.iter_mut()
                     .filter(|(method, _)| METHODS.contains(&method.as_str()))
-                    .filter_map(move |(_, op)| op.as_object_mut().map(|op| (path, op)))
+                    .filter_map(move |(method, op)| op.as_object_mut().map(|op| (method, path, op)))
             })
         })
     })
@@ -222,58 +231,10 @@ fn schemes(op: &Map<String, Value>) -> Vec<&str> {
         .collect()
 }
 
-/// `/v1` operations: the `Idempotency-Key` header on POST and PATCH, and the rate-limit and
-/// quota headers on every answer the handler gives.
-fn describe_metering(doc: &mut Value) {
-    let idempotency_header = json!({
-        "name": "Idempotency-Key",
-        "in": "header",
-        "required": false,
-        "description": "Makes a retry safe: the first request runs, retries with the same key get its stored answer (with `idempotent-replayed: true`) for 24 hours. 1–255 printable ASCII characters.",
-        "schema": {"type": "string", "minLength": 1, "maxLength": 255},
-        "example": "order-7f3a9c"
-    });
-    let number = |description: &str| json!({"description": description, "schema": {"type": "integer"}});
-    let text = |description: &str| json!({"description": description, "schema": {"type": "string"}});
-    let headers = json!({
-        "x-ratelimit-limit": number("The key's requests per minute."),
-        "x-ratelimit-remaining": number("Requests left before the key is rate limited."),
-        "x-ratelimit-reset": number("Seconds until the key's full allowance is back."),
-        "RateLimit-Policy": text("The rate limit policy (IETF draft), e.g. `\"per-key\";q=600;w=60`."),
-        "RateLimit": text("The rate limit state (IETF draft), e.g. `\"per-key\";r=599;t=1`."),
-        "x-api-calls-remaining": number("Calls left in the organisation's monthly quota."),
-    });
-    for (_path, op) in operations_mut(doc) {
-        if !schemes(op).contains(&"api_key") {
-            continue;
-        }
-        let method_takes_body = op.contains_key("requestBody");
-        if method_takes_body {
-            let params = op.entry("parameters").or_insert_with(|| json!([]));
-            if let Some(params) = params.as_array_mut() {
-                params.push(idempotency_header.clone());
-            }
-        }
-        for (status, response) in op.get_mut("responses").and_then(Value::as_object_mut).into_iter().flatten()
-        {
-            if !status.starts_with('2') {
-                continue;
-            }
-            let Some(response) = response.as_object_mut() else { continue };
-            let existing = response.entry("headers").or_insert_with(|| json!({}));
-            if let (Some(existing), Some(extra)) = (existing.as_object_mut(), headers.as_object()) {
-                for (name, header) in extra {
-                    existing.insert(name.clone(), header.clone());
-                }
-            }
-        }
-    }
-}
-
 /// Ends each operation's description with how to authenticate (and, for `/v1`, the scope),
 /// so that every reader of the spec — people, Swagger UI, LLM tools — sees it.
 fn describe_auth(doc: &mut Value) {
-    for (_path, op) in operations_mut(doc) {
+    for (_method, _path, op) in operations_mut(doc) {
         let schemes = schemes(op);
         let line = if schemes.contains(&"api_key") {
             match op.get("x-required-scope").and_then(Value::as_str) {
@@ -300,107 +261,6 @@ fn describe_error_codes(doc: &mut Value) {
     }
     if let Some(schema) = doc.pointer_mut("/components/schemas/ErrorCode").and_then(Value::as_object_mut) {
         schema.insert("description".into(), Value::String(text));
-    }
-}
-
-/// The codes an operation can answer, in [`ErrorCode::ALL`] order.
-fn error_codes(op: &Map<String, Value>) -> Vec<ErrorCode> {
-    let mut codes = HashSet::from([ErrorCode::Internal]);
-    let schemes = schemes(op);
-    if !schemes.is_empty() {
-        codes.insert(ErrorCode::MissingCredentials);
-    }
-    if schemes.contains(&"session_token") {
-        // A repeated `Authorization` header is 400 `invalid_request`.
-        codes.extend([ErrorCode::InvalidRequest, ErrorCode::InvalidSession]);
-    }
-    if schemes.contains(&"api_key") {
-        codes.extend([
-            ErrorCode::InvalidRequest,
-            ErrorCode::InvalidApiKey,
-            ErrorCode::KeyRevoked,
-            ErrorCode::KeyExpired,
-            ErrorCode::KeyBlocked,
-            ErrorCode::IpNotAllowed,
-        ]);
-        if op.get("x-required-scope").and_then(Value::as_str).is_some_and(|s| s != "any") {
-            codes.insert(ErrorCode::InsufficientScope);
-        }
-        codes.extend([ErrorCode::RateLimited, ErrorCode::QuotaExceeded]);
-        if op.contains_key("requestBody") {
-            codes.extend([ErrorCode::IdempotencyInProgress, ErrorCode::IdempotencyKeyReused]);
-        }
-    }
-    if op.contains_key("requestBody") {
-        codes.extend([
-            ErrorCode::InvalidRequest,
-            ErrorCode::PayloadTooLarge,
-            ErrorCode::UnsupportedMediaType,
-            ErrorCode::ValidationFailed,
-        ]);
-    }
-    let takes_query = op
-        .get("parameters")
-        .and_then(Value::as_array)
-        .is_some_and(|ps| ps.iter().any(|p| p["in"] == "query"));
-    if takes_query {
-        codes.extend([ErrorCode::InvalidRequest, ErrorCode::ValidationFailed]);
-    }
-    for listed in op.get("x-error-codes").and_then(Value::as_array).into_iter().flatten() {
-        let code: ErrorCode = serde_json::from_value(listed.clone())
-            .unwrap_or_else(|_| panic!("x-error-codes lists an unknown code: {listed}"));
-        codes.insert(code);
-    }
-    ErrorCode::ALL.into_iter().filter(|c| codes.contains(c)).collect()
-}
-
-fn add_error_responses(doc: &mut Value) {
-    for (_path, op) in operations_mut(doc) {
-        let codes = error_codes(op);
-        let mut by_status: BTreeMap<u16, Vec<ErrorCode>> = BTreeMap::new();
-        for code in &codes {
-            by_status.entry(code.status().as_u16()).or_default().push(*code);
-        }
-        let responses = op
-            .entry("responses")
-            .or_insert_with(|| json!({}))
-            .as_object_mut()
-            .expect("responses is an object");
-        for (status, codes) in by_status {
-            let description = codes
-                .iter()
-                .map(|c| format!("`{}`: {}", c.as_str(), c.meaning()))
-                .collect::<Vec<_>>()
-                .join("\n\n");
-            let examples: Map<String, Value> = codes
-                .iter()
-                .map(|c| {
-                    let example = json!({
-                        "type": c.type_uri(),
-                        "title": c.title(),
-                        "status": status,
-                        "detail": c.meaning(),
-                        "code": c.as_str(),
-                        "request_id": "req_01JD0Q8Y4T8W6Q0C4X5M9Z2B7N",
-                    });
-                    (c.as_str().to_owned(), json!({ "summary": c.title(), "value": example }))
-                })
-                .collect();
-            responses.insert(
-                status.to_string(),
-                json!({
-                    "description": description,
-                    "content": {
-                        crate::error::PROBLEM_JSON: {
-                            "schema": { "$ref": "#/components/schemas/Problem" },
-                            "examples": examples,
-                        }
-                    }
-                }),
-            );
-        }
-        let listed: Vec<Value> = codes.iter().map(|c| Value::String(c.as_str().to_owned())).collect();
-        op.insert("x-error-codes".into(), Value::Array(listed));
     }
 }
 
@@ -458,15 +318,17 @@ mod tests {
 
     #[test]
     fn every_error_response_is_problem_json_with_the_shared_schema() {
-        let mut doc = document();
+        let doc = document();
         let mut count = 0;
-        for (path, op) in operations_mut(&mut doc) {
+        for (_method, path, op) in operations(&doc) {
             for (status, response) in op["responses"].as_object().unwrap() {
+                let response = resolve(&doc, response);
                 // The one exception: a missing short link is a page for people, not an API error.
                 let for_people = response["content"].get("text/html").is_some() && path == "/r/{slug}";
                 if (status.starts_with('4') || status.starts_with('5')) && !for_people {
                     let schema = &response["content"][crate::error::PROBLEM_JSON]["schema"]["$ref"];
                     assert_eq!(schema, "#/components/schemas/Problem", "{path} {status}");
+                    assert!(response["headers"]["x-request-id"].is_object(), "{path} {status}");
                     count += 1;
                 }
             }
@@ -482,9 +344,42 @@ mod tests {
         let codes: Vec<&str> =
             me["x-error-codes"].as_array().unwrap().iter().filter_map(Value::as_str).collect();
         assert_eq!(codes, ["invalid_request", "missing_credentials", "invalid_session", "internal"]);
+        assert_eq!(
+            me["responses"]["401"]["$ref"],
+            "#/components/responses/MissingCredentialsOrInvalidSession"
+        );
         let signup = &doc["paths"]["/api/developer/signup"]["post"];
-        assert!(signup["responses"]["422"]["description"].as_str().unwrap().contains("validation_failed"));
+        let invalid = resolve(&doc, &signup["responses"]["422"]);
+        assert!(invalid["description"].as_str().unwrap().contains("validation_failed"));
         assert!(signup["responses"]["409"].is_object());
+        assert_eq!(signup["security"], json!([]), "public operations say so");
+    }
+
+    #[test]
+    fn limits_and_retries_are_declared_on_429() {
+        let doc = document();
+        let create = &doc["paths"]["/v1/links"]["post"];
+        let limited = resolve(&doc, &create["responses"]["429"]);
+        assert_eq!(limited["headers"]["retry-after"]["$ref"], "#/components/headers/RetryAfter");
+        let created = &create["responses"]["201"]["headers"];
+        for name in [
+            "x-ratelimit-limit",
+            "x-ratelimit-remaining",
+            "RateLimit",
+            "x-api-calls-remaining",
+            "x-request-id",
+        ] {
+            assert!(created[name]["$ref"].is_string(), "{name}");
+        }
+        let get = &doc["paths"]["/v1/links/{id}"]["get"];
+        assert!(get["responses"]["304"].is_object());
+        assert!(
+            get["parameters"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|p| p["$ref"] == "#/components/parameters/IfNoneMatch")
+        );
     }
 
     #[test]
