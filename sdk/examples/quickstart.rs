@@ -46,11 +46,9 @@ async fn main() -> Result<(), Error> {
     let link = retry::idempotent(retry::Policy::default(), |key| {
         api.link_create()
             .idempotency_key(key)
-            .body(
-                types::CreateLinkRequest::builder()
-                    .url("https://example.com/launch")
-                    .title("Launch".to_owned()),
-            )
+            .body(types::CreateLinkRequest::builder().url("https://example.com/launch").title(
+                "Launch".parse::<types::CreateLinkRequestTitle>().expect("a title of at most 200 characters"),
+            ))
             .send()
     })
     .await?

@@ -16,39 +16,46 @@ pub mod types {
         pub allowed_ips: ::std::vec::Vec<::std::string::String>,
         ///A blocked key is refused (403 `key_blocked`) until unblocked.
         pub blocked: bool,
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        ///Why the key was blocked, for people; `null` when not blocked or no reason was given.
+        #[serde(deserialize_with = "::std::option::Option::deserialize")]
         pub blocked_reason: ::std::option::Option<::std::string::String>,
+        ///When the key was created.
         pub created_at: ::chrono::DateTime<::chrono::offset::Utc>,
         ///The user who created the key.
         pub created_by: ::std::string::String,
         ///The hostnames the key may act on; empty means all of the organisation's domains.
         pub domains: ::std::vec::Vec<::std::string::String>,
         ///When the key stops working; `null` means never.
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(deserialize_with = "::std::option::Option::deserialize")]
         pub expires_at: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
         ///`key_…`; stays the same across rotations.
         pub id: ::std::string::String,
         ///When the key was last used (recorded within a few seconds of use).
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(deserialize_with = "::std::option::Option::deserialize")]
         pub last_used_at: ::std::option::Option<
             ::chrono::DateTime<::chrono::offset::Utc>,
         >,
         ///The address it was last used from.
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(deserialize_with = "::std::option::Option::deserialize")]
         pub last_used_ip: ::std::option::Option<::std::string::String>,
+        ///The key's name, for people: 1–100 characters.
         pub name: ::std::string::String,
         ///The first 12 characters of the current secret, to tell keys apart.
         pub prefix: ::std::string::String,
         ///Requests per minute; `null` means the deployment's default.
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(deserialize_with = "::std::option::Option::deserialize")]
         pub rate_limit_rpm: ::std::option::Option<i64>,
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        ///When the key was last rotated; `null` if never.
+        #[serde(deserialize_with = "::std::option::Option::deserialize")]
         pub rotated_at: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
         ///The prefix of the secret the last rotation replaced.
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(deserialize_with = "::std::option::Option::deserialize")]
         pub rotated_from: ::std::option::Option<::std::string::String>,
+        ///What the key may do: `full_access`, or `{resource}:read` / `{resource}:write`.
         pub scopes: ::std::vec::Vec<Scope>,
+        ///`active`, `revoked` or `expired`; blocking is separate (`blocked`).
         pub status: KeyStatus,
+        ///When the key's metadata last changed.
         pub updated_at: ::chrono::DateTime<::chrono::offset::Utc>,
         ///Bumped by every change; send it back in `If-Match` to update safely.
         pub version: i64,
@@ -65,41 +72,48 @@ pub mod types {
         pub allowed_ips: ::std::vec::Vec<::std::string::String>,
         ///A blocked key is refused (403 `key_blocked`) until unblocked.
         pub blocked: bool,
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        ///Why the key was blocked, for people; `null` when not blocked or no reason was given.
+        #[serde(deserialize_with = "::std::option::Option::deserialize")]
         pub blocked_reason: ::std::option::Option<::std::string::String>,
+        ///When the key was created.
         pub created_at: ::chrono::DateTime<::chrono::offset::Utc>,
         ///The user who created the key.
         pub created_by: ::std::string::String,
         ///The hostnames the key may act on; empty means all of the organisation's domains.
         pub domains: ::std::vec::Vec<::std::string::String>,
         ///When the key stops working; `null` means never.
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(deserialize_with = "::std::option::Option::deserialize")]
         pub expires_at: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
         ///`key_…`; stays the same across rotations.
         pub id: ::std::string::String,
         ///The API key. Shown here only: store it now, in a secret manager.
         pub key: ::std::string::String,
         ///When the key was last used (recorded within a few seconds of use).
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(deserialize_with = "::std::option::Option::deserialize")]
         pub last_used_at: ::std::option::Option<
             ::chrono::DateTime<::chrono::offset::Utc>,
         >,
         ///The address it was last used from.
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(deserialize_with = "::std::option::Option::deserialize")]
         pub last_used_ip: ::std::option::Option<::std::string::String>,
+        ///The key's name, for people: 1–100 characters.
         pub name: ::std::string::String,
         ///The first 12 characters of the current secret, to tell keys apart.
         pub prefix: ::std::string::String,
         ///Requests per minute; `null` means the deployment's default.
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(deserialize_with = "::std::option::Option::deserialize")]
         pub rate_limit_rpm: ::std::option::Option<i64>,
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        ///When the key was last rotated; `null` if never.
+        #[serde(deserialize_with = "::std::option::Option::deserialize")]
         pub rotated_at: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
         ///The prefix of the secret the last rotation replaced.
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(deserialize_with = "::std::option::Option::deserialize")]
         pub rotated_from: ::std::option::Option<::std::string::String>,
+        ///What the key may do: `full_access`, or `{resource}:read` / `{resource}:write`.
         pub scopes: ::std::vec::Vec<Scope>,
+        ///`active`, `revoked` or `expired`; blocking is separate (`blocked`).
         pub status: KeyStatus,
+        ///When the key's metadata last changed.
         pub updated_at: ::chrono::DateTime<::chrono::offset::Utc>,
         ///Bumped by every change; send it back in `If-Match` to update safely.
         pub version: i64,
@@ -141,12 +155,12 @@ pub mod types {
         pub expires_at: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
         ///Expire this many days from now (1–3650).
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub expires_in_days: ::std::option::Option<i64>,
+        pub expires_in_days: ::std::option::Option<::std::num::NonZeroU64>,
         ///1–100 characters.
-        pub name: ::std::string::String,
+        pub name: CreateApiKeyRequestName,
         ///Requests per minute (1–1000000); absent means the deployment's default.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub rate_limit_rpm: ::std::option::Option<i64>,
+        pub rate_limit_rpm: ::std::option::Option<::std::num::NonZeroU64>,
         ///At least one.
         pub scopes: ::std::vec::Vec<Scope>,
     }
@@ -155,16 +169,127 @@ pub mod types {
             Default::default()
         }
     }
+    ///1–100 characters.
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[serde(transparent)]
+    pub struct CreateApiKeyRequestName(::std::string::String);
+    impl ::std::ops::Deref for CreateApiKeyRequestName {
+        type Target = ::std::string::String;
+        fn deref(&self) -> &::std::string::String {
+            &self.0
+        }
+    }
+    impl ::std::convert::From<CreateApiKeyRequestName> for ::std::string::String {
+        fn from(value: CreateApiKeyRequestName) -> Self {
+            value.0
+        }
+    }
+    impl ::std::str::FromStr for CreateApiKeyRequestName {
+        type Err = self::error::ConversionError;
+        fn from_str(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            if value.chars().count() > 100usize {
+                return Err("longer than 100 characters".into());
+            }
+            if value.chars().count() < 1usize {
+                return Err("shorter than 1 characters".into());
+            }
+            Ok(Self(value.to_string()))
+        }
+    }
+    impl ::std::convert::TryFrom<&str> for CreateApiKeyRequestName {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl ::std::convert::TryFrom<::std::string::String> for CreateApiKeyRequestName {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: ::std::string::String,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for CreateApiKeyRequestName {
+        fn deserialize<D>(deserializer: D) -> ::std::result::Result<Self, D::Error>
+        where
+            D: ::serde::Deserializer<'de>,
+        {
+            ::std::string::String::deserialize(deserializer)?
+                .parse()
+                .map_err(|e: self::error::ConversionError| {
+                    <D::Error as ::serde::de::Error>::custom(e.to_string())
+                })
+        }
+    }
     ///A domain to register.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
     #[serde(deny_unknown_fields)]
     pub struct CreateDomainRequest {
         ///A DNS hostname; stored lower-case, without a trailing dot.
-        pub hostname: ::std::string::String,
+        pub hostname: CreateDomainRequestHostname,
     }
     impl CreateDomainRequest {
         pub fn builder() -> builder::CreateDomainRequest {
             Default::default()
+        }
+    }
+    ///A DNS hostname; stored lower-case, without a trailing dot.
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[serde(transparent)]
+    pub struct CreateDomainRequestHostname(::std::string::String);
+    impl ::std::ops::Deref for CreateDomainRequestHostname {
+        type Target = ::std::string::String;
+        fn deref(&self) -> &::std::string::String {
+            &self.0
+        }
+    }
+    impl ::std::convert::From<CreateDomainRequestHostname> for ::std::string::String {
+        fn from(value: CreateDomainRequestHostname) -> Self {
+            value.0
+        }
+    }
+    impl ::std::str::FromStr for CreateDomainRequestHostname {
+        type Err = self::error::ConversionError;
+        fn from_str(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            if value.chars().count() > 253usize {
+                return Err("longer than 253 characters".into());
+            }
+            Ok(Self(value.to_string()))
+        }
+    }
+    impl ::std::convert::TryFrom<&str> for CreateDomainRequestHostname {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl ::std::convert::TryFrom<::std::string::String> for CreateDomainRequestHostname {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: ::std::string::String,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for CreateDomainRequestHostname {
+        fn deserialize<D>(deserializer: D) -> ::std::result::Result<Self, D::Error>
+        where
+            D: ::serde::Deserializer<'de>,
+        {
+            ::std::string::String::deserialize(deserializer)?
+                .parse()
+                .map_err(|e: self::error::ConversionError| {
+                    <D::Error as ::serde::de::Error>::custom(e.to_string())
+                })
         }
     }
     ///A new link.
@@ -180,19 +305,183 @@ default when absent).*/
         pub expires_at: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
         ///`[A-Za-z0-9_-]{1,64}`, unique on its domain among live links; generated when absent.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub slug: ::std::option::Option<::std::string::String>,
+        pub slug: ::std::option::Option<CreateLinkRequestSlug>,
         ///At most 20 tags of 1–50 letters, digits, spaces and `-_.:/`.
         #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
         pub tags: ::std::vec::Vec<::std::string::String>,
         ///At most 200 characters.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub title: ::std::option::Option<::std::string::String>,
+        pub title: ::std::option::Option<CreateLinkRequestTitle>,
         ///An `http` or `https` URL, at most 2048 characters.
-        pub url: ::std::string::String,
+        pub url: CreateLinkRequestUrl,
     }
     impl CreateLinkRequest {
         pub fn builder() -> builder::CreateLinkRequest {
             Default::default()
+        }
+    }
+    ///`[A-Za-z0-9_-]{1,64}`, unique on its domain among live links; generated when absent.
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[serde(transparent)]
+    pub struct CreateLinkRequestSlug(::std::string::String);
+    impl ::std::ops::Deref for CreateLinkRequestSlug {
+        type Target = ::std::string::String;
+        fn deref(&self) -> &::std::string::String {
+            &self.0
+        }
+    }
+    impl ::std::convert::From<CreateLinkRequestSlug> for ::std::string::String {
+        fn from(value: CreateLinkRequestSlug) -> Self {
+            value.0
+        }
+    }
+    impl ::std::str::FromStr for CreateLinkRequestSlug {
+        type Err = self::error::ConversionError;
+        fn from_str(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            static PATTERN: ::std::sync::LazyLock<::regress::Regex> = ::std::sync::LazyLock::new(||
+            { ::regress::Regex::new("^[A-Za-z0-9_-]{1,64}$").unwrap() });
+            if PATTERN.find(value).is_none() {
+                return Err("doesn't match pattern \"^[A-Za-z0-9_-]{1,64}$\"".into());
+            }
+            Ok(Self(value.to_string()))
+        }
+    }
+    impl ::std::convert::TryFrom<&str> for CreateLinkRequestSlug {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl ::std::convert::TryFrom<::std::string::String> for CreateLinkRequestSlug {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: ::std::string::String,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for CreateLinkRequestSlug {
+        fn deserialize<D>(deserializer: D) -> ::std::result::Result<Self, D::Error>
+        where
+            D: ::serde::Deserializer<'de>,
+        {
+            ::std::string::String::deserialize(deserializer)?
+                .parse()
+                .map_err(|e: self::error::ConversionError| {
+                    <D::Error as ::serde::de::Error>::custom(e.to_string())
+                })
+        }
+    }
+    ///At most 200 characters.
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[serde(transparent)]
+    pub struct CreateLinkRequestTitle(::std::string::String);
+    impl ::std::ops::Deref for CreateLinkRequestTitle {
+        type Target = ::std::string::String;
+        fn deref(&self) -> &::std::string::String {
+            &self.0
+        }
+    }
+    impl ::std::convert::From<CreateLinkRequestTitle> for ::std::string::String {
+        fn from(value: CreateLinkRequestTitle) -> Self {
+            value.0
+        }
+    }
+    impl ::std::str::FromStr for CreateLinkRequestTitle {
+        type Err = self::error::ConversionError;
+        fn from_str(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            if value.chars().count() > 200usize {
+                return Err("longer than 200 characters".into());
+            }
+            Ok(Self(value.to_string()))
+        }
+    }
+    impl ::std::convert::TryFrom<&str> for CreateLinkRequestTitle {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl ::std::convert::TryFrom<::std::string::String> for CreateLinkRequestTitle {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: ::std::string::String,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for CreateLinkRequestTitle {
+        fn deserialize<D>(deserializer: D) -> ::std::result::Result<Self, D::Error>
+        where
+            D: ::serde::Deserializer<'de>,
+        {
+            ::std::string::String::deserialize(deserializer)?
+                .parse()
+                .map_err(|e: self::error::ConversionError| {
+                    <D::Error as ::serde::de::Error>::custom(e.to_string())
+                })
+        }
+    }
+    ///An `http` or `https` URL, at most 2048 characters.
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[serde(transparent)]
+    pub struct CreateLinkRequestUrl(::std::string::String);
+    impl ::std::ops::Deref for CreateLinkRequestUrl {
+        type Target = ::std::string::String;
+        fn deref(&self) -> &::std::string::String {
+            &self.0
+        }
+    }
+    impl ::std::convert::From<CreateLinkRequestUrl> for ::std::string::String {
+        fn from(value: CreateLinkRequestUrl) -> Self {
+            value.0
+        }
+    }
+    impl ::std::str::FromStr for CreateLinkRequestUrl {
+        type Err = self::error::ConversionError;
+        fn from_str(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            if value.chars().count() > 2048usize {
+                return Err("longer than 2048 characters".into());
+            }
+            Ok(Self(value.to_string()))
+        }
+    }
+    impl ::std::convert::TryFrom<&str> for CreateLinkRequestUrl {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl ::std::convert::TryFrom<::std::string::String> for CreateLinkRequestUrl {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: ::std::string::String,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for CreateLinkRequestUrl {
+        fn deserialize<D>(deserializer: D) -> ::std::result::Result<Self, D::Error>
+        where
+            D: ::serde::Deserializer<'de>,
+        {
+            ::std::string::String::deserialize(deserializer)?
+                .parse()
+                .map_err(|e: self::error::ConversionError| {
+                    <D::Error as ::serde::de::Error>::custom(e.to_string())
+                })
         }
     }
     ///A new endpoint.
@@ -201,21 +490,133 @@ default when absent).*/
     pub struct CreateWebhookRequest {
         ///At most 500 characters.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub description: ::std::option::Option<::std::string::String>,
+        pub description: ::std::option::Option<CreateWebhookRequestDescription>,
         ///At least one event type.
         pub events: ::std::vec::Vec<EventType>,
         ///An `http(s)` URL on a public address.
-        pub url: ::std::string::String,
+        pub url: CreateWebhookRequestUrl,
     }
     impl CreateWebhookRequest {
         pub fn builder() -> builder::CreateWebhookRequest {
             Default::default()
         }
     }
+    ///At most 500 characters.
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[serde(transparent)]
+    pub struct CreateWebhookRequestDescription(::std::string::String);
+    impl ::std::ops::Deref for CreateWebhookRequestDescription {
+        type Target = ::std::string::String;
+        fn deref(&self) -> &::std::string::String {
+            &self.0
+        }
+    }
+    impl ::std::convert::From<CreateWebhookRequestDescription>
+    for ::std::string::String {
+        fn from(value: CreateWebhookRequestDescription) -> Self {
+            value.0
+        }
+    }
+    impl ::std::str::FromStr for CreateWebhookRequestDescription {
+        type Err = self::error::ConversionError;
+        fn from_str(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            if value.chars().count() > 500usize {
+                return Err("longer than 500 characters".into());
+            }
+            Ok(Self(value.to_string()))
+        }
+    }
+    impl ::std::convert::TryFrom<&str> for CreateWebhookRequestDescription {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl ::std::convert::TryFrom<::std::string::String>
+    for CreateWebhookRequestDescription {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: ::std::string::String,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for CreateWebhookRequestDescription {
+        fn deserialize<D>(deserializer: D) -> ::std::result::Result<Self, D::Error>
+        where
+            D: ::serde::Deserializer<'de>,
+        {
+            ::std::string::String::deserialize(deserializer)?
+                .parse()
+                .map_err(|e: self::error::ConversionError| {
+                    <D::Error as ::serde::de::Error>::custom(e.to_string())
+                })
+        }
+    }
+    ///An `http(s)` URL on a public address.
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[serde(transparent)]
+    pub struct CreateWebhookRequestUrl(::std::string::String);
+    impl ::std::ops::Deref for CreateWebhookRequestUrl {
+        type Target = ::std::string::String;
+        fn deref(&self) -> &::std::string::String {
+            &self.0
+        }
+    }
+    impl ::std::convert::From<CreateWebhookRequestUrl> for ::std::string::String {
+        fn from(value: CreateWebhookRequestUrl) -> Self {
+            value.0
+        }
+    }
+    impl ::std::str::FromStr for CreateWebhookRequestUrl {
+        type Err = self::error::ConversionError;
+        fn from_str(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            if value.chars().count() > 2048usize {
+                return Err("longer than 2048 characters".into());
+            }
+            Ok(Self(value.to_string()))
+        }
+    }
+    impl ::std::convert::TryFrom<&str> for CreateWebhookRequestUrl {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl ::std::convert::TryFrom<::std::string::String> for CreateWebhookRequestUrl {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: ::std::string::String,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for CreateWebhookRequestUrl {
+        fn deserialize<D>(deserializer: D) -> ::std::result::Result<Self, D::Error>
+        where
+            D: ::serde::Deserializer<'de>,
+        {
+            ::std::string::String::deserialize(deserializer)?
+                .parse()
+                .map_err(|e: self::error::ConversionError| {
+                    <D::Error as ::serde::de::Error>::custom(e.to_string())
+                })
+        }
+    }
     ///Clicks on one day.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
     pub struct DailyClicks {
+        ///Redirects on that day.
         pub clicks: i64,
+        ///The day (UTC).
         pub date: ::chrono::naive::NaiveDate,
     }
     impl DailyClicks {
@@ -287,21 +688,26 @@ default when absent).*/
     pub struct DeliveryAttempt {
         ///1 for the first attempt.
         pub attempt: i64,
+        ///When the attempt was made.
         pub attempted_at: ::chrono::DateTime<::chrono::offset::Utc>,
+        ///The delivery (`dlv_…`): one event to one endpoint, however many attempts it takes.
         pub delivery_id: ::std::string::String,
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        ///Why the attempt failed, when it did: a refused connection, a timeout, a non-2xx status.
+        #[serde(deserialize_with = "::std::option::Option::deserialize")]
         pub error: ::std::option::Option<::std::string::String>,
         ///The event (`webhook-id`), the same on every attempt of a delivery.
         pub event_id: ::std::string::String,
+        ///The event's type.
         pub event_type: ::std::string::String,
+        ///How long the receiver took to answer (or to fail), in milliseconds.
         pub latency_ms: f64,
         ///When the next attempt is due; `null` when there is none (success, or gave up).
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(deserialize_with = "::std::option::Option::deserialize")]
         pub next_attempt_at: ::std::option::Option<
             ::chrono::DateTime<::chrono::offset::Utc>,
         >,
         ///The receiver's status; `null` when there was no answer (refused, timeout…).
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(deserialize_with = "::std::option::Option::deserialize")]
         pub status_code: ::std::option::Option<i64>,
     }
     impl DeliveryAttempt {
@@ -329,6 +735,7 @@ default when absent).*/
     ///A custom domain.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
     pub struct Domain {
+        ///When the domain was registered.
         pub created_at: ::chrono::DateTime<::chrono::offset::Utc>,
         ///The hostname, lower-case.
         pub hostname: ::std::string::String,
@@ -734,23 +1141,28 @@ server stays ready and each instance limits on its own until Redis returns.*/
     ///An async job.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
     pub struct Job {
+        ///When the job was accepted.
         pub created_at: ::chrono::DateTime<::chrono::offset::Utc>,
         ///Why the job failed, when it did.
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(deserialize_with = "::std::option::Option::deserialize")]
         pub error: ::std::option::Option<::std::string::String>,
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        ///When it succeeded or failed; `null` until then.
+        #[serde(deserialize_with = "::std::option::Option::deserialize")]
         pub finished_at: ::std::option::Option<
             ::chrono::DateTime<::chrono::offset::Utc>,
         >,
         ///`job_…`
         pub id: ::std::string::String,
+        ///What the job does: `link_import`.
         pub kind: JobKind,
         ///0–100.
         pub progress: i64,
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(deserialize_with = "::std::option::Option::deserialize")]
         pub result: ::std::option::Option<ImportResult>,
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        ///When a worker started it; `null` while queued.
+        #[serde(deserialize_with = "::std::option::Option::deserialize")]
         pub started_at: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
+        ///`queued`, `running`, then `succeeded` or `failed`.
         pub status: JobStatus,
     }
     impl Job {
@@ -761,8 +1173,11 @@ server stays ready and each instance limits on its own until Redis returns.*/
     ///A job just accepted: poll `poll_url` (also the `Location` header).
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
     pub struct JobAccepted {
+        ///The job (`job_…`).
         pub id: ::std::string::String,
+        ///Where to poll the job (`GET`), relative to the server.
         pub poll_url: ::std::string::String,
+        ///`queued`.
         pub status: JobStatus,
     }
     impl JobAccepted {
@@ -965,20 +1380,25 @@ server stays ready and each instance limits on its own until Redis returns.*/
     pub struct Link {
         ///Redirects so far (counted within a second or so of each).
         pub clicks: i64,
+        ///When the link was created.
         pub created_at: ::chrono::DateTime<::chrono::offset::Utc>,
         ///The hostname the short link lives on.
         pub domain: ::std::string::String,
         ///After this the link stops redirecting; `null`: never.
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        #[serde(deserialize_with = "::std::option::Option::deserialize")]
         pub expires_at: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
         ///`lnk_…`
         pub id: ::std::string::String,
         ///The short link itself.
         pub short_url: ::std::string::String,
+        ///The path segment after `/r/`, unique on its domain among live links.
         pub slug: ::std::string::String,
+        ///Labels to find links by (`tag=` on the list).
         pub tags: ::std::vec::Vec<::std::string::String>,
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        ///A title for people; `null` when none.
+        #[serde(deserialize_with = "::std::option::Option::deserialize")]
         pub title: ::std::option::Option<::std::string::String>,
+        ///When the link last changed.
         pub updated_at: ::chrono::DateTime<::chrono::offset::Utc>,
         ///Where the short link redirects.
         pub url: ::std::string::String,
@@ -1072,9 +1492,11 @@ server stays ready and each instance limits on its own until Redis returns.*/
     ///A link's clicks over a range of days.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
     pub struct LinkStats {
+        ///The range's first day (UTC), inclusive.
         pub from: ::chrono::naive::NaiveDate,
         ///One entry per day of the range, oldest first, days without clicks included.
         pub series: ::std::vec::Vec<DailyClicks>,
+        ///The range's last day (UTC), inclusive.
         pub to: ::chrono::naive::NaiveDate,
         ///Clicks over the range.
         pub total: i64,
@@ -1149,7 +1571,9 @@ server stays ready and each instance limits on its own until Redis returns.*/
     ///Sign in with email and password.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
     pub struct LoginRequest {
+        ///The sign-in email (any case).
         pub email: ::std::string::String,
+        ///The account's password.
         pub password: ::std::string::String,
     }
     impl LoginRequest {
@@ -1160,8 +1584,11 @@ server stays ready and each instance limits on its own until Redis returns.*/
     ///The signed-in user, their organisation and their role in it.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
     pub struct Me {
+        ///Their organisation.
         pub organization: Organization,
+        ///Their role in it.
         pub role: Role,
+        ///The signed-in user.
         pub user: User,
     }
     impl Me {
@@ -1172,9 +1599,11 @@ server stays ready and each instance limits on its own until Redis returns.*/
     ///An organisation: owns the keys, links and everything else in the API.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
     pub struct Organization {
+        ///When the organisation was created.
         pub created_at: ::chrono::DateTime<::chrono::offset::Utc>,
         ///`org_…`
         pub id: ::std::string::String,
+        ///The organisation's name, 1–100 characters.
         pub name: ::std::string::String,
     }
     impl Organization {
@@ -1380,16 +1809,23 @@ its quota was spent in.*/
         pub created_at: ::chrono::DateTime<::chrono::offset::Utc>,
         ///The request id the caller saw in `x-request-id`.
         pub id: ::std::string::String,
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        ///The `Idempotency-Key` sent, if any.
+        #[serde(deserialize_with = "::std::option::Option::deserialize")]
         pub idempotency_key: ::std::option::Option<::std::string::String>,
+        ///The caller's address.
         pub ip: ::std::string::String,
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        ///The key used (`key_…`); `null` when no valid key was presented.
+        #[serde(deserialize_with = "::std::option::Option::deserialize")]
         pub key_id: ::std::option::Option<::std::string::String>,
+        ///Time from arrival to answer, in milliseconds.
         pub latency_ms: f64,
+        ///The HTTP method.
         pub method: ::std::string::String,
+        ///The path as requested, without the query.
         pub path: ::std::string::String,
         ///The route template.
         pub route: ::std::string::String,
+        ///The status answered.
         pub status: i64,
     }
     impl RequestLogEntry {
@@ -1482,7 +1918,9 @@ once.*/
     ///One row of an import that was not imported.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
     pub struct RowError {
+        ///The column at fault.
         pub field: ::std::string::String,
+        ///What is wrong with it.
         pub message: ::std::string::String,
         ///The row's number in the file (the header is row 1).
         pub row: i64,
@@ -1586,9 +2024,11 @@ grants the matching `…:read`.*/
     pub struct SessionCreated {
         ///When the session ends unless the user signs out first.
         pub expires_at: ::chrono::DateTime<::chrono::offset::Utc>,
+        ///Their organisation.
         pub organization: Organization,
         ///The session token (`pts_…`). Store it like a password.
         pub token: ::std::string::String,
+        ///The signed-in user.
         pub user: User,
     }
     impl SessionCreated {
@@ -1600,7 +2040,7 @@ grants the matching `…:read`.*/
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
     pub struct SignupRequest {
         ///The sign-in email; must be unused.
-        pub email: ::std::string::String,
+        pub email: SignupRequestEmail,
         ///The new organisation's name, 1–100 characters.
         pub organization_name: SignupRequestOrganizationName,
         ///At least 10 characters (at most 1024).
@@ -1609,6 +2049,60 @@ grants the matching `…:read`.*/
     impl SignupRequest {
         pub fn builder() -> builder::SignupRequest {
             Default::default()
+        }
+    }
+    ///The sign-in email; must be unused.
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[serde(transparent)]
+    pub struct SignupRequestEmail(::std::string::String);
+    impl ::std::ops::Deref for SignupRequestEmail {
+        type Target = ::std::string::String;
+        fn deref(&self) -> &::std::string::String {
+            &self.0
+        }
+    }
+    impl ::std::convert::From<SignupRequestEmail> for ::std::string::String {
+        fn from(value: SignupRequestEmail) -> Self {
+            value.0
+        }
+    }
+    impl ::std::str::FromStr for SignupRequestEmail {
+        type Err = self::error::ConversionError;
+        fn from_str(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            if value.chars().count() > 254usize {
+                return Err("longer than 254 characters".into());
+            }
+            Ok(Self(value.to_string()))
+        }
+    }
+    impl ::std::convert::TryFrom<&str> for SignupRequestEmail {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl ::std::convert::TryFrom<::std::string::String> for SignupRequestEmail {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: ::std::string::String,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for SignupRequestEmail {
+        fn deserialize<D>(deserializer: D) -> ::std::result::Result<Self, D::Error>
+        where
+            D: ::serde::Deserializer<'de>,
+        {
+            ::std::string::String::deserialize(deserializer)?
+                .parse()
+                .map_err(|e: self::error::ConversionError| {
+                    <D::Error as ::serde::de::Error>::custom(e.to_string())
+                })
         }
     }
     ///The new organisation's name, 1–100 characters.
@@ -1732,25 +2226,88 @@ create a new key for that.*/
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
     #[serde(deny_unknown_fields)]
     pub struct UpdateApiKeyRequest {
+        ///IP addresses or CIDR ranges (at most 100); empty means anywhere.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub allowed_ips: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
         ///Block (`true`) or unblock (`false`) the key.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub blocked: ::std::option::Option<bool>,
+        ///Why the key is blocked, at most 500 characters; `null` clears it.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub blocked_reason: ::std::option::Option<::std::string::String>,
+        ///The hostnames the key may act on (at most 100); empty means all.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub domains: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+        ///A new expiry in the future; `null`: never expires.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub expires_at: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
+        ///A new name, 1–100 characters.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub name: ::std::option::Option<::std::string::String>,
+        pub name: ::std::option::Option<UpdateApiKeyRequestName>,
+        ///Requests per minute (1–1000000); `null`: the deployment's default.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub rate_limit_rpm: ::std::option::Option<i64>,
     }
     impl UpdateApiKeyRequest {
         pub fn builder() -> builder::UpdateApiKeyRequest {
             Default::default()
+        }
+    }
+    ///A new name, 1–100 characters.
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[serde(transparent)]
+    pub struct UpdateApiKeyRequestName(::std::string::String);
+    impl ::std::ops::Deref for UpdateApiKeyRequestName {
+        type Target = ::std::string::String;
+        fn deref(&self) -> &::std::string::String {
+            &self.0
+        }
+    }
+    impl ::std::convert::From<UpdateApiKeyRequestName> for ::std::string::String {
+        fn from(value: UpdateApiKeyRequestName) -> Self {
+            value.0
+        }
+    }
+    impl ::std::str::FromStr for UpdateApiKeyRequestName {
+        type Err = self::error::ConversionError;
+        fn from_str(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            if value.chars().count() > 100usize {
+                return Err("longer than 100 characters".into());
+            }
+            if value.chars().count() < 1usize {
+                return Err("shorter than 1 characters".into());
+            }
+            Ok(Self(value.to_string()))
+        }
+    }
+    impl ::std::convert::TryFrom<&str> for UpdateApiKeyRequestName {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl ::std::convert::TryFrom<::std::string::String> for UpdateApiKeyRequestName {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: ::std::string::String,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for UpdateApiKeyRequestName {
+        fn deserialize<D>(deserializer: D) -> ::std::result::Result<Self, D::Error>
+        where
+            D: ::serde::Deserializer<'de>,
+        {
+            ::std::string::String::deserialize(deserializer)?
+                .parse()
+                .map_err(|e: self::error::ConversionError| {
+                    <D::Error as ::serde::de::Error>::custom(e.to_string())
+                })
         }
     }
     ///Changes to a link. Absent fields stay; `null` clears `title` and `expires_at`.
@@ -1760,20 +2317,135 @@ create a new key for that.*/
         ///Moves the link to another of the organisation's domains.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub domain: ::std::option::Option<::std::string::String>,
+        ///A new expiry in the future; `null`: never expires.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub expires_at: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
+        ///A new slug: `[A-Za-z0-9_-]{1,64}`, free on the link's domain.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub slug: ::std::option::Option<::std::string::String>,
+        pub slug: ::std::option::Option<UpdateLinkRequestSlug>,
+        ///The new tags, replacing the old: at most 20 of 1–50 letters, digits, spaces and `-_.:/`.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub tags: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+        ///A new title (at most 200 characters); `null` or empty clears it.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub title: ::std::option::Option<::std::string::String>,
+        ///A new destination: an `http` or `https` URL, at most 2048 characters.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub url: ::std::option::Option<::std::string::String>,
+        pub url: ::std::option::Option<UpdateLinkRequestUrl>,
     }
     impl UpdateLinkRequest {
         pub fn builder() -> builder::UpdateLinkRequest {
             Default::default()
+        }
+    }
+    ///A new slug: `[A-Za-z0-9_-]{1,64}`, free on the link's domain.
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[serde(transparent)]
+    pub struct UpdateLinkRequestSlug(::std::string::String);
+    impl ::std::ops::Deref for UpdateLinkRequestSlug {
+        type Target = ::std::string::String;
+        fn deref(&self) -> &::std::string::String {
+            &self.0
+        }
+    }
+    impl ::std::convert::From<UpdateLinkRequestSlug> for ::std::string::String {
+        fn from(value: UpdateLinkRequestSlug) -> Self {
+            value.0
+        }
+    }
+    impl ::std::str::FromStr for UpdateLinkRequestSlug {
+        type Err = self::error::ConversionError;
+        fn from_str(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            static PATTERN: ::std::sync::LazyLock<::regress::Regex> = ::std::sync::LazyLock::new(||
+            { ::regress::Regex::new("^[A-Za-z0-9_-]{1,64}$").unwrap() });
+            if PATTERN.find(value).is_none() {
+                return Err("doesn't match pattern \"^[A-Za-z0-9_-]{1,64}$\"".into());
+            }
+            Ok(Self(value.to_string()))
+        }
+    }
+    impl ::std::convert::TryFrom<&str> for UpdateLinkRequestSlug {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl ::std::convert::TryFrom<::std::string::String> for UpdateLinkRequestSlug {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: ::std::string::String,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for UpdateLinkRequestSlug {
+        fn deserialize<D>(deserializer: D) -> ::std::result::Result<Self, D::Error>
+        where
+            D: ::serde::Deserializer<'de>,
+        {
+            ::std::string::String::deserialize(deserializer)?
+                .parse()
+                .map_err(|e: self::error::ConversionError| {
+                    <D::Error as ::serde::de::Error>::custom(e.to_string())
+                })
+        }
+    }
+    ///A new destination: an `http` or `https` URL, at most 2048 characters.
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[serde(transparent)]
+    pub struct UpdateLinkRequestUrl(::std::string::String);
+    impl ::std::ops::Deref for UpdateLinkRequestUrl {
+        type Target = ::std::string::String;
+        fn deref(&self) -> &::std::string::String {
+            &self.0
+        }
+    }
+    impl ::std::convert::From<UpdateLinkRequestUrl> for ::std::string::String {
+        fn from(value: UpdateLinkRequestUrl) -> Self {
+            value.0
+        }
+    }
+    impl ::std::str::FromStr for UpdateLinkRequestUrl {
+        type Err = self::error::ConversionError;
+        fn from_str(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            if value.chars().count() > 2048usize {
+                return Err("longer than 2048 characters".into());
+            }
+            Ok(Self(value.to_string()))
+        }
+    }
+    impl ::std::convert::TryFrom<&str> for UpdateLinkRequestUrl {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl ::std::convert::TryFrom<::std::string::String> for UpdateLinkRequestUrl {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: ::std::string::String,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for UpdateLinkRequestUrl {
+        fn deserialize<D>(deserializer: D) -> ::std::result::Result<Self, D::Error>
+        where
+            D: ::serde::Deserializer<'de>,
+        {
+            ::std::string::String::deserialize(deserializer)?
+                .parse()
+                .map_err(|e: self::error::ConversionError| {
+                    <D::Error as ::serde::de::Error>::custom(e.to_string())
+                })
         }
     }
     /**Changes to an endpoint; absent fields stay, `null` clears `description`. Enabling a
@@ -1781,28 +2453,88 @@ disabled endpoint clears its failure count.*/
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
     #[serde(deny_unknown_fields)]
     pub struct UpdateWebhookRequest {
+        ///A new note (at most 500 characters); `null` clears it.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub description: ::std::option::Option<::std::string::String>,
+        ///Enable (clearing the failure count) or disable the endpoint.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub enabled: ::std::option::Option<bool>,
+        ///The new event types (at least one), replacing the old.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub events: ::std::option::Option<::std::vec::Vec<EventType>>,
+        ///A new URL: `http(s)`, on a public address, at most 2048 characters.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub url: ::std::option::Option<::std::string::String>,
+        pub url: ::std::option::Option<UpdateWebhookRequestUrl>,
     }
     impl UpdateWebhookRequest {
         pub fn builder() -> builder::UpdateWebhookRequest {
             Default::default()
         }
     }
+    ///A new URL: `http(s)`, on a public address, at most 2048 characters.
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[serde(transparent)]
+    pub struct UpdateWebhookRequestUrl(::std::string::String);
+    impl ::std::ops::Deref for UpdateWebhookRequestUrl {
+        type Target = ::std::string::String;
+        fn deref(&self) -> &::std::string::String {
+            &self.0
+        }
+    }
+    impl ::std::convert::From<UpdateWebhookRequestUrl> for ::std::string::String {
+        fn from(value: UpdateWebhookRequestUrl) -> Self {
+            value.0
+        }
+    }
+    impl ::std::str::FromStr for UpdateWebhookRequestUrl {
+        type Err = self::error::ConversionError;
+        fn from_str(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            if value.chars().count() > 2048usize {
+                return Err("longer than 2048 characters".into());
+            }
+            Ok(Self(value.to_string()))
+        }
+    }
+    impl ::std::convert::TryFrom<&str> for UpdateWebhookRequestUrl {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl ::std::convert::TryFrom<::std::string::String> for UpdateWebhookRequestUrl {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: ::std::string::String,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for UpdateWebhookRequestUrl {
+        fn deserialize<D>(deserializer: D) -> ::std::result::Result<Self, D::Error>
+        where
+            D: ::serde::Deserializer<'de>,
+        {
+            ::std::string::String::deserialize(deserializer)?
+                .parse()
+                .map_err(|e: self::error::ConversionError| {
+                    <D::Error as ::serde::de::Error>::custom(e.to_string())
+                })
+        }
+    }
     ///Calls over a range of days.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
     pub struct Usage {
+        ///The range's first day (UTC), inclusive.
         pub from: ::chrono::naive::NaiveDate,
         ///Calls left in the organisation's monthly quota.
         pub quota_remaining: i64,
         ///Oldest first. With `group_by=day`, every day of the range is present.
         pub series: ::std::vec::Vec<UsagePoint>,
+        ///The range's last day (UTC), inclusive.
         pub to: ::chrono::naive::NaiveDate,
         ///Calls in the range (all statuses, refused ones included).
         pub total: i64,
@@ -1874,7 +2606,9 @@ disabled endpoint clears its failure count.*/
     ///A point of a usage series.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
     pub struct UsagePoint {
+        ///Calls on that day (in that group).
         pub count: i64,
+        ///The day (UTC).
         pub date: ::chrono::naive::NaiveDate,
         ///With `group_by=route`: the route template.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -1891,6 +2625,7 @@ disabled endpoint clears its failure count.*/
     ///A person who signs in to the dashboard.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
     pub struct User {
+        ///When the user signed up.
         pub created_at: ::chrono::DateTime<::chrono::offset::Utc>,
         ///The sign-in email, lower-cased.
         pub email: ::std::string::String,
@@ -1967,18 +2702,24 @@ disabled endpoint clears its failure count.*/
     ///A webhook endpoint.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
     pub struct WebhookEndpoint {
+        ///When the endpoint was created.
         pub created_at: ::chrono::DateTime<::chrono::offset::Utc>,
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        ///A note for people; `null` when none.
+        #[serde(deserialize_with = "::std::option::Option::deserialize")]
         pub description: ::std::option::Option<::std::string::String>,
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        ///Why the endpoint was disabled (`null` while enabled).
+        #[serde(deserialize_with = "::std::option::Option::deserialize")]
         pub disabled_reason: ::std::option::Option<::std::string::String>,
         /**Deliveries are sent only while enabled; an endpoint answering 410, or failing too many
 deliveries in a row, is disabled (see `disabled_reason`).*/
         pub enabled: bool,
+        ///The event types delivered to this endpoint.
         pub events: ::std::vec::Vec<EventType>,
         ///`whk_…`
         pub id: ::std::string::String,
+        ///When it last changed.
         pub updated_at: ::chrono::DateTime<::chrono::offset::Utc>,
+        ///Where deliveries are POSTed.
         pub url: ::std::string::String,
     }
     impl WebhookEndpoint {
@@ -1989,20 +2730,26 @@ deliveries in a row, is disabled (see `disabled_reason`).*/
     ///A new endpoint and, this once, its signing secret.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
     pub struct WebhookEndpointCreated {
+        ///When the endpoint was created.
         pub created_at: ::chrono::DateTime<::chrono::offset::Utc>,
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        ///A note for people; `null` when none.
+        #[serde(deserialize_with = "::std::option::Option::deserialize")]
         pub description: ::std::option::Option<::std::string::String>,
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        ///Why the endpoint was disabled (`null` while enabled).
+        #[serde(deserialize_with = "::std::option::Option::deserialize")]
         pub disabled_reason: ::std::option::Option<::std::string::String>,
         /**Deliveries are sent only while enabled; an endpoint answering 410, or failing too many
 deliveries in a row, is disabled (see `disabled_reason`).*/
         pub enabled: bool,
+        ///The event types delivered to this endpoint.
         pub events: ::std::vec::Vec<EventType>,
         ///`whk_…`
         pub id: ::std::string::String,
         ///The signing secret (`whsec_…`). Shown here only: store it to verify signatures.
         pub secret: ::std::string::String,
+        ///When it last changed.
         pub updated_at: ::chrono::DateTime<::chrono::offset::Utc>,
+        ///Where deliveries are POSTed.
         pub url: ::std::string::String,
     }
     impl WebhookEndpointCreated {
@@ -2157,19 +2904,23 @@ deliveries in a row, is disabled (see `disabled_reason`).*/
                 Self {
                     allowed_ips: Err("no value supplied for allowed_ips".to_string()),
                     blocked: Err("no value supplied for blocked".to_string()),
-                    blocked_reason: Ok(Default::default()),
+                    blocked_reason: Err(
+                        "no value supplied for blocked_reason".to_string(),
+                    ),
                     created_at: Err("no value supplied for created_at".to_string()),
                     created_by: Err("no value supplied for created_by".to_string()),
                     domains: Err("no value supplied for domains".to_string()),
-                    expires_at: Ok(Default::default()),
+                    expires_at: Err("no value supplied for expires_at".to_string()),
                     id: Err("no value supplied for id".to_string()),
-                    last_used_at: Ok(Default::default()),
-                    last_used_ip: Ok(Default::default()),
+                    last_used_at: Err("no value supplied for last_used_at".to_string()),
+                    last_used_ip: Err("no value supplied for last_used_ip".to_string()),
                     name: Err("no value supplied for name".to_string()),
                     prefix: Err("no value supplied for prefix".to_string()),
-                    rate_limit_rpm: Ok(Default::default()),
-                    rotated_at: Ok(Default::default()),
-                    rotated_from: Ok(Default::default()),
+                    rate_limit_rpm: Err(
+                        "no value supplied for rate_limit_rpm".to_string(),
+                    ),
+                    rotated_at: Err("no value supplied for rotated_at".to_string()),
+                    rotated_from: Err("no value supplied for rotated_from".to_string()),
                     scopes: Err("no value supplied for scopes".to_string()),
                     status: Err("no value supplied for status".to_string()),
                     updated_at: Err("no value supplied for updated_at".to_string()),
@@ -2535,20 +3286,24 @@ deliveries in a row, is disabled (see `disabled_reason`).*/
                 Self {
                     allowed_ips: Err("no value supplied for allowed_ips".to_string()),
                     blocked: Err("no value supplied for blocked".to_string()),
-                    blocked_reason: Ok(Default::default()),
+                    blocked_reason: Err(
+                        "no value supplied for blocked_reason".to_string(),
+                    ),
                     created_at: Err("no value supplied for created_at".to_string()),
                     created_by: Err("no value supplied for created_by".to_string()),
                     domains: Err("no value supplied for domains".to_string()),
-                    expires_at: Ok(Default::default()),
+                    expires_at: Err("no value supplied for expires_at".to_string()),
                     id: Err("no value supplied for id".to_string()),
                     key: Err("no value supplied for key".to_string()),
-                    last_used_at: Ok(Default::default()),
-                    last_used_ip: Ok(Default::default()),
+                    last_used_at: Err("no value supplied for last_used_at".to_string()),
+                    last_used_ip: Err("no value supplied for last_used_ip".to_string()),
                     name: Err("no value supplied for name".to_string()),
                     prefix: Err("no value supplied for prefix".to_string()),
-                    rate_limit_rpm: Ok(Default::default()),
-                    rotated_at: Ok(Default::default()),
-                    rotated_from: Ok(Default::default()),
+                    rate_limit_rpm: Err(
+                        "no value supplied for rate_limit_rpm".to_string(),
+                    ),
+                    rotated_at: Err("no value supplied for rotated_at".to_string()),
+                    rotated_from: Err("no value supplied for rotated_from".to_string()),
                     scopes: Err("no value supplied for scopes".to_string()),
                     status: Err("no value supplied for status".to_string()),
                     updated_at: Err("no value supplied for updated_at".to_string()),
@@ -2969,12 +3724,15 @@ deliveries in a row, is disabled (see `disabled_reason`).*/
                 ::std::string::String,
             >,
             expires_in_days: ::std::result::Result<
-                ::std::option::Option<i64>,
+                ::std::option::Option<::std::num::NonZeroU64>,
                 ::std::string::String,
             >,
-            name: ::std::result::Result<::std::string::String, ::std::string::String>,
+            name: ::std::result::Result<
+                super::CreateApiKeyRequestName,
+                ::std::string::String,
+            >,
             rate_limit_rpm: ::std::result::Result<
-                ::std::option::Option<i64>,
+                ::std::option::Option<::std::num::NonZeroU64>,
                 ::std::string::String,
             >,
             scopes: ::std::result::Result<
@@ -3036,7 +3794,9 @@ deliveries in a row, is disabled (see `disabled_reason`).*/
             }
             pub fn expires_in_days<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::option::Option<i64>>,
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<::std::num::NonZeroU64>,
+                >,
                 T::Error: ::std::fmt::Display,
             {
                 self.expires_in_days = value
@@ -3050,7 +3810,7 @@ deliveries in a row, is disabled (see `disabled_reason`).*/
             }
             pub fn name<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::string::String>,
+                T: ::std::convert::TryInto<super::CreateApiKeyRequestName>,
                 T::Error: ::std::fmt::Display,
             {
                 self.name = value
@@ -3062,7 +3822,9 @@ deliveries in a row, is disabled (see `disabled_reason`).*/
             }
             pub fn rate_limit_rpm<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::option::Option<i64>>,
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<::std::num::NonZeroU64>,
+                >,
                 T::Error: ::std::fmt::Display,
             {
                 self.rate_limit_rpm = value
@@ -3120,7 +3882,7 @@ deliveries in a row, is disabled (see `disabled_reason`).*/
         #[derive(Clone, Debug)]
         pub struct CreateDomainRequest {
             hostname: ::std::result::Result<
-                ::std::string::String,
+                super::CreateDomainRequestHostname,
                 ::std::string::String,
             >,
         }
@@ -3134,7 +3896,7 @@ deliveries in a row, is disabled (see `disabled_reason`).*/
         impl CreateDomainRequest {
             pub fn hostname<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::string::String>,
+                T: ::std::convert::TryInto<super::CreateDomainRequestHostname>,
                 T::Error: ::std::fmt::Display,
             {
                 self.hostname = value
@@ -3172,7 +3934,7 @@ deliveries in a row, is disabled (see `disabled_reason`).*/
                 ::std::string::String,
             >,
             slug: ::std::result::Result<
-                ::std::option::Option<::std::string::String>,
+                ::std::option::Option<super::CreateLinkRequestSlug>,
                 ::std::string::String,
             >,
             tags: ::std::result::Result<
@@ -3180,10 +3942,13 @@ deliveries in a row, is disabled (see `disabled_reason`).*/
                 ::std::string::String,
             >,
             title: ::std::result::Result<
-                ::std::option::Option<::std::string::String>,
+                ::std::option::Option<super::CreateLinkRequestTitle>,
                 ::std::string::String,
             >,
-            url: ::std::result::Result<::std::string::String, ::std::string::String>,
+            url: ::std::result::Result<
+                super::CreateLinkRequestUrl,
+                ::std::string::String,
+            >,
         }
         impl ::std::default::Default for CreateLinkRequest {
             fn default() -> Self {
@@ -3226,7 +3991,9 @@ deliveries in a row, is disabled (see `disabled_reason`).*/
             }
             pub fn slug<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<super::CreateLinkRequestSlug>,
+                >,
                 T::Error: ::std::fmt::Display,
             {
                 self.slug = value
@@ -3250,7 +4017,9 @@ deliveries in a row, is disabled (see `disabled_reason`).*/
             }
             pub fn title<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<super::CreateLinkRequestTitle>,
+                >,
                 T::Error: ::std::fmt::Display,
             {
                 self.title = value
@@ -3262,7 +4031,7 @@ deliveries in a row, is disabled (see `disabled_reason`).*/
             }
             pub fn url<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::string::String>,
+                T: ::std::convert::TryInto<super::CreateLinkRequestUrl>,
                 T::Error: ::std::fmt::Display,
             {
                 self.url = value
@@ -3303,14 +4072,17 @@ deliveries in a row, is disabled (see `disabled_reason`).*/
         #[derive(Clone, Debug)]
         pub struct CreateWebhookRequest {
             description: ::std::result::Result<
-                ::std::option::Option<::std::string::String>,
+                ::std::option::Option<super::CreateWebhookRequestDescription>,
                 ::std::string::String,
             >,
             events: ::std::result::Result<
                 ::std::vec::Vec<super::EventType>,
                 ::std::string::String,
             >,
-            url: ::std::result::Result<::std::string::String, ::std::string::String>,
+            url: ::std::result::Result<
+                super::CreateWebhookRequestUrl,
+                ::std::string::String,
+            >,
         }
         impl ::std::default::Default for CreateWebhookRequest {
             fn default() -> Self {
@@ -3324,7 +4096,9 @@ deliveries in a row, is disabled (see `disabled_reason`).*/
         impl CreateWebhookRequest {
             pub fn description<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<super::CreateWebhookRequestDescription>,
+                >,
                 T::Error: ::std::fmt::Display,
             {
                 self.description = value
@@ -3348,7 +4122,7 @@ deliveries in a row, is disabled (see `disabled_reason`).*/
             }
             pub fn url<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::string::String>,
+                T: ::std::convert::TryInto<super::CreateWebhookRequestUrl>,
                 T::Error: ::std::fmt::Display,
             {
                 self.url = value
@@ -3481,12 +4255,14 @@ deliveries in a row, is disabled (see `disabled_reason`).*/
                     attempt: Err("no value supplied for attempt".to_string()),
                     attempted_at: Err("no value supplied for attempted_at".to_string()),
                     delivery_id: Err("no value supplied for delivery_id".to_string()),
-                    error: Ok(Default::default()),
+                    error: Err("no value supplied for error".to_string()),
                     event_id: Err("no value supplied for event_id".to_string()),
                     event_type: Err("no value supplied for event_type".to_string()),
                     latency_ms: Err("no value supplied for latency_ms".to_string()),
-                    next_attempt_at: Ok(Default::default()),
-                    status_code: Ok(Default::default()),
+                    next_attempt_at: Err(
+                        "no value supplied for next_attempt_at".to_string(),
+                    ),
+                    status_code: Err("no value supplied for status_code".to_string()),
                 }
             }
         }
@@ -4167,13 +4943,13 @@ deliveries in a row, is disabled (see `disabled_reason`).*/
             fn default() -> Self {
                 Self {
                     created_at: Err("no value supplied for created_at".to_string()),
-                    error: Ok(Default::default()),
-                    finished_at: Ok(Default::default()),
+                    error: Err("no value supplied for error".to_string()),
+                    finished_at: Err("no value supplied for finished_at".to_string()),
                     id: Err("no value supplied for id".to_string()),
                     kind: Err("no value supplied for kind".to_string()),
                     progress: Err("no value supplied for progress".to_string()),
-                    result: Ok(Default::default()),
-                    started_at: Ok(Default::default()),
+                    result: Err("no value supplied for result".to_string()),
+                    started_at: Err("no value supplied for started_at".to_string()),
                     status: Err("no value supplied for status".to_string()),
                 }
             }
@@ -4530,12 +5306,12 @@ deliveries in a row, is disabled (see `disabled_reason`).*/
                     clicks: Err("no value supplied for clicks".to_string()),
                     created_at: Err("no value supplied for created_at".to_string()),
                     domain: Err("no value supplied for domain".to_string()),
-                    expires_at: Ok(Default::default()),
+                    expires_at: Err("no value supplied for expires_at".to_string()),
                     id: Err("no value supplied for id".to_string()),
                     short_url: Err("no value supplied for short_url".to_string()),
                     slug: Err("no value supplied for slug".to_string()),
                     tags: Err("no value supplied for tags".to_string()),
-                    title: Ok(Default::default()),
+                    title: Err("no value supplied for title".to_string()),
                     updated_at: Err("no value supplied for updated_at".to_string()),
                     url: Err("no value supplied for url".to_string()),
                     version: Err("no value supplied for version".to_string()),
@@ -5794,9 +6570,11 @@ deliveries in a row, is disabled (see `disabled_reason`).*/
                 Self {
                     created_at: Err("no value supplied for created_at".to_string()),
                     id: Err("no value supplied for id".to_string()),
-                    idempotency_key: Ok(Default::default()),
+                    idempotency_key: Err(
+                        "no value supplied for idempotency_key".to_string(),
+                    ),
                     ip: Err("no value supplied for ip".to_string()),
-                    key_id: Ok(Default::default()),
+                    key_id: Err("no value supplied for key_id".to_string()),
                     latency_ms: Err("no value supplied for latency_ms".to_string()),
                     method: Err("no value supplied for method".to_string()),
                     path: Err("no value supplied for path".to_string()),
@@ -6274,7 +7052,10 @@ deliveries in a row, is disabled (see `disabled_reason`).*/
         }
         #[derive(Clone, Debug)]
         pub struct SignupRequest {
-            email: ::std::result::Result<::std::string::String, ::std::string::String>,
+            email: ::std::result::Result<
+                super::SignupRequestEmail,
+                ::std::string::String,
+            >,
             organization_name: ::std::result::Result<
                 super::SignupRequestOrganizationName,
                 ::std::string::String,
@@ -6298,7 +7079,7 @@ deliveries in a row, is disabled (see `disabled_reason`).*/
         impl SignupRequest {
             pub fn email<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::string::String>,
+                T: ::std::convert::TryInto<super::SignupRequestEmail>,
                 T::Error: ::std::fmt::Display,
             {
                 self.email = value
@@ -6379,7 +7160,7 @@ deliveries in a row, is disabled (see `disabled_reason`).*/
                 ::std::string::String,
             >,
             name: ::std::result::Result<
-                ::std::option::Option<::std::string::String>,
+                ::std::option::Option<super::UpdateApiKeyRequestName>,
                 ::std::string::String,
             >,
             rate_limit_rpm: ::std::result::Result<
@@ -6471,7 +7252,9 @@ deliveries in a row, is disabled (see `disabled_reason`).*/
             }
             pub fn name<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<super::UpdateApiKeyRequestName>,
+                >,
                 T::Error: ::std::fmt::Display,
             {
                 self.name = value
@@ -6537,7 +7320,7 @@ deliveries in a row, is disabled (see `disabled_reason`).*/
                 ::std::string::String,
             >,
             slug: ::std::result::Result<
-                ::std::option::Option<::std::string::String>,
+                ::std::option::Option<super::UpdateLinkRequestSlug>,
                 ::std::string::String,
             >,
             tags: ::std::result::Result<
@@ -6549,7 +7332,7 @@ deliveries in a row, is disabled (see `disabled_reason`).*/
                 ::std::string::String,
             >,
             url: ::std::result::Result<
-                ::std::option::Option<::std::string::String>,
+                ::std::option::Option<super::UpdateLinkRequestUrl>,
                 ::std::string::String,
             >,
         }
@@ -6594,7 +7377,9 @@ deliveries in a row, is disabled (see `disabled_reason`).*/
             }
             pub fn slug<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<super::UpdateLinkRequestSlug>,
+                >,
                 T::Error: ::std::fmt::Display,
             {
                 self.slug = value
@@ -6632,7 +7417,9 @@ deliveries in a row, is disabled (see `disabled_reason`).*/
             }
             pub fn url<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<super::UpdateLinkRequestUrl>,
+                >,
                 T::Error: ::std::fmt::Display,
             {
                 self.url = value
@@ -6685,7 +7472,7 @@ deliveries in a row, is disabled (see `disabled_reason`).*/
                 ::std::string::String,
             >,
             url: ::std::result::Result<
-                ::std::option::Option<::std::string::String>,
+                ::std::option::Option<super::UpdateWebhookRequestUrl>,
                 ::std::string::String,
             >,
         }
@@ -6740,7 +7527,9 @@ deliveries in a row, is disabled (see `disabled_reason`).*/
             }
             pub fn url<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<super::UpdateWebhookRequestUrl>,
+                >,
                 T::Error: ::std::fmt::Display,
             {
                 self.url = value
@@ -7093,8 +7882,10 @@ deliveries in a row, is disabled (see `disabled_reason`).*/
             fn default() -> Self {
                 Self {
                     created_at: Err("no value supplied for created_at".to_string()),
-                    description: Ok(Default::default()),
-                    disabled_reason: Ok(Default::default()),
+                    description: Err("no value supplied for description".to_string()),
+                    disabled_reason: Err(
+                        "no value supplied for disabled_reason".to_string(),
+                    ),
                     enabled: Err("no value supplied for enabled".to_string()),
                     events: Err("no value supplied for events".to_string()),
                     id: Err("no value supplied for id".to_string()),
@@ -7263,8 +8054,10 @@ deliveries in a row, is disabled (see `disabled_reason`).*/
             fn default() -> Self {
                 Self {
                     created_at: Err("no value supplied for created_at".to_string()),
-                    description: Ok(Default::default()),
-                    disabled_reason: Ok(Default::default()),
+                    description: Err("no value supplied for description".to_string()),
+                    disabled_reason: Err(
+                        "no value supplied for disabled_reason".to_string(),
+                    ),
                     enabled: Err("no value supplied for enabled".to_string()),
                     events: Err("no value supplied for events".to_string()),
                     id: Err("no value supplied for id".to_string()),

@@ -89,7 +89,7 @@ impl Fixture {
                 types::CreateLinkRequest::builder()
                     .url(format!("https://example.com/{slug}"))
                     .domain(Some(hostname.to_owned()))
-                    .slug(Some(slug.to_owned())),
+                    .slug(Some(slug.parse::<types::CreateLinkRequestSlug>().expect("a valid slug"))),
             )
             .send()
             .await
@@ -210,7 +210,9 @@ async fn the_api_key_operations_round_trip() {
         .dashboard
         .apikey_update()
         .id(&created.id)
-        .body(types::UpdateApiKeyRequest::builder().name(Some("round trip (renamed)".to_owned())))
+        .body(types::UpdateApiKeyRequest::builder().name(Some(
+            "round trip (renamed)".parse::<types::UpdateApiKeyRequestName>().expect("a valid name"),
+        )))
         .send()
         .await
         .unwrap()
@@ -274,7 +276,7 @@ async fn the_link_operations_round_trip() {
                 types::CreateLinkRequest::builder()
                     .url("https://example.com/spring")
                     .domain(Some(domain.hostname.clone()))
-                    .slug(Some("spring".to_owned()))
+                    .slug(Some("spring".parse::<types::CreateLinkRequestSlug>().expect("a valid slug")))
                     .tags(vec!["sdk".to_owned()]),
             )
             .send()

@@ -15,6 +15,8 @@ pub struct User {
     /// The sign-in email, lower-cased.
     #[schema(example = "ada@example.com")]
     pub email: String,
+    /// When the user signed up.
+    #[schema(example = "2026-11-01T10:00:00Z")]
     pub created_at: DateTime<Utc>,
 }
 
@@ -25,7 +27,10 @@ pub struct Organization {
     #[schema(example = "org_01JD0Q8Y4T8W6Q0C4X5M9Z2B7N")]
     pub id: String,
     #[schema(example = "Acme Links")]
+    /// The organisation's name, 1–100 characters.
     pub name: String,
+    /// When the organisation was created.
+    #[schema(example = "2026-11-01T10:00:00Z")]
     pub created_at: DateTime<Utc>,
 }
 
@@ -47,6 +52,7 @@ crate::wire_enum! {
 }))]
 pub struct SignupRequest {
     /// The sign-in email; must be unused.
+    #[schema(format = Email, max_length = 254)]
     pub email: String,
     /// At least 10 characters (at most 1024).
     #[schema(value_type = String, format = Password, min_length = 10, max_length = 1024)]
@@ -60,8 +66,10 @@ pub struct SignupRequest {
 #[derive(Debug, Deserialize, ToSchema)]
 #[schema(example = json!({"email": "ada@example.com", "password": "correct horse battery staple"}))]
 pub struct LoginRequest {
+    /// The sign-in email (any case).
     pub email: String,
     #[schema(value_type = String, format = Password)]
+    /// The account's password.
     pub password: Secret<String>,
 }
 
@@ -73,8 +81,11 @@ pub struct SessionCreated {
     #[schema(example = "pts_4Jx1mQ8dTt0yZ2cV7bN5rL9wK3hF6gS1aE8uO2iP4qR")]
     pub token: String,
     /// When the session ends unless the user signs out first.
+    #[schema(example = "2026-12-08T10:00:00Z")]
     pub expires_at: DateTime<Utc>,
+    /// The signed-in user.
     pub user: User,
+    /// Their organisation.
     pub organization: Organization,
 }
 
@@ -92,7 +103,10 @@ impl std::fmt::Debug for SessionCreated {
 /// The signed-in user, their organisation and their role in it.
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct Me {
+    /// The signed-in user.
     pub user: User,
+    /// Their organisation.
     pub organization: Organization,
+    /// Their role in it.
     pub role: Role,
 }

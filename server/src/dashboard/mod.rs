@@ -61,7 +61,7 @@ fn secured(content_type: &'static str, body: &'static str) -> Response {
     path = "/",
     operation_id = "dashboard_get",
     tag = "system",
-    responses((status = 200, description = "The dashboard page.", content_type = "text/html", body = String)),
+    responses((status = 200, description = "The dashboard page.", content_type = "text/html", body = String, example = "<!doctype html><html lang=\"en\"><title>Portico</title>…</html>")),
 )]
 pub async fn dashboard() -> Response {
     secured("text/html; charset=utf-8", INDEX)

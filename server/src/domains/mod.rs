@@ -120,7 +120,7 @@ pub async fn dashboard_domain_list(
     path = "/v1/domains/{id}",
     operation_id = "domain_get",
     tag = "domains",
-    params(("id" = String, Path, description = "The domain's id (`dom_…`)")),
+    params(("id" = String, Path, description = "The domain's id (`dom_…`)", example = "dom_01JD0Q8Y4T8W6Q0C4X5M9Z2B7N")),
     responses((status = 200, description = "The domain.", body = Domain)),
     extensions(("x-required-scope" = json!("domains:read")), ("x-error-codes" = json!(["not_found"]))),
 )]
@@ -141,7 +141,7 @@ pub async fn domain_get(
     path = "/v1/domains/{id}",
     operation_id = "domain_delete",
     tag = "domains",
-    params(("id" = String, Path, description = "The domain's id (`dom_…`)")),
+    params(("id" = String, Path, description = "The domain's id (`dom_…`)", example = "dom_01JD0Q8Y4T8W6Q0C4X5M9Z2B7N")),
     responses((status = 204, description = "Removed.")),
     extensions(("x-required-scope" = json!("domains:write")), ("x-error-codes" = json!(["not_found", "conflict"]))),
 )]

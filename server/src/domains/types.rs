@@ -13,6 +13,8 @@ pub struct Domain {
     /// The hostname, lower-case.
     #[schema(example = "go.example.com")]
     pub hostname: String,
+    /// When the domain was registered.
+    #[schema(example = "2026-11-02T08:00:00Z")]
     pub created_at: DateTime<Utc>,
 }
 
@@ -22,6 +24,7 @@ pub struct Domain {
 #[schema(example = json!({"hostname": "go.example.com"}))]
 pub struct CreateDomainRequest {
     /// A DNS hostname; stored lower-case, without a trailing dot.
+    #[schema(max_length = 253, example = "go.example.com")]
     pub hostname: String,
 }
 

@@ -53,10 +53,13 @@ pub struct ListEnvelope<T> {
     /// The items on this page.
     pub data: Vec<T>,
     /// How many items match in all (not only on this page).
+    #[schema(example = 1)]
     pub total: u64,
     /// The `limit` that was applied.
+    #[schema(example = 20)]
     pub limit: u32,
     /// The `offset` that was applied.
+    #[schema(example = 0)]
     pub offset: u64,
 }
 

@@ -45,10 +45,13 @@ crate::wire_enum! {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct RowError {
     /// The row's number in the file (the header is row 1).
+    #[schema(example = 7)]
     pub row: u64,
     #[schema(example = "url")]
+    /// The column at fault.
     pub field: String,
     #[schema(example = "must be an http or https URL")]
+    /// What is wrong with it.
     pub message: String,
 }
 
@@ -56,8 +59,10 @@ pub struct RowError {
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct ImportResult {
     /// Links created.
+    #[schema(example = 998)]
     pub created: u64,
     /// Rows not imported (see `errors`).
+    #[schema(example = 2)]
     pub skipped: u64,
     /// Why rows were skipped (the first 1000).
     pub errors: Vec<RowError>,
@@ -69,17 +74,30 @@ pub struct Job {
     /// `job_…`
     #[schema(example = "job_01JD0Q8Y4T8W6Q0C4X5M9Z2B7N")]
     pub id: String,
+    /// What the job does: `link_import`.
     pub kind: JobKind,
+    /// `queued`, `running`, then `succeeded` or `failed`.
     pub status: JobStatus,
     /// 0–100.
     #[schema(example = 40)]
     pub progress: i64,
     /// For imports: what was created and skipped, growing while the job runs.
+    #[schema(required = true)]
     pub result: Option<ImportResult>,
     /// Why the job failed, when it did.
+    #[schema(required = true)]
+    #[schema(example = json!(null))]
     pub error: Option<String>,
+    /// When the job was accepted.
+    #[schema(example = "2026-12-01T09:30:00Z")]
     pub created_at: DateTime<Utc>,
+    /// When a worker started it; `null` while queued.
+    #[schema(required = true)]
+    #[schema(example = "2026-12-01T09:30:01Z")]
     pub started_at: Option<DateTime<Utc>>,
+    /// When it succeeded or failed; `null` until then.
+    #[schema(required = true)]
+    #[schema(example = json!(null))]
     pub finished_at: Option<DateTime<Utc>>,
 }
 
@@ -87,9 +105,12 @@ pub struct Job {
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct JobAccepted {
     #[schema(example = "job_01JD0Q8Y4T8W6Q0C4X5M9Z2B7N")]
+    /// The job (`job_…`).
     pub id: String,
+    /// `queued`.
     pub status: JobStatus,
     #[schema(example = "/v1/jobs/job_01JD0Q8Y4T8W6Q0C4X5M9Z2B7N")]
+    /// Where to poll the job (`GET`), relative to the server.
     pub poll_url: String,
 }
 
@@ -136,7 +157,7 @@ pub async fn job_list(
     path = "/v1/jobs/{id}",
     operation_id = "job_get",
     tag = "jobs",
-    params(("id" = String, Path, description = "The job's id (`job_…`)")),
+    params(("id" = String, Path, description = "The job's id (`job_…`)", example = "job_01JD0Q8Y4T8W6Q0C4X5M9Z2B7N")),
     responses((status = 200, description = "The job.", body = Job)),
     extensions(("x-required-scope" = json!("jobs:read")), ("x-error-codes" = json!(["not_found"]))),
 )]

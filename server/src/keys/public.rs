@@ -61,7 +61,7 @@ pub async fn v1_apikey_list(
     path = "/v1/apikeys/{id}",
     operation_id = "v1_apikey_get",
     tag = "apikeys",
-    params(("id" = String, Path, description = "The key's id (`key_…`)")),
+    params(("id" = String, Path, description = "The key's id (`key_…`)", example = "key_01JD0Q8Y4T8W6Q0C4X5M9Z2B7N")),
     responses((status = 200, description = "The key's metadata.", body = ApiKey,
         headers(("etag" = String, description = "The key's version")))),
     extensions(("x-required-scope" = json!("keys:read")), ("x-error-codes" = json!(["not_found"]))),
@@ -83,7 +83,7 @@ pub async fn v1_apikey_get(
     path = "/v1/apikeys/{id}",
     operation_id = "v1_apikey_revoke",
     tag = "apikeys",
-    params(("id" = String, Path, description = "The key's id (`key_…`)")),
+    params(("id" = String, Path, description = "The key's id (`key_…`)", example = "key_01JD0Q8Y4T8W6Q0C4X5M9Z2B7N")),
     responses((status = 204, description = "Revoked.")),
     extensions(("x-required-scope" = json!("keys:write")), ("x-error-codes" = json!(["not_found"]))),
 )]

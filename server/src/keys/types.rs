@@ -29,10 +29,13 @@ pub struct ApiKey {
     #[schema(example = "key_01JD0Q8Y4T8W6Q0C4X5M9Z2B7N")]
     pub id: String,
     #[schema(example = "Production backend")]
+    /// The key's name, for people: 1–100 characters.
     pub name: String,
     /// The first 12 characters of the current secret, to tell keys apart.
     #[schema(example = "ptk_3xY9aQ2b")]
     pub prefix: String,
+    /// What the key may do: `full_access`, or `{resource}:read` / `{resource}:write`.
+    #[schema(example = json!(["links:read", "links:write"]))]
     pub scopes: Vec<Scope>,
     /// The hostnames the key may act on; empty means all of the organisation's domains.
     #[schema(example = json!(["links.example.com"]))]
@@ -41,26 +44,48 @@ pub struct ApiKey {
     #[schema(example = json!(["203.0.113.7", "10.0.0.0/8"]))]
     pub allowed_ips: Vec<String>,
     /// When the key stops working; `null` means never.
+    #[schema(required = true)]
+    #[schema(example = "2027-03-01T00:00:00Z")]
     pub expires_at: Option<DateTime<Utc>>,
     /// Requests per minute; `null` means the deployment's default.
     #[schema(example = 600)]
+    #[schema(required = true)]
     pub rate_limit_rpm: Option<i64>,
+    /// `active`, `revoked` or `expired`; blocking is separate (`blocked`).
     pub status: KeyStatus,
     /// A blocked key is refused (403 `key_blocked`) until unblocked.
     pub blocked: bool,
+    /// Why the key was blocked, for people; `null` when not blocked or no reason was given.
+    #[schema(required = true)]
+    #[schema(example = json!(null))]
     pub blocked_reason: Option<String>,
     /// When the key was last used (recorded within a few seconds of use).
+    #[schema(required = true)]
+    #[schema(example = "2026-12-01T09:30:00Z")]
     pub last_used_at: Option<DateTime<Utc>>,
     /// The address it was last used from.
+    #[schema(required = true)]
+    #[schema(example = "203.0.113.7")]
     pub last_used_ip: Option<String>,
     /// The user who created the key.
+    #[schema(example = "usr_01JD0Q8Y4T8W6Q0C4X5M9Z2B7N")]
     pub created_by: String,
     /// The prefix of the secret the last rotation replaced.
+    #[schema(required = true)]
+    #[schema(example = json!(null))]
     pub rotated_from: Option<String>,
+    /// When the key was last rotated; `null` if never.
+    #[schema(required = true)]
+    #[schema(example = json!(null))]
     pub rotated_at: Option<DateTime<Utc>>,
+    /// When the key was created.
+    #[schema(example = "2026-11-02T08:00:00Z")]
     pub created_at: DateTime<Utc>,
+    /// When the key's metadata last changed.
+    #[schema(example = "2026-11-02T08:00:00Z")]
     pub updated_at: DateTime<Utc>,
     /// Bumped by every change; send it back in `If-Match` to update safely.
+    #[schema(example = 1)]
     pub version: i64,
 }
 
@@ -93,20 +118,26 @@ impl std::fmt::Debug for ApiKeyCreated {
 }))]
 pub struct CreateApiKeyRequest {
     /// 1–100 characters.
+    #[schema(min_length = 1, max_length = 100)]
     pub name: String,
     /// At least one.
+    #[schema(min_items = 1)]
     pub scopes: Vec<Scope>,
     /// Hostnames the key may act on; empty or absent means all.
     #[serde(default)]
+    #[schema(max_items = 100)]
     pub domains: Vec<String>,
     /// IP addresses or CIDR ranges (v4 or v6); empty or absent means anywhere.
     #[serde(default)]
+    #[schema(max_items = 100)]
     pub allowed_ips: Vec<String>,
     /// An expiry time in the future. Give this or `expires_in_days`, not both.
     pub expires_at: Option<DateTime<Utc>>,
     /// Expire this many days from now (1–3650).
+    #[schema(minimum = 1, maximum = 3650)]
     pub expires_in_days: Option<i64>,
     /// Requests per minute (1–1000000); absent means the deployment's default.
+    #[schema(minimum = 1, maximum = 1_000_000)]
     pub rate_limit_rpm: Option<i64>,
 }
 
@@ -117,19 +148,28 @@ pub struct CreateApiKeyRequest {
 #[serde(deny_unknown_fields)]
 #[schema(example = json!({"name": "Production backend (EU)", "allowed_ips": ["203.0.113.0/24"], "expires_at": null}))]
 pub struct UpdateApiKeyRequest {
+    /// A new name, 1–100 characters.
+    #[schema(min_length = 1, max_length = 100)]
     pub name: Option<String>,
+    /// The hostnames the key may act on (at most 100); empty means all.
+    #[schema(max_items = 100)]
     pub domains: Option<Vec<String>>,
+    /// IP addresses or CIDR ranges (at most 100); empty means anywhere.
+    #[schema(max_items = 100)]
     pub allowed_ips: Option<Vec<String>>,
     #[serde(default, deserialize_with = "crate::http::extract::nullable")]
     #[schema(value_type = Option<DateTime<Utc>>)]
+    /// A new expiry in the future; `null`: never expires.
     pub expires_at: Option<Option<DateTime<Utc>>>,
     #[serde(default, deserialize_with = "crate::http::extract::nullable")]
     #[schema(value_type = Option<i64>)]
+    /// Requests per minute (1–1000000); `null`: the deployment's default.
     pub rate_limit_rpm: Option<Option<i64>>,
     /// Block (`true`) or unblock (`false`) the key.
     pub blocked: Option<bool>,
     #[serde(default, deserialize_with = "crate::http::extract::nullable")]
     #[schema(value_type = Option<String>)]
+    /// Why the key is blocked, at most 500 characters; `null` clears it.
     pub blocked_reason: Option<Option<String>>,
 }
 
@@ -141,6 +181,7 @@ pub struct RotateApiKeyRequest {
     /// How long the old secret keeps working (0–2592000 seconds); 0, the default, ends it at
     /// once.
     #[serde(default)]
+    #[schema(minimum = 0, maximum = 2_592_000)]
     pub grace_period_seconds: i64,
 }
 

@@ -260,7 +260,7 @@ async fn find_in(
     path = "/v1/links/{id}",
     operation_id = "link_get",
     tag = "links",
-    params(("id" = String, Path, description = "The link's id (`lnk_…`)")),
+    params(("id" = String, Path, description = "The link's id (`lnk_…`)", example = "lnk_01JD0Q8Y4T8W6Q0C4X5M9Z2B7N")),
     responses((status = 200, description = "The link.", body = Link, headers(("etag" = String, description = "The link's version")))),
     extensions(("x-required-scope" = json!("links:read")), ("x-error-codes" = json!(["not_found"]))),
 )]
@@ -284,7 +284,7 @@ pub async fn link_get(
     operation_id = "link_update",
     tag = "links",
     params(
-        ("id" = String, Path, description = "The link's id (`lnk_…`)"),
+        ("id" = String, Path, description = "The link's id (`lnk_…`)", example = "lnk_01JD0Q8Y4T8W6Q0C4X5M9Z2B7N"),
         ("if-match" = Option<String>, Header, description = "The version you read (the `ETag`), e.g. `\"3\"`"),
     ),
     request_body = UpdateLinkRequest,
@@ -362,7 +362,7 @@ pub async fn link_update(
     path = "/v1/links/{id}",
     operation_id = "link_delete",
     tag = "links",
-    params(("id" = String, Path, description = "The link's id (`lnk_…`)")),
+    params(("id" = String, Path, description = "The link's id (`lnk_…`)", example = "lnk_01JD0Q8Y4T8W6Q0C4X5M9Z2B7N")),
     responses((status = 204, description = "Deleted.")),
     extensions(("x-required-scope" = json!("links:write")), ("x-error-codes" = json!(["not_found"]))),
 )]
@@ -393,7 +393,7 @@ pub async fn link_delete(
     path = "/v1/links/{id}/stats",
     operation_id = "link_stats",
     tag = "links",
-    params(("id" = String, Path, description = "The link's id (`lnk_…`)"), StatsParams),
+    params(("id" = String, Path, description = "The link's id (`lnk_…`)", example = "lnk_01JD0Q8Y4T8W6Q0C4X5M9Z2B7N"), StatsParams),
     responses((status = 200, description = "Clicks per day.", body = LinkStats)),
     extensions(("x-required-scope" = json!("analytics:read")), ("x-error-codes" = json!(["not_found"]))),
 )]

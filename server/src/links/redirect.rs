@@ -114,7 +114,7 @@ impl RedirectCache {
     operation_id = "link_redirect",
     tag = "redirects",
     params(
-        ("slug" = String, Path, description = "The link's slug"),
+        ("slug" = String, Path, description = "The link's slug", example = "launch"),
         ("host" = Option<String>, Header, description = "The short link's domain; a registered domain selects its links"),
     ),
     responses(

@@ -22,21 +22,33 @@ pub struct Link {
     #[schema(example = "go.example.com")]
     pub domain: String,
     #[schema(example = "spring")]
+    /// The path segment after `/r/`, unique on its domain among live links.
     pub slug: String,
     /// The short link itself.
     #[schema(example = "https://go.example.com/r/spring")]
     pub short_url: String,
     #[schema(example = "Spring sale")]
+    /// A title for people; `null` when none.
+    #[schema(required = true)]
     pub title: Option<String>,
     #[schema(example = json!(["newsletter", "2026"]))]
+    /// Labels to find links by (`tag=` on the list).
     pub tags: Vec<String>,
     /// After this the link stops redirecting; `null`: never.
+    #[schema(required = true)]
+    #[schema(example = json!(null))]
     pub expires_at: Option<DateTime<Utc>>,
     /// Redirects so far (counted within a second or so of each).
+    #[schema(example = 42)]
     pub clicks: i64,
+    /// When the link was created.
+    #[schema(example = "2026-11-02T08:00:00Z")]
     pub created_at: DateTime<Utc>,
+    /// When the link last changed.
+    #[schema(example = "2026-11-02T08:00:00Z")]
     pub updated_at: DateTime<Utc>,
     /// Bumped by every change; send it back in `If-Match` to update safely.
+    #[schema(example = 1)]
     pub version: i64,
 }
 
@@ -52,16 +64,20 @@ pub struct Link {
 }))]
 pub struct CreateLinkRequest {
     /// An `http` or `https` URL, at most 2048 characters.
+    #[schema(format = "uri", max_length = 2048)]
     pub url: String,
     /// A hostname the organisation registered, or the deployment's default domain (the
     /// default when absent).
     pub domain: Option<String>,
     /// `[A-Za-z0-9_-]{1,64}`, unique on its domain among live links; generated when absent.
+    #[schema(pattern = "^[A-Za-z0-9_-]{1,64}$")]
     pub slug: Option<String>,
     /// At most 200 characters.
+    #[schema(max_length = 200)]
     pub title: Option<String>,
     /// At most 20 tags of 1–50 letters, digits, spaces and `-_.:/`.
     #[serde(default)]
+    #[schema(max_items = 20)]
     pub tags: Vec<String>,
     /// A future time after which the link stops redirecting.
     pub expires_at: Option<DateTime<Utc>>,
@@ -72,16 +88,24 @@ pub struct CreateLinkRequest {
 #[serde(deny_unknown_fields)]
 #[schema(example = json!({"url": "https://example.com/summer-sale", "slug": "summer", "tags": ["newsletter"]}))]
 pub struct UpdateLinkRequest {
+    /// A new destination: an `http` or `https` URL, at most 2048 characters.
+    #[schema(format = "uri", max_length = 2048)]
     pub url: Option<String>,
     /// Moves the link to another of the organisation's domains.
     pub domain: Option<String>,
+    /// A new slug: `[A-Za-z0-9_-]{1,64}`, free on the link's domain.
+    #[schema(pattern = "^[A-Za-z0-9_-]{1,64}$")]
     pub slug: Option<String>,
     #[serde(default, deserialize_with = "crate::http::extract::nullable")]
     #[schema(value_type = Option<String>)]
+    /// A new title (at most 200 characters); `null` or empty clears it.
     pub title: Option<Option<String>>,
+    /// The new tags, replacing the old: at most 20 of 1–50 letters, digits, spaces and `-_.:/`.
+    #[schema(max_items = 20)]
     pub tags: Option<Vec<String>>,
     #[serde(default, deserialize_with = "crate::http::extract::nullable")]
     #[schema(value_type = Option<DateTime<Utc>>)]
+    /// A new expiry in the future; `null`: never expires.
     pub expires_at: Option<Option<DateTime<Utc>>>,
 }
 
@@ -117,7 +141,10 @@ pub struct StatsParams {
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct DailyClicks {
     #[schema(value_type = String, format = Date, example = "2026-11-22")]
+    /// The day (UTC).
     pub date: NaiveDate,
+    /// Redirects on that day.
+    #[schema(example = 12)]
     pub clicks: i64,
 }
 
@@ -125,31 +152,42 @@ pub struct DailyClicks {
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct LinkStats {
     /// Clicks over the range.
+    #[schema(example = 42)]
     pub total: i64,
     #[schema(value_type = String, format = Date)]
+    /// The range's first day (UTC), inclusive.
     pub from: NaiveDate,
     #[schema(value_type = String, format = Date)]
+    /// The range's last day (UTC), inclusive.
     pub to: NaiveDate,
     /// One entry per day of the range, oldest first, days without clicks included.
     pub series: Vec<DailyClicks>,
 }
 
+/// An absolute `http` or `https` URL with a host, at most 2048 characters, without
+/// surrounding whitespace — what the spec's `format: uri, maxLength: 2048` promises.
+pub fn parse_http_url(input: &str) -> Result<url::Url, &'static str> {
+    if input.is_empty() {
+        return Err("must not be empty");
+    }
+    if input.trim() != input {
+        return Err("must not start or end with whitespace");
+    }
+    if input.chars().count() > MAX_URL_LEN {
+        return Err("must be at most 2048 characters");
+    }
+    match url::Url::parse(input) {
+        Ok(parsed) if !matches!(parsed.scheme(), "http" | "https") => Err("must be an http or https URL"),
+        Ok(parsed) if parsed.host_str().is_none_or(str::is_empty) => Err("must name a host"),
+        Ok(parsed) => Ok(parsed),
+        Err(_) => Err("must be an absolute http or https URL"),
+    }
+}
+
 /// Validates a destination URL.
 pub fn check_url(v: &mut Validation, field: &str, input: &str) -> String {
-    let input = input.trim();
-    if input.is_empty() {
-        v.reject(field, "must not be empty");
-    } else if input.len() > MAX_URL_LEN {
-        v.reject(field, "must be at most 2048 characters");
-    } else {
-        match url::Url::parse(input) {
-            Ok(parsed) if !matches!(parsed.scheme(), "http" | "https") => {
-                v.reject(field, "must be an http or https URL");
-            }
-            Ok(parsed) if parsed.host_str().is_none_or(str::is_empty) => v.reject(field, "must name a host"),
-            Ok(_) => {}
-            Err(_) => v.reject(field, "must be an absolute http or https URL"),
-        }
+    if let Err(message) = parse_http_url(input) {
+        v.reject(field, message);
     }
     input.to_owned()
 }

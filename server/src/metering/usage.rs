@@ -45,6 +45,7 @@ pub struct UsageParams {
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct UsagePoint {
     #[schema(value_type = String, format = Date, example = "2026-11-22")]
+    /// The day (UTC).
     pub date: NaiveDate,
     /// With `group_by=route`: the route template.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -54,6 +55,8 @@ pub struct UsagePoint {
     #[serde(skip_serializing_if = "Option::is_none")]
     #[schema(example = "2xx")]
     pub status_class: Option<String>,
+    /// Calls on that day (in that group).
+    #[schema(example = 1520)]
     pub count: i64,
 }
 
@@ -61,12 +64,16 @@ pub struct UsagePoint {
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct Usage {
     /// Calls in the range (all statuses, refused ones included).
+    #[schema(example = 1520)]
     pub total: i64,
     /// Calls left in the organisation's monthly quota.
+    #[schema(example = 998480)]
     pub quota_remaining: u64,
     #[schema(value_type = String, format = Date)]
+    /// The range's first day (UTC), inclusive.
     pub from: NaiveDate,
     #[schema(value_type = String, format = Date)]
+    /// The range's last day (UTC), inclusive.
     pub to: NaiveDate,
     /// Oldest first. With `group_by=day`, every day of the range is present.
     pub series: Vec<UsagePoint>,
@@ -79,21 +86,34 @@ pub struct RequestLogEntry {
     #[schema(example = "req_01JD0Q8Y4T8W6Q0C4X5M9Z2B7N")]
     pub id: String,
     #[schema(example = "POST")]
+    /// The HTTP method.
     pub method: String,
     /// The route template.
     #[schema(example = "/v1/links/{id}")]
     pub route: String,
     #[schema(example = "/v1/links/lnk_01JD0Q8Y4T8W6Q0C4X5M9Z2B7N")]
+    /// The path as requested, without the query.
     pub path: String,
     #[schema(example = 200)]
+    /// The status answered.
     pub status: i64,
+    /// Time from arrival to answer, in milliseconds.
+    #[schema(example = 3.4)]
     pub latency_ms: f64,
+    /// The key used (`key_…`); `null` when no valid key was presented.
+    #[schema(required = true)]
+    #[schema(example = "key_01JD0Q8Y4T8W6Q0C4X5M9Z2B7N")]
     pub key_id: Option<String>,
     #[schema(example = "203.0.113.7")]
+    /// The caller's address.
     pub ip: String,
+    /// The `Idempotency-Key` sent, if any.
+    #[schema(required = true)]
+    #[schema(example = json!(null))]
     pub idempotency_key: Option<String>,
     /// When the request arrived: the time its key's expiry was checked against and the month
     /// its quota was spent in.
+    #[schema(example = "2026-12-01T09:30:00Z")]
     pub created_at: DateTime<Utc>,
 }
 
@@ -232,7 +252,7 @@ pub async fn request_list(
     path = "/v1/requests/{id}",
     operation_id = "request_get",
     tag = "usage",
-    params(("id" = String, Path, description = "The request id (`req_…`)")),
+    params(("id" = String, Path, description = "The request id (`req_…`)", example = "req_01JD0Q8Y4T8W6Q0C4X5M9Z2B7N")),
     responses((status = 200, description = "The logged request.", body = RequestLogEntry)),
     extensions(("x-required-scope" = json!("analytics:read")), ("x-error-codes" = json!(["not_found"]))),
 )]

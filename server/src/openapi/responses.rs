@@ -161,6 +161,7 @@ pub(super) fn share(doc: &mut Value) {
             op.insert("security".into(), json!([]));
         }
         share_request_headers(op, takes_api_key);
+        let takes_body = op.contains_key("requestBody");
         let etagged_get = method == "get" && has_etag(op);
         for (status, response) in op.get_mut("responses").and_then(Value::as_object_mut).into_iter().flatten()
         {
@@ -176,6 +177,9 @@ pub(super) fn share(doc: &mut Value) {
             if takes_api_key && status.starts_with('2') {
                 for component in METERING {
                     headers.insert(name_of(component).into(), reference(HEADERS, component));
+                }
+                if takes_body {
+                    headers.insert("idempotent-replayed".into(), reference(HEADERS, "IdempotentReplayed"));
                 }
             }
             headers.insert("x-request-id".into(), reference(HEADERS, "RequestId"));

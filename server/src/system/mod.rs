@@ -82,6 +82,7 @@ pub async fn readyz(State(state): State<AppState>) -> Result<Json<HealthStatus>,
         description = "The metrics.",
         content_type = "application/openmetrics-text; version=1.0.0; charset=utf-8",
         body = String,
+        example = "# TYPE http_requests counter\nhttp_requests_total{route=\"/v1/links\",status=\"200\"} 1520\n# EOF\n",
     )),
 )]
 pub async fn metrics(State(state): State<AppState>) -> Result<Response, ApiError> {
@@ -100,7 +101,7 @@ pub async fn metrics(State(state): State<AppState>) -> Result<Response, ApiError
     path = "/openapi.json",
     operation_id = "openapi_get",
     tag = "system",
-    responses((status = 200, description = "The OpenAPI 3.1 document.", body = Object)),
+    responses((status = 200, description = "The OpenAPI 3.1 document.", body = Object, example = json!({"openapi": "3.1.0", "info": {"title": "Portico API", "version": "0.1.0"}, "paths": {}}))),
 )]
 pub async fn openapi_json(State(state): State<AppState>) -> Response {
     published(&state.openapi_json, JSON)
@@ -114,7 +115,7 @@ pub async fn openapi_json(State(state): State<AppState>) -> Response {
     path = "/api/v1/openapi",
     operation_id = "openapi_get_v1",
     tag = "system",
-    responses((status = 200, description = "The OpenAPI 3.1 document.", body = Object)),
+    responses((status = 200, description = "The OpenAPI 3.1 document.", body = Object, example = json!({"openapi": "3.1.0", "info": {"title": "Portico API", "version": "0.1.0"}, "paths": {}}))),
 )]
 pub async fn openapi_v1(State(state): State<AppState>) -> Response {
     published(&state.openapi_json, JSON)
@@ -137,7 +138,7 @@ const TEXT: &str = "text/plain; charset=utf-8";
     path = "/llms.txt",
     operation_id = "llms_txt_get",
     tag = "system",
-    responses((status = 200, description = "llms.txt.", content_type = "text/plain; charset=utf-8", body = String)),
+    responses((status = 200, description = "llms.txt.", content_type = "text/plain; charset=utf-8", body = String, example = "# Portico\n\n> The Portico API: short links on custom domains…\n")),
 )]
 pub async fn llms_txt(State(state): State<AppState>) -> Response {
     published(&state.llms_txt, TEXT)
@@ -153,7 +154,7 @@ pub async fn llms_txt(State(state): State<AppState>) -> Response {
     path = "/llms-full.txt",
     operation_id = "llms_full_txt_get",
     tag = "system",
-    responses((status = 200, description = "llms-full.txt.", content_type = "text/plain; charset=utf-8", body = String)),
+    responses((status = 200, description = "llms-full.txt.", content_type = "text/plain; charset=utf-8", body = String, example = "# Portico\n\n> The Portico API: short links on custom domains…\n\n## GET /v1/links — List links\n")),
 )]
 pub async fn llms_full_txt(State(state): State<AppState>) -> Response {
     published(&state.llms_full_txt, TEXT)
@@ -169,7 +170,7 @@ pub async fn llms_full_txt(State(state): State<AppState>) -> Response {
     path = "/postman.json",
     operation_id = "postman_get",
     tag = "system",
-    responses((status = 200, description = "The Postman collection.", body = Object)),
+    responses((status = 200, description = "The Postman collection.", body = Object, example = json!({"info": {"name": "Portico API", "schema": "https://schema.getpostman.com/json/collection/v2.1.0/collection.json"}, "item": []}))),
 )]
 pub async fn postman_json(State(state): State<AppState>) -> Response {
     published(&state.postman_collection, JSON)
@@ -183,7 +184,7 @@ pub async fn postman_json(State(state): State<AppState>) -> Response {
     path = "/api/v1/postman",
     operation_id = "postman_get_v1",
     tag = "system",
-    responses((status = 200, description = "The Postman collection.", body = Object)),
+    responses((status = 200, description = "The Postman collection.", body = Object, example = json!({"info": {"name": "Portico API", "schema": "https://schema.getpostman.com/json/collection/v2.1.0/collection.json"}, "item": []}))),
 )]
 pub async fn postman_v1(State(state): State<AppState>) -> Response {
     published(&state.postman_collection, JSON)

@@ -31,14 +31,28 @@ pub struct WebhookEndpoint {
     #[schema(example = "whk_01JD0Q8Y4T8W6Q0C4X5M9Z2B7N")]
     pub id: String,
     #[schema(example = "https://example.com/webhooks/portico")]
+    /// Where deliveries are POSTed.
     pub url: String,
+    /// The event types delivered to this endpoint.
+    #[schema(example = json!(["job.succeeded", "link.created"]))]
     pub events: Vec<EventType>,
+    /// A note for people; `null` when none.
+    #[schema(required = true)]
+    #[schema(example = "Production")]
     pub description: Option<String>,
     /// Deliveries are sent only while enabled; an endpoint answering 410, or failing too many
     /// deliveries in a row, is disabled (see `disabled_reason`).
+    #[schema(example = true)]
     pub enabled: bool,
+    /// Why the endpoint was disabled (`null` while enabled).
+    #[schema(required = true)]
+    #[schema(example = json!(null))]
     pub disabled_reason: Option<String>,
+    /// When the endpoint was created.
+    #[schema(example = "2026-11-02T08:00:00Z")]
     pub created_at: DateTime<Utc>,
+    /// When it last changed.
+    #[schema(example = "2026-11-02T08:00:00Z")]
     pub updated_at: DateTime<Utc>,
 }
 
@@ -67,10 +81,13 @@ impl std::fmt::Debug for WebhookEndpointCreated {
 #[schema(example = json!({"url": "https://example.com/webhooks/portico", "events": ["job.succeeded", "link.created"], "description": "Production"}))]
 pub struct CreateWebhookRequest {
     /// An `http(s)` URL on a public address.
+    #[schema(format = "uri", max_length = 2048)]
     pub url: String,
     /// At least one event type.
+    #[schema(min_items = 1)]
     pub events: Vec<EventType>,
     /// At most 500 characters.
+    #[schema(max_length = 500)]
     pub description: Option<String>,
 }
 
@@ -80,11 +97,17 @@ pub struct CreateWebhookRequest {
 #[serde(deny_unknown_fields)]
 #[schema(example = json!({"events": ["job.succeeded", "job.failed"], "enabled": true}))]
 pub struct UpdateWebhookRequest {
+    /// A new URL: `http(s)`, on a public address, at most 2048 characters.
+    #[schema(format = "uri", max_length = 2048)]
     pub url: Option<String>,
+    /// The new event types (at least one), replacing the old.
+    #[schema(min_items = 1)]
     pub events: Option<Vec<EventType>>,
     #[serde(default, deserialize_with = "crate::http::extract::nullable")]
     #[schema(value_type = Option<String>)]
+    /// A new note (at most 500 characters); `null` clears it.
     pub description: Option<Option<String>>,
+    /// Enable (clearing the failure count) or disable the endpoint.
     pub enabled: Option<bool>,
 }
 
@@ -92,27 +115,45 @@ pub struct UpdateWebhookRequest {
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct PingQueued {
     /// The delivery (`dlv_…`); its attempts appear in the endpoint's delivery log.
+    #[schema(example = "dlv_01JD0Q8Y4T8W6Q0C4X5M9Z2B7N")]
     pub delivery_id: String,
     /// The `webhook-id` the receiver will see.
+    #[schema(example = "evt_01JD0Q8Y4T8W6Q0C4X5M9Z2B7N")]
     pub event_id: String,
 }
 
 /// One delivery attempt.
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema, sqlx::FromRow)]
 pub struct DeliveryAttempt {
+    /// The delivery (`dlv_…`): one event to one endpoint, however many attempts it takes.
+    #[schema(example = "dlv_01JD0Q8Y4T8W6Q0C4X5M9Z2B7N")]
     pub delivery_id: String,
     /// The event (`webhook-id`), the same on every attempt of a delivery.
+    #[schema(example = "evt_01JD0Q8Y4T8W6Q0C4X5M9Z2B7N")]
     pub event_id: String,
     #[schema(example = "job.succeeded")]
+    /// The event's type.
     pub event_type: String,
     /// 1 for the first attempt.
+    #[schema(example = 1)]
     pub attempt: i64,
     /// The receiver's status; `null` when there was no answer (refused, timeout…).
+    #[schema(required = true)]
+    #[schema(example = 200)]
     pub status_code: Option<i64>,
+    /// How long the receiver took to answer (or to fail), in milliseconds.
+    #[schema(example = 84.2)]
     pub latency_ms: f64,
+    /// Why the attempt failed, when it did: a refused connection, a timeout, a non-2xx status.
+    #[schema(required = true)]
+    #[schema(example = json!(null))]
     pub error: Option<String>,
     /// When the next attempt is due; `null` when there is none (success, or gave up).
+    #[schema(required = true)]
+    #[schema(example = json!(null))]
     pub next_attempt_at: Option<DateTime<Utc>>,
+    /// When the attempt was made.
+    #[schema(example = "2026-12-01T09:30:02Z")]
     pub attempted_at: DateTime<Utc>,
 }
 
@@ -135,20 +176,15 @@ fn new_secret() -> String {
 
 /// Validates a target URL, the SSRF guard included; returns it normalised.
 async fn check_url(state: &AppState, v: &mut Validation, input: &str) -> String {
-    let input = input.trim();
-    match url::Url::parse(input) {
-        Ok(url)
-            if matches!(url.scheme(), "http" | "https")
-                && url.host_str().is_some()
-                && input.len() <= 2048 =>
-        {
+    match crate::links::types::parse_http_url(input) {
+        Ok(url) => {
             if let Err(refused) = guard::check(&url, state.config.webhook_allow_private).await {
                 v.reject("url", format!("is not allowed: {refused}"));
             }
             url.to_string()
         }
-        _ => {
-            v.reject("url", "must be an absolute http or https URL of at most 2048 characters");
+        Err(message) => {
+            v.reject("url", message);
             input.to_owned()
         }
     }
@@ -258,7 +294,7 @@ pub async fn webhook_list(
     path = "/v1/webhooks/{id}",
     operation_id = "webhook_get",
     tag = "webhooks",
-    params(("id" = String, Path, description = "The endpoint's id (`whk_…`)")),
+    params(("id" = String, Path, description = "The endpoint's id (`whk_…`)", example = "whk_01JD0Q8Y4T8W6Q0C4X5M9Z2B7N")),
     responses((status = 200, description = "The endpoint.", body = WebhookEndpoint)),
     extensions(("x-required-scope" = json!("webhooks:manage")), ("x-error-codes" = json!(["not_found"]))),
 )]
@@ -279,7 +315,7 @@ pub async fn webhook_get(
     path = "/v1/webhooks/{id}",
     operation_id = "webhook_update",
     tag = "webhooks",
-    params(("id" = String, Path, description = "The endpoint's id (`whk_…`)")),
+    params(("id" = String, Path, description = "The endpoint's id (`whk_…`)", example = "whk_01JD0Q8Y4T8W6Q0C4X5M9Z2B7N")),
     request_body = UpdateWebhookRequest,
     responses((status = 200, description = "The updated endpoint.", body = WebhookEndpoint)),
     extensions(("x-required-scope" = json!("webhooks:manage")), ("x-error-codes" = json!(["not_found"]))),
@@ -329,7 +365,7 @@ pub async fn webhook_update(
     path = "/v1/webhooks/{id}",
     operation_id = "webhook_delete",
     tag = "webhooks",
-    params(("id" = String, Path, description = "The endpoint's id (`whk_…`)")),
+    params(("id" = String, Path, description = "The endpoint's id (`whk_…`)", example = "whk_01JD0Q8Y4T8W6Q0C4X5M9Z2B7N")),
     responses((status = 204, description = "Deleted.")),
     extensions(("x-required-scope" = json!("webhooks:manage")), ("x-error-codes" = json!(["not_found"]))),
 )]
@@ -352,7 +388,7 @@ pub async fn webhook_delete(
     path = "/v1/webhooks/{id}/test",
     operation_id = "webhook_test",
     tag = "webhooks",
-    params(("id" = String, Path, description = "The endpoint's id (`whk_…`)")),
+    params(("id" = String, Path, description = "The endpoint's id (`whk_…`)", example = "whk_01JD0Q8Y4T8W6Q0C4X5M9Z2B7N")),
     responses((status = 202, description = "The ping is queued.", body = PingQueued)),
     extensions(("x-required-scope" = json!("webhooks:manage")), ("x-error-codes" = json!(["not_found"]))),
 )]
@@ -376,7 +412,7 @@ pub async fn webhook_test(
     path = "/v1/webhooks/{id}/deliveries",
     operation_id = "webhook_deliveries",
     tag = "webhooks",
-    params(("id" = String, Path, description = "The endpoint's id (`whk_…`)"), ListWebhooksParams),
+    params(("id" = String, Path, description = "The endpoint's id (`whk_…`)", example = "whk_01JD0Q8Y4T8W6Q0C4X5M9Z2B7N"), ListWebhooksParams),
     responses((status = 200, description = "One page of attempts.", body = ListEnvelope<DeliveryAttempt>)),
     extensions(("x-required-scope" = json!("webhooks:manage")), ("x-error-codes" = json!(["not_found"]))),
 )]
