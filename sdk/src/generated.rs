@@ -1157,6 +1157,7 @@ server stays ready and each instance limits on its own until Redis returns.*/
         pub kind: JobKind,
         ///0–100.
         pub progress: i64,
+        ///For imports: what was created and skipped, growing while the job runs.
         #[serde(deserialize_with = "::std::option::Option::deserialize")]
         pub result: ::std::option::Option<ImportResult>,
         ///When a worker started it; `null` while queued.
@@ -1629,12 +1630,16 @@ server stays ready and each instance limits on its own until Redis returns.*/
 and the file, sent on as the upload's `file` part.*/
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
     pub struct PlaygroundForm {
+        ///The stored key to call with (`key_…`), as in the JSON form.
         pub api_key_id: ::std::string::String,
+        ///A path under `/v1/` that takes an upload, e.g. `/v1/links/import`.
         pub endpoint: ::std::string::String,
+        ///The file, sent on as the call's `file` part (at most 10 MiB).
         pub file: ::std::string::String,
         ///A JSON object of extra headers.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub headers: ::std::option::Option<::std::string::String>,
+        ///The HTTP method of the call.
         pub method: PlaygroundMethod,
         ///A JSON object of query parameters.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -1735,6 +1740,7 @@ headers are refused: the playground sets those.*/
             ::std::string::String,
             ::std::string::String,
         >,
+        ///The HTTP method of the call.
         pub method: PlaygroundMethod,
         ///Query parameters, added to any query string in `endpoint`.
         #[serde(
@@ -8696,8 +8702,11 @@ The same document as `/openapi.json`, at the path some tools expect.
 
 Sends a `GET` request to `/api/v1/openapi`
 
+Arguments:
+- `if_none_match`: Answer 304 Not Modified, with no body, when the resource's `ETag` is one you name (or `*`): a cheap way to poll for changes.
 ```ignore
 let response = client.openapi_get_v1()
+    .if_none_match(if_none_match)
     .send()
     .await;
 ```*/
@@ -8712,13 +8721,61 @@ The same collection as `/postman.json`.
 
 Sends a `GET` request to `/api/v1/postman`
 
+Arguments:
+- `if_none_match`: Answer 304 Not Modified, with no body, when the resource's `ETag` is one you name (or `*`): a cheap way to poll for changes.
 ```ignore
 let response = client.postman_get_v1()
+    .if_none_match(if_none_match)
     .send()
     .await;
 ```*/
     pub fn postman_get_v1(&self) -> builder::PostmanGetV1<'_> {
         builder::PostmanGetV1::new(self)
+    }
+    /**A guide
+
+One of the guides (getting started, integrating, keys, links, webhooks, errors, usage
+and limits…) in markdown, as in `docs/` in the repository. `llms.txt` lists them all.
+
+**Authentication:** none.
+
+Sends a `GET` request to `/docs/guides/{page}`
+
+Arguments:
+- `page`: The guide's name, with `.md`
+- `if_none_match`: Answer 304 Not Modified, with no body, when the resource's `ETag` is one you name (or `*`): a cheap way to poll for changes.
+```ignore
+let response = client.guide_get()
+    .page(page)
+    .if_none_match(if_none_match)
+    .send()
+    .await;
+```*/
+    pub fn guide_get(&self) -> builder::GuideGet<'_> {
+        builder::GuideGet::new(self)
+    }
+    /**An operation's page
+
+One operation in markdown — parameters, body, answers, error codes, samples in curl,
+JavaScript, Python and Rust, and the schemas it uses — generated from the spec. `llms.txt`
+links every operation to its page.
+
+**Authentication:** none.
+
+Sends a `GET` request to `/docs/md/{page}`
+
+Arguments:
+- `page`: The operation's id, with `.md`
+- `if_none_match`: Answer 304 Not Modified, with no body, when the resource's `ETag` is one you name (or `*`): a cheap way to poll for changes.
+```ignore
+let response = client.operation_page_get()
+    .page(page)
+    .if_none_match(if_none_match)
+    .send()
+    .await;
+```*/
+    pub fn operation_page_get(&self) -> builder::OperationPageGet<'_> {
+        builder::OperationPageGet::new(self)
     }
     /**Liveness
 
@@ -8737,6 +8794,25 @@ let response = client.health_check()
     pub fn health_check(&self) -> builder::HealthCheck<'_> {
         builder::HealthCheck::new(self)
     }
+    /**llm.txt
+
+The same document as `/llms.txt`, at the name some tools and integrators use.
+
+**Authentication:** none.
+
+Sends a `GET` request to `/llm.txt`
+
+Arguments:
+- `if_none_match`: Answer 304 Not Modified, with no body, when the resource's `ETag` is one you name (or `*`): a cheap way to poll for changes.
+```ignore
+let response = client.llm_txt_get()
+    .if_none_match(if_none_match)
+    .send()
+    .await;
+```*/
+    pub fn llm_txt_get(&self) -> builder::LlmTxtGet<'_> {
+        builder::LlmTxtGet::new(self)
+    }
     /**llms-full.txt
 
 Every operation in full — parameters, request and response schemas, error codes, a curl
@@ -8747,8 +8823,11 @@ example — and every schema, readable with no other context. The same bytes as
 
 Sends a `GET` request to `/llms-full.txt`
 
+Arguments:
+- `if_none_match`: Answer 304 Not Modified, with no body, when the resource's `ETag` is one you name (or `*`): a cheap way to poll for changes.
 ```ignore
 let response = client.llms_full_txt_get()
+    .if_none_match(if_none_match)
     .send()
     .await;
 ```*/
@@ -8764,8 +8843,11 @@ link with one line. The same bytes as `spec/llms.txt`.
 
 Sends a `GET` request to `/llms.txt`
 
+Arguments:
+- `if_none_match`: Answer 304 Not Modified, with no body, when the resource's `ETag` is one you name (or `*`): a cheap way to poll for changes.
 ```ignore
 let response = client.llms_txt_get()
+    .if_none_match(if_none_match)
     .send()
     .await;
 ```*/
@@ -8798,13 +8880,37 @@ This API's OpenAPI 3.1 document: the same bytes as `spec/openapi.json` in the re
 
 Sends a `GET` request to `/openapi.json`
 
+Arguments:
+- `if_none_match`: Answer 304 Not Modified, with no body, when the resource's `ETag` is one you name (or `*`): a cheap way to poll for changes.
 ```ignore
 let response = client.openapi_get()
+    .if_none_match(if_none_match)
     .send()
     .await;
 ```*/
     pub fn openapi_get(&self) -> builder::OpenapiGet<'_> {
         builder::OpenapiGet::new(self)
+    }
+    /**OpenAPI document with code samples
+
+The OpenAPI document with samples in curl, JavaScript, Python and Rust on every operation
+(`x-codeSamples`, which Redoc and Scalar show). `/openapi.json` is the same contract
+without them. The same bytes as `spec/openapi.samples.json`.
+
+**Authentication:** none.
+
+Sends a `GET` request to `/openapi.samples.json`
+
+Arguments:
+- `if_none_match`: Answer 304 Not Modified, with no body, when the resource's `ETag` is one you name (or `*`): a cheap way to poll for changes.
+```ignore
+let response = client.openapi_samples_get()
+    .if_none_match(if_none_match)
+    .send()
+    .await;
+```*/
+    pub fn openapi_samples_get(&self) -> builder::OpenapiSamplesGet<'_> {
+        builder::OpenapiSamplesGet::new(self)
     }
     /**Postman collection
 
@@ -8816,8 +8922,11 @@ as `spec/postman_collection.json`.
 
 Sends a `GET` request to `/postman.json`
 
+Arguments:
+- `if_none_match`: Answer 304 Not Modified, with no body, when the resource's `ETag` is one you name (or `*`): a cheap way to poll for changes.
 ```ignore
 let response = client.postman_get()
+    .if_none_match(if_none_match)
     .send()
     .await;
 ```*/
@@ -8973,6 +9082,8 @@ let response = client.domain_create()
         builder::DomainCreate::new(self)
     }
     /**Get a domain
+
+One of the organisation's registered domains, by id.
 
 **Authentication:** an API key with the `domains:read` scope (or `full_access`).
 
@@ -9291,6 +9402,9 @@ let response = client.usage_get()
     }
     /**List webhook endpoints
 
+The organisation's webhook endpoints, newest first, with the events each receives and
+whether it is enabled. Signing secrets are never listed.
+
 **Authentication:** an API key with the `webhooks:manage` scope (or `full_access`).
 
 Sends a `GET` request to `/v1/webhooks`
@@ -9332,6 +9446,9 @@ let response = client.webhook_create()
         builder::WebhookCreate::new(self)
     }
     /**Get a webhook endpoint
+
+One endpoint, by id: its URL, events, and whether it is enabled (with the reason when it
+was disabled). The signing secret is shown only when the endpoint is created.
 
 **Authentication:** an API key with the `webhooks:manage` scope (or `full_access`).
 
@@ -11100,10 +11217,27 @@ pub mod builder {
     #[derive(Debug, Clone)]
     pub struct OpenapiGetV1<'a> {
         client: &'a super::Client,
+        if_none_match: Result<Option<::std::string::String>, String>,
     }
     impl<'a> OpenapiGetV1<'a> {
         pub fn new(client: &'a super::Client) -> Self {
-            Self { client: client }
+            Self {
+                client: client,
+                if_none_match: Ok(None),
+            }
+        }
+        pub fn if_none_match<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::string::String>,
+        {
+            self.if_none_match = value
+                .try_into()
+                .map(Some)
+                .map_err(|_| {
+                    "conversion to `:: std :: string :: String` for if_none_match failed"
+                        .to_string()
+                });
+            self
         }
         ///Sends a `GET` request to `/api/v1/openapi`
         pub async fn send(
@@ -11112,9 +11246,10 @@ pub mod builder {
             ResponseValue<::serde_json::Map<::std::string::String, ::serde_json::Value>>,
             Error<types::Problem>,
         > {
-            let Self { client } = self;
+            let Self { client, if_none_match } = self;
+            let if_none_match = if_none_match.map_err(Error::InvalidRequest)?;
             let url = format!("{}/api/v1/openapi", client.baseurl,);
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(2usize);
             header_map
                 .append(
                     ::reqwest::header::HeaderName::from_static("api-version"),
@@ -11122,6 +11257,9 @@ pub mod builder {
                         super::Client::api_version(),
                     ),
                 );
+            if let Some(value) = if_none_match {
+                header_map.append("If-None-Match", value.to_string().try_into()?);
+            }
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -11158,10 +11296,27 @@ pub mod builder {
     #[derive(Debug, Clone)]
     pub struct PostmanGetV1<'a> {
         client: &'a super::Client,
+        if_none_match: Result<Option<::std::string::String>, String>,
     }
     impl<'a> PostmanGetV1<'a> {
         pub fn new(client: &'a super::Client) -> Self {
-            Self { client: client }
+            Self {
+                client: client,
+                if_none_match: Ok(None),
+            }
+        }
+        pub fn if_none_match<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::string::String>,
+        {
+            self.if_none_match = value
+                .try_into()
+                .map(Some)
+                .map_err(|_| {
+                    "conversion to `:: std :: string :: String` for if_none_match failed"
+                        .to_string()
+                });
+            self
         }
         ///Sends a `GET` request to `/api/v1/postman`
         pub async fn send(
@@ -11170,9 +11325,10 @@ pub mod builder {
             ResponseValue<::serde_json::Map<::std::string::String, ::serde_json::Value>>,
             Error<types::Problem>,
         > {
-            let Self { client } = self;
+            let Self { client, if_none_match } = self;
+            let if_none_match = if_none_match.map_err(Error::InvalidRequest)?;
             let url = format!("{}/api/v1/postman", client.baseurl,);
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(2usize);
             header_map
                 .append(
                     ::reqwest::header::HeaderName::from_static("api-version"),
@@ -11180,6 +11336,9 @@ pub mod builder {
                         super::Client::api_version(),
                     ),
                 );
+            if let Some(value) = if_none_match {
+                header_map.append("If-None-Match", value.to_string().try_into()?);
+            }
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -11199,6 +11358,190 @@ pub mod builder {
             let response = result?;
             match response.status().as_u16() {
                 200u16 => ResponseValue::from_response(response).await,
+                500u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
+    /**Builder for [`Client::guide_get`]
+
+[`Client::guide_get`]: super::Client::guide_get*/
+    #[derive(Debug, Clone)]
+    pub struct GuideGet<'a> {
+        client: &'a super::Client,
+        page: Result<::std::string::String, String>,
+        if_none_match: Result<Option<::std::string::String>, String>,
+    }
+    impl<'a> GuideGet<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self {
+                client: client,
+                page: Err("page was not initialized".to_string()),
+                if_none_match: Ok(None),
+            }
+        }
+        pub fn page<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::string::String>,
+        {
+            self.page = value
+                .try_into()
+                .map_err(|_| {
+                    "conversion to `:: std :: string :: String` for page failed"
+                        .to_string()
+                });
+            self
+        }
+        pub fn if_none_match<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::string::String>,
+        {
+            self.if_none_match = value
+                .try_into()
+                .map(Some)
+                .map_err(|_| {
+                    "conversion to `:: std :: string :: String` for if_none_match failed"
+                        .to_string()
+                });
+            self
+        }
+        ///Sends a `GET` request to `/docs/guides/{page}`
+        pub async fn send(
+            self,
+        ) -> Result<ResponseValue<ByteStream>, Error<types::Problem>> {
+            let Self { client, page, if_none_match } = self;
+            let page = page.map_err(Error::InvalidRequest)?;
+            let if_none_match = if_none_match.map_err(Error::InvalidRequest)?;
+            let url = format!(
+                "{}/docs/guides/{}", client.baseurl, encode_path(& page.to_string()),
+            );
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(2usize);
+            header_map
+                .append(
+                    ::reqwest::header::HeaderName::from_static("api-version"),
+                    ::reqwest::header::HeaderValue::from_static(
+                        super::Client::api_version(),
+                    ),
+                );
+            if let Some(value) = if_none_match {
+                header_map.append("If-None-Match", value.to_string().try_into()?);
+            }
+            #[allow(unused_mut)]
+            let mut request = client.client.get(url).headers(header_map).build()?;
+            let info = OperationInfo {
+                operation_id: "guide_get",
+            };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                200u16 => Ok(ResponseValue::stream(response)),
+                404u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                500u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
+    /**Builder for [`Client::operation_page_get`]
+
+[`Client::operation_page_get`]: super::Client::operation_page_get*/
+    #[derive(Debug, Clone)]
+    pub struct OperationPageGet<'a> {
+        client: &'a super::Client,
+        page: Result<::std::string::String, String>,
+        if_none_match: Result<Option<::std::string::String>, String>,
+    }
+    impl<'a> OperationPageGet<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self {
+                client: client,
+                page: Err("page was not initialized".to_string()),
+                if_none_match: Ok(None),
+            }
+        }
+        pub fn page<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::string::String>,
+        {
+            self.page = value
+                .try_into()
+                .map_err(|_| {
+                    "conversion to `:: std :: string :: String` for page failed"
+                        .to_string()
+                });
+            self
+        }
+        pub fn if_none_match<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::string::String>,
+        {
+            self.if_none_match = value
+                .try_into()
+                .map(Some)
+                .map_err(|_| {
+                    "conversion to `:: std :: string :: String` for if_none_match failed"
+                        .to_string()
+                });
+            self
+        }
+        ///Sends a `GET` request to `/docs/md/{page}`
+        pub async fn send(
+            self,
+        ) -> Result<ResponseValue<ByteStream>, Error<types::Problem>> {
+            let Self { client, page, if_none_match } = self;
+            let page = page.map_err(Error::InvalidRequest)?;
+            let if_none_match = if_none_match.map_err(Error::InvalidRequest)?;
+            let url = format!(
+                "{}/docs/md/{}", client.baseurl, encode_path(& page.to_string()),
+            );
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(2usize);
+            header_map
+                .append(
+                    ::reqwest::header::HeaderName::from_static("api-version"),
+                    ::reqwest::header::HeaderValue::from_static(
+                        super::Client::api_version(),
+                    ),
+                );
+            if let Some(value) = if_none_match {
+                header_map.append("If-None-Match", value.to_string().try_into()?);
+            }
+            #[allow(unused_mut)]
+            let mut request = client.client.get(url).headers(header_map).build()?;
+            let info = OperationInfo {
+                operation_id: "operation_page_get",
+            };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                200u16 => Ok(ResponseValue::stream(response)),
+                404u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
                 500u16 => {
                     Err(
                         Error::ErrorResponse(
@@ -11265,24 +11608,42 @@ pub mod builder {
             }
         }
     }
-    /**Builder for [`Client::llms_full_txt_get`]
+    /**Builder for [`Client::llm_txt_get`]
 
-[`Client::llms_full_txt_get`]: super::Client::llms_full_txt_get*/
+[`Client::llm_txt_get`]: super::Client::llm_txt_get*/
     #[derive(Debug, Clone)]
-    pub struct LlmsFullTxtGet<'a> {
+    pub struct LlmTxtGet<'a> {
         client: &'a super::Client,
+        if_none_match: Result<Option<::std::string::String>, String>,
     }
-    impl<'a> LlmsFullTxtGet<'a> {
+    impl<'a> LlmTxtGet<'a> {
         pub fn new(client: &'a super::Client) -> Self {
-            Self { client: client }
+            Self {
+                client: client,
+                if_none_match: Ok(None),
+            }
         }
-        ///Sends a `GET` request to `/llms-full.txt`
+        pub fn if_none_match<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::string::String>,
+        {
+            self.if_none_match = value
+                .try_into()
+                .map(Some)
+                .map_err(|_| {
+                    "conversion to `:: std :: string :: String` for if_none_match failed"
+                        .to_string()
+                });
+            self
+        }
+        ///Sends a `GET` request to `/llm.txt`
         pub async fn send(
             self,
         ) -> Result<ResponseValue<ByteStream>, Error<types::Problem>> {
-            let Self { client } = self;
-            let url = format!("{}/llms-full.txt", client.baseurl,);
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            let Self { client, if_none_match } = self;
+            let if_none_match = if_none_match.map_err(Error::InvalidRequest)?;
+            let url = format!("{}/llm.txt", client.baseurl,);
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(2usize);
             header_map
                 .append(
                     ::reqwest::header::HeaderName::from_static("api-version"),
@@ -11290,6 +11651,77 @@ pub mod builder {
                         super::Client::api_version(),
                     ),
                 );
+            if let Some(value) = if_none_match {
+                header_map.append("If-None-Match", value.to_string().try_into()?);
+            }
+            #[allow(unused_mut)]
+            let mut request = client.client.get(url).headers(header_map).build()?;
+            let info = OperationInfo {
+                operation_id: "llm_txt_get",
+            };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                200u16 => Ok(ResponseValue::stream(response)),
+                500u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
+    /**Builder for [`Client::llms_full_txt_get`]
+
+[`Client::llms_full_txt_get`]: super::Client::llms_full_txt_get*/
+    #[derive(Debug, Clone)]
+    pub struct LlmsFullTxtGet<'a> {
+        client: &'a super::Client,
+        if_none_match: Result<Option<::std::string::String>, String>,
+    }
+    impl<'a> LlmsFullTxtGet<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self {
+                client: client,
+                if_none_match: Ok(None),
+            }
+        }
+        pub fn if_none_match<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::string::String>,
+        {
+            self.if_none_match = value
+                .try_into()
+                .map(Some)
+                .map_err(|_| {
+                    "conversion to `:: std :: string :: String` for if_none_match failed"
+                        .to_string()
+                });
+            self
+        }
+        ///Sends a `GET` request to `/llms-full.txt`
+        pub async fn send(
+            self,
+        ) -> Result<ResponseValue<ByteStream>, Error<types::Problem>> {
+            let Self { client, if_none_match } = self;
+            let if_none_match = if_none_match.map_err(Error::InvalidRequest)?;
+            let url = format!("{}/llms-full.txt", client.baseurl,);
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(2usize);
+            header_map
+                .append(
+                    ::reqwest::header::HeaderName::from_static("api-version"),
+                    ::reqwest::header::HeaderValue::from_static(
+                        super::Client::api_version(),
+                    ),
+                );
+            if let Some(value) = if_none_match {
+                header_map.append("If-None-Match", value.to_string().try_into()?);
+            }
             #[allow(unused_mut)]
             let mut request = client.client.get(url).headers(header_map).build()?;
             let info = OperationInfo {
@@ -11318,18 +11750,36 @@ pub mod builder {
     #[derive(Debug, Clone)]
     pub struct LlmsTxtGet<'a> {
         client: &'a super::Client,
+        if_none_match: Result<Option<::std::string::String>, String>,
     }
     impl<'a> LlmsTxtGet<'a> {
         pub fn new(client: &'a super::Client) -> Self {
-            Self { client: client }
+            Self {
+                client: client,
+                if_none_match: Ok(None),
+            }
+        }
+        pub fn if_none_match<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::string::String>,
+        {
+            self.if_none_match = value
+                .try_into()
+                .map(Some)
+                .map_err(|_| {
+                    "conversion to `:: std :: string :: String` for if_none_match failed"
+                        .to_string()
+                });
+            self
         }
         ///Sends a `GET` request to `/llms.txt`
         pub async fn send(
             self,
         ) -> Result<ResponseValue<ByteStream>, Error<types::Problem>> {
-            let Self { client } = self;
+            let Self { client, if_none_match } = self;
+            let if_none_match = if_none_match.map_err(Error::InvalidRequest)?;
             let url = format!("{}/llms.txt", client.baseurl,);
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(2usize);
             header_map
                 .append(
                     ::reqwest::header::HeaderName::from_static("api-version"),
@@ -11337,6 +11787,9 @@ pub mod builder {
                         super::Client::api_version(),
                     ),
                 );
+            if let Some(value) = if_none_match {
+                header_map.append("If-None-Match", value.to_string().try_into()?);
+            }
             #[allow(unused_mut)]
             let mut request = client.client.get(url).headers(header_map).build()?;
             let info = OperationInfo {
@@ -11412,10 +11865,27 @@ pub mod builder {
     #[derive(Debug, Clone)]
     pub struct OpenapiGet<'a> {
         client: &'a super::Client,
+        if_none_match: Result<Option<::std::string::String>, String>,
     }
     impl<'a> OpenapiGet<'a> {
         pub fn new(client: &'a super::Client) -> Self {
-            Self { client: client }
+            Self {
+                client: client,
+                if_none_match: Ok(None),
+            }
+        }
+        pub fn if_none_match<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::string::String>,
+        {
+            self.if_none_match = value
+                .try_into()
+                .map(Some)
+                .map_err(|_| {
+                    "conversion to `:: std :: string :: String` for if_none_match failed"
+                        .to_string()
+                });
+            self
         }
         ///Sends a `GET` request to `/openapi.json`
         pub async fn send(
@@ -11424,9 +11894,10 @@ pub mod builder {
             ResponseValue<::serde_json::Map<::std::string::String, ::serde_json::Value>>,
             Error<types::Problem>,
         > {
-            let Self { client } = self;
+            let Self { client, if_none_match } = self;
+            let if_none_match = if_none_match.map_err(Error::InvalidRequest)?;
             let url = format!("{}/openapi.json", client.baseurl,);
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(2usize);
             header_map
                 .append(
                     ::reqwest::header::HeaderName::from_static("api-version"),
@@ -11434,6 +11905,9 @@ pub mod builder {
                         super::Client::api_version(),
                     ),
                 );
+            if let Some(value) = if_none_match {
+                header_map.append("If-None-Match", value.to_string().try_into()?);
+            }
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -11464,16 +11938,112 @@ pub mod builder {
             }
         }
     }
+    /**Builder for [`Client::openapi_samples_get`]
+
+[`Client::openapi_samples_get`]: super::Client::openapi_samples_get*/
+    #[derive(Debug, Clone)]
+    pub struct OpenapiSamplesGet<'a> {
+        client: &'a super::Client,
+        if_none_match: Result<Option<::std::string::String>, String>,
+    }
+    impl<'a> OpenapiSamplesGet<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self {
+                client: client,
+                if_none_match: Ok(None),
+            }
+        }
+        pub fn if_none_match<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::string::String>,
+        {
+            self.if_none_match = value
+                .try_into()
+                .map(Some)
+                .map_err(|_| {
+                    "conversion to `:: std :: string :: String` for if_none_match failed"
+                        .to_string()
+                });
+            self
+        }
+        ///Sends a `GET` request to `/openapi.samples.json`
+        pub async fn send(
+            self,
+        ) -> Result<
+            ResponseValue<::serde_json::Map<::std::string::String, ::serde_json::Value>>,
+            Error<types::Problem>,
+        > {
+            let Self { client, if_none_match } = self;
+            let if_none_match = if_none_match.map_err(Error::InvalidRequest)?;
+            let url = format!("{}/openapi.samples.json", client.baseurl,);
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(2usize);
+            header_map
+                .append(
+                    ::reqwest::header::HeaderName::from_static("api-version"),
+                    ::reqwest::header::HeaderValue::from_static(
+                        super::Client::api_version(),
+                    ),
+                );
+            if let Some(value) = if_none_match {
+                header_map.append("If-None-Match", value.to_string().try_into()?);
+            }
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .get(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo {
+                operation_id: "openapi_samples_get",
+            };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                200u16 => ResponseValue::from_response(response).await,
+                500u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
     /**Builder for [`Client::postman_get`]
 
 [`Client::postman_get`]: super::Client::postman_get*/
     #[derive(Debug, Clone)]
     pub struct PostmanGet<'a> {
         client: &'a super::Client,
+        if_none_match: Result<Option<::std::string::String>, String>,
     }
     impl<'a> PostmanGet<'a> {
         pub fn new(client: &'a super::Client) -> Self {
-            Self { client: client }
+            Self {
+                client: client,
+                if_none_match: Ok(None),
+            }
+        }
+        pub fn if_none_match<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::string::String>,
+        {
+            self.if_none_match = value
+                .try_into()
+                .map(Some)
+                .map_err(|_| {
+                    "conversion to `:: std :: string :: String` for if_none_match failed"
+                        .to_string()
+                });
+            self
         }
         ///Sends a `GET` request to `/postman.json`
         pub async fn send(
@@ -11482,9 +12052,10 @@ pub mod builder {
             ResponseValue<::serde_json::Map<::std::string::String, ::serde_json::Value>>,
             Error<types::Problem>,
         > {
-            let Self { client } = self;
+            let Self { client, if_none_match } = self;
+            let if_none_match = if_none_match.map_err(Error::InvalidRequest)?;
             let url = format!("{}/postman.json", client.baseurl,);
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(2usize);
             header_map
                 .append(
                     ::reqwest::header::HeaderName::from_static("api-version"),
@@ -11492,6 +12063,9 @@ pub mod builder {
                         super::Client::api_version(),
                     ),
                 );
+            if let Some(value) = if_none_match {
+                header_map.append("If-None-Match", value.to_string().try_into()?);
+            }
             #[allow(unused_mut)]
             let mut request = client
                 .client

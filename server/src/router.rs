@@ -111,6 +111,10 @@ impl Audience {
                 .routes(routes!(system::openapi_v1))
                 .routes(routes!(system::llms_txt))
                 .routes(routes!(system::llms_full_txt))
+                .routes(routes!(system::llm_txt))
+                .routes(routes!(system::openapi_samples))
+                .routes(routes!(system::operation_page))
+                .routes(routes!(system::guide))
                 .routes(routes!(system::postman_json))
                 .routes(routes!(system::postman_v1)),
         };

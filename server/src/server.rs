@@ -7,7 +7,6 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use axum::body::Bytes;
 use prometheus_client::registry::Registry;
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
@@ -196,10 +195,7 @@ fn build_state(
         db,
         http_metrics,
         metrics_registry: Arc::new(registry),
-        openapi_json: Bytes::from(crate::openapi::render(&document)),
-        llms_txt: Bytes::from(crate::documents::llms_txt(&document)),
-        llms_full_txt: Bytes::from(crate::documents::llms_full_txt(&document)),
-        postman_collection: Bytes::from(crate::documents::postman_collection(&document)),
+        documents: Arc::new(crate::documents::library(&document)),
     });
     Ok((state, Intakes { request_log: request_log_intake, clicks }, connection_metrics))
 }

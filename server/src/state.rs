@@ -2,7 +2,6 @@
 
 use std::sync::Arc;
 
-use axum::body::Bytes;
 use axum::extract::FromRef;
 
 use crate::accounts::LoginThrottle;
@@ -106,13 +105,9 @@ pub struct AppParts {
     pub jobs_wake: Arc<tokio::sync::Notify>,
     /// The scope each `/v1` operation needs, from the spec.
     pub route_scopes: Arc<RouteScopes>,
-    /// The OpenAPI document, rendered once at start-up: the bytes `/openapi.json` serves.
-    pub openapi_json: Bytes,
-    /// `llms.txt` and `llms-full.txt`, rendered from the same document.
-    pub llms_txt: Bytes,
-    pub llms_full_txt: Bytes,
-    /// The Postman collection (v2.1), from the same document.
-    pub postman_collection: Bytes,
+    /// The published documents — the OpenAPI document and everything generated from it —
+    /// rendered once at start-up, by path.
+    pub documents: Arc<crate::documents::Library>,
 }
 
 impl FromRef<AppState> for HttpMetrics {

@@ -154,6 +154,7 @@ async fn the_system_operations_round_trip() {
     for spec in [
         f.anonymous.openapi_get().send().await.unwrap().into_inner(),
         f.anonymous.openapi_get_v1().send().await.unwrap().into_inner(),
+        f.anonymous.openapi_samples_get().send().await.unwrap().into_inner(),
     ] {
         assert_eq!(spec["openapi"], "3.1.0");
     }
@@ -168,11 +169,23 @@ async fn the_system_operations_round_trip() {
     }
     for response in [
         f.anonymous.llms_txt_get().send().await.unwrap(),
+        f.anonymous.llm_txt_get().send().await.unwrap(),
         f.anonymous.llms_full_txt_get().send().await.unwrap(),
     ] {
         assert_eq!(response.status(), 200);
         assert!(response.headers()["content-type"].to_str().unwrap().starts_with("text/plain"));
     }
+    for response in [
+        f.anonymous.operation_page_get().page("link_create.md").send().await.unwrap(),
+        f.anonymous.guide_get().page("webhooks.md").send().await.unwrap(),
+    ] {
+        assert_eq!(response.status(), 200);
+        assert!(response.headers()["content-type"].to_str().unwrap().starts_with("text/markdown"));
+    }
+    let Err(missing) = f.anonymous.guide_get().page("nope.md").send().await else {
+        panic!("an unknown guide is found")
+    };
+    assert_eq!(missing.status().map(|s| s.as_u16()), Some(404));
     f.called_every_operation_of("system").await;
 }
 

@@ -16,6 +16,7 @@ async fn every_committed_document_is_byte_for_byte_what_the_server_serves() {
     let documents = [
         ("openapi.json", "/openapi.json"),
         ("openapi.json", "/api/v1/openapi"),
+        ("openapi.samples.json", "/openapi.samples.json"),
         ("llms.txt", "/llms.txt"),
         ("llms-full.txt", "/llms-full.txt"),
         ("postman_collection.json", "/postman.json"),

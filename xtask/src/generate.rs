@@ -34,6 +34,11 @@ fn artifacts() -> Result<Vec<Artifact>, String> {
     Ok(vec![
         Artifact { path: root.join("sdk/src/generated.rs"), contents: sdk },
         Artifact { path: root.join("spec/openapi.json"), contents: portico::openapi::render(&doc) },
+        Artifact {
+            path: root.join("spec/openapi.samples.json"),
+            contents: portico::openapi::render(&portico::documents::samples::with_code_samples(&doc)),
+        },
+        Artifact { path: root.join("tests/tests/samples/generated.rs"), contents: rust_samples(&doc) },
         Artifact { path: root.join("spec/llms.txt"), contents: portico::documents::llms_txt(&doc) },
         Artifact { path: root.join("spec/llms-full.txt"), contents: portico::documents::llms_full_txt(&doc) },
         Artifact {
@@ -41,6 +46,36 @@ fn artifacts() -> Result<Vec<Artifact>, String> {
             contents: portico::documents::postman_collection(&doc),
         },
     ])
+}
+
+/// Every operation's Rust sample as a function, so that `cargo test` (and clippy) proves each
+/// compiles against the SDK as generated; the test in the file checks that none is missing.
+fn rust_samples(doc: &serde_json::Value) -> String {
+    let mut out = String::from(
+        "// Written by `cargo xtask gen`: the Rust sample of every operation (as in the spec's\n\
+         // `x-codeSamples`, the markdown pages and llms-full.txt), each compiled as a function.\n\n",
+    );
+    let mut ids = Vec::new();
+    for (method, path, op) in portico::openapi::operations(doc) {
+        let id = op["operationId"].as_str().unwrap_or_default().to_owned();
+        let samples = portico::documents::samples::samples(doc, method, path, op);
+        let rust = samples.iter().find(|s| s.lang == "Rust").expect("every operation has a Rust sample");
+        let body: String = rust
+            .source
+            .lines()
+            .map(|l| if l.is_empty() { "\n".to_owned() } else { format!("    {l}\n") })
+            .collect();
+        out.push_str(&format!(
+            "pub async fn {id}() -> Result<(), Box<dyn std::error::Error>> {{\n{body}    Ok(())\n}}\n\n"
+        ));
+        ids.push(id);
+    }
+    out.push_str("pub const SAMPLES: &[&str] = &[\n");
+    for id in &ids {
+        out.push_str(&format!("    \"{id}\",\n"));
+    }
+    out.push_str("];\n");
+    out
 }
 
 pub fn generate(mode: Mode) -> ExitCode {

@@ -115,6 +115,8 @@ pub async fn dashboard_domain_list(
 }
 
 /// Get a domain
+///
+/// One of the organisation's registered domains, by id.
 #[utoipa::path(
     get,
     path = "/v1/domains/{id}",

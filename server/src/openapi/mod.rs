@@ -102,10 +102,36 @@ pub fn document() -> Value {
     responses::share(&mut doc);
     name_lists(&mut doc);
     examples::add(&mut doc);
+    hoist_descriptions(&mut doc);
     for (_method, _path, op) in operations_mut(&mut doc) {
         sort_extensions(op);
     }
     doc
+}
+
+/// utoipa writes an optional reference's description inside its `oneOf` branch
+/// (`{oneOf: [{$ref, description}, {type: null}]}`): lift it to the property, where readers
+/// and tools look.
+fn hoist_descriptions(doc: &mut Value) {
+    let Some(schemas) = doc.pointer_mut("/components/schemas").and_then(Value::as_object_mut) else { return };
+    for schema in schemas.values_mut() {
+        for property in schema
+            .get_mut("properties")
+            .and_then(Value::as_object_mut)
+            .into_iter()
+            .flat_map(|p| p.values_mut())
+        {
+            let Some(property) = property.as_object_mut() else { continue };
+            if property.contains_key("description") {
+                continue;
+            }
+            let branches = property.get_mut("oneOf").and_then(Value::as_array_mut).into_iter().flatten();
+            let lifted = branches.filter_map(|b| b.as_object_mut()?.remove("description")).next();
+            if let Some(description) = lifted {
+                property.insert("description".into(), description);
+            }
+        }
+    }
 }
 
 /// utoipa keeps extensions in a hash map: put them last, in name order, so the document is
@@ -489,6 +515,28 @@ mod tests {
             }
         }
         assert!(checked > 60, "{checked} examples");
+    }
+
+    #[test]
+    fn every_operation_and_property_is_described() {
+        let doc = document();
+        let mut missing = Vec::new();
+        for (method, path, op) in operations(&doc) {
+            if op["description"].as_str().is_none_or(|d| d.starts_with("**Authentication")) {
+                missing.push(format!("{method} {path}"));
+            }
+        }
+        for (name, schema) in doc["components"]["schemas"].as_object().unwrap() {
+            let parts = std::iter::once(schema).chain(schema["allOf"].as_array().into_iter().flatten());
+            for part in parts {
+                for (field, property) in part["properties"].as_object().into_iter().flatten() {
+                    if property.get("description").is_none() {
+                        missing.push(format!("{name}.{field}"));
+                    }
+                }
+            }
+        }
+        assert_eq!(missing, Vec::<String>::new());
     }
 
     #[test]

@@ -91,6 +91,7 @@ pub struct PlaygroundRequest {
     /// The stored key to call with (`key_…`, one of the organisation's): unsealed and injected
     /// server-side; it never reaches the browser.
     pub api_key_id: String,
+    /// The HTTP method of the call.
     pub method: PlaygroundMethod,
     /// A normalised path under `/v1/` (`/v1/links`, `/v1/links/lnk_…`), optionally with a
     /// query string. Anything else is 400 `endpoint_not_allowed`.
@@ -113,13 +114,17 @@ pub struct PlaygroundRequest {
 #[derive(ToSchema)]
 #[allow(dead_code)]
 pub struct PlaygroundForm {
+    /// The stored key to call with (`key_…`), as in the JSON form.
     api_key_id: String,
+    /// The HTTP method of the call.
     method: PlaygroundMethod,
+    /// A path under `/v1/` that takes an upload, e.g. `/v1/links/import`.
     endpoint: String,
     /// A JSON object of extra headers.
     headers: Option<String>,
     /// A JSON object of query parameters.
     query: Option<String>,
+    /// The file, sent on as the call's `file` part (at most 10 MiB).
     #[schema(value_type = String, format = Binary)]
     file: Vec<u8>,
 }

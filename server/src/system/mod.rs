@@ -2,8 +2,8 @@
 //! documents.
 
 use axum::Json;
-use axum::extract::State;
-use axum::http::{HeaderValue, header};
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -101,10 +101,10 @@ pub async fn metrics(State(state): State<AppState>) -> Result<Response, ApiError
     path = "/openapi.json",
     operation_id = "openapi_get",
     tag = "system",
-    responses((status = 200, description = "The OpenAPI 3.1 document.", body = Object, example = json!({"openapi": "3.1.0", "info": {"title": "Portico API", "version": "0.1.0"}, "paths": {}}))),
+    responses((status = 200, description = "The OpenAPI 3.1 document.", body = Object, headers(("etag" = String, description = "The document's version; gzip-compressed bytes have a tag of their own")), example = json!({"openapi": "3.1.0", "info": {"title": "Portico API", "version": "0.1.0"}, "paths": {}}))),
 )]
-pub async fn openapi_json(State(state): State<AppState>) -> Response {
-    published(&state.openapi_json, JSON)
+pub async fn openapi_json(State(state): State<AppState>, headers: HeaderMap) -> Response {
+    published(&state, "/openapi.json", &headers)
 }
 
 /// OpenAPI document (versioned path)
@@ -115,19 +115,22 @@ pub async fn openapi_json(State(state): State<AppState>) -> Response {
     path = "/api/v1/openapi",
     operation_id = "openapi_get_v1",
     tag = "system",
-    responses((status = 200, description = "The OpenAPI 3.1 document.", body = Object, example = json!({"openapi": "3.1.0", "info": {"title": "Portico API", "version": "0.1.0"}, "paths": {}}))),
+    responses((status = 200, description = "The OpenAPI 3.1 document.", body = Object, headers(("etag" = String, description = "The document's version; gzip-compressed bytes have a tag of their own")), example = json!({"openapi": "3.1.0", "info": {"title": "Portico API", "version": "0.1.0"}, "paths": {}}))),
 )]
-pub async fn openapi_v1(State(state): State<AppState>) -> Response {
-    published(&state.openapi_json, JSON)
+pub async fn openapi_v1(State(state): State<AppState>, headers: HeaderMap) -> Response {
+    published(&state, "/openapi.json", &headers)
 }
 
-/// A published document: the bytes rendered at start-up, with their content type.
-fn published(body: &axum::body::Bytes, content_type: &'static str) -> Response {
-    ([(header::CONTENT_TYPE, HeaderValue::from_static(content_type))], body.clone()).into_response()
+/// A published document: the bytes rendered at start-up, gzip-compressed when the client
+/// accepts it, with an `ETag` for `If-None-Match`.
+fn published(state: &AppState, path: &str, headers: &HeaderMap) -> Response {
+    match state.documents.get(path) {
+        Some(document) => document.respond(headers),
+        None => {
+            ApiError::new(ErrorCode::NotFound, "No such document: /llms.txt lists them all.").into_response()
+        }
+    }
 }
-
-const JSON: &str = "application/json";
-const TEXT: &str = "text/plain; charset=utf-8";
 
 /// llms.txt
 ///
@@ -138,10 +141,10 @@ const TEXT: &str = "text/plain; charset=utf-8";
     path = "/llms.txt",
     operation_id = "llms_txt_get",
     tag = "system",
-    responses((status = 200, description = "llms.txt.", content_type = "text/plain; charset=utf-8", body = String, example = "# Portico\n\n> The Portico API: short links on custom domains…\n")),
+    responses((status = 200, description = "llms.txt.", content_type = "text/plain; charset=utf-8", body = String, headers(("etag" = String, description = "The document's version; gzip-compressed bytes have a tag of their own")), example = "# Portico\n\n> The Portico API: short links on custom domains…\n")),
 )]
-pub async fn llms_txt(State(state): State<AppState>) -> Response {
-    published(&state.llms_txt, TEXT)
+pub async fn llms_txt(State(state): State<AppState>, headers: HeaderMap) -> Response {
+    published(&state, "/llms.txt", &headers)
 }
 
 /// llms-full.txt
@@ -154,10 +157,10 @@ pub async fn llms_txt(State(state): State<AppState>) -> Response {
     path = "/llms-full.txt",
     operation_id = "llms_full_txt_get",
     tag = "system",
-    responses((status = 200, description = "llms-full.txt.", content_type = "text/plain; charset=utf-8", body = String, example = "# Portico\n\n> The Portico API: short links on custom domains…\n\n## GET /v1/links — List links\n")),
+    responses((status = 200, description = "llms-full.txt.", content_type = "text/plain; charset=utf-8", body = String, headers(("etag" = String, description = "The document's version; gzip-compressed bytes have a tag of their own")), example = "# Portico\n\n> The Portico API: short links on custom domains…\n\n## GET /v1/links — List links\n")),
 )]
-pub async fn llms_full_txt(State(state): State<AppState>) -> Response {
-    published(&state.llms_full_txt, TEXT)
+pub async fn llms_full_txt(State(state): State<AppState>, headers: HeaderMap) -> Response {
+    published(&state, "/llms-full.txt", &headers)
 }
 
 /// Postman collection
@@ -170,10 +173,10 @@ pub async fn llms_full_txt(State(state): State<AppState>) -> Response {
     path = "/postman.json",
     operation_id = "postman_get",
     tag = "system",
-    responses((status = 200, description = "The Postman collection.", body = Object, example = json!({"info": {"name": "Portico API", "schema": "https://schema.getpostman.com/json/collection/v2.1.0/collection.json"}, "item": []}))),
+    responses((status = 200, description = "The Postman collection.", body = Object, headers(("etag" = String, description = "The document's version; gzip-compressed bytes have a tag of their own")), example = json!({"info": {"name": "Portico API", "schema": "https://schema.getpostman.com/json/collection/v2.1.0/collection.json"}, "item": []}))),
 )]
-pub async fn postman_json(State(state): State<AppState>) -> Response {
-    published(&state.postman_collection, JSON)
+pub async fn postman_json(State(state): State<AppState>, headers: HeaderMap) -> Response {
+    published(&state, "/postman.json", &headers)
 }
 
 /// Postman collection (versioned path)
@@ -184,8 +187,77 @@ pub async fn postman_json(State(state): State<AppState>) -> Response {
     path = "/api/v1/postman",
     operation_id = "postman_get_v1",
     tag = "system",
-    responses((status = 200, description = "The Postman collection.", body = Object, example = json!({"info": {"name": "Portico API", "schema": "https://schema.getpostman.com/json/collection/v2.1.0/collection.json"}, "item": []}))),
+    responses((status = 200, description = "The Postman collection.", body = Object, headers(("etag" = String, description = "The document's version; gzip-compressed bytes have a tag of their own")), example = json!({"info": {"name": "Portico API", "schema": "https://schema.getpostman.com/json/collection/v2.1.0/collection.json"}, "item": []}))),
 )]
-pub async fn postman_v1(State(state): State<AppState>) -> Response {
-    published(&state.postman_collection, JSON)
+pub async fn postman_v1(State(state): State<AppState>, headers: HeaderMap) -> Response {
+    published(&state, "/postman.json", &headers)
+}
+
+/// llm.txt
+///
+/// The same document as `/llms.txt`, at the name some tools and integrators use.
+#[utoipa::path(
+    get,
+    path = "/llm.txt",
+    operation_id = "llm_txt_get",
+    tag = "system",
+    responses((status = 200, description = "llms.txt.", content_type = "text/plain; charset=utf-8", body = String, headers(("etag" = String, description = "The document's version; gzip-compressed bytes have a tag of their own")), example = "# Portico\n\n> The Portico API: short links on custom domains…\n")),
+)]
+pub async fn llm_txt(State(state): State<AppState>, headers: HeaderMap) -> Response {
+    published(&state, "/llms.txt", &headers)
+}
+
+/// OpenAPI document with code samples
+///
+/// The OpenAPI document with samples in curl, JavaScript, Python and Rust on every operation
+/// (`x-codeSamples`, which Redoc and Scalar show). `/openapi.json` is the same contract
+/// without them. The same bytes as `spec/openapi.samples.json`.
+#[utoipa::path(
+    get,
+    path = "/openapi.samples.json",
+    operation_id = "openapi_samples_get",
+    tag = "system",
+    responses((status = 200, description = "The OpenAPI 3.1 document, with code samples.", body = Object, headers(("etag" = String, description = "The document's version; gzip-compressed bytes have a tag of their own")), example = json!({"openapi": "3.1.0", "info": {"title": "Portico API", "version": "0.1.0"}, "paths": {}}))),
+)]
+pub async fn openapi_samples(State(state): State<AppState>, headers: HeaderMap) -> Response {
+    published(&state, "/openapi.samples.json", &headers)
+}
+
+/// An operation's page
+///
+/// One operation in markdown — parameters, body, answers, error codes, samples in curl,
+/// JavaScript, Python and Rust, and the schemas it uses — generated from the spec. `llms.txt`
+/// links every operation to its page.
+#[utoipa::path(
+    get,
+    path = "/docs/md/{page}",
+    operation_id = "operation_page_get",
+    tag = "system",
+    params(("page" = String, Path, description = "The operation's id, with `.md`", example = "link_create.md")),
+    responses((status = 200, description = "The page.", content_type = "text/markdown; charset=utf-8", body = String, headers(("etag" = String, description = "The page's version; gzip-compressed bytes have a tag of their own")), example = "# POST /v1/links — Create a link\n\nOperation id: `link_create`. Tag: `links`.\n")),
+    extensions(("x-error-codes" = json!(["not_found"]))),
+)]
+pub async fn operation_page(
+    State(state): State<AppState>,
+    Path(page): Path<String>,
+    headers: HeaderMap,
+) -> Response {
+    published(&state, &format!("/docs/md/{page}"), &headers)
+}
+
+/// A guide
+///
+/// One of the guides (getting started, integrating, keys, links, webhooks, errors, usage
+/// and limits…) in markdown, as in `docs/` in the repository. `llms.txt` lists them all.
+#[utoipa::path(
+    get,
+    path = "/docs/guides/{page}",
+    operation_id = "guide_get",
+    tag = "system",
+    params(("page" = String, Path, description = "The guide's name, with `.md`", example = "webhooks.md")),
+    responses((status = 200, description = "The guide.", content_type = "text/markdown; charset=utf-8", body = String, headers(("etag" = String, description = "The guide's version; gzip-compressed bytes have a tag of their own")), example = "# Webhooks\n\nSubscribe a URL to events and Portico POSTs each one to it…\n")),
+    extensions(("x-error-codes" = json!(["not_found"]))),
+)]
+pub async fn guide(State(state): State<AppState>, Path(page): Path<String>, headers: HeaderMap) -> Response {
+    published(&state, &format!("/docs/guides/{page}"), &headers)
 }

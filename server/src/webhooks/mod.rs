@@ -265,6 +265,9 @@ pub async fn webhook_create(
 }
 
 /// List webhook endpoints
+///
+/// The organisation's webhook endpoints, newest first, with the events each receives and
+/// whether it is enabled. Signing secrets are never listed.
 #[utoipa::path(
     get,
     path = "/v1/webhooks",
@@ -289,6 +292,9 @@ pub async fn webhook_list(
 }
 
 /// Get a webhook endpoint
+///
+/// One endpoint, by id: its URL, events, and whether it is enabled (with the reason when it
+/// was disabled). The signing secret is shown only when the endpoint is created.
 #[utoipa::path(
     get,
     path = "/v1/webhooks/{id}",

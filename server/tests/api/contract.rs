@@ -52,6 +52,15 @@ async fn check(State(violations): State<Violations>, request: Request, next: Nex
 
     let (parts, body) = response.into_parts();
     let bytes = to_bytes(body, usize::MAX).await.unwrap_or_default();
+    // A compressed document is checked as what the client reads once it is decoded.
+    let gzipped = parts.headers.get(axum::http::header::CONTENT_ENCODING).is_some_and(|v| v == "gzip");
+    let decoded = if gzipped {
+        let mut out = Vec::new();
+        std::io::Read::read_to_end(&mut flate2::read::GzDecoder::new(&bytes[..]), &mut out).map(|_| out).ok()
+    } else {
+        None
+    };
+    let body_bytes: &[u8] = decoded.as_deref().unwrap_or(&bytes);
     let status = parts.status.as_u16().to_string();
     let what = format!("{} {route} → {status}", method.to_ascii_uppercase());
     let mut problems = Vec::new();
@@ -61,7 +70,7 @@ async fn check(State(violations): State<Violations>, request: Request, next: Nex
             let content_type = parts.headers.get(CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("");
             let content = documented.get("content").and_then(Value::as_object);
             match content {
-                None if !bytes.is_empty() => {
+                None if !body_bytes.is_empty() => {
                     problems.push(format!("{what}: a body ({content_type}) where none is documented"))
                 }
                 None => {}
@@ -76,7 +85,7 @@ async fn check(State(violations): State<Violations>, request: Request, next: Nex
                             content.keys().collect::<Vec<_>>()
                         )),
                         Some((documented, media)) if documented.contains("json") => {
-                            match serde_json::from_slice::<Value>(&bytes) {
+                            match serde_json::from_slice::<Value>(body_bytes) {
                                 Err(e) => problems.push(format!("{what}: body is not JSON: {e}")),
                                 Ok(body) => {
                                     let key = format!("{what} {documented}");

@@ -1,6 +1,6 @@
 //! Health, readiness, metrics and the served documents.
 
-use reqwest::StatusCode;
+use reqwest::{Method, StatusCode};
 use serde_json::Value;
 
 use crate::support::{Backend, TestServer, assert_problem, storage_tests};
@@ -128,5 +128,49 @@ async fn llms_txt_and_llms_full_txt_are_served_as_text() {
         assert_eq!(text.lines().next(), Some(first_line));
         assert!(text.contains("/v1/links"), "{path} lists the operations");
     }
+    s.stop().await;
+}
+
+#[tokio::test]
+async fn documents_are_served_compressed_and_conditionally() {
+    let s = TestServer::start(Backend::Sqlite).await.unwrap();
+    for path in [
+        "/openapi.json",
+        "/openapi.samples.json",
+        "/llms.txt",
+        "/llm.txt",
+        "/llms-full.txt",
+        "/postman.json",
+        "/docs/md/link_create.md",
+        "/docs/guides/webhooks.md",
+    ] {
+        let plain = s.get(path).await;
+        assert_eq!(plain.status(), StatusCode::OK, "{path}");
+        assert!(plain.headers().get("content-encoding").is_none());
+        assert_eq!(plain.headers()["vary"], "accept-encoding");
+        let etag = plain.headers()["etag"].to_str().unwrap().to_owned();
+        let text = plain.bytes().await.unwrap();
+
+        let zipped = s.request(Method::GET, path).header("accept-encoding", "br, gzip").send().await.unwrap();
+        assert_eq!(zipped.headers()["content-encoding"], "gzip", "{path}");
+        let zipped_etag = zipped.headers()["etag"].to_str().unwrap().to_owned();
+        assert_ne!(zipped_etag, etag, "each encoding is its own representation");
+        let compressed = zipped.bytes().await.unwrap();
+        assert!(compressed.len() * 2 < text.len(), "{path}: {} of {} bytes", compressed.len(), text.len());
+        let mut unzipped = Vec::new();
+        std::io::Read::read_to_end(&mut flate2::read::GzDecoder::new(&compressed[..]), &mut unzipped)
+            .unwrap();
+        assert_eq!(unzipped, text, "{path}");
+
+        let again = s.request(Method::GET, path).header("if-none-match", &etag).send().await.unwrap();
+        assert_eq!(again.status(), StatusCode::NOT_MODIFIED, "{path}");
+        assert!(again.bytes().await.unwrap().is_empty());
+    }
+    let page = s.get("/docs/md/link_create.md").await;
+    assert_eq!(page.headers()["content-type"], "text/markdown; charset=utf-8");
+    assert!(page.text().await.unwrap().starts_with("# POST /v1/links — Create a link"));
+    assert_eq!(s.get("/llm.txt").await.text().await.unwrap(), s.get("/llms.txt").await.text().await.unwrap());
+    assert_problem(s.get("/docs/md/no_such_operation.md").await, 404, "not_found").await;
+    assert_problem(s.get("/docs/guides/..%2fCargo.toml").await, 404, "not_found").await;
     s.stop().await;
 }
