@@ -1186,6 +1186,96 @@ server stays ready and each instance limits on its own until Redis returns.*/
             Default::default()
         }
     }
+    ///The body of a `job.failed` delivery.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    pub struct JobFailedEvent {
+        ///What happened.
+        pub data: JobFinishedData,
+        ///When the event happened.
+        pub timestamp: ::chrono::DateTime<::chrono::offset::Utc>,
+        ///The event type.
+        #[serde(rename = "type")]
+        pub type_: JobFailedEventType,
+    }
+    impl JobFailedEvent {
+        pub fn builder() -> builder::JobFailedEvent {
+            Default::default()
+        }
+    }
+    ///The event type.
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Copy,
+        Debug,
+        Eq,
+        Hash,
+        Ord,
+        PartialEq,
+        PartialOrd
+    )]
+    pub enum JobFailedEventType {
+        #[serde(rename = "job.failed")]
+        JobFailed,
+    }
+    impl ::std::fmt::Display for JobFailedEventType {
+        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+            match *self {
+                Self::JobFailed => f.write_str("job.failed"),
+            }
+        }
+    }
+    impl ::std::str::FromStr for JobFailedEventType {
+        type Err = self::error::ConversionError;
+        fn from_str(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            match value {
+                "job.failed" => Ok(Self::JobFailed),
+                _ => Err("invalid value".into()),
+            }
+        }
+    }
+    impl ::std::convert::TryFrom<&str> for JobFailedEventType {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl ::std::convert::TryFrom<::std::string::String> for JobFailedEventType {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: ::std::string::String,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    ///`data` of `job.succeeded` and `job.failed`: the job as it finished.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    pub struct JobFinishedData {
+        ///Why it failed; `null` when it succeeded.
+        #[serde(deserialize_with = "::std::option::Option::deserialize")]
+        pub error: ::std::option::Option<::std::string::String>,
+        ///When it finished.
+        pub finished_at: ::chrono::DateTime<::chrono::offset::Utc>,
+        ///The job (`job_…`).
+        pub id: ::std::string::String,
+        ///What it did.
+        pub kind: JobKind,
+        ///For imports: what was created and skipped; `null` when the job failed before any.
+        #[serde(deserialize_with = "::std::option::Option::deserialize")]
+        pub result: ::std::option::Option<ImportResult>,
+        ///`succeeded` or `failed`.
+        pub status: JobStatus,
+    }
+    impl JobFinishedData {
+        pub fn builder() -> builder::JobFinishedData {
+            Default::default()
+        }
+    }
     ///What a job does.
     #[derive(
         ::serde::Deserialize,
@@ -1310,6 +1400,157 @@ server stays ready and each instance limits on its own until Redis returns.*/
         }
     }
     impl ::std::convert::TryFrom<::std::string::String> for JobStatus {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: ::std::string::String,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    ///The body of a `job.succeeded` delivery.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    pub struct JobSucceededEvent {
+        ///What happened.
+        pub data: JobFinishedData,
+        ///When the event happened.
+        pub timestamp: ::chrono::DateTime<::chrono::offset::Utc>,
+        ///The event type.
+        #[serde(rename = "type")]
+        pub type_: JobSucceededEventType,
+    }
+    impl JobSucceededEvent {
+        pub fn builder() -> builder::JobSucceededEvent {
+            Default::default()
+        }
+    }
+    ///The event type.
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Copy,
+        Debug,
+        Eq,
+        Hash,
+        Ord,
+        PartialEq,
+        PartialOrd
+    )]
+    pub enum JobSucceededEventType {
+        #[serde(rename = "job.succeeded")]
+        JobSucceeded,
+    }
+    impl ::std::fmt::Display for JobSucceededEventType {
+        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+            match *self {
+                Self::JobSucceeded => f.write_str("job.succeeded"),
+            }
+        }
+    }
+    impl ::std::str::FromStr for JobSucceededEventType {
+        type Err = self::error::ConversionError;
+        fn from_str(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            match value {
+                "job.succeeded" => Ok(Self::JobSucceeded),
+                _ => Err("invalid value".into()),
+            }
+        }
+    }
+    impl ::std::convert::TryFrom<&str> for JobSucceededEventType {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl ::std::convert::TryFrom<::std::string::String> for JobSucceededEventType {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: ::std::string::String,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    ///`data` of `key.revoked`.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    pub struct KeyRevokedData {
+        ///The key (`key_…`).
+        pub id: ::std::string::String,
+        ///Its name.
+        pub name: ::std::string::String,
+        ///The first characters of its secret, to tell keys apart.
+        pub prefix: ::std::string::String,
+        ///When it was revoked.
+        pub revoked_at: ::chrono::DateTime<::chrono::offset::Utc>,
+    }
+    impl KeyRevokedData {
+        pub fn builder() -> builder::KeyRevokedData {
+            Default::default()
+        }
+    }
+    ///The body of a `key.revoked` delivery.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    pub struct KeyRevokedEvent {
+        ///What happened.
+        pub data: KeyRevokedData,
+        ///When the event happened.
+        pub timestamp: ::chrono::DateTime<::chrono::offset::Utc>,
+        ///The event type.
+        #[serde(rename = "type")]
+        pub type_: KeyRevokedEventType,
+    }
+    impl KeyRevokedEvent {
+        pub fn builder() -> builder::KeyRevokedEvent {
+            Default::default()
+        }
+    }
+    ///The event type.
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Copy,
+        Debug,
+        Eq,
+        Hash,
+        Ord,
+        PartialEq,
+        PartialOrd
+    )]
+    pub enum KeyRevokedEventType {
+        #[serde(rename = "key.revoked")]
+        KeyRevoked,
+    }
+    impl ::std::fmt::Display for KeyRevokedEventType {
+        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+            match *self {
+                Self::KeyRevoked => f.write_str("key.revoked"),
+            }
+        }
+    }
+    impl ::std::str::FromStr for KeyRevokedEventType {
+        type Err = self::error::ConversionError;
+        fn from_str(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            match value {
+                "key.revoked" => Ok(Self::KeyRevoked),
+                _ => Err("invalid value".into()),
+            }
+        }
+    }
+    impl ::std::convert::TryFrom<&str> for KeyRevokedEventType {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl ::std::convert::TryFrom<::std::string::String> for KeyRevokedEventType {
         type Error = self::error::ConversionError;
         fn try_from(
             value: ::std::string::String,
@@ -1473,6 +1714,184 @@ server stays ready and each instance limits on its own until Redis returns.*/
                 })
         }
     }
+    ///`data` of `link.created`: the new link.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    pub struct LinkCreatedData {
+        ///When it was created.
+        pub created_at: ::chrono::DateTime<::chrono::offset::Utc>,
+        ///The hostname it lives on.
+        pub domain: ::std::string::String,
+        ///When it stops redirecting; `null`: never.
+        #[serde(deserialize_with = "::std::option::Option::deserialize")]
+        pub expires_at: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
+        ///The link (`lnk_…`).
+        pub id: ::std::string::String,
+        ///Its slug.
+        pub slug: ::std::string::String,
+        ///Its tags.
+        pub tags: ::std::vec::Vec<::std::string::String>,
+        ///Its title; `null` when none.
+        #[serde(deserialize_with = "::std::option::Option::deserialize")]
+        pub title: ::std::option::Option<::std::string::String>,
+        ///Where it redirects.
+        pub url: ::std::string::String,
+    }
+    impl LinkCreatedData {
+        pub fn builder() -> builder::LinkCreatedData {
+            Default::default()
+        }
+    }
+    ///The body of a `link.created` delivery.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    pub struct LinkCreatedEvent {
+        ///What happened.
+        pub data: LinkCreatedData,
+        ///When the event happened.
+        pub timestamp: ::chrono::DateTime<::chrono::offset::Utc>,
+        ///The event type.
+        #[serde(rename = "type")]
+        pub type_: LinkCreatedEventType,
+    }
+    impl LinkCreatedEvent {
+        pub fn builder() -> builder::LinkCreatedEvent {
+            Default::default()
+        }
+    }
+    ///The event type.
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Copy,
+        Debug,
+        Eq,
+        Hash,
+        Ord,
+        PartialEq,
+        PartialOrd
+    )]
+    pub enum LinkCreatedEventType {
+        #[serde(rename = "link.created")]
+        LinkCreated,
+    }
+    impl ::std::fmt::Display for LinkCreatedEventType {
+        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+            match *self {
+                Self::LinkCreated => f.write_str("link.created"),
+            }
+        }
+    }
+    impl ::std::str::FromStr for LinkCreatedEventType {
+        type Err = self::error::ConversionError;
+        fn from_str(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            match value {
+                "link.created" => Ok(Self::LinkCreated),
+                _ => Err("invalid value".into()),
+            }
+        }
+    }
+    impl ::std::convert::TryFrom<&str> for LinkCreatedEventType {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl ::std::convert::TryFrom<::std::string::String> for LinkCreatedEventType {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: ::std::string::String,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    ///`data` of `link.deleted`.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    pub struct LinkDeletedData {
+        ///When it was deleted.
+        pub deleted_at: ::chrono::DateTime<::chrono::offset::Utc>,
+        ///The hostname it lived on.
+        pub domain: ::std::string::String,
+        ///The link (`lnk_…`).
+        pub id: ::std::string::String,
+        ///Its slug, now free on that domain.
+        pub slug: ::std::string::String,
+    }
+    impl LinkDeletedData {
+        pub fn builder() -> builder::LinkDeletedData {
+            Default::default()
+        }
+    }
+    ///The body of a `link.deleted` delivery.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    pub struct LinkDeletedEvent {
+        ///What happened.
+        pub data: LinkDeletedData,
+        ///When the event happened.
+        pub timestamp: ::chrono::DateTime<::chrono::offset::Utc>,
+        ///The event type.
+        #[serde(rename = "type")]
+        pub type_: LinkDeletedEventType,
+    }
+    impl LinkDeletedEvent {
+        pub fn builder() -> builder::LinkDeletedEvent {
+            Default::default()
+        }
+    }
+    ///The event type.
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Copy,
+        Debug,
+        Eq,
+        Hash,
+        Ord,
+        PartialEq,
+        PartialOrd
+    )]
+    pub enum LinkDeletedEventType {
+        #[serde(rename = "link.deleted")]
+        LinkDeleted,
+    }
+    impl ::std::fmt::Display for LinkDeletedEventType {
+        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+            match *self {
+                Self::LinkDeleted => f.write_str("link.deleted"),
+            }
+        }
+    }
+    impl ::std::str::FromStr for LinkDeletedEventType {
+        type Err = self::error::ConversionError;
+        fn from_str(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            match value {
+                "link.deleted" => Ok(Self::LinkDeleted),
+                _ => Err("invalid value".into()),
+            }
+        }
+    }
+    impl ::std::convert::TryFrom<&str> for LinkDeletedEventType {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl ::std::convert::TryFrom<::std::string::String> for LinkDeletedEventType {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: ::std::string::String,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
     ///One page of a list.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
     pub struct LinkList {
@@ -1610,6 +2029,84 @@ server stays ready and each instance limits on its own until Redis returns.*/
     impl Organization {
         pub fn builder() -> builder::Organization {
             Default::default()
+        }
+    }
+    ///`data` of `ping`, the test delivery `POST /v1/webhooks/{id}/test` sends.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    pub struct PingData {
+        ///The endpoint pinged (`whk_…`).
+        pub endpoint_id: ::std::string::String,
+    }
+    impl PingData {
+        pub fn builder() -> builder::PingData {
+            Default::default()
+        }
+    }
+    ///The body of a `ping` delivery.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    pub struct PingEvent {
+        ///What happened.
+        pub data: PingData,
+        ///When the event happened.
+        pub timestamp: ::chrono::DateTime<::chrono::offset::Utc>,
+        ///The event type.
+        #[serde(rename = "type")]
+        pub type_: PingEventType,
+    }
+    impl PingEvent {
+        pub fn builder() -> builder::PingEvent {
+            Default::default()
+        }
+    }
+    ///The event type.
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Copy,
+        Debug,
+        Eq,
+        Hash,
+        Ord,
+        PartialEq,
+        PartialOrd
+    )]
+    pub enum PingEventType {
+        #[serde(rename = "ping")]
+        Ping,
+    }
+    impl ::std::fmt::Display for PingEventType {
+        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+            match *self {
+                Self::Ping => f.write_str("ping"),
+            }
+        }
+    }
+    impl ::std::str::FromStr for PingEventType {
+        type Err = self::error::ConversionError;
+        fn from_str(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            match value {
+                "ping" => Ok(Self::Ping),
+                _ => Err("invalid value".into()),
+            }
+        }
+    }
+    impl ::std::convert::TryFrom<&str> for PingEventType {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl ::std::convert::TryFrom<::std::string::String> for PingEventType {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: ::std::string::String,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
         }
     }
     ///A test delivery, queued.
@@ -5181,6 +5678,215 @@ deliveries in a row, is disabled (see `disabled_reason`).*/
             }
         }
         #[derive(Clone, Debug)]
+        pub struct JobFailedEvent {
+            data: ::std::result::Result<super::JobFinishedData, ::std::string::String>,
+            timestamp: ::std::result::Result<
+                ::chrono::DateTime<::chrono::offset::Utc>,
+                ::std::string::String,
+            >,
+            type_: ::std::result::Result<
+                super::JobFailedEventType,
+                ::std::string::String,
+            >,
+        }
+        impl ::std::default::Default for JobFailedEvent {
+            fn default() -> Self {
+                Self {
+                    data: Err("no value supplied for data".to_string()),
+                    timestamp: Err("no value supplied for timestamp".to_string()),
+                    type_: Err("no value supplied for type_".to_string()),
+                }
+            }
+        }
+        impl JobFailedEvent {
+            pub fn data<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<super::JobFinishedData>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.data = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for data: {e}")
+                    });
+                self
+            }
+            pub fn timestamp<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::chrono::DateTime<::chrono::offset::Utc>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.timestamp = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for timestamp: {e}")
+                    });
+                self
+            }
+            pub fn type_<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<super::JobFailedEventType>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.type_ = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for type_: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<JobFailedEvent> for super::JobFailedEvent {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: JobFailedEvent,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    data: value.data?,
+                    timestamp: value.timestamp?,
+                    type_: value.type_?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::JobFailedEvent> for JobFailedEvent {
+            fn from(value: super::JobFailedEvent) -> Self {
+                Self {
+                    data: Ok(value.data),
+                    timestamp: Ok(value.timestamp),
+                    type_: Ok(value.type_),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct JobFinishedData {
+            error: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            finished_at: ::std::result::Result<
+                ::chrono::DateTime<::chrono::offset::Utc>,
+                ::std::string::String,
+            >,
+            id: ::std::result::Result<::std::string::String, ::std::string::String>,
+            kind: ::std::result::Result<super::JobKind, ::std::string::String>,
+            result: ::std::result::Result<
+                ::std::option::Option<super::ImportResult>,
+                ::std::string::String,
+            >,
+            status: ::std::result::Result<super::JobStatus, ::std::string::String>,
+        }
+        impl ::std::default::Default for JobFinishedData {
+            fn default() -> Self {
+                Self {
+                    error: Err("no value supplied for error".to_string()),
+                    finished_at: Err("no value supplied for finished_at".to_string()),
+                    id: Err("no value supplied for id".to_string()),
+                    kind: Err("no value supplied for kind".to_string()),
+                    result: Err("no value supplied for result".to_string()),
+                    status: Err("no value supplied for status".to_string()),
+                }
+            }
+        }
+        impl JobFinishedData {
+            pub fn error<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.error = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for error: {e}")
+                    });
+                self
+            }
+            pub fn finished_at<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::chrono::DateTime<::chrono::offset::Utc>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.finished_at = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for finished_at: {e}")
+                    });
+                self
+            }
+            pub fn id<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.id = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for id: {e}"));
+                self
+            }
+            pub fn kind<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<super::JobKind>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.kind = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for kind: {e}")
+                    });
+                self
+            }
+            pub fn result<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<super::ImportResult>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.result = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for result: {e}")
+                    });
+                self
+            }
+            pub fn status<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<super::JobStatus>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.status = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for status: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<JobFinishedData> for super::JobFinishedData {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: JobFinishedData,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    error: value.error?,
+                    finished_at: value.finished_at?,
+                    id: value.id?,
+                    kind: value.kind?,
+                    result: value.result?,
+                    status: value.status?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::JobFinishedData> for JobFinishedData {
+            fn from(value: super::JobFinishedData) -> Self {
+                Self {
+                    error: Ok(value.error),
+                    finished_at: Ok(value.finished_at),
+                    id: Ok(value.id),
+                    kind: Ok(value.kind),
+                    result: Ok(value.result),
+                    status: Ok(value.status),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
         pub struct JobList {
             data: ::std::result::Result<
                 ::std::vec::Vec<super::Job>,
@@ -5270,6 +5976,257 @@ deliveries in a row, is disabled (see `disabled_reason`).*/
                     limit: Ok(value.limit),
                     offset: Ok(value.offset),
                     total: Ok(value.total),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct JobSucceededEvent {
+            data: ::std::result::Result<super::JobFinishedData, ::std::string::String>,
+            timestamp: ::std::result::Result<
+                ::chrono::DateTime<::chrono::offset::Utc>,
+                ::std::string::String,
+            >,
+            type_: ::std::result::Result<
+                super::JobSucceededEventType,
+                ::std::string::String,
+            >,
+        }
+        impl ::std::default::Default for JobSucceededEvent {
+            fn default() -> Self {
+                Self {
+                    data: Err("no value supplied for data".to_string()),
+                    timestamp: Err("no value supplied for timestamp".to_string()),
+                    type_: Err("no value supplied for type_".to_string()),
+                }
+            }
+        }
+        impl JobSucceededEvent {
+            pub fn data<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<super::JobFinishedData>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.data = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for data: {e}")
+                    });
+                self
+            }
+            pub fn timestamp<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::chrono::DateTime<::chrono::offset::Utc>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.timestamp = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for timestamp: {e}")
+                    });
+                self
+            }
+            pub fn type_<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<super::JobSucceededEventType>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.type_ = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for type_: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<JobSucceededEvent> for super::JobSucceededEvent {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: JobSucceededEvent,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    data: value.data?,
+                    timestamp: value.timestamp?,
+                    type_: value.type_?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::JobSucceededEvent> for JobSucceededEvent {
+            fn from(value: super::JobSucceededEvent) -> Self {
+                Self {
+                    data: Ok(value.data),
+                    timestamp: Ok(value.timestamp),
+                    type_: Ok(value.type_),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct KeyRevokedData {
+            id: ::std::result::Result<::std::string::String, ::std::string::String>,
+            name: ::std::result::Result<::std::string::String, ::std::string::String>,
+            prefix: ::std::result::Result<::std::string::String, ::std::string::String>,
+            revoked_at: ::std::result::Result<
+                ::chrono::DateTime<::chrono::offset::Utc>,
+                ::std::string::String,
+            >,
+        }
+        impl ::std::default::Default for KeyRevokedData {
+            fn default() -> Self {
+                Self {
+                    id: Err("no value supplied for id".to_string()),
+                    name: Err("no value supplied for name".to_string()),
+                    prefix: Err("no value supplied for prefix".to_string()),
+                    revoked_at: Err("no value supplied for revoked_at".to_string()),
+                }
+            }
+        }
+        impl KeyRevokedData {
+            pub fn id<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.id = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for id: {e}"));
+                self
+            }
+            pub fn name<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.name = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for name: {e}")
+                    });
+                self
+            }
+            pub fn prefix<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.prefix = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for prefix: {e}")
+                    });
+                self
+            }
+            pub fn revoked_at<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::chrono::DateTime<::chrono::offset::Utc>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.revoked_at = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for revoked_at: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<KeyRevokedData> for super::KeyRevokedData {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: KeyRevokedData,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    id: value.id?,
+                    name: value.name?,
+                    prefix: value.prefix?,
+                    revoked_at: value.revoked_at?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::KeyRevokedData> for KeyRevokedData {
+            fn from(value: super::KeyRevokedData) -> Self {
+                Self {
+                    id: Ok(value.id),
+                    name: Ok(value.name),
+                    prefix: Ok(value.prefix),
+                    revoked_at: Ok(value.revoked_at),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct KeyRevokedEvent {
+            data: ::std::result::Result<super::KeyRevokedData, ::std::string::String>,
+            timestamp: ::std::result::Result<
+                ::chrono::DateTime<::chrono::offset::Utc>,
+                ::std::string::String,
+            >,
+            type_: ::std::result::Result<
+                super::KeyRevokedEventType,
+                ::std::string::String,
+            >,
+        }
+        impl ::std::default::Default for KeyRevokedEvent {
+            fn default() -> Self {
+                Self {
+                    data: Err("no value supplied for data".to_string()),
+                    timestamp: Err("no value supplied for timestamp".to_string()),
+                    type_: Err("no value supplied for type_".to_string()),
+                }
+            }
+        }
+        impl KeyRevokedEvent {
+            pub fn data<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<super::KeyRevokedData>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.data = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for data: {e}")
+                    });
+                self
+            }
+            pub fn timestamp<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::chrono::DateTime<::chrono::offset::Utc>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.timestamp = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for timestamp: {e}")
+                    });
+                self
+            }
+            pub fn type_<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<super::KeyRevokedEventType>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.type_ = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for type_: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<KeyRevokedEvent> for super::KeyRevokedEvent {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: KeyRevokedEvent,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    data: value.data?,
+                    timestamp: value.timestamp?,
+                    type_: value.type_?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::KeyRevokedEvent> for KeyRevokedEvent {
+            fn from(value: super::KeyRevokedEvent) -> Self {
+                Self {
+                    data: Ok(value.data),
+                    timestamp: Ok(value.timestamp),
+                    type_: Ok(value.type_),
                 }
             }
         }
@@ -5506,6 +6463,423 @@ deliveries in a row, is disabled (see `disabled_reason`).*/
                     updated_at: Ok(value.updated_at),
                     url: Ok(value.url),
                     version: Ok(value.version),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct LinkCreatedData {
+            created_at: ::std::result::Result<
+                ::chrono::DateTime<::chrono::offset::Utc>,
+                ::std::string::String,
+            >,
+            domain: ::std::result::Result<::std::string::String, ::std::string::String>,
+            expires_at: ::std::result::Result<
+                ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
+                ::std::string::String,
+            >,
+            id: ::std::result::Result<::std::string::String, ::std::string::String>,
+            slug: ::std::result::Result<::std::string::String, ::std::string::String>,
+            tags: ::std::result::Result<
+                ::std::vec::Vec<::std::string::String>,
+                ::std::string::String,
+            >,
+            title: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            url: ::std::result::Result<::std::string::String, ::std::string::String>,
+        }
+        impl ::std::default::Default for LinkCreatedData {
+            fn default() -> Self {
+                Self {
+                    created_at: Err("no value supplied for created_at".to_string()),
+                    domain: Err("no value supplied for domain".to_string()),
+                    expires_at: Err("no value supplied for expires_at".to_string()),
+                    id: Err("no value supplied for id".to_string()),
+                    slug: Err("no value supplied for slug".to_string()),
+                    tags: Err("no value supplied for tags".to_string()),
+                    title: Err("no value supplied for title".to_string()),
+                    url: Err("no value supplied for url".to_string()),
+                }
+            }
+        }
+        impl LinkCreatedData {
+            pub fn created_at<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::chrono::DateTime<::chrono::offset::Utc>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.created_at = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for created_at: {e}")
+                    });
+                self
+            }
+            pub fn domain<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.domain = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for domain: {e}")
+                    });
+                self
+            }
+            pub fn expires_at<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
+                >,
+                T::Error: ::std::fmt::Display,
+            {
+                self.expires_at = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for expires_at: {e}")
+                    });
+                self
+            }
+            pub fn id<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.id = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for id: {e}"));
+                self
+            }
+            pub fn slug<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.slug = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for slug: {e}")
+                    });
+                self
+            }
+            pub fn tags<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::vec::Vec<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.tags = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for tags: {e}")
+                    });
+                self
+            }
+            pub fn title<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.title = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for title: {e}")
+                    });
+                self
+            }
+            pub fn url<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.url = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for url: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<LinkCreatedData> for super::LinkCreatedData {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: LinkCreatedData,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    created_at: value.created_at?,
+                    domain: value.domain?,
+                    expires_at: value.expires_at?,
+                    id: value.id?,
+                    slug: value.slug?,
+                    tags: value.tags?,
+                    title: value.title?,
+                    url: value.url?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::LinkCreatedData> for LinkCreatedData {
+            fn from(value: super::LinkCreatedData) -> Self {
+                Self {
+                    created_at: Ok(value.created_at),
+                    domain: Ok(value.domain),
+                    expires_at: Ok(value.expires_at),
+                    id: Ok(value.id),
+                    slug: Ok(value.slug),
+                    tags: Ok(value.tags),
+                    title: Ok(value.title),
+                    url: Ok(value.url),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct LinkCreatedEvent {
+            data: ::std::result::Result<super::LinkCreatedData, ::std::string::String>,
+            timestamp: ::std::result::Result<
+                ::chrono::DateTime<::chrono::offset::Utc>,
+                ::std::string::String,
+            >,
+            type_: ::std::result::Result<
+                super::LinkCreatedEventType,
+                ::std::string::String,
+            >,
+        }
+        impl ::std::default::Default for LinkCreatedEvent {
+            fn default() -> Self {
+                Self {
+                    data: Err("no value supplied for data".to_string()),
+                    timestamp: Err("no value supplied for timestamp".to_string()),
+                    type_: Err("no value supplied for type_".to_string()),
+                }
+            }
+        }
+        impl LinkCreatedEvent {
+            pub fn data<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<super::LinkCreatedData>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.data = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for data: {e}")
+                    });
+                self
+            }
+            pub fn timestamp<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::chrono::DateTime<::chrono::offset::Utc>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.timestamp = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for timestamp: {e}")
+                    });
+                self
+            }
+            pub fn type_<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<super::LinkCreatedEventType>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.type_ = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for type_: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<LinkCreatedEvent> for super::LinkCreatedEvent {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: LinkCreatedEvent,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    data: value.data?,
+                    timestamp: value.timestamp?,
+                    type_: value.type_?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::LinkCreatedEvent> for LinkCreatedEvent {
+            fn from(value: super::LinkCreatedEvent) -> Self {
+                Self {
+                    data: Ok(value.data),
+                    timestamp: Ok(value.timestamp),
+                    type_: Ok(value.type_),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct LinkDeletedData {
+            deleted_at: ::std::result::Result<
+                ::chrono::DateTime<::chrono::offset::Utc>,
+                ::std::string::String,
+            >,
+            domain: ::std::result::Result<::std::string::String, ::std::string::String>,
+            id: ::std::result::Result<::std::string::String, ::std::string::String>,
+            slug: ::std::result::Result<::std::string::String, ::std::string::String>,
+        }
+        impl ::std::default::Default for LinkDeletedData {
+            fn default() -> Self {
+                Self {
+                    deleted_at: Err("no value supplied for deleted_at".to_string()),
+                    domain: Err("no value supplied for domain".to_string()),
+                    id: Err("no value supplied for id".to_string()),
+                    slug: Err("no value supplied for slug".to_string()),
+                }
+            }
+        }
+        impl LinkDeletedData {
+            pub fn deleted_at<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::chrono::DateTime<::chrono::offset::Utc>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.deleted_at = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for deleted_at: {e}")
+                    });
+                self
+            }
+            pub fn domain<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.domain = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for domain: {e}")
+                    });
+                self
+            }
+            pub fn id<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.id = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for id: {e}"));
+                self
+            }
+            pub fn slug<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.slug = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for slug: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<LinkDeletedData> for super::LinkDeletedData {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: LinkDeletedData,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    deleted_at: value.deleted_at?,
+                    domain: value.domain?,
+                    id: value.id?,
+                    slug: value.slug?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::LinkDeletedData> for LinkDeletedData {
+            fn from(value: super::LinkDeletedData) -> Self {
+                Self {
+                    deleted_at: Ok(value.deleted_at),
+                    domain: Ok(value.domain),
+                    id: Ok(value.id),
+                    slug: Ok(value.slug),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct LinkDeletedEvent {
+            data: ::std::result::Result<super::LinkDeletedData, ::std::string::String>,
+            timestamp: ::std::result::Result<
+                ::chrono::DateTime<::chrono::offset::Utc>,
+                ::std::string::String,
+            >,
+            type_: ::std::result::Result<
+                super::LinkDeletedEventType,
+                ::std::string::String,
+            >,
+        }
+        impl ::std::default::Default for LinkDeletedEvent {
+            fn default() -> Self {
+                Self {
+                    data: Err("no value supplied for data".to_string()),
+                    timestamp: Err("no value supplied for timestamp".to_string()),
+                    type_: Err("no value supplied for type_".to_string()),
+                }
+            }
+        }
+        impl LinkDeletedEvent {
+            pub fn data<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<super::LinkDeletedData>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.data = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for data: {e}")
+                    });
+                self
+            }
+            pub fn timestamp<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::chrono::DateTime<::chrono::offset::Utc>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.timestamp = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for timestamp: {e}")
+                    });
+                self
+            }
+            pub fn type_<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<super::LinkDeletedEventType>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.type_ = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for type_: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<LinkDeletedEvent> for super::LinkDeletedEvent {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: LinkDeletedEvent,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    data: value.data?,
+                    timestamp: value.timestamp?,
+                    type_: value.type_?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::LinkDeletedEvent> for LinkDeletedEvent {
+            fn from(value: super::LinkDeletedEvent) -> Self {
+                Self {
+                    data: Ok(value.data),
+                    timestamp: Ok(value.timestamp),
+                    type_: Ok(value.type_),
                 }
             }
         }
@@ -5906,6 +7280,128 @@ deliveries in a row, is disabled (see `disabled_reason`).*/
                     created_at: Ok(value.created_at),
                     id: Ok(value.id),
                     name: Ok(value.name),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct PingData {
+            endpoint_id: ::std::result::Result<
+                ::std::string::String,
+                ::std::string::String,
+            >,
+        }
+        impl ::std::default::Default for PingData {
+            fn default() -> Self {
+                Self {
+                    endpoint_id: Err("no value supplied for endpoint_id".to_string()),
+                }
+            }
+        }
+        impl PingData {
+            pub fn endpoint_id<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.endpoint_id = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for endpoint_id: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<PingData> for super::PingData {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: PingData,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    endpoint_id: value.endpoint_id?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::PingData> for PingData {
+            fn from(value: super::PingData) -> Self {
+                Self {
+                    endpoint_id: Ok(value.endpoint_id),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct PingEvent {
+            data: ::std::result::Result<super::PingData, ::std::string::String>,
+            timestamp: ::std::result::Result<
+                ::chrono::DateTime<::chrono::offset::Utc>,
+                ::std::string::String,
+            >,
+            type_: ::std::result::Result<super::PingEventType, ::std::string::String>,
+        }
+        impl ::std::default::Default for PingEvent {
+            fn default() -> Self {
+                Self {
+                    data: Err("no value supplied for data".to_string()),
+                    timestamp: Err("no value supplied for timestamp".to_string()),
+                    type_: Err("no value supplied for type_".to_string()),
+                }
+            }
+        }
+        impl PingEvent {
+            pub fn data<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<super::PingData>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.data = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for data: {e}")
+                    });
+                self
+            }
+            pub fn timestamp<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::chrono::DateTime<::chrono::offset::Utc>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.timestamp = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for timestamp: {e}")
+                    });
+                self
+            }
+            pub fn type_<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<super::PingEventType>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.type_ = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for type_: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<PingEvent> for super::PingEvent {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: PingEvent,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    data: value.data?,
+                    timestamp: value.timestamp?,
+                    type_: value.type_?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::PingEvent> for PingEvent {
+            fn from(value: super::PingEvent) -> Self {
+                Self {
+                    data: Ok(value.data),
+                    timestamp: Ok(value.timestamp),
+                    type_: Ok(value.type_),
                 }
             }
         }
@@ -8426,8 +9922,8 @@ Sends a `GET` request to `/api/developer/apikeys`
 
 Arguments:
 - `include_inactive`: Include revoked and expired keys (default: active keys only).
-- `limit`: How many keys to return, 1–100.
-- `offset`: How many keys to skip.
+- `limit`: How many items to return, 1–100.
+- `offset`: How many items to skip: the next page starts at `offset + limit`.
 ```ignore
 let response = client.apikey_list()
     .include_inactive(include_inactive)
@@ -8557,8 +10053,8 @@ key's domain scope. Domains are registered with `POST /v1/domains`.
 Sends a `GET` request to `/api/developer/domains`
 
 Arguments:
-- `limit`: How many domains to return, 1–100.
-- `offset`: How many domains to skip.
+- `limit`: How many items to return, 1–100.
+- `offset`: How many items to skip: the next page starts at `offset + limit`.
 ```ignore
 let response = client.dashboard_domain_list()
     .limit(limit)
@@ -8963,8 +10459,8 @@ Sends a `GET` request to `/v1/apikeys`
 
 Arguments:
 - `include_inactive`: Include revoked and expired keys (default: active keys only).
-- `limit`: How many keys to return, 1–100.
-- `offset`: How many keys to skip.
+- `limit`: How many items to return, 1–100.
+- `offset`: How many items to skip: the next page starts at `offset + limit`.
 ```ignore
 let response = client.v1_apikey_list()
     .include_inactive(include_inactive)
@@ -9045,8 +10541,8 @@ domains in its scope.
 Sends a `GET` request to `/v1/domains`
 
 Arguments:
-- `limit`: How many domains to return, 1–100.
-- `offset`: How many domains to skip.
+- `limit`: How many items to return, 1–100.
+- `offset`: How many items to skip: the next page starts at `offset + limit`.
 ```ignore
 let response = client.domain_list()
     .limit(limit)
@@ -9129,8 +10625,8 @@ The organisation's jobs, newest first.
 Sends a `GET` request to `/v1/jobs`
 
 Arguments:
-- `limit`: How many jobs to return, 1–100.
-- `offset`: How many jobs to skip.
+- `limit`: How many items to return, 1–100.
+- `offset`: How many items to skip: the next page starts at `offset + limit`.
 ```ignore
 let response = client.job_list()
     .limit(limit)
@@ -9190,8 +10686,8 @@ Sends a `GET` request to `/v1/links`
 
 Arguments:
 - `domain`: Only links on this hostname.
-- `limit`: How many links to return, 1–100.
-- `offset`: How many links to skip.
+- `limit`: How many items to return, 1–100.
+- `offset`: How many items to skip: the next page starts at `offset + limit`.
 - `search`: Case-insensitive text to find in the title, URL or slug.
 - `tag`: Only links with this tag.
 ```ignore
@@ -9336,8 +10832,8 @@ Sends a `GET` request to `/v1/requests`
 
 Arguments:
 - `key_id`: Only this key's requests.
-- `limit`: How many entries to return, 1–100.
-- `offset`: How many entries to skip.
+- `limit`: How many items to return, 1–100.
+- `offset`: How many items to skip: the next page starts at `offset + limit`.
 - `route`: Only this route template (e.g. `/v1/links/{id}`).
 - `status`: Only this status (e.g. `429`).
 ```ignore
@@ -9411,7 +10907,7 @@ Sends a `GET` request to `/v1/webhooks`
 
 Arguments:
 - `limit`: How many items to return, 1–100.
-- `offset`: How many items to skip.
+- `offset`: How many items to skip: the next page starts at `offset + limit`.
 ```ignore
 let response = client.webhook_list()
     .limit(limit)
@@ -9520,7 +11016,7 @@ Sends a `GET` request to `/v1/webhooks/{id}/deliveries`
 Arguments:
 - `id`: The endpoint's id (`whk_…`)
 - `limit`: How many items to return, 1–100.
-- `offset`: How many items to skip.
+- `offset`: How many items to skip: the next page starts at `offset + limit`.
 ```ignore
 let response = client.webhook_deliveries()
     .id(id)

@@ -26,6 +26,25 @@ pub enum IdKind {
 }
 
 impl IdKind {
+    const ALL: [IdKind; 11] = [
+        Self::Organization,
+        Self::User,
+        Self::Session,
+        Self::ApiKey,
+        Self::Link,
+        Self::Domain,
+        Self::Job,
+        Self::Webhook,
+        Self::Event,
+        Self::Delivery,
+        Self::Request,
+    ];
+
+    /// The kind an id prefix names (`lnk` → `Link`).
+    pub fn from_prefix(prefix: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|kind| kind.prefix() == prefix)
+    }
+
     pub const fn prefix(self) -> &'static str {
         match self {
             Self::Organization => "org",

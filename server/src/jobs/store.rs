@@ -174,13 +174,21 @@ pub async fn finish(
             .fetch_optional(&mut *tx)
             .await?;
         if let Some((organization_id, job_kind, stored)) = finished {
-            let stored: Option<serde_json::Value> = stored.and_then(|r| serde_json::from_str(&r).ok());
-            let event = NewEvent::new(
-                &organization_id,
-                kind,
-                serde_json::json!({"id": id, "kind": job_kind, "status": status, "result": stored, "error": error, "finished_at": at}),
-                at,
-            );
+            let stored: Option<crate::jobs::ImportResult> =
+                stored.and_then(|r| serde_json::from_str(&r).ok());
+            let data = crate::events::JobFinishedData {
+                id: id.to_owned(),
+                kind: JobKind::parse(&job_kind).unwrap_or(JobKind::LinkImport),
+                status: if kind == EventType::JobSucceeded {
+                    JobStatus::Succeeded
+                } else {
+                    JobStatus::Failed
+                },
+                result: stored,
+                error: error.map(str::to_owned),
+                finished_at: at,
+            };
+            let event = NewEvent::new(&organization_id, kind, crate::events::data(&data), at);
             crate::insert_event!(&mut *tx, &event)?;
         }
         // The job's rows are spent.

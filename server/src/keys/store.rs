@@ -341,7 +341,12 @@ pub async fn revoke_key(db: &Db, organization_id: &str, id: &str) -> Result<bool
         let event = NewEvent::new(
             organization_id,
             EventType::KeyRevoked,
-            serde_json::json!({"id": id, "name": name, "prefix": prefix, "revoked_at": at}),
+            crate::events::data(&crate::events::KeyRevokedData {
+                id: id.to_owned(),
+                name,
+                prefix,
+                revoked_at: at,
+            }),
             at,
         );
         crate::insert_event!(&mut *tx, &event)?;

@@ -3,8 +3,6 @@
 
 use chrono::NaiveDate;
 
-use serde_json::json;
-
 use crate::db::{BeginWrite, Db, StoreError, placeholders};
 use crate::dispatch;
 use crate::events::{EventType, NewEvent};
@@ -155,8 +153,16 @@ pub async fn insert(db: &Db, new: &NewLink<'_>) -> Result<LinkRow, StoreError> {
         let event = NewEvent::new(
             new.organization_id,
             EventType::LinkCreated,
-            json!({"id": row.id, "url": row.url, "domain": row.domain, "slug": row.slug, "title": row.title,
-                   "tags": row.tags(), "expires_at": row.expires_at, "created_at": row.created_at}),
+            crate::events::data(&crate::events::LinkCreatedData {
+                id: row.id.clone(),
+                url: row.url.clone(),
+                domain: row.domain.clone(),
+                slug: row.slug.clone(),
+                title: row.title.clone(),
+                tags: row.tags(),
+                expires_at: row.expires_at,
+                created_at: row.created_at,
+            }),
             new.at,
         );
         crate::insert_event!(&mut *tx, &event)?;
@@ -277,7 +283,12 @@ pub async fn soft_delete(
         let event = NewEvent::new(
             organization_id,
             EventType::LinkDeleted,
-            json!({"id": id, "domain": domain, "slug": slug, "deleted_at": at}),
+            crate::events::data(&crate::events::LinkDeletedData {
+                id: id.to_owned(),
+                domain,
+                slug,
+                deleted_at: at,
+            }),
             at,
         );
         crate::insert_event!(&mut *tx, &event)?;

@@ -113,10 +113,10 @@ pub struct UpdateLinkRequest {
 #[derive(Debug, Default, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct ListLinksParams {
-    /// How many links to return, 1–100.
+    /// How many items to return, 1–100.
     #[param(minimum = 1, maximum = 100, default = 20)]
     pub limit: Option<i64>,
-    /// How many links to skip.
+    /// How many items to skip: the next page starts at `offset + limit`.
     #[param(minimum = 0, default = 0)]
     pub offset: Option<i64>,
     /// Case-insensitive text to find in the title, URL or slug.

@@ -121,10 +121,10 @@ pub struct RequestLogEntry {
 #[derive(Debug, Default, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct RequestsParams {
-    /// How many entries to return, 1–100.
+    /// How many items to return, 1–100.
     #[param(minimum = 1, maximum = 100, default = 20)]
     pub limit: Option<i64>,
-    /// How many entries to skip.
+    /// How many items to skip: the next page starts at `offset + limit`.
     #[param(minimum = 0, default = 0)]
     pub offset: Option<i64>,
     /// Only this key's requests.

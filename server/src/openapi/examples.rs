@@ -46,6 +46,9 @@ fn compose_at(doc: &Value, schema: &Value, at: &str, depth: usize) -> Value {
             return compose_at(doc, variant, at, depth + 1);
         }
     }
+    if let Some(constant) = schema.get("const") {
+        return constant.clone();
+    }
     if let Some(first) = schema.get("enum").and_then(Value::as_array).and_then(|e| e.first()) {
         return first.clone();
     }

@@ -16,6 +16,7 @@
 
 pub mod examples;
 mod responses;
+pub mod webhooks;
 
 use std::collections::HashSet;
 
@@ -34,7 +35,16 @@ use crate::error::{ErrorCode, FieldError, Problem};
         contact(name = "Portico", url = "https://github.com/portico-dev/portico"),
     ),
     servers((url = "/", description = "The server that serves this document.")),
-    components(schemas(Problem, FieldError, ErrorCode)),
+    components(schemas(
+        Problem,
+        FieldError,
+        ErrorCode,
+        crate::events::LinkCreatedData,
+        crate::events::LinkDeletedData,
+        crate::events::KeyRevokedData,
+        crate::events::JobFinishedData,
+        crate::events::PingData,
+    )),
     modifiers(&SecuritySchemes),
     tags(
         (name = "account", description = "Dashboard accounts: sign up, sign in and out. Dashboard routes take a session token: `Authorization: Bearer pts_…`."),
@@ -102,6 +112,7 @@ pub fn document() -> Value {
     responses::share(&mut doc);
     name_lists(&mut doc);
     examples::add(&mut doc);
+    webhooks::add(&mut doc);
     hoist_descriptions(&mut doc);
     for (_method, _path, op) in operations_mut(&mut doc) {
         sort_extensions(op);
@@ -537,6 +548,34 @@ mod tests {
             }
         }
         assert_eq!(missing, Vec::<String>::new());
+    }
+
+    /// The document was 534 KB when every operation carried its own copy of the error
+    /// responses; the contract for tools and LLMs must stay under a third of that. Code samples
+    /// live in `/openapi.samples.json`, not here.
+    #[test]
+    fn the_document_stays_under_a_third_of_its_old_size() {
+        let size = document_json().len();
+        assert!(size < 534_312 / 3, "spec/openapi.json is {size} bytes");
+    }
+
+    #[test]
+    fn webhooks_document_every_event_with_its_payload_and_signature_headers() {
+        let doc = document();
+        for event in crate::events::EventType::ALL.iter().map(|e| e.as_str()).chain(["ping"]) {
+            let post = &doc["webhooks"][event]["post"];
+            let schema = resolve(&doc, &post["requestBody"]["content"]["application/json"]["schema"]);
+            assert_eq!(schema["properties"]["type"]["const"], event);
+            let data = resolve(&doc, &schema["properties"]["data"]);
+            assert!(data["properties"].as_object().is_some_and(|p| !p.is_empty()), "{event}");
+            let headers: Vec<&str> = post["parameters"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|p| resolve(&doc, p)["name"].as_str().unwrap())
+                .collect();
+            assert_eq!(headers, ["webhook-id", "webhook-timestamp", "webhook-signature"]);
+        }
     }
 
     #[test]

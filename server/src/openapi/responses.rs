@@ -189,11 +189,58 @@ pub(super) fn share(doc: &mut Value) {
         }
         add_error_responses(op, &mut examples, &mut responses);
     }
+    let shared_parameters = share_parameters(doc);
     let components = doc["components"].as_object_mut().expect("the document has components");
     components.insert("headers".into(), Value::Object(header_components));
-    components.insert("parameters".into(), Value::Object(parameters()));
+    let mut parameter_components = parameters();
+    parameter_components.extend(shared_parameters);
+    components.insert("parameters".into(), Value::Object(parameter_components));
     components.insert("examples".into(), Value::Object(examples));
     components.insert("responses".into(), Value::Object(responses.into_iter().collect()));
+}
+
+/// Parameters declared the same way by several operations (`limit`, `offset`, a resource's
+/// `{id}`) become one component each: `Limit`, `Offset`, `LinkId` (named after the kind of
+/// id its example is).
+fn share_parameters(doc: &mut Value) -> Map<String, Value> {
+    let mut uses: BTreeMap<String, (Value, usize)> = BTreeMap::new();
+    for (_method, _path, op) in operations_mut(doc) {
+        for param in op.get("parameters").and_then(Value::as_array).into_iter().flatten() {
+            if param.get("$ref").is_none() {
+                uses.entry(param.to_string()).or_insert_with(|| (param.clone(), 0)).1 += 1;
+            }
+        }
+    }
+    let mut names: BTreeMap<String, String> = BTreeMap::new();
+    let mut components = Map::new();
+    for (key, (param, count)) in uses {
+        let Some(name) = parameter_name(&param).filter(|_| count > 1) else { continue };
+        if components.contains_key(&name) {
+            continue;
+        }
+        components.insert(name.clone(), param);
+        names.insert(key, name);
+    }
+    for (_method, _path, op) in operations_mut(doc) {
+        for param in op.get_mut("parameters").and_then(Value::as_array_mut).into_iter().flatten() {
+            if let Some(name) = names.get(&param.to_string()) {
+                *param = reference(PARAMETERS, name);
+            }
+        }
+    }
+    components
+}
+
+/// The component name of a shared parameter: `LinkId` for a path id whose example is
+/// `lnk_…`, `Limit` for the query's `limit`.
+fn parameter_name(param: &Value) -> Option<String> {
+    let name = param["name"].as_str()?;
+    if param["in"] == "path" {
+        let prefix = param["example"].as_str()?.split('_').next()?;
+        let kind = crate::ids::IdKind::from_prefix(prefix)?;
+        return Some(format!("{kind:?}Id"));
+    }
+    (param["in"] == "query").then(|| pascal(name))
 }
 
 fn has_etag(op: &Map<String, Value>) -> bool {

@@ -164,7 +164,7 @@ pub struct ListWebhooksParams {
     /// How many items to return, 1–100.
     #[param(minimum = 1, maximum = 100, default = 20)]
     pub limit: Option<i64>,
-    /// How many items to skip.
+    /// How many items to skip: the next page starts at `offset + limit`.
     #[param(minimum = 0, default = 0)]
     pub offset: Option<i64>,
 }

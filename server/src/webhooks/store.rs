@@ -158,8 +158,8 @@ pub async fn queue_ping(db: &Db, endpoint_id: &str) -> Result<PingQueued, StoreE
     let at = db.now();
     let event_id = Id::generate(IdKind::Event).into_string();
     let delivery_id = Id::generate(IdKind::Delivery).into_string();
-    let body = serde_json::json!({"type": "ping", "timestamp": at, "data": {"endpoint_id": endpoint_id}})
-        .to_string();
+    let data = crate::events::PingData { endpoint_id: endpoint_id.to_owned() };
+    let body = serde_json::json!({"type": "ping", "timestamp": at, "data": data}).to_string();
     dispatch!(db, |pool| sqlx::query(INSERT_DELIVERY)
         .bind(&delivery_id)
         .bind(endpoint_id)

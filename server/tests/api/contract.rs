@@ -110,6 +110,39 @@ async fn check(State(violations): State<Violations>, request: Request, next: Nex
     Response::from_parts(parts, Body::from(bytes))
 }
 
+/// What is wrong with a webhook delivery by the document's `webhooks`: its type must be one
+/// of them, its body must validate against that event's schema, and the Standard Webhooks
+/// headers must be present and well-formed. Empty when the delivery keeps the contract.
+pub fn webhook_violations(headers: &axum::http::HeaderMap, body: &str) -> Vec<String> {
+    let Ok(value) = serde_json::from_str::<Value>(body) else {
+        return vec![format!("a delivery whose body is not JSON: {body:.200}")];
+    };
+    let kind = value["type"].as_str().unwrap_or_default().to_owned();
+    let Some(op) = SPEC.doc["webhooks"].get(&kind).map(|w| &w["post"]) else {
+        return vec![format!("a delivery of a type the document does not list: {kind:?}")];
+    };
+    let mut problems = Vec::new();
+    for param in op["parameters"].as_array().into_iter().flatten() {
+        let param = portico::openapi::resolve(&SPEC.doc, param);
+        let name = param["name"].as_str().unwrap_or_default();
+        match headers.get(name).and_then(|v| v.to_str().ok()) {
+            None => problems.push(format!("{kind}: no {name} header")),
+            Some(sent) => problems.extend(
+                validator(&format!("webhook header {name}"), &param["schema"])
+                    .iter_errors(&json!(sent))
+                    .map(|e| format!("{kind}: header {name}: {e}")),
+            ),
+        }
+    }
+    let schema = &op["requestBody"]["content"]["application/json"]["schema"];
+    problems.extend(
+        validator(&format!("webhook {kind}"), schema)
+            .iter_errors(&value)
+            .map(|e| format!("{kind}: at {}: {e}", e.instance_path())),
+    );
+    problems
+}
+
 /// The validator of one schema of the document: the schema with the document's components
 /// beside it, so that its `$ref`s resolve.
 fn validator(key: &str, schema: &Value) -> Arc<jsonschema::Validator> {
@@ -145,4 +178,25 @@ fn a_body_that_breaks_its_schema_is_caught() {
     let mut not_a_code = valid.clone();
     not_a_code["code"] = json!(7);
     assert!(problem.iter_errors(&not_a_code).count() > 0);
+}
+
+#[test]
+fn a_delivery_that_breaks_its_webhook_schema_is_caught() {
+    let mut headers = axum::http::HeaderMap::new();
+    headers.insert("webhook-id", "evt_01JD0Q8Y4T8W6Q0C4X5M9Z2B7N".parse().unwrap());
+    headers.insert("webhook-timestamp", "1764581400".parse().unwrap());
+    headers.insert("webhook-signature", "v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE=".parse().unwrap());
+    let good = json!({"type": "link.deleted", "timestamp": "2026-12-01T09:30:00Z",
+        "data": {"id": "lnk_01JD0Q8Y4T8W6Q0C4X5M9Z2B7N", "domain": "go.example.com", "slug": "spring", "deleted_at": "2026-12-01T09:30:00Z"}});
+    assert_eq!(webhook_violations(&headers, &good.to_string()), Vec::<String>::new());
+    let mut missing_field = good.clone();
+    missing_field["data"].as_object_mut().unwrap().remove("slug");
+    assert_eq!(webhook_violations(&headers, &missing_field.to_string()).len(), 1);
+    let unknown = json!({"type": "link.renamed", "timestamp": "2026-12-01T09:30:00Z", "data": {}});
+    assert_eq!(webhook_violations(&headers, &unknown.to_string()).len(), 1);
+    headers.remove("webhook-signature");
+    assert_eq!(
+        webhook_violations(&headers, &good.to_string()),
+        ["link.deleted: no webhook-signature header"]
+    );
 }

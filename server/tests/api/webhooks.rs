@@ -69,6 +69,11 @@ impl Receiver {
         let _ = tokio::time::timeout(Duration::from_secs(10), arrived.wait_for(|count| *count >= n)).await;
         let received = self.received.lock().unwrap().clone();
         assert!(received.len() >= n, "expected {n} deliveries, got {}", received.len());
+        // Every delivery keeps the spec's `webhooks`: its schema and its signature headers.
+        for (headers, body, _) in &received {
+            let violations = crate::contract::webhook_violations(headers, body);
+            assert!(violations.is_empty(), "a delivery breaks spec/openapi.json: {violations:#?}");
+        }
         received
     }
 }
