@@ -149,7 +149,7 @@ pub mod types {
         pub allowed_ips: ::std::vec::Vec<::std::string::String>,
         ///Hostnames the key may act on; empty or absent means all.
         #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
-        pub domains: ::std::vec::Vec<::std::string::String>,
+        pub domains: ::std::vec::Vec<Hostname>,
         ///An expiry time in the future. Give this or `expires_in_days`, not both.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub expires_at: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
@@ -231,65 +231,11 @@ pub mod types {
     #[serde(deny_unknown_fields)]
     pub struct CreateDomainRequest {
         ///A DNS hostname; stored lower-case, without a trailing dot.
-        pub hostname: CreateDomainRequestHostname,
+        pub hostname: Hostname,
     }
     impl CreateDomainRequest {
         pub fn builder() -> builder::CreateDomainRequest {
             Default::default()
-        }
-    }
-    ///A DNS hostname; stored lower-case, without a trailing dot.
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
-    #[serde(transparent)]
-    pub struct CreateDomainRequestHostname(::std::string::String);
-    impl ::std::ops::Deref for CreateDomainRequestHostname {
-        type Target = ::std::string::String;
-        fn deref(&self) -> &::std::string::String {
-            &self.0
-        }
-    }
-    impl ::std::convert::From<CreateDomainRequestHostname> for ::std::string::String {
-        fn from(value: CreateDomainRequestHostname) -> Self {
-            value.0
-        }
-    }
-    impl ::std::str::FromStr for CreateDomainRequestHostname {
-        type Err = self::error::ConversionError;
-        fn from_str(
-            value: &str,
-        ) -> ::std::result::Result<Self, self::error::ConversionError> {
-            if value.chars().count() > 253usize {
-                return Err("longer than 253 characters".into());
-            }
-            Ok(Self(value.to_string()))
-        }
-    }
-    impl ::std::convert::TryFrom<&str> for CreateDomainRequestHostname {
-        type Error = self::error::ConversionError;
-        fn try_from(
-            value: &str,
-        ) -> ::std::result::Result<Self, self::error::ConversionError> {
-            value.parse()
-        }
-    }
-    impl ::std::convert::TryFrom<::std::string::String> for CreateDomainRequestHostname {
-        type Error = self::error::ConversionError;
-        fn try_from(
-            value: ::std::string::String,
-        ) -> ::std::result::Result<Self, self::error::ConversionError> {
-            value.parse()
-        }
-    }
-    impl<'de> ::serde::Deserialize<'de> for CreateDomainRequestHostname {
-        fn deserialize<D>(deserializer: D) -> ::std::result::Result<Self, D::Error>
-        where
-            D: ::serde::Deserializer<'de>,
-        {
-            ::std::string::String::deserialize(deserializer)?
-                .parse()
-                .map_err(|e: self::error::ConversionError| {
-                    <D::Error as ::serde::de::Error>::custom(e.to_string())
-                })
         }
     }
     ///A new link.
@@ -299,7 +245,7 @@ pub mod types {
         /**A hostname the organisation registered, or the deployment's default domain (the
 default when absent).*/
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub domain: ::std::option::Option<::std::string::String>,
+        pub domain: ::std::option::Option<Hostname>,
         ///A future time after which the link stops redirecting.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub expires_at: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
@@ -826,36 +772,7 @@ default when absent).*/
             Default::default()
         }
     }
-    /**A stable, machine-readable error code:
-- `invalid_request` (400): The request is malformed (bad JSON, bad query string, conflicting headers).
-- `endpoint_not_allowed` (400): The playground was asked to call something outside `/v1/`.
-- `missing_credentials` (401): No credentials were sent.
-- `invalid_api_key` (401): The API key is malformed, fails its checksum, or is unknown.
-- `key_revoked` (401): The API key was revoked.
-- `key_expired` (401): The API key has expired.
-- `invalid_session` (401): The dashboard session token is unknown, expired or ended.
-- `invalid_credentials` (401): The email or password is wrong.
-- `insufficient_scope` (403): The API key lacks the scope the operation needs.
-- `ip_not_allowed` (403): The caller's IP address is not in the key's allowlist.
-- `domain_not_allowed` (403): The key is limited to other domains.
-- `key_blocked` (403): The key is blocked.
-- `api_key_forbidden` (403): API keys cannot do this; it needs a dashboard session.
-- `not_found` (404): No such resource (or not in the caller's organisation).
-- `method_not_allowed` (405): The path exists but not with this method.
-- `conflict` (409): The request conflicts with the current state (a duplicate, a resource in use).
-- `idempotency_in_progress` (409): A request with the same idempotency key is still being processed.
-- `version_mismatch` (412): The `If-Match` version is not the current one.
-- `payload_too_large` (413): The request body is too large.
-- `uri_too_long` (414): The request's URI is longer than the server reads.
-- `unsupported_media_type` (415): The request body's content type is not accepted here.
-- `headers_too_large` (431): The request's header section is larger than the server reads.
-- `validation_failed` (422): The request is well-formed but some fields are invalid (see `errors`).
-- `idempotency_key_reused` (422): The idempotency key was used before with a different request.
-- `rate_limited` (429): Too many requests; retry after `retry-after` seconds.
-- `quota_exceeded` (429): The organisation's monthly quota is spent.
-- `internal` (500): Something failed inside Portico; quote the request id.
-- `unavailable` (503): The server cannot take the request now: a dependency (the database) is down, or it is at capacity (connections, sign-ins); retry after `retry-after` when given.
-*/
+    ///A stable, machine-readable error code. The known codes, with the status each is answered with: `invalid_request` (400), `endpoint_not_allowed` (400), `missing_credentials` (401), `invalid_api_key` (401), `key_revoked` (401), `key_expired` (401), `invalid_session` (401), `invalid_credentials` (401), `insufficient_scope` (403), `ip_not_allowed` (403), `domain_not_allowed` (403), `key_blocked` (403), `api_key_forbidden` (403), `not_found` (404), `method_not_allowed` (405), `conflict` (409), `idempotency_in_progress` (409), `version_mismatch` (412), `payload_too_large` (413), `uri_too_long` (414), `unsupported_media_type` (415), `headers_too_large` (431), `validation_failed` (422), `idempotency_key_reused` (422), `rate_limited` (429), `quota_exceeded` (429), `internal` (500), `unavailable` (503). What each means is in the error responses that list it and in /docs/guides/errors.md.
     #[derive(
         ::serde::Deserialize,
         ::serde::Serialize,
@@ -1111,8 +1028,78 @@ server stays ready and each instance limits on its own until Redis returns.*/
             Default::default()
         }
     }
-    ///The multipart form of an import.
+    /**A hostname as the API takes it, for the spec: a DNS name of letters, digits and hyphens in
+dot-separated labels (the last not all digits), or an IPv4 address; any case, an optional
+trailing dot, at most 253 characters. The pattern is exactly what [`normalize`] accepts.*/
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[serde(transparent)]
+    pub struct Hostname(::std::string::String);
+    impl ::std::ops::Deref for Hostname {
+        type Target = ::std::string::String;
+        fn deref(&self) -> &::std::string::String {
+            &self.0
+        }
+    }
+    impl ::std::convert::From<Hostname> for ::std::string::String {
+        fn from(value: Hostname) -> Self {
+            value.0
+        }
+    }
+    impl ::std::str::FromStr for Hostname {
+        type Err = self::error::ConversionError;
+        fn from_str(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            if value.chars().count() > 254usize {
+                return Err("longer than 254 characters".into());
+            }
+            static PATTERN: ::std::sync::LazyLock<::regress::Regex> = ::std::sync::LazyLock::new(||
+            {
+                ::regress::Regex::new(
+                        "^(?:(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])(?:\\.(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])){3}\\.?|(?=.{1,253}\\.?$)(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\\.)*(?=[A-Za-z0-9-]*[A-Za-z-])[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\\.?)$",
+                    )
+                    .unwrap()
+            });
+            if PATTERN.find(value).is_none() {
+                return Err(
+                    "doesn't match pattern \"^(?:(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])(?:\\.(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])){3}\\.?|(?=.{1,253}\\.?$)(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\\.)*(?=[A-Za-z0-9-]*[A-Za-z-])[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\\.?)$\""
+                        .into(),
+                );
+            }
+            Ok(Self(value.to_string()))
+        }
+    }
+    impl ::std::convert::TryFrom<&str> for Hostname {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl ::std::convert::TryFrom<::std::string::String> for Hostname {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: ::std::string::String,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for Hostname {
+        fn deserialize<D>(deserializer: D) -> ::std::result::Result<Self, D::Error>
+        where
+            D: ::serde::Deserializer<'de>,
+        {
+            ::std::string::String::deserialize(deserializer)?
+                .parse()
+                .map_err(|e: self::error::ConversionError| {
+                    <D::Error as ::serde::de::Error>::custom(e.to_string())
+                })
+        }
+    }
+    ///The multipart form of an import: the `file` part only (any other part is 422).
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[serde(deny_unknown_fields)]
     pub struct ImportForm {
         /**A CSV file with a header row: `url,slug,domain,title,tags` (tags `;`-separated; only
 `url` is required). At most 10 MiB.*/
@@ -2226,7 +2213,7 @@ server-side; it never reaches the browser.*/
         pub body: ::std::option::Option<::serde_json::Value>,
         /**A normalised path under `/v1/` (`/v1/links`, `/v1/links/lnk_…`), optionally with a
 query string. Anything else is 400 `endpoint_not_allowed`.*/
-        pub endpoint: ::std::string::String,
+        pub endpoint: PlaygroundRequestEndpoint,
         /**Extra request headers. Credentials, `host`, `content-length`, cookies and forwarding
 headers are refused: the playground sets those.*/
         #[serde(
@@ -2252,6 +2239,63 @@ headers are refused: the playground sets those.*/
     impl PlaygroundRequest {
         pub fn builder() -> builder::PlaygroundRequest {
             Default::default()
+        }
+    }
+    /**A normalised path under `/v1/` (`/v1/links`, `/v1/links/lnk_…`), optionally with a
+query string. Anything else is 400 `endpoint_not_allowed`.*/
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[serde(transparent)]
+    pub struct PlaygroundRequestEndpoint(::std::string::String);
+    impl ::std::ops::Deref for PlaygroundRequestEndpoint {
+        type Target = ::std::string::String;
+        fn deref(&self) -> &::std::string::String {
+            &self.0
+        }
+    }
+    impl ::std::convert::From<PlaygroundRequestEndpoint> for ::std::string::String {
+        fn from(value: PlaygroundRequestEndpoint) -> Self {
+            value.0
+        }
+    }
+    impl ::std::str::FromStr for PlaygroundRequestEndpoint {
+        type Err = self::error::ConversionError;
+        fn from_str(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            static PATTERN: ::std::sync::LazyLock<::regress::Regex> = ::std::sync::LazyLock::new(||
+            { ::regress::Regex::new("^/v1/").unwrap() });
+            if PATTERN.find(value).is_none() {
+                return Err("doesn't match pattern \"^/v1/\"".into());
+            }
+            Ok(Self(value.to_string()))
+        }
+    }
+    impl ::std::convert::TryFrom<&str> for PlaygroundRequestEndpoint {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl ::std::convert::TryFrom<::std::string::String> for PlaygroundRequestEndpoint {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: ::std::string::String,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for PlaygroundRequestEndpoint {
+        fn deserialize<D>(deserializer: D) -> ::std::result::Result<Self, D::Error>
+        where
+            D: ::serde::Deserializer<'de>,
+        {
+            ::std::string::String::deserialize(deserializer)?
+                .parse()
+                .map_err(|e: self::error::ConversionError| {
+                    <D::Error as ::serde::de::Error>::custom(e.to_string())
+                })
         }
     }
     ///What the call answered.
@@ -2740,7 +2784,7 @@ create a new key for that.*/
         pub blocked_reason: ::std::option::Option<::std::string::String>,
         ///The hostnames the key may act on (at most 100); empty means all.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub domains: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+        pub domains: ::std::option::Option<::std::vec::Vec<Hostname>>,
         ///A new expiry in the future; `null`: never expires.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub expires_at: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
@@ -2819,7 +2863,7 @@ create a new key for that.*/
     pub struct UpdateLinkRequest {
         ///Moves the link to another of the organisation's domains.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub domain: ::std::option::Option<::std::string::String>,
+        pub domain: ::std::option::Option<Hostname>,
         ///A new expiry in the future; `null`: never expires.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub expires_at: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
@@ -4219,7 +4263,7 @@ deliveries in a row, is disabled (see `disabled_reason`).*/
                 ::std::string::String,
             >,
             domains: ::std::result::Result<
-                ::std::vec::Vec<::std::string::String>,
+                ::std::vec::Vec<super::Hostname>,
                 ::std::string::String,
             >,
             expires_at: ::std::result::Result<
@@ -4271,7 +4315,7 @@ deliveries in a row, is disabled (see `disabled_reason`).*/
             }
             pub fn domains<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::vec::Vec<::std::string::String>>,
+                T: ::std::convert::TryInto<::std::vec::Vec<super::Hostname>>,
                 T::Error: ::std::fmt::Display,
             {
                 self.domains = value
@@ -4384,10 +4428,7 @@ deliveries in a row, is disabled (see `disabled_reason`).*/
         }
         #[derive(Clone, Debug)]
         pub struct CreateDomainRequest {
-            hostname: ::std::result::Result<
-                super::CreateDomainRequestHostname,
-                ::std::string::String,
-            >,
+            hostname: ::std::result::Result<super::Hostname, ::std::string::String>,
         }
         impl ::std::default::Default for CreateDomainRequest {
             fn default() -> Self {
@@ -4399,7 +4440,7 @@ deliveries in a row, is disabled (see `disabled_reason`).*/
         impl CreateDomainRequest {
             pub fn hostname<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<super::CreateDomainRequestHostname>,
+                T: ::std::convert::TryInto<super::Hostname>,
                 T::Error: ::std::fmt::Display,
             {
                 self.hostname = value
@@ -4429,7 +4470,7 @@ deliveries in a row, is disabled (see `disabled_reason`).*/
         #[derive(Clone, Debug)]
         pub struct CreateLinkRequest {
             domain: ::std::result::Result<
-                ::std::option::Option<::std::string::String>,
+                ::std::option::Option<super::Hostname>,
                 ::std::string::String,
             >,
             expires_at: ::std::result::Result<
@@ -4468,7 +4509,7 @@ deliveries in a row, is disabled (see `disabled_reason`).*/
         impl CreateLinkRequest {
             pub fn domain<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T: ::std::convert::TryInto<::std::option::Option<super::Hostname>>,
                 T::Error: ::std::fmt::Display,
             {
                 self.domain = value
@@ -7617,7 +7658,7 @@ deliveries in a row, is disabled (see `disabled_reason`).*/
                 ::std::string::String,
             >,
             endpoint: ::std::result::Result<
-                ::std::string::String,
+                super::PlaygroundRequestEndpoint,
                 ::std::string::String,
             >,
             headers: ::std::result::Result<
@@ -7678,7 +7719,7 @@ deliveries in a row, is disabled (see `disabled_reason`).*/
             }
             pub fn endpoint<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::string::String>,
+                T: ::std::convert::TryInto<super::PlaygroundRequestEndpoint>,
                 T::Error: ::std::fmt::Display,
             {
                 self.endpoint = value
@@ -8654,7 +8695,7 @@ deliveries in a row, is disabled (see `disabled_reason`).*/
                 ::std::string::String,
             >,
             domains: ::std::result::Result<
-                ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+                ::std::option::Option<::std::vec::Vec<super::Hostname>>,
                 ::std::string::String,
             >,
             expires_at: ::std::result::Result<
@@ -8727,7 +8768,7 @@ deliveries in a row, is disabled (see `disabled_reason`).*/
             pub fn domains<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<
-                    ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+                    ::std::option::Option<::std::vec::Vec<super::Hostname>>,
                 >,
                 T::Error: ::std::fmt::Display,
             {
@@ -8814,7 +8855,7 @@ deliveries in a row, is disabled (see `disabled_reason`).*/
         #[derive(Clone, Debug)]
         pub struct UpdateLinkRequest {
             domain: ::std::result::Result<
-                ::std::option::Option<::std::string::String>,
+                ::std::option::Option<super::Hostname>,
                 ::std::string::String,
             >,
             expires_at: ::std::result::Result<
@@ -8853,7 +8894,7 @@ deliveries in a row, is disabled (see `disabled_reason`).*/
         impl UpdateLinkRequest {
             pub fn domain<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T: ::std::convert::TryInto<::std::option::Option<super::Hostname>>,
                 T::Error: ::std::fmt::Display,
             {
                 self.domain = value
@@ -10835,7 +10876,7 @@ Arguments:
 - `limit`: How many items to return, 1–100.
 - `offset`: How many items to skip: the next page starts at `offset + limit`.
 - `route`: Only this route template (e.g. `/v1/links/{id}`).
-- `status`: Only this status (e.g. `429`).
+- `status`: Only this status (e.g. `429`): 100–599.
 ```ignore
 let response = client.request_list()
     .key_id(key_id)
@@ -14939,7 +14980,7 @@ pub mod builder {
     #[derive(Debug, Clone)]
     pub struct LinkList<'a> {
         client: &'a super::Client,
-        domain: Result<Option<::std::string::String>, String>,
+        domain: Result<Option<types::Hostname>, String>,
         limit: Result<Option<::std::num::NonZeroU64>, String>,
         offset: Result<Option<i64>, String>,
         search: Result<Option<::std::string::String>, String>,
@@ -14958,15 +14999,12 @@ pub mod builder {
         }
         pub fn domain<V>(mut self, value: V) -> Self
         where
-            V: std::convert::TryInto<::std::string::String>,
+            V: std::convert::TryInto<types::Hostname>,
         {
             self.domain = value
                 .try_into()
                 .map(Some)
-                .map_err(|_| {
-                    "conversion to `:: std :: string :: String` for domain failed"
-                        .to_string()
-                });
+                .map_err(|_| "conversion to `Hostname` for domain failed".to_string());
             self
         }
         pub fn limit<V>(mut self, value: V) -> Self

@@ -88,7 +88,7 @@ impl Fixture {
             .body(
                 types::CreateLinkRequest::builder()
                     .url(format!("https://example.com/{slug}"))
-                    .domain(Some(hostname.to_owned()))
+                    .domain(Some(hostname.parse::<types::Hostname>().expect("a valid hostname")))
                     .slug(Some(slug.parse::<types::CreateLinkRequestSlug>().expect("a valid slug"))),
             )
             .send()
@@ -288,7 +288,7 @@ async fn the_link_operations_round_trip() {
             .body(
                 types::CreateLinkRequest::builder()
                     .url("https://example.com/spring")
-                    .domain(Some(domain.hostname.clone()))
+                    .domain(Some(domain.hostname.parse::<types::Hostname>().expect("a valid hostname")))
                     .slug(Some("spring".parse::<types::CreateLinkRequestSlug>().expect("a valid slug")))
                     .tags(vec!["sdk".to_owned()]),
             )

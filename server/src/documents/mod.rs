@@ -258,10 +258,10 @@ fn collect_schema_names(doc: &Value, value: &Value, names: &mut std::collections
                     if names.insert(name.to_owned()) {
                         collect_schema_names(doc, &doc["components"]["schemas"][name], names);
                     }
-                } else if let Some(target) = doc.pointer(reference.trim_start_matches('#')) {
-                    if !reference.starts_with("#/components/responses/") {
-                        collect_schema_names(doc, target, names);
-                    }
+                } else if let Some(target) = doc.pointer(reference.trim_start_matches('#'))
+                    && !reference.starts_with("#/components/responses/")
+                {
+                    collect_schema_names(doc, target, names);
                 }
             }
             map.values().for_each(|v| collect_schema_names(doc, v, names));

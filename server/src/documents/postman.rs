@@ -377,6 +377,8 @@ fn parameters(
                 let value = match (name, disposable) {
                     (_, Some(d)) if !d.into_token => "{{disposableId}}".to_owned(),
                     ("slug", _) => "{{slug}}".to_owned(),
+                    // A name, not an id: its example names a real document.
+                    ("page", _) => parameter["example"].as_str().unwrap_or_default().to_owned(),
                     _ => format!("{{{{{}}}}}", id_variable(path)),
                 };
                 variables.push(json!({"key": name, "value": value, "description": description}));

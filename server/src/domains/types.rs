@@ -24,7 +24,7 @@ pub struct Domain {
 #[schema(example = json!({"hostname": "go.example.com"}))]
 pub struct CreateDomainRequest {
     /// A DNS hostname; stored lower-case, without a trailing dot.
-    #[schema(max_length = 253, example = "go.example.com")]
+    #[schema(value_type = crate::hostname::Hostname)]
     pub hostname: String,
 }
 

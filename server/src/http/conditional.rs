@@ -35,6 +35,10 @@ impl EntityTag {
     }
 }
 
+/// A field value that is neither `*` nor a list of entity tags.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Malformed;
+
 /// A parsed `If-Match` or `If-None-Match` field value.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Condition {
@@ -47,13 +51,13 @@ pub enum Condition {
 impl Condition {
     /// Reads every line of a header as one list (§5.3). `Ok(None)` when the header is absent;
     /// `Err` when it is not `*` or a list of entity tags.
-    pub fn from_headers(headers: &HeaderMap, name: header::HeaderName) -> Result<Option<Self>, ()> {
+    pub fn from_headers(headers: &HeaderMap, name: header::HeaderName) -> Result<Option<Self>, Malformed> {
         let mut tags = Vec::new();
         let mut any = false;
         let mut present = false;
         for value in headers.get_all(name) {
             present = true;
-            let text = value.to_str().map_err(|_| ())?.trim();
+            let text = value.to_str().map_err(|_| Malformed)?.trim();
             if text == "*" {
                 any = true;
             } else {
@@ -63,16 +67,16 @@ impl Condition {
         match (present, any) {
             (false, _) => Ok(None),
             // `*` may not be combined with tags.
-            (true, true) if !tags.is_empty() => Err(()),
+            (true, true) if !tags.is_empty() => Err(Malformed),
             (true, true) => Ok(Some(Self::Any)),
-            (true, false) if tags.is_empty() => Err(()),
+            (true, false) if tags.is_empty() => Err(Malformed),
             (true, false) => Ok(Some(Self::Tags(tags))),
         }
     }
 }
 
 /// `#entity-tag`: comma-separated, optional whitespace, empty elements allowed (§5.6.1).
-fn parse_list(mut rest: &str, out: &mut Vec<EntityTag>) -> Result<(), ()> {
+fn parse_list(mut rest: &str, out: &mut Vec<EntityTag>) -> Result<(), Malformed> {
     loop {
         rest = rest.trim_start_matches([' ', '\t', ',']);
         if rest.is_empty() {
@@ -82,17 +86,17 @@ fn parse_list(mut rest: &str, out: &mut Vec<EntityTag>) -> Result<(), ()> {
             Some(tail) => (true, tail),
             None => (false, rest),
         };
-        let tail = tail.strip_prefix('"').ok_or(())?;
-        let end = tail.find('"').ok_or(())?;
+        let tail = tail.strip_prefix('"').ok_or(Malformed)?;
+        let end = tail.find('"').ok_or(Malformed)?;
         let opaque = &tail[..end];
         // etagc = %x21 / %x23-7E / obs-text
         if !opaque.bytes().all(|b| b == 0x21 || (0x23..=0x7e).contains(&b) || b >= 0x80) {
-            return Err(());
+            return Err(Malformed);
         }
         out.push(EntityTag { weak, opaque: opaque.to_owned() });
         rest = tail[end + 1..].trim_start_matches([' ', '\t']);
         if !(rest.is_empty() || rest.starts_with(',')) {
-            return Err(());
+            return Err(Malformed);
         }
     }
 }
@@ -139,7 +143,7 @@ impl<S: Send + Sync> FromRequestParts<S> for IfMatch {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
-        Condition::from_headers(&parts.headers, header::IF_MATCH).map(Self).map_err(|()| {
+        Condition::from_headers(&parts.headers, header::IF_MATCH).map(Self).map_err(|Malformed| {
             ApiError::bad_request(
                 "If-Match must be `*` or a list of entity tags, each in double quotes: the resource's ETag, e.g. \"3\".",
             )
@@ -166,7 +170,7 @@ pub fn not_modified(condition: Option<Condition>, response: Response) -> Respons
     }
     let Some(current) = response.headers().get(header::ETAG) else { return response };
     let mut parsed = Vec::new();
-    let Ok(()) = current.to_str().map_err(|_| ()).and_then(|t| parse_list(t, &mut parsed)) else {
+    let Ok(()) = current.to_str().map_err(|_| Malformed).and_then(|t| parse_list(t, &mut parsed)) else {
         return response;
     };
     let [current_tag] = parsed.as_slice() else { return response };

@@ -160,10 +160,6 @@ pub async fn apikey_update(
 ) -> Result<(HeaderMap, Json<ApiKey>), ApiError> {
     let org = &session.organization_id;
     let current = manage::find(&state, org, &id).await?;
-    if_match.check(current.version)?;
-    if current.revoked_at.is_some() {
-        return Err(ApiError::conflict("The key is revoked; revoked keys cannot be changed."));
-    }
     let mut v = Validation::new();
     let changes = KeyChanges {
         name: req.name.as_deref().map_or_else(|| current.name.clone(), |n| check_name(&mut v, n)),
@@ -184,7 +180,12 @@ pub async fn apikey_update(
     if let Some(Some(reason)) = &req.blocked_reason {
         v.check(reason.chars().count() <= 500, "blocked_reason", "must be at most 500 characters");
     }
+    // The body is judged first (422), then the state it would apply to (412, 409).
     v.finish()?;
+    if_match.check(current.version)?;
+    if current.revoked_at.is_some() {
+        return Err(ApiError::conflict("The key is revoked; revoked keys cannot be changed."));
+    }
     let changes = KeyChanges {
         // Unblocking clears the reason unless a new one is given.
         blocked_reason: if changes.blocked { changes.blocked_reason } else { None },

@@ -125,7 +125,7 @@ pub struct CreateApiKeyRequest {
     pub scopes: Vec<Scope>,
     /// Hostnames the key may act on; empty or absent means all.
     #[serde(default)]
-    #[schema(max_items = 100)]
+    #[schema(max_items = 100, value_type = Vec<crate::hostname::Hostname>)]
     pub domains: Vec<String>,
     /// IP addresses or CIDR ranges (v4 or v6); empty or absent means anywhere.
     #[serde(default)]
@@ -152,7 +152,7 @@ pub struct UpdateApiKeyRequest {
     #[schema(min_length = 1, max_length = 100)]
     pub name: Option<String>,
     /// The hostnames the key may act on (at most 100); empty means all.
-    #[schema(max_items = 100)]
+    #[schema(max_items = 100, value_type = Option<Vec<crate::hostname::Hostname>>)]
     pub domains: Option<Vec<String>>,
     /// IP addresses or CIDR ranges (at most 100); empty means anywhere.
     #[schema(max_items = 100)]

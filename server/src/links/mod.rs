@@ -299,7 +299,6 @@ pub async fn link_update(
     ApiJson(req): ApiJson<UpdateLinkRequest>,
 ) -> Result<(StatusCode, HeaderMap, Json<Link>), ApiError> {
     let current = find_visible(&state, &principal, &id).await?;
-    if_match.check(current.version)?;
     let at = state.db.now();
     let mut v = Validation::new();
     let url = match &req.url {
@@ -329,7 +328,9 @@ pub async fn link_update(
         }
         None => Some(current.domain.clone()),
     };
+    // The body is judged first (422), then the version it would apply to (412).
     v.finish()?;
+    if_match.check(current.version)?;
     let domain = domain.expect("validation passed, so the domain resolved");
     let values = LinkValues {
         domain: &domain,

@@ -68,6 +68,7 @@ pub struct CreateLinkRequest {
     pub url: String,
     /// A hostname the organisation registered, or the deployment's default domain (the
     /// default when absent).
+    #[schema(value_type = Option<crate::hostname::Hostname>)]
     pub domain: Option<String>,
     /// `[A-Za-z0-9_-]{1,64}`, unique on its domain among live links; generated when absent.
     #[schema(pattern = "^[A-Za-z0-9_-]{1,64}$")]
@@ -92,6 +93,7 @@ pub struct UpdateLinkRequest {
     #[schema(format = "uri", max_length = 2048)]
     pub url: Option<String>,
     /// Moves the link to another of the organisation's domains.
+    #[schema(value_type = Option<crate::hostname::Hostname>)]
     pub domain: Option<String>,
     /// A new slug: `[A-Za-z0-9_-]{1,64}`, free on the link's domain.
     #[schema(pattern = "^[A-Za-z0-9_-]{1,64}$")]
@@ -122,6 +124,7 @@ pub struct ListLinksParams {
     /// Case-insensitive text to find in the title, URL or slug.
     pub search: Option<String>,
     /// Only links on this hostname.
+    #[param(value_type = Option<crate::hostname::Hostname>)]
     pub domain: Option<String>,
     /// Only links with this tag.
     pub tag: Option<String>,

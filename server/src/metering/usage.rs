@@ -129,7 +129,8 @@ pub struct RequestsParams {
     pub offset: Option<i64>,
     /// Only this key's requests.
     pub key_id: Option<String>,
-    /// Only this status (e.g. `429`).
+    /// Only this status (e.g. `429`): 100–599.
+    #[param(minimum = 100, maximum = 599)]
     pub status: Option<u16>,
     /// Only this route template (e.g. `/v1/links/{id}`).
     pub route: Option<String>,
@@ -234,6 +235,12 @@ pub async fn request_list(
     ApiQuery(params): ApiQuery<RequestsParams>,
 ) -> Result<Json<ListEnvelope<RequestLogEntry>>, ApiError> {
     let page = Pagination::new(params.limit, params.offset)?;
+    if params.status.is_some_and(|s| !(100..=599).contains(&s)) {
+        return Err(ApiError::validation(vec![crate::error::FieldError::new(
+            "status",
+            "must be an HTTP status, 100–599",
+        )]));
+    }
     let filter = store::RequestFilter {
         key_id: params.key_id.as_deref(),
         route: params.route.as_deref(),

@@ -317,10 +317,17 @@ fn describe_auth(doc: &mut Value) {
 }
 
 fn describe_error_codes(doc: &mut Value) {
-    let mut text = String::from("A stable, machine-readable error code:\n");
-    for code in ErrorCode::ALL {
-        text.push_str(&format!("- `{}` ({}): {}\n", code.as_str(), code.status().as_u16(), code.meaning()));
-    }
+    // The meaning of each code is written once, in the shared error responses that list it
+    // (`components/responses`) and in the errors guide; here, the codes and their statuses.
+    let codes: Vec<String> = ErrorCode::ALL
+        .iter()
+        .map(|code| format!("`{}` ({})", code.as_str(), code.status().as_u16()))
+        .collect();
+    let text = format!(
+        "A stable, machine-readable error code. The known codes, with the status each is answered with: {}. \
+         What each means is in the error responses that list it and in /docs/guides/errors.md.",
+        codes.join(", ")
+    );
     if let Some(schema) = doc.pointer_mut("/components/schemas/ErrorCode").and_then(Value::as_object_mut) {
         schema.insert("description".into(), Value::String(text));
     }

@@ -80,6 +80,12 @@ fn headers() -> Vec<(&'static str, &'static str, &'static str, Value)> {
             json!({"type": "string", "pattern": "^\"[0-9]+\"$", "example": "\"3\""}),
         ),
         (
+            "DocumentETag",
+            "etag",
+            "The document's digest as a strong entity tag; its gzip-compressed bytes have a tag of their own (`-gzip`). Send it in `If-None-Match` to get 304 when nothing changed.",
+            json!({"type": "string", "pattern": "^\"[0-9a-f]{24}(-gzip)?\"$", "example": "\"627f362e5628d01139881f2e\""}),
+        ),
+        (
             "WwwAuthenticate",
             "www-authenticate",
             "The authentication challenge: `Bearer`.",
@@ -114,8 +120,7 @@ fn parameters() -> Map<String, Value> {
             "in": "header",
             "required": false,
             "description": "Makes a retry safe: the first request runs, retries with the same key get its stored answer (with `idempotent-replayed: true`) for 24 hours. 1–255 printable ASCII characters.",
-            "schema": {"type": "string", "minLength": 1, "maxLength": 255, "pattern": "^[\\x20-\\x7E]+$"},
-            "example": "order-7f3a9c"
+            "schema": {"type": "string", "minLength": 1, "maxLength": 255, "pattern": "^[\\x20-\\x7E]+$"}
         }),
     );
     out.insert(
@@ -154,6 +159,22 @@ pub(super) fn share(doc: &mut Value) {
     let mut responses: BTreeMap<String, Value> = BTreeMap::new();
     let name_of = |component: &str| headers().into_iter().find(|h| h.0 == component).map(|h| h.1).unwrap();
 
+    // Which schemas are versioned resources (have a `version`), by reference.
+    let schema_index: BTreeMap<String, bool> = doc["components"]["schemas"]
+        .as_object()
+        .into_iter()
+        .flatten()
+        .map(|(name, s)| {
+            // Directly, or through the parts of an `allOf` (a flattened struct).
+            let parts = std::iter::once(s).chain(s["allOf"].as_array().into_iter().flatten());
+            let versioned = parts.clone().any(|p| p["properties"].get("version").is_some())
+                || parts.filter_map(|p| p["$ref"].as_str()).any(|r| {
+                    let target = r.trim_start_matches("#/components/schemas/");
+                    doc["components"]["schemas"][target]["properties"].get("version").is_some()
+                });
+            (format!("#/components/schemas/{name}"), versioned)
+        })
+        .collect();
     for (method, _path, op) in operations_mut(doc) {
         let takes_api_key = schemes(op).contains(&"api_key");
         if !op.contains_key("security") {
@@ -166,11 +187,25 @@ pub(super) fn share(doc: &mut Value) {
         for (status, response) in op.get_mut("responses").and_then(Value::as_object_mut).into_iter().flatten()
         {
             let Some(response) = response.as_object_mut() else { continue };
-            let headers = response.entry("headers").or_insert_with(|| json!({}));
-            let Some(headers) = headers.as_object_mut() else { continue };
-            // Headers a handler declared by name become references to the shared ones.
+            response.entry("headers").or_insert_with(|| json!({}));
+            // Headers a handler declared by name become references to the shared ones. An
+            // `ETag` is a resource's version when the body is a resource with a `version`;
+            // otherwise it is a published document's digest.
+            let versioned = response
+                .get("content")
+                .and_then(|c| c.pointer("/application~1json/schema/$ref"))
+                .and_then(Value::as_str)
+                .and_then(|r| schema_index.get(r))
+                .copied()
+                .unwrap_or(false);
+            let Some(headers) = response.get_mut("headers").and_then(Value::as_object_mut) else { continue };
             for (component, name, _, _) in self::headers() {
+                if component == "DocumentETag" {
+                    continue;
+                }
                 if headers.remove(name).is_some() {
+                    let component =
+                        if component == "ETag" && !versioned { "DocumentETag" } else { component };
                     headers.insert(name.into(), reference(HEADERS, component));
                 }
             }
@@ -270,6 +305,7 @@ fn share_request_headers(op: &mut Map<String, Value>, takes_api_key: bool) {
 
 /// A GET whose answer carries an `ETag`: `If-None-Match`, and its 304.
 fn add_not_modified(op: &mut Map<String, Value>) {
+    let etag = op["responses"]["200"]["headers"]["etag"].clone();
     let params = op.entry("parameters").or_insert_with(|| json!([]));
     if let Some(params) = params.as_array_mut() {
         params.push(reference(PARAMETERS, "IfNoneMatch"));
@@ -280,7 +316,7 @@ fn add_not_modified(op: &mut Map<String, Value>) {
             json!({
                 "description": "Not modified: the resource is still at the version `If-None-Match` named. No body.",
                 "headers": {
-                    "etag": reference(HEADERS, "ETag"),
+                    "etag": etag,
                     "x-request-id": reference(HEADERS, "RequestId"),
                 }
             }),

@@ -95,6 +95,7 @@ pub struct PlaygroundRequest {
     pub method: PlaygroundMethod,
     /// A normalised path under `/v1/` (`/v1/links`, `/v1/links/lnk_…`), optionally with a
     /// query string. Anything else is 400 `endpoint_not_allowed`.
+    #[schema(pattern = "^/v1/", example = "/v1/links")]
     pub endpoint: String,
     /// Extra request headers. Credentials, `host`, `content-length`, cookies and forwarding
     /// headers are refused: the playground sets those.

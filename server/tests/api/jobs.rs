@@ -194,6 +194,15 @@ async fn uploads_that_are_not_csv_files_are_refused(s: &TestServer) {
         .await
         .unwrap();
     let problem = assert_problem(no_file, 422, "validation_failed").await;
+    assert_eq!(problem["errors"][0]["field"], "other", "a part that is not the file is refused, not ignored");
+    let empty = s
+        .v1(Method::POST, "/v1/links/import", &key)
+        .header("content-type", "multipart/form-data; boundary=x")
+        .body("--x--\r\n")
+        .send()
+        .await
+        .unwrap();
+    let problem = assert_problem(empty, 422, "validation_failed").await;
     assert_eq!(problem["errors"][0]["field"], "file");
     let big = "url\n".to_owned()
         + &"https://example.com/aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\n".repeat(260_000);

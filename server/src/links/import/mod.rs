@@ -36,8 +36,9 @@ const BATCH_ROWS: usize = 100;
 /// Row errors kept in the result (the count in `skipped` is always exact).
 pub const MAX_REPORTED_ERRORS: usize = 1000;
 
-/// The multipart form of an import.
-#[derive(ToSchema)]
+/// The multipart form of an import: the `file` part only (any other part is 422).
+#[derive(ToSchema, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
 #[allow(dead_code)]
 pub struct ImportForm {
     /// A CSV file with a header row: `url,slug,domain,title,tags` (tags `;`-separated; only
@@ -138,8 +139,18 @@ async fn receive(
 ) -> Result<Upload, ApiError> {
     let mut upload = None;
     while let Some(mut field) = form.next_field().await.map_err(multipart_error)? {
-        if field.name() != Some("file") || upload.is_some() {
-            continue;
+        if field.name() != Some("file") {
+            let name = field.name().unwrap_or("").to_owned();
+            return Err(ApiError::validation(vec![crate::error::FieldError::new(
+                name,
+                "is not part of an import: send the CSV as the `file` part, and nothing else",
+            )]));
+        }
+        if upload.is_some() {
+            return Err(ApiError::validation(vec![crate::error::FieldError::new(
+                "file",
+                "must be sent once",
+            )]));
         }
         let mut parser = CsvRows::default();
         let mut rows: Vec<ImportRow> = Vec::with_capacity(CHUNK_ROWS);
