@@ -158,6 +158,14 @@ try {
     await page.locator('[data-operation="link_create"]').waitFor();
     await page.locator('[data-operation="link_create"] summary').click();
     await page.locator('[data-operation="link_create"] .schema').waitFor();
+    // Samples in four languages, each copied as shown.
+    const tabs = page.locator('[data-operation="link_create"] .sample-tabs .tab');
+    expect(await tabs.count() === 4, `four sample languages (${await tabs.count()})`);
+    await tabs.nth(2).click();
+    await page.locator('[data-operation="link_create"] .copy-sample').click();
+    await page.waitForFunction(async () => (await navigator.clipboard.readText()).startsWith('import os'));
+    const responses = await page.locator('[data-operation="link_create"] tbody tr').allInnerTexts();
+    expect(responses.some((r) => r.includes('429') && r.includes('rate_limited')), 'shared error responses are read through their $ref');
     expect(await page.locator('#download-postman').getAttribute('href') === '/postman.json', 'the Postman link');
     await page.locator('#copy-llms').click();
     await page.waitForFunction(async () => (await navigator.clipboard.readText()).startsWith('# Portico'));

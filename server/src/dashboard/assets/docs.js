@@ -1,10 +1,11 @@
 // Docs: every operation of the spec, grouped by tag, and the documents to take away.
 
-import {example, openapi, operations, resolve} from './api.js';
+import {example, operations, resolve} from './api.js';
 import {copy, h, markdown, methodBadge, mount} from './ui.js';
 
 export async function docsPage(container) {
-  const doc = await openapi();
+  // The document with every operation's code samples (x-codeSamples).
+  const doc = await fetch('/openapi.samples.json').then((r) => r.json());
   const ops = operations(doc);
   const tags = doc.tags.filter((t) => ops.some((o) => o.tag === t.name));
 
@@ -62,9 +63,11 @@ function fill(doc, body, method, path, op) {
       h('div', {class: 'schema'}, shape(doc, requestSchema[1].schema)),
       requestSchema[0] === 'application/json' ? [h('h3', {}, 'Example'), h('pre', {class: 'body'}, JSON.stringify(example(doc, requestSchema[1].schema), null, 2))] : null,
     ] : null,
+    samples(op),
     h('h3', {}, 'Responses'),
     h('div', {class: 'table-wrap'}, h('table', {},
-      h('tbody', {}, responses.map(([status, response]) => {
+      h('tbody', {}, responses.map(([status, shared]) => {
+        const response = resolve(doc, shared);
         const content = response.content && Object.entries(response.content)[0];
         const codes = content?.[1]?.examples ? Object.keys(content[1].examples) : [];
         return h('tr', {},
@@ -73,6 +76,33 @@ function fill(doc, body, method, path, op) {
           h('td', {}, content ? h('code', {}, typeName(doc, content[1].schema || {})) : '—'),
           h('td', {}, codes.map((c) => h('span', {class: 'chip'}, c))));
       })))));
+}
+
+/** The operation's samples (curl, JavaScript, Python, Rust): one tab each, with Copy. */
+function samples(op) {
+  const list = op['x-codeSamples'] || [];
+  if (!list.length) return null;
+  const code = h('pre', {class: 'body sample', dataset: {lang: list[0].lang}}, list[0].source);
+  const tabs = list.map((sample, i) => h('button', {
+    class: `tab${i === 0 ? ' active' : ''}`, type: 'button', role: 'tab', 'aria-selected': String(i === 0),
+    dataset: {lang: sample.lang},
+    onclick: (e) => {
+      for (const tab of e.target.parentElement.children) {
+        tab.classList.toggle('active', tab === e.target);
+        tab.setAttribute('aria-selected', String(tab === e.target));
+      }
+      code.textContent = sample.source;
+      code.dataset.lang = sample.lang;
+    },
+  }, sample.label === 'portico-sdk' ? 'Rust' : sample.lang === 'Shell' ? 'curl' : sample.lang));
+  return [
+    h('h3', {}, 'Samples'),
+    h('div', {class: 'samples'},
+      h('div', {class: 'row sample-tabs', role: 'tablist'}, tabs,
+        h('button', {class: 'button secondary copy-sample', type: 'button',
+          onclick: () => copy(code.textContent, `${code.dataset.lang} sample copied`)}, 'Copy')),
+      code),
+  ];
 }
 
 /** A short name for a schema's type. */
