@@ -347,7 +347,7 @@ fn request_item(doc: &Value, method: &str, path: &str, op: &Value) -> Value {
     if !pre.is_empty() {
         events.push(script("prerequest", &pre));
     }
-    events.push(script("test", &tests(status, step)));
+    events.push(script("test", &tests(doc, op, status, step)));
 
     let name = op.get("summary").and_then(Value::as_str).unwrap_or(operation_id);
     let mut item = json!({"name": name, "request": request, "event": events});
@@ -454,12 +454,50 @@ fn request_body(doc: &Value, op: &Value, step: Option<&Step>, headers: &mut Vec<
     }
 }
 
-/// The test script: the expected status, a request id, and the step's captured variables.
-fn tests(status: u16, step: Option<&Step>) -> Vec<String> {
+/// The required fields of a JSON answer's schema (through `$ref` and `allOf`).
+fn required_fields(doc: &Value, schema: &Value) -> Vec<String> {
+    let schema = resolve(doc, schema);
+    let mut fields: Vec<String> = schema["required"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(Value::as_str)
+        .map(str::to_owned)
+        .collect();
+    for part in schema["allOf"].as_array().into_iter().flatten() {
+        fields.extend(required_fields(doc, part));
+    }
+    fields
+}
+
+/// The test script: the expected status, a request id, the body's required fields (for an
+/// error, its code among those documented for the status), and the step's captured
+/// variables.
+fn tests(doc: &Value, op: &Value, status: u16, step: Option<&Step>) -> Vec<String> {
     let mut tests = vec![format!("pm.test('answers {status}', () => pm.response.to.have.status({status}));")];
     tests.push(
         "pm.test('carries a request id', () => pm.response.to.have.header('x-request-id'));".to_owned(),
     );
+    let response = resolve(doc, &op["responses"][status.to_string()]);
+    let content = response["content"].as_object();
+    let json = content.and_then(|c| c.get("application/json").or_else(|| c.get(crate::error::PROBLEM_JSON)));
+    if let Some(json) = json {
+        let fields = required_fields(doc, &json["schema"]);
+        if !fields.is_empty() {
+            tests.push(format!(
+                "pm.test('the body has its required fields', () => pm.expect(pm.response.json()).to.include.all.keys({}));",
+                serde_json::to_string(&fields).expect("JSON renders")
+            ));
+        }
+        if status >= 400 {
+            let codes: Vec<&String> =
+                json["examples"].as_object().into_iter().flat_map(|e| e.keys()).collect();
+            tests.push(format!(
+                "pm.test('the problem names a documented code', () => pm.expect(pm.response.json().code).to.be.oneOf({}));",
+                serde_json::to_string(&codes).expect("JSON renders")
+            ));
+        }
+    }
     let captures = step.map(|s| s.captures).unwrap_or_default();
     if !captures.is_empty() {
         tests.push("const json = pm.response.json();".to_owned());
