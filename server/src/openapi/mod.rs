@@ -120,6 +120,19 @@ pub fn document() -> Value {
     doc
 }
 
+/// A wire name as a component name: `not_found` → `NotFound`, `link.created` → `LinkCreated`.
+fn pascal(name: &str) -> String {
+    name.split(['.', '_'])
+        .map(|word| {
+            let mut chars = word.chars();
+            chars
+                .next()
+                .map(|first| first.to_ascii_uppercase().to_string() + chars.as_str())
+                .unwrap_or_default()
+        })
+        .collect()
+}
+
 /// utoipa writes an optional reference's description inside its `oneOf` branch
 /// (`{oneOf: [{$ref, description}, {type: null}]}`): lift it to the property, where readers
 /// and tools look.

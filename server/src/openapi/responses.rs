@@ -8,7 +8,7 @@ use std::collections::{BTreeMap, HashSet};
 
 use serde_json::{Map, Value, json};
 
-use super::{operations_mut, schemes};
+use super::{operations_mut, pascal, schemes};
 use crate::error::ErrorCode;
 
 const HEADERS: &str = "#/components/headers/";
@@ -373,19 +373,6 @@ fn error_codes(op: &Map<String, Value>) -> Vec<ErrorCode> {
         codes.insert(code);
     }
     ErrorCode::ALL.into_iter().filter(|c| codes.contains(c)).collect()
-}
-
-/// `not_found` → `NotFound`.
-fn pascal(code: &str) -> String {
-    code.split('_')
-        .map(|word| {
-            let mut chars = word.chars();
-            chars
-                .next()
-                .map(|first| first.to_ascii_uppercase().to_string() + chars.as_str())
-                .unwrap_or_default()
-        })
-        .collect()
 }
 
 /// The shared response for one status and the codes an operation answers with it, named

@@ -5,20 +5,10 @@
 
 use serde_json::{Map, Value, json};
 
+use super::pascal;
 use crate::events::EventType;
 
 const PARAMETERS: &str = "#/components/parameters/";
-
-/// `link.created` → `LinkCreated`.
-fn pascal(event: &str) -> String {
-    event
-        .split(['.', '_'])
-        .map(|w| {
-            let mut c = w.chars();
-            c.next().map(|f| f.to_ascii_uppercase().to_string() + c.as_str()).unwrap_or_default()
-        })
-        .collect()
-}
 
 /// The schema name of an event type's envelope (`LinkCreatedEvent`).
 pub fn envelope_schema(event: &str) -> String {
