@@ -1,17 +1,19 @@
 //! The Postman collection (v2.1), generated from the OpenAPI document.
 //!
-//! One folder per tag, one request per operation, in an order that lets `newman run` walk the
-//! whole API against a fresh server with nothing but `baseUrl` set: the run signs up (a new
-//! organisation per run), creates a full-access key, and each later request finds what it
-//! needs in the collection variables the earlier ones set (`linkId`, `jobId`, …). Every request
-//! asserts the status the spec promises. Operations that destroy something (revoke, delete,
-//! sign out) destroy a *disposable* resource their pre-request script creates, so that the
-//! order of the folders never matters to them.
+//! One folder per tag, one request per operation. The collection is safe to run on a real
+//! account: it uses the `apiKey` (and, for dashboard routes, the `sessionToken`) it is given
+//! and never replaces them; every folder runs alone, making what it acts on first and deleting
+//! it last, so a run leaves the organisation as it found it. Signing up is the separate
+//! *Demo organisation* folder, which runs only when `demo` is `true`: it signs up a throwaway
+//! organisation and stores its session and a full-access key for the folders after it.
+//! Dashboard requests skip themselves when no `sessionToken` is set, so an integrator with
+//! only a key runs the collection green. Every request asserts the status the spec promises,
+//! a request id and the body's required fields (for an error, a documented `code`).
 //!
 //! What is specific to this API's workflow — which response fields feed which variables, the
-//! example values that must be unique per run — is in [`STEPS`]; everything else (folders,
-//! names, descriptions, auth, parameters, example bodies, expected statuses) comes from the
-//! document.
+//! values that must be unique per run, the set-up and clean-up around each folder — is in
+//! [`STEPS`], [`FOLDERS`] and [`DEMO`]; everything else (folders, names, descriptions, auth,
+//! parameters, example bodies, expected statuses) comes from the document.
 
 use serde_json::{Value, json};
 
@@ -21,198 +23,253 @@ use crate::openapi::{operation_schemes, operations};
 const SCHEMA: &str = "https://schema.getpostman.com/json/collection/v2.1.0/collection.json";
 
 /// What the collection does around one operation beyond what the spec says.
+#[derive(Clone, Copy)]
 struct Step {
     operation_id: &'static str,
-    /// Merged over the spec's example body (JSON merge, top-level keys).
+    /// Merged over the spec's example body (top-level keys; `null` removes one).
     body: Option<fn() -> Value>,
+    /// Query parameters sent, with these values.
+    query: &'static [(&'static str, &'static str)],
+    /// The variable behind the path's id, when not the resource's own (`linkId`…).
+    path_id: Option<&'static str>,
+    /// The variable holding the bearer token, when not the operation's usual credential.
+    token: Option<&'static str>,
     /// Collection variables set from the JSON response: `(variable, expression on json)`.
     captures: &'static [(&'static str, &'static str)],
-    /// Create something to act on first: `(method, path, auth variable, body)`; the
-    /// request's path id then points at it (`{{disposableId}}`).
+    /// Create something to act on first; the request's path id then points at it
+    /// (`{{disposableId}}`).
     disposable: Option<Disposable>,
+    /// Conditions (JavaScript) the request runs under, each with why it is skipped otherwise.
+    runs_if: &'static [(&'static str, &'static str)],
     /// Extra lines of the pre-request script.
     pre_request: &'static str,
+    /// Extra lines of the test script.
+    tests: &'static str,
 }
 
+impl Step {
+    const fn of(operation_id: &'static str) -> Step {
+        Step {
+            operation_id,
+            body: None,
+            query: &[],
+            path_id: None,
+            token: None,
+            captures: &[],
+            disposable: None,
+            runs_if: &[],
+            pre_request: "",
+            tests: "",
+        }
+    }
+}
+
+#[derive(Clone, Copy)]
 struct Disposable {
     path: &'static str,
+    /// The variable holding the credential that creates it.
     auth: &'static str,
     body: fn() -> Value,
     /// The response field that names what was made.
     capture: &'static str,
-    /// Where the disposable goes: the path id (`{{disposableId}}`) or the request's bearer
-    /// token (`{{disposableToken}}`).
-    into_token: bool,
 }
 
-/// A key made to be revoked (by the dashboard route and by `/v1`).
-const DISPOSABLE_KEY: Disposable = Disposable {
-    path: "/api/developer/apikeys",
-    auth: "sessionToken",
-    body: || json!({"name": "Disposable {{runId}}", "scopes": ["links:read"]}),
-    capture: "id",
-    into_token: false,
+/// A request a folder makes around its own operations: an operation with a name and step of
+/// its own (a set-up that makes what the folder acts on, a clean-up that deletes it).
+struct Extra {
+    name: &'static str,
+    step: Step,
+}
+
+/// The set-up and clean-up requests of one folder.
+struct Folder {
+    tag: &'static str,
+    setup: &'static [Extra],
+    teardown: &'static [Extra],
+}
+
+/// Signing in needs the account's password, which a session token does not give.
+const HAS_PASSWORD: (&str, &str) =
+    ("pm.variables.get('email') && pm.variables.get('password')", "signing in needs `email` and `password`");
+const HAS_SESSION: (&str, &str) =
+    ("pm.variables.get('sessionToken')", "a dashboard request needs a `sessionToken`");
+const DEMO_ASKED: (&str, &str) =
+    ("pm.variables.get('demo') === 'true'", "set `demo` to `true` to sign up a demo organisation");
+
+const LINK_CREATE: Step = Step {
+    // Slugs are unique on a domain: one per run, on the default domain.
+    body: Some(|| json!({"slug": "postman-{{runId}}", "domain": null})),
+    captures: &[("linkId", "json.id"), ("slug", "json.slug")],
+    ..Step::of("link_create")
+};
+
+const LINK_IMPORT: Step = Step { captures: &[("jobId", "json.id")], ..Step::of("link_import") };
+
+/// The tag every imported link carries, so that the clean-up finds them.
+const IMPORT_TAG: &str = "postman-import-{{runId}}";
+
+const KEY_INTROSPECT: Step = Step { captures: &[("ownKeyId", "json.id")], ..Step::of("key_introspect") };
+
+/// Signing up: only in the demo folder, only when asked.
+const SIGNUP: Step = Step {
+    body: Some(|| json!({"email": "postman-{{runId}}@example.com"})),
+    captures: &[("sessionToken", "json.token")],
+    runs_if: &[DEMO_ASKED],
+    tests: "const sent = JSON.parse(pm.variables.replaceIn(pm.request.body.raw));\n\
+            pm.collectionVariables.set('email', sent.email);\n\
+            pm.collectionVariables.set('password', sent.password);",
+    ..Step::of("account_signup")
 };
 
 const STEPS: &[Step] = &[
+    SIGNUP,
     Step {
-        operation_id: "account_signup",
-        body: Some(|| json!({"email": "postman-{{runId}}@example.com"})),
-        captures: &[("sessionToken", "json.token")],
-        disposable: None,
-        pre_request: "",
-    },
-    Step {
+        // A session of its own, which sign-out then ends: the given one is never touched.
         operation_id: "session_create",
-        body: Some(|| json!({"email": "postman-{{runId}}@example.com"})),
-        captures: &[("sessionToken", "json.token")],
-        disposable: None,
-        pre_request: "",
+        body: Some(|| json!({"email": "{{email}}", "password": "{{password}}"})),
+        captures: &[("signedInToken", "json.token")],
+        runs_if: &[HAS_PASSWORD],
+        pre_request: "pm.collectionVariables.unset('signedInToken');",
+        ..Step::of("session_create")
     },
     Step {
         operation_id: "session_delete",
-        body: None,
-        captures: &[],
-        disposable: Some(Disposable {
-            path: "/api/developer/login",
-            auth: "",
-            body: || json!({"email": "postman-{{runId}}@example.com", "password": "correct horse battery staple"}),
-            capture: "token",
-            into_token: true,
-        }),
-        pre_request: "",
+        token: Some("signedInToken"),
+        runs_if: &[("pm.collectionVariables.get('signedInToken')", "sign-in was skipped")],
+        ..Step::of("session_delete")
     },
     Step {
-        // The key the rest of the run uses: full access, from anywhere, on every domain.
+        // A key of the folder's own, to read, change, rotate and revoke.
         operation_id: "apikey_create",
         body: Some(
-            || json!({"name": "Postman run {{runId}}", "scopes": ["full_access"], "domains": [], "allowed_ips": []}),
+            || json!({"name": "Postman {{runId}}", "scopes": ["links:read"], "domains": [], "allowed_ips": []}),
         ),
-        captures: &[("apiKey", "json.key"), ("apiKeyId", "json.id")],
-        disposable: None,
-        pre_request: "",
+        captures: &[("apiKeyId", "json.id")],
+        ..Step::of("apikey_create")
     },
     Step {
         operation_id: "apikey_update",
-        // Keep the run's key usable from here.
-        body: Some(|| json!({"allowed_ips": []})),
-        captures: &[],
-        disposable: None,
-        pre_request: "",
+        body: Some(|| json!({"name": "Postman {{runId}} (renamed)", "allowed_ips": []})),
+        ..Step::of("apikey_update")
     },
-    Step {
-        // The run's key gets a new secret; the next requests use it.
-        operation_id: "apikey_rotate",
-        body: None,
-        captures: &[("apiKey", "json.key")],
-        disposable: None,
-        pre_request: "",
-    },
-    Step {
-        operation_id: "apikey_revoke",
-        body: None,
-        captures: &[],
-        disposable: Some(DISPOSABLE_KEY),
-        pre_request: "",
-    },
+    KEY_INTROSPECT,
+    // The key making the call, which it may read.
+    Step { path_id: Some("ownKeyId"), ..Step::of("v1_apikey_get") },
     Step {
         operation_id: "v1_apikey_revoke",
-        body: None,
-        captures: &[],
-        disposable: Some(DISPOSABLE_KEY),
-        pre_request: "",
+        disposable: Some(Disposable {
+            path: "/api/developer/apikeys",
+            auth: "sessionToken",
+            body: || json!({"name": "Postman {{runId}} (to revoke)", "scopes": ["links:read"]}),
+            capture: "id",
+        }),
+        ..Step::of("v1_apikey_revoke")
     },
     Step {
         // Hostnames are unique across the deployment: one per run.
         operation_id: "domain_create",
         body: Some(|| json!({"hostname": "go-{{runId}}.example.com"})),
-        captures: &[("domainId", "json.id"), ("domainHostname", "json.hostname")],
-        disposable: None,
-        pre_request: "",
+        captures: &[("domainId", "json.id")],
+        ..Step::of("domain_create")
     },
-    Step {
-        operation_id: "domain_delete",
-        body: None,
-        captures: &[],
-        disposable: Some(Disposable {
-            path: "/v1/domains",
-            auth: "apiKey",
-            body: || json!({"hostname": "gone-{{runId}}.example.com"}),
-            capture: "id",
-            into_token: false,
-        }),
-        pre_request: "",
-    },
-    Step {
-        operation_id: "link_create",
-        body: Some(|| json!({"domain": "{{domainHostname}}"})),
-        captures: &[("linkId", "json.id"), ("slug", "json.slug")],
-        disposable: None,
-        pre_request: "",
-    },
+    LINK_CREATE,
     Step {
         operation_id: "link_update",
-        body: None,
+        body: Some(|| json!({"slug": "postman-{{runId}}-renamed"})),
         captures: &[("slug", "json.slug")],
-        disposable: None,
-        pre_request: "",
+        ..Step::of("link_update")
     },
-    Step {
-        operation_id: "link_delete",
-        body: None,
-        captures: &[],
-        disposable: Some(Disposable {
-            path: "/v1/links",
-            auth: "apiKey",
-            body: || json!({"url": "https://example.com/short-lived"}),
-            capture: "id",
-            into_token: false,
-        }),
-        pre_request: "",
-    },
-    Step {
-        operation_id: "link_import",
-        body: None,
-        captures: &[("jobId", "json.id")],
-        disposable: None,
-        pre_request: "",
-    },
+    LINK_IMPORT,
     Step {
         operation_id: "webhook_create",
         // Webhook URLs must resolve to a public address; set `webhookUrl` to one you own.
         body: Some(|| json!({"url": "{{webhookUrl}}"})),
         captures: &[("webhookId", "json.id")],
-        disposable: None,
-        pre_request: "",
+        ..Step::of("webhook_create")
     },
     Step {
-        operation_id: "webhook_delete",
-        body: None,
-        captures: &[],
-        disposable: Some(Disposable {
-            path: "/v1/webhooks",
-            auth: "apiKey",
-            body: || json!({"url": "{{webhookUrl}}", "events": ["link.created"]}),
-            capture: "id",
-            into_token: false,
-        }),
-        pre_request: "",
-    },
-    Step {
-        // The playground runs a call with the run's stored key.
+        // A read through the playground, with the key the collection is given.
         operation_id: "playground_test",
-        body: Some(|| json!({"api_key_id": "{{apiKeyId}}"})),
-        captures: &[],
-        disposable: None,
-        pre_request: "",
+        body: Some(
+            || json!({"api_key_id": "{{ownKeyId}}", "method": "GET", "endpoint": "/v1/links", "headers": {}, "query": {"limit": "5"}, "body": null}),
+        ),
+        ..Step::of("playground_test")
     },
     Step {
         // The request log is written in batches within about a second of each request.
         operation_id: "request_list",
-        body: None,
         captures: &[("requestId", "json.data[0].id")],
-        disposable: None,
         pre_request: "setTimeout(() => {}, 1500);",
+        ..Step::of("request_list")
+    },
+];
+
+/// Waits (at most 10 s) for the import job to finish, so that every link it made is listed.
+const WAIT_FOR_IMPORT: &str = "\
+const waitForJob = (attempt) => pm.sendRequest({
+  url: pm.variables.replaceIn('{{baseUrl}}/v1/jobs/{{jobId}}'),
+  header: {authorization: 'Bearer ' + pm.variables.get('apiKey')},
+}, (err, res) => {
+  const status = !err && res.code === 200 ? res.json().status : 'unknown';
+  if (!['succeeded', 'failed'].includes(status) && attempt < 50) {
+    setTimeout(() => waitForJob(attempt + 1), 200);
+  } else {
+    pm.test('the import has finished', () => pm.expect(status).to.be.oneOf(['succeeded', 'failed']));
+  }
+});
+waitForJob(0);";
+
+/// Deletes every link the answer lists.
+const DELETE_LISTED_LINKS: &str = "\
+pm.response.json().data.forEach((link) => pm.sendRequest({
+  url: pm.variables.replaceIn('{{baseUrl}}/v1/links/') + link.id,
+  method: 'DELETE',
+  header: {authorization: 'Bearer ' + pm.variables.get('apiKey')},
+}, (err, res) => pm.test('an imported link is deleted', () => pm.expect(res && res.code).to.equal(204))));";
+
+/// After an import: its links, found by their tag, deleted.
+const DELETE_IMPORTED: Extra = Extra {
+    name: "Clean up: delete the imported links",
+    step: Step {
+        query: &[("tag", IMPORT_TAG), ("limit", "100")],
+        pre_request: WAIT_FOR_IMPORT,
+        tests: DELETE_LISTED_LINKS,
+        ..Step::of("link_list")
+    },
+};
+
+const FOLDERS: &[Folder] = &[
+    Folder { tag: "links", setup: &[], teardown: &[DELETE_IMPORTED] },
+    Folder {
+        tag: "redirects",
+        setup: &[Extra { name: "Set up: a link to follow", step: LINK_CREATE }],
+        teardown: &[Extra { name: "Clean up: delete the link", step: Step::of("link_delete") }],
+    },
+    Folder {
+        tag: "jobs",
+        setup: &[Extra { name: "Set up: an import to follow", step: LINK_IMPORT }],
+        teardown: &[DELETE_IMPORTED],
+    },
+    Folder {
+        tag: "playground",
+        setup: &[Extra { name: "Set up: which key this is", step: KEY_INTROSPECT }],
+        teardown: &[],
+    },
+];
+
+/// The folder that signs up, only when asked (`demo` = `true`).
+const DEMO: &[Extra] = &[
+    Extra { name: "Sign up a demo organisation", step: SIGNUP },
+    Extra {
+        name: "Create the demo's full-access key",
+        step: Step {
+            body: Some(
+                || json!({"name": "Postman demo {{runId}}", "scopes": ["full_access"], "domains": [], "allowed_ips": []}),
+            ),
+            captures: &[("apiKey", "json.key")],
+            runs_if: &[DEMO_ASKED],
+            ..Step::of("apikey_create")
+        },
     },
 ];
 
@@ -318,22 +375,20 @@ fn parameter_value(doc: &Value, parameter: &Value) -> String {
     }
 }
 
-fn request_item(doc: &Value, method: &str, path: &str, op: &Value) -> Value {
-    let operation_id = text(op, "operationId");
-    let step = STEPS.iter().find(|s| s.operation_id == operation_id);
-    let disposable = step.and_then(|s| s.disposable.as_ref());
-
-    let (query, variables, mut headers) = parameters(doc, path, op, disposable);
+/// One request of the collection: the operation at `method path`, with its step (the
+/// collection's default for the operation, or a set-up's or clean-up's own) and a name.
+fn request_item(doc: &Value, method: &str, path: &str, op: &Value, step: &Step, name: Option<&str>) -> Value {
+    let (query, variables, mut headers) = parameters(doc, path, op, step);
     let mut request = json!({
         "method": method.to_ascii_uppercase(),
         "description": text(op, "description"),
     });
     // Auth: API-key operations inherit the collection's; the others say what they take.
-    match (credential(op), disposable) {
-        (_, Some(d)) if d.into_token => request["auth"] = bearer("disposableToken"),
-        (Some("apiKey"), _) => {}
+    match (step.token, credential(op)) {
         (Some(variable), _) => request["auth"] = bearer(variable),
-        (None, _) => request["auth"] = json!({"type": "noauth"}),
+        (None, Some("apiKey")) => {}
+        (None, Some(variable)) => request["auth"] = bearer(variable),
+        (None, None) => request["auth"] = json!({"type": "noauth"}),
     }
     if let Some(body) = request_body(doc, op, step, &mut headers) {
         request["body"] = body;
@@ -343,13 +398,13 @@ fn request_item(doc: &Value, method: &str, path: &str, op: &Value) -> Value {
 
     let status = expected_status(op);
     let mut events = Vec::new();
-    let pre = pre_request(step, disposable);
+    let pre = pre_request(op, step);
     if !pre.is_empty() {
         events.push(script("prerequest", &pre));
     }
     events.push(script("test", &tests(doc, op, status, step)));
 
-    let name = op.get("summary").and_then(Value::as_str).unwrap_or(operation_id);
+    let name = name.or_else(|| op.get("summary").and_then(Value::as_str)).unwrap_or(step.operation_id);
     let mut item = json!({"name": name, "request": request, "event": events});
     if (300..400).contains(&status) {
         // Show the redirect itself rather than where it points.
@@ -359,12 +414,7 @@ fn request_item(doc: &Value, method: &str, path: &str, op: &Value) -> Value {
 }
 
 /// The operation's parameters as Postman has them: `(query, path variables, headers)`.
-fn parameters(
-    doc: &Value,
-    path: &str,
-    op: &Value,
-    disposable: Option<&Disposable>,
-) -> (Vec<Value>, Vec<Value>, Vec<Value>) {
+fn parameters(doc: &Value, path: &str, op: &Value, step: &Step) -> (Vec<Value>, Vec<Value>, Vec<Value>) {
     let mut query = Vec::new();
     let mut variables = Vec::new();
     let mut headers = Vec::new();
@@ -374,33 +424,35 @@ fn parameters(
         let description = text(parameter, "description");
         match text(parameter, "in") {
             "path" => {
-                let value = match (name, disposable) {
-                    (_, Some(d)) if !d.into_token => "{{disposableId}}".to_owned(),
-                    ("slug", _) => "{{slug}}".to_owned(),
+                let value = match name {
+                    _ if step.disposable.is_some() => "{{disposableId}}".to_owned(),
+                    "slug" => "{{slug}}".to_owned(),
                     // A name, not an id: its example names a real document.
-                    ("page", _) => parameter["example"].as_str().unwrap_or_default().to_owned(),
-                    _ => format!("{{{{{}}}}}", id_variable(path)),
+                    "page" => parameter["example"].as_str().unwrap_or_default().to_owned(),
+                    _ => format!("{{{{{}}}}}", step.path_id.unwrap_or_else(|| id_variable(path))),
                 };
                 variables.push(json!({"key": name, "value": value, "description": description}));
             }
             "query" => {
+                let given =
+                    step.query.iter().find(|(key, _)| *key == name).map(|(_, value)| (*value).to_owned());
                 let required = parameter["required"].as_bool().unwrap_or(false);
                 query.push(json!({
                     "key": name,
-                    "value": parameter_value(doc, parameter),
+                    "disabled": !required && given.is_none(),
+                    "value": given.unwrap_or_else(|| parameter_value(doc, parameter)),
                     "description": description,
-                    "disabled": !required,
                 }));
             }
             "header" => {
-                let (value, disabled) = match name.to_ascii_lowercase().as_str() {
-                    "idempotency-key" => ("{{$guid}}".to_owned(), true),
-                    "host" => ("{{domainHostname}}".to_owned(), false),
-                    _ => (parameter_value(doc, parameter), true),
+                // Optional headers are shown, off: `Host` would pick a custom domain the
+                // account may not have, `Idempotency-Key` is a fresh guid when switched on.
+                let value = match name.to_ascii_lowercase().as_str() {
+                    "idempotency-key" => "{{$guid}}".to_owned(),
+                    _ => parameter_value(doc, parameter),
                 };
-                headers.push(
-                    json!({"key": name, "value": value, "description": description, "disabled": disabled}),
-                );
+                headers
+                    .push(json!({"key": name, "value": value, "description": description, "disabled": true}));
             }
             _ => {}
         }
@@ -408,15 +460,26 @@ fn parameters(
     (query, variables, headers)
 }
 
+/// The rows the import uploads: tagged so that the clean-up finds the links they make.
+fn import_csv() -> String {
+    format!(
+        "url,slug,title,tags\nhttps://example.com/imported-1,,First import,{IMPORT_TAG}\n\
+         https://example.com/imported-2,,Second import,{IMPORT_TAG}\n"
+    )
+}
+
 /// The request body — JSON from the schema's example (with the step's own fields), or a
 /// multipart form — adding the `Content-Type` header JSON needs.
-fn request_body(doc: &Value, op: &Value, step: Option<&Step>, headers: &mut Vec<Value>) -> Option<Value> {
+fn request_body(doc: &Value, op: &Value, step: &Step, headers: &mut Vec<Value>) -> Option<Value> {
     let content = &op["requestBody"]["content"];
     if let Some(media) = content.get("application/json") {
         let mut body = example_body(doc, &media["schema"]);
-        if let (Some(extra), Value::Object(fields)) = (step.and_then(|s| s.body), &mut body) {
+        if let (Some(extra), Value::Object(fields)) = (step.body, &mut body) {
             for (key, value) in extra().as_object().into_iter().flatten() {
-                fields.insert(key.clone(), value.clone());
+                match value {
+                    Value::Null => fields.remove(key),
+                    _ => fields.insert(key.clone(), value.clone()),
+                };
             }
         }
         headers.push(json!({"key": "Content-Type", "value": "application/json"}));
@@ -434,11 +497,7 @@ fn request_body(doc: &Value, op: &Value, step: Option<&Step>, headers: &mut Vec<
             .map(|(name, property)| {
                 // Files are sent as text parts so that the collection runs anywhere; in Postman,
                 // switch the part to "File" to upload one from disk.
-                let value = if property["format"] == "binary" {
-                    "url,slug,title,tags\nhttps://example.com/imported-1,,First import,imported\nhttps://example.com/imported-2,,Second import,imported\n"
-                } else {
-                    ""
-                };
+                let value = if property["format"] == "binary" { import_csv() } else { String::new() };
                 json!({
                     "key": name,
                     "value": value,
@@ -471,9 +530,9 @@ fn required_fields(doc: &Value, schema: &Value) -> Vec<String> {
 }
 
 /// The test script: the expected status, a request id, the body's required fields (for an
-/// error, its code among those documented for the status), and the step's captured
-/// variables.
-fn tests(doc: &Value, op: &Value, status: u16, step: Option<&Step>) -> Vec<String> {
+/// error, its code among those documented for the status), the step's captured variables
+/// and its own lines.
+fn tests(doc: &Value, op: &Value, status: u16, step: &Step) -> Vec<String> {
     let mut tests = vec![format!("pm.test('answers {status}', () => pm.response.to.have.status({status}));")];
     tests.push(
         "pm.test('carries a request id', () => pm.response.to.have.header('x-request-id'));".to_owned(),
@@ -498,73 +557,122 @@ fn tests(doc: &Value, op: &Value, status: u16, step: Option<&Step>) -> Vec<Strin
             ));
         }
     }
-    let captures = step.map(|s| s.captures).unwrap_or_default();
-    if !captures.is_empty() {
+    if !step.captures.is_empty() {
         tests.push("const json = pm.response.json();".to_owned());
-        for (variable, expression) in captures {
+        for (variable, expression) in step.captures {
             tests.push(format!("pm.collectionVariables.set('{variable}', {expression});"));
         }
     }
+    tests.extend(step.tests.lines().filter(|l| !l.is_empty()).map(str::to_owned));
     tests
 }
 
-/// The pre-request script: a disposable resource made first (so that this request never
-/// takes away what others need), then the step's own lines.
-fn pre_request(step: Option<&Step>, disposable: Option<&Disposable>) -> Vec<String> {
-    let mut pre = Vec::new();
-    if let Some(d) = disposable {
-        let auth = if d.auth.is_empty() {
-            String::new()
-        } else {
-            format!(", authorization: 'Bearer ' + pm.variables.get('{}')", d.auth)
-        };
-        let body = serde_json::to_string(&(d.body)()).expect("JSON renders");
-        let target = if d.into_token { "disposableToken" } else { "disposableId" };
-        pre.extend([
+/// The pre-request script: skip the request when a condition it runs under does not hold;
+/// otherwise make the disposable resource it removes (so that it never takes away what
+/// others need), then the step's own lines.
+fn pre_request(op: &Value, step: &Step) -> Vec<String> {
+    let mut body = Vec::new();
+    if let Some(d) = &step.disposable {
+        let body_json = serde_json::to_string(&(d.body)()).expect("JSON renders");
+        body.extend([
             "// Make something to remove, so that this request never takes away what others need.".to_owned(),
             "pm.sendRequest({".to_owned(),
             format!("  url: pm.variables.replaceIn('{{{{baseUrl}}}}{}'),", d.path),
             "  method: 'POST',".to_owned(),
-            format!("  header: {{'content-type': 'application/json'{auth}}},"),
+            format!(
+                "  header: {{'content-type': 'application/json', authorization: 'Bearer ' + pm.variables.get('{}')}},",
+                d.auth
+            ),
             format!(
                 "  body: {{mode: 'raw', raw: pm.variables.replaceIn({})}},",
-                serde_json::to_string(&body).expect("JSON renders")
+                serde_json::to_string(&body_json).expect("JSON renders")
             ),
             "}, (err, res) => {".to_owned(),
             "  pm.test('the disposable resource is created', () => {".to_owned(),
             "    pm.expect(err).to.equal(null);".to_owned(),
             "    pm.expect(res.code).to.be.oneOf([200, 201]);".to_owned(),
             "  });".to_owned(),
-            format!("  pm.variables.set('{target}', res.json().{});", d.capture),
+            format!("  pm.variables.set('disposableId', res.json().{});", d.capture),
             "});".to_owned(),
         ]);
     }
-    if let Some(extra) = step.map(|s| s.pre_request).filter(|s| !s.is_empty()) {
-        pre.push(extra.to_owned());
+    body.extend(step.pre_request.lines().map(str::to_owned));
+
+    let mut conditions: Vec<(&str, &str)> = step.runs_if.to_vec();
+    let needs_session = step.token.is_none() && credential(op) == Some("sessionToken")
+        || step.disposable.is_some_and(|d| d.auth == "sessionToken");
+    if needs_session {
+        conditions.push(HAS_SESSION);
     }
+    if conditions.is_empty() {
+        return body;
+    }
+    let mut pre = vec!["const unmet = [".to_owned()];
+    for (condition, reason) in conditions {
+        pre.push(format!("  [{condition}, {}],", serde_json::to_string(reason).expect("JSON renders")));
+    }
+    pre.extend([
+        "].find(([met]) => !met);".to_owned(),
+        "if (unmet) {".to_owned(),
+        "  console.info(`Skipped: ${unmet[1]}.`);".to_owned(),
+        "  pm.execution.skipRequest();".to_owned(),
+        "} else {".to_owned(),
+    ]);
+    pre.extend(body.into_iter().map(|line| format!("  {line}")));
+    pre.push("}".to_owned());
     pre
+}
+
+/// The request of a set-up or clean-up.
+fn extra_item(doc: &Value, extra: &Extra) -> Value {
+    let (method, path, op) = operations(doc)
+        .into_iter()
+        .find(|(_, _, op)| text(op, "operationId") == extra.step.operation_id)
+        .unwrap_or_else(|| panic!("no operation {}", extra.step.operation_id));
+    request_item(doc, method, path, op, &extra.step, Some(extra.name))
+}
+
+/// Whether an operation runs only in the demo folder (signing up).
+fn demo_only(operation_id: &str) -> bool {
+    STEPS.iter().any(|s| s.operation_id == operation_id && s.runs_if.contains(&DEMO_ASKED))
 }
 
 /// The Postman collection (v2.1) for the whole API, as pretty-printed JSON.
 pub fn postman_collection(doc: &Value) -> String {
-    let mut folders = Vec::new();
+    let mut folders = vec![json!({
+        "name": "Demo organisation",
+        "description": "Runs only when `demo` is `true` (otherwise both requests are skipped): signs up a \
+            throwaway organisation and stores its session in `sessionToken`, its email and password, and \
+            a new full-access key in `apiKey`, for the folders after it. With newman, name it with the \
+            folders to run: `--env-var demo=true --folder \"Demo organisation\" --folder links`.",
+        "item": DEMO.iter().map(|extra| extra_item(doc, extra)).collect::<Vec<_>>(),
+    })];
     for tag in doc["tags"].as_array().into_iter().flatten() {
         let name = text(tag, "name");
         let mut ops: Vec<_> = operations(doc)
             .into_iter()
             .filter(|(_, _, op)| op["tags"].get(0).and_then(Value::as_str) == Some(name))
+            .filter(|(_, _, op)| !demo_only(text(op, "operationId")))
             .collect();
         if ops.is_empty() {
             continue;
         }
-        // Dashboard routes before `/v1` ones (they make the key), then by kind of step, then
-        // in the order of STEPS (sign up before signing in).
+        // Dashboard routes before `/v1` ones, then by kind of step (creation first,
+        // destruction last), then in the order of STEPS (sign in before signing out).
         ops.sort_by_key(|(method, path, op)| {
             let listed = STEPS.iter().position(|s| s.operation_id == text(op, "operationId"));
             (!path.starts_with("/api/developer"), rank(method, path), listed.unwrap_or(usize::MAX))
         });
-        let items: Vec<Value> =
-            ops.into_iter().map(|(method, path, op)| request_item(doc, method, path, op)).collect();
+        let plan = FOLDERS.iter().find(|f| f.tag == name);
+        let mut items: Vec<Value> =
+            plan.into_iter().flat_map(|f| f.setup).map(|e| extra_item(doc, e)).collect();
+        for (method, path, op) in ops {
+            let operation_id = text(op, "operationId");
+            let default = Step::of("");
+            let step = STEPS.iter().find(|s| s.operation_id == operation_id).unwrap_or(&default);
+            items.push(request_item(doc, method, path, op, step, None));
+        }
+        items.extend(plan.into_iter().flat_map(|f| f.teardown).map(|e| extra_item(doc, e)));
         folders.push(json!({"name": name, "description": text(tag, "description"), "item": items}));
     }
 
@@ -574,10 +682,19 @@ pub fn postman_collection(doc: &Value) -> String {
         "info": {
             "name": text(info, "title"),
             "description": format!(
-                "{}\n**Running it.** `newman run postman_collection.json --env-var baseUrl=http://127.0.0.1:8080` \
-                 walks the whole API against a running server: it signs up (a new organisation per run), \
-                 creates a full-access key, and each request stores what later ones need. Set `webhookUrl` \
-                 to an endpoint on a public address you own (the server refuses private ones).",
+                "{}\n**Running it on your account.** Set `baseUrl`, `apiKey` (a key with the scopes the \
+                 folders use; `full_access` covers them all) and, for the dashboard routes, `sessionToken` \
+                 in an environment, then run the collection or any one folder: \
+                 `newman run postman_collection.json --env-var baseUrl=… --env-var apiKey=ptk_… \
+                 --env-var sessionToken=pts_…`. Your key and session are used, never replaced; each folder \
+                 makes what it acts on and deletes it before it ends, so the organisation is left as it was \
+                 (job records and the request log remain, as they do for every call). Without a \
+                 `sessionToken` the dashboard requests are skipped; sign-in runs when `email` and \
+                 `password` are set.\n\n\
+                 **A demo organisation.** Only when `demo` is `true` does the first folder sign up a new \
+                 organisation and use its session and a new full-access key.\n\n\
+                 Set `webhookUrl` to an endpoint on a public address you own (the server refuses private \
+                 ones).",
                 text(info, "description")
             ),
             "version": text(info, "version"),
@@ -585,21 +702,163 @@ pub fn postman_collection(doc: &Value) -> String {
         },
         "auth": bearer("apiKey"),
         "event": [script("prerequest", &[
-            "// One run, one organisation: unique email and hostnames.".to_owned(),
+            "// One run, one set of names: unique slugs, hostnames and emails.".to_owned(),
             "if (!pm.collectionVariables.get('runId')) {".to_owned(),
             "  pm.collectionVariables.set('runId', Date.now().toString(36) + Math.random().toString(36).slice(2, 6));".to_owned(),
             "}".to_owned(),
         ])],
         "variable": [
             variable("baseUrl", "http://127.0.0.1:8080", "The server's origin."),
-            variable("apiKey", "", "An API key (`ptk_…`); the run creates one."),
-            variable("sessionToken", "", "A dashboard session token (`pts_…`); sign-up or sign-in sets it."),
+            variable("apiKey", "", "Your API key (`ptk_…`), used as given."),
+            variable("sessionToken", "", "Your dashboard session token (`pts_…`), for the dashboard routes; without one they are skipped."),
+            variable("email", "", "Your sign-in email: with `password`, sign-in and sign-out run (on a session of their own)."),
+            variable("password", "", "Your password (keep it in an environment's current value, not here)."),
+            variable("demo", "false", "`true` signs up a demo organisation first and runs against it."),
             variable("webhookUrl", "https://example.com/webhooks/portico", "Where test webhooks go: a public http(s) URL."),
-            variable("runId", "", "Set by the run: makes emails and hostnames unique."),
+            variable("runId", "", "Set by the run: makes slugs, hostnames and emails unique."),
         ],
         "item": folders,
     });
     let mut out = serde_json::to_string_pretty(&collection).expect("JSON renders");
     out.push('\n');
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn collection() -> Value {
+        serde_json::from_str(&postman_collection(&crate::openapi::document()))
+            .expect("the collection is JSON")
+    }
+
+    fn items(folder: &Value) -> &[Value] {
+        folder["item"].as_array().map(Vec::as_slice).unwrap_or_default()
+    }
+
+    /// `METHOD path/with/:vars` of a request.
+    fn route(item: &Value) -> String {
+        let request = &item["request"];
+        let path: Vec<&str> =
+            request["url"]["path"].as_array().unwrap().iter().filter_map(Value::as_str).collect();
+        format!("{} {}", text(request, "method"), path.join("/"))
+    }
+
+    fn scripts(item: &Value, kind: &str) -> String {
+        let events = item["event"].as_array().unwrap();
+        let event = events.iter().find(|e| e["listen"] == kind);
+        event
+            .map(|e| {
+                e["script"]["exec"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .filter_map(Value::as_str)
+                    .collect::<Vec<_>>()
+                    .join("\n")
+            })
+            .unwrap_or_default()
+    }
+
+    fn is_extra(item: &Value) -> bool {
+        let name = text(item, "name");
+        name.starts_with("Set up: ") || name.starts_with("Clean up: ")
+    }
+
+    #[test]
+    fn every_operation_is_one_request_of_the_folder_of_its_tag() {
+        let doc = crate::openapi::document();
+        let collection = collection();
+        let mut routes: Vec<String> = collection["item"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .flat_map(|folder| items(folder).iter().filter(|item| !is_extra(item)))
+            .map(route)
+            .collect();
+        routes.sort();
+        let mut expected: Vec<String> = operations(&doc)
+            .into_iter()
+            .map(|(method, path, _)| {
+                let path = path.trim_start_matches('/').replace('{', ":").replace('}', "");
+                format!("{} {path}", method.to_ascii_uppercase())
+            })
+            .collect();
+        // The demo folder's key is a second `POST /api/developer/apikeys`.
+        expected.push("POST api/developer/apikeys".to_owned());
+        expected.sort();
+        assert_eq!(routes, expected);
+    }
+
+    #[test]
+    fn only_the_demo_folder_signs_up_or_sets_the_credentials_and_only_when_asked() {
+        let collection = collection();
+        let demo = &collection["item"][0];
+        assert_eq!(demo["name"], "Demo organisation");
+        assert_eq!(route(&items(demo)[0]), "POST api/developer/signup");
+        for folder in collection["item"].as_array().unwrap() {
+            let demo = folder["name"] == "Demo organisation";
+            for item in items(folder) {
+                let (pre, tests) = (scripts(item, "prerequest"), scripts(item, "test"));
+                let sets_credentials = ["apiKey", "sessionToken"]
+                    .iter()
+                    .any(|v| tests.contains(&format!("collectionVariables.set('{v}'")));
+                let signs_up = route(item) == "POST api/developer/signup";
+                assert_eq!(demo, sets_credentials, "{}", text(item, "name"));
+                assert!(demo || !signs_up, "{}", text(item, "name"));
+                assert_eq!(
+                    demo,
+                    pre.contains("pm.variables.get('demo') === 'true'"),
+                    "{}",
+                    text(item, "name")
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn every_folder_deletes_what_it_creates() {
+        // What a request makes, and the request that takes it away again.
+        let made_and_gone = [
+            ("POST v1/links", "DELETE v1/links/:id"),
+            ("POST v1/domains", "DELETE v1/domains/:id"),
+            ("POST v1/webhooks", "DELETE v1/webhooks/:id"),
+            ("POST api/developer/apikeys", "DELETE api/developer/apikeys/:id"),
+            ("POST api/developer/login", "POST api/developer/logout"),
+            ("POST v1/links/import", "GET v1/links"),
+        ];
+        let collection = collection();
+        for folder in
+            collection["item"].as_array().unwrap().iter().filter(|f| f["name"] != "Demo organisation")
+        {
+            let routes: Vec<(String, &Value)> =
+                items(folder).iter().map(|item| (route(item), item)).collect();
+            for (position, (made, _)) in routes.iter().enumerate() {
+                let Some((_, gone)) = made_and_gone.iter().find(|(m, _)| m == made) else { continue };
+                let cleaned = routes[position + 1..].iter().any(|(route, item)| {
+                    route == gone
+                        && (!made.ends_with("import") || scripts(item, "test").contains("method: 'DELETE'"))
+                });
+                assert!(cleaned, "folder {}: `{made}` is not undone by a later `{gone}`", folder["name"]);
+            }
+        }
+    }
+
+    #[test]
+    fn dashboard_requests_skip_themselves_without_a_session() {
+        let collection = collection();
+        for folder in collection["item"].as_array().unwrap() {
+            for item in items(folder) {
+                let auth = item["request"]["auth"]["bearer"][0]["value"].as_str().unwrap_or("");
+                let pre = scripts(item, "prerequest");
+                let needs_session =
+                    auth == "{{sessionToken}}" || pre.contains("pm.variables.get('sessionToken')");
+                if needs_session {
+                    assert!(pre.contains("[pm.variables.get('sessionToken'), "), "{}", text(item, "name"));
+                    assert!(pre.contains("pm.execution.skipRequest()"), "{}", text(item, "name"));
+                }
+            }
+        }
+    }
 }
