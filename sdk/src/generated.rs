@@ -42,6 +42,12 @@ pub mod types {
         pub name: ::std::string::String,
         ///The first 12 characters of the current secret, to tell keys apart.
         pub prefix: ::std::string::String,
+        /**Until when the secret the last rotation replaced (`rotated_from`) keeps working: the
+end of its grace period, in the past once it has ended; `null` if never rotated.*/
+        #[serde(deserialize_with = "::std::option::Option::deserialize")]
+        pub previous_secret_expires_at: ::std::option::Option<
+            ::chrono::DateTime<::chrono::offset::Utc>,
+        >,
         ///Requests per minute; `null` means the deployment's default.
         #[serde(deserialize_with = "::std::option::Option::deserialize")]
         pub rate_limit_rpm: ::std::option::Option<i64>,
@@ -100,6 +106,12 @@ pub mod types {
         pub name: ::std::string::String,
         ///The first 12 characters of the current secret, to tell keys apart.
         pub prefix: ::std::string::String,
+        /**Until when the secret the last rotation replaced (`rotated_from`) keeps working: the
+end of its grace period, in the past once it has ended; `null` if never rotated.*/
+        #[serde(deserialize_with = "::std::option::Option::deserialize")]
+        pub previous_secret_expires_at: ::std::option::Option<
+            ::chrono::DateTime<::chrono::offset::Utc>,
+        >,
         ///Requests per minute; `null` means the deployment's default.
         #[serde(deserialize_with = "::std::option::Option::deserialize")]
         pub rate_limit_rpm: ::std::option::Option<i64>,
@@ -3423,6 +3435,10 @@ deliveries in a row, is disabled (see `disabled_reason`).*/
             >,
             name: ::std::result::Result<::std::string::String, ::std::string::String>,
             prefix: ::std::result::Result<::std::string::String, ::std::string::String>,
+            previous_secret_expires_at: ::std::result::Result<
+                ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
+                ::std::string::String,
+            >,
             rate_limit_rpm: ::std::result::Result<
                 ::std::option::Option<i64>,
                 ::std::string::String,
@@ -3463,6 +3479,9 @@ deliveries in a row, is disabled (see `disabled_reason`).*/
                     last_used_ip: Err("no value supplied for last_used_ip".to_string()),
                     name: Err("no value supplied for name".to_string()),
                     prefix: Err("no value supplied for prefix".to_string()),
+                    previous_secret_expires_at: Err(
+                        "no value supplied for previous_secret_expires_at".to_string(),
+                    ),
                     rate_limit_rpm: Err(
                         "no value supplied for rate_limit_rpm".to_string(),
                     ),
@@ -3624,6 +3643,22 @@ deliveries in a row, is disabled (see `disabled_reason`).*/
                     });
                 self
             }
+            pub fn previous_secret_expires_at<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
+                >,
+                T::Error: ::std::fmt::Display,
+            {
+                self.previous_secret_expires_at = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for previous_secret_expires_at: {e}"
+                        )
+                    });
+                self
+            }
             pub fn rate_limit_rpm<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::option::Option<i64>>,
@@ -3731,6 +3766,7 @@ deliveries in a row, is disabled (see `disabled_reason`).*/
                     last_used_ip: value.last_used_ip?,
                     name: value.name?,
                     prefix: value.prefix?,
+                    previous_secret_expires_at: value.previous_secret_expires_at?,
                     rate_limit_rpm: value.rate_limit_rpm?,
                     rotated_at: value.rotated_at?,
                     rotated_from: value.rotated_from?,
@@ -3756,6 +3792,7 @@ deliveries in a row, is disabled (see `disabled_reason`).*/
                     last_used_ip: Ok(value.last_used_ip),
                     name: Ok(value.name),
                     prefix: Ok(value.prefix),
+                    previous_secret_expires_at: Ok(value.previous_secret_expires_at),
                     rate_limit_rpm: Ok(value.rate_limit_rpm),
                     rotated_at: Ok(value.rotated_at),
                     rotated_from: Ok(value.rotated_from),
@@ -3805,6 +3842,10 @@ deliveries in a row, is disabled (see `disabled_reason`).*/
             >,
             name: ::std::result::Result<::std::string::String, ::std::string::String>,
             prefix: ::std::result::Result<::std::string::String, ::std::string::String>,
+            previous_secret_expires_at: ::std::result::Result<
+                ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
+                ::std::string::String,
+            >,
             rate_limit_rpm: ::std::result::Result<
                 ::std::option::Option<i64>,
                 ::std::string::String,
@@ -3846,6 +3887,9 @@ deliveries in a row, is disabled (see `disabled_reason`).*/
                     last_used_ip: Err("no value supplied for last_used_ip".to_string()),
                     name: Err("no value supplied for name".to_string()),
                     prefix: Err("no value supplied for prefix".to_string()),
+                    previous_secret_expires_at: Err(
+                        "no value supplied for previous_secret_expires_at".to_string(),
+                    ),
                     rate_limit_rpm: Err(
                         "no value supplied for rate_limit_rpm".to_string(),
                     ),
@@ -4019,6 +4063,22 @@ deliveries in a row, is disabled (see `disabled_reason`).*/
                     });
                 self
             }
+            pub fn previous_secret_expires_at<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
+                >,
+                T::Error: ::std::fmt::Display,
+            {
+                self.previous_secret_expires_at = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for previous_secret_expires_at: {e}"
+                        )
+                    });
+                self
+            }
             pub fn rate_limit_rpm<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::option::Option<i64>>,
@@ -4127,6 +4187,7 @@ deliveries in a row, is disabled (see `disabled_reason`).*/
                     last_used_ip: value.last_used_ip?,
                     name: value.name?,
                     prefix: value.prefix?,
+                    previous_secret_expires_at: value.previous_secret_expires_at?,
                     rate_limit_rpm: value.rate_limit_rpm?,
                     rotated_at: value.rotated_at?,
                     rotated_from: value.rotated_from?,
@@ -4153,6 +4214,7 @@ deliveries in a row, is disabled (see `disabled_reason`).*/
                     last_used_ip: Ok(value.last_used_ip),
                     name: Ok(value.name),
                     prefix: Ok(value.prefix),
+                    previous_secret_expires_at: Ok(value.previous_secret_expires_at),
                     rate_limit_rpm: Ok(value.rate_limit_rpm),
                     rotated_at: Ok(value.rotated_at),
                     rotated_from: Ok(value.rotated_from),
@@ -10087,7 +10149,7 @@ let response = client.apikey_rotate()
     /**List domains (dashboard)
 
 The organisation's registered domains, newest first: what the dashboard offers as a new
-key's domain scope. Domains are registered with `POST /v1/domains`.
+key's domain scope.
 
 **Authentication:** a dashboard session (`Authorization: Bearer pts_…`).
 
@@ -10105,6 +10167,64 @@ let response = client.dashboard_domain_list()
 ```*/
     pub fn dashboard_domain_list(&self) -> builder::DashboardDomainList<'_> {
         builder::DashboardDomainList::new(self)
+    }
+    /**Register a domain (dashboard)
+
+The same as `POST /v1/domains`, for the signed-in user's organisation: the hostname is
+checked (lower-cased, IDNA, no port, path or trailing dot) and registered once in the whole
+deployment (409 `conflict`).
+
+**Authentication:** a dashboard session (`Authorization: Bearer pts_…`).
+
+Sends a `POST` request to `/api/developer/domains`
+
+```ignore
+let response = client.dashboard_domain_create()
+    .body(body)
+    .send()
+    .await;
+```*/
+    pub fn dashboard_domain_create(&self) -> builder::DashboardDomainCreate<'_> {
+        builder::DashboardDomainCreate::new(self)
+    }
+    /**Get a domain (dashboard)
+
+One of the organisation's registered domains, by id.
+
+**Authentication:** a dashboard session (`Authorization: Bearer pts_…`).
+
+Sends a `GET` request to `/api/developer/domains/{id}`
+
+Arguments:
+- `id`: The domain's id (`dom_…`)
+```ignore
+let response = client.dashboard_domain_get()
+    .id(id)
+    .send()
+    .await;
+```*/
+    pub fn dashboard_domain_get(&self) -> builder::DashboardDomainGet<'_> {
+        builder::DashboardDomainGet::new(self)
+    }
+    /**Remove a domain (dashboard)
+
+The same as `DELETE /v1/domains/{id}`, for the signed-in user's organisation: refused with
+409 `conflict` while live links use the domain.
+
+**Authentication:** a dashboard session (`Authorization: Bearer pts_…`).
+
+Sends a `DELETE` request to `/api/developer/domains/{id}`
+
+Arguments:
+- `id`: The domain's id (`dom_…`)
+```ignore
+let response = client.dashboard_domain_delete()
+    .id(id)
+    .send()
+    .await;
+```*/
+    pub fn dashboard_domain_delete(&self) -> builder::DashboardDomainDelete<'_> {
+        builder::DashboardDomainDelete::new(self)
     }
     /**Sign in
 
@@ -10184,6 +10304,56 @@ let response = client.playground_test()
     pub fn playground_test(&self) -> builder::PlaygroundTest<'_> {
         builder::PlaygroundTest::new(self)
     }
+    /**The request log (dashboard)
+
+The same as `GET /v1/requests`, for the signed-in user's organisation: no key needed.
+
+**Authentication:** a dashboard session (`Authorization: Bearer pts_…`).
+
+Sends a `GET` request to `/api/developer/requests`
+
+Arguments:
+- `from`: Only requests that arrived at or after this time (RFC 3339).
+- `key_id`: Only this key's requests.
+- `limit`: How many items to return, 1–100.
+- `offset`: How many items to skip: the next page starts at `offset + limit`.
+- `route`: Only this route template (e.g. `/v1/links/{id}`).
+- `status`: Only this status (e.g. `429`): 100–599.
+- `to`: Only requests that arrived before this time (RFC 3339).
+```ignore
+let response = client.dashboard_request_list()
+    .from(from)
+    .key_id(key_id)
+    .limit(limit)
+    .offset(offset)
+    .route(route)
+    .status(status)
+    .to(to)
+    .send()
+    .await;
+```*/
+    pub fn dashboard_request_list(&self) -> builder::DashboardRequestList<'_> {
+        builder::DashboardRequestList::new(self)
+    }
+    /**One logged request (dashboard)
+
+The same as `GET /v1/requests/{id}`, for the signed-in user's organisation.
+
+**Authentication:** a dashboard session (`Authorization: Bearer pts_…`).
+
+Sends a `GET` request to `/api/developer/requests/{id}`
+
+Arguments:
+- `id`: The request id (`req_…`)
+```ignore
+let response = client.dashboard_request_get()
+    .id(id)
+    .send()
+    .await;
+```*/
+    pub fn dashboard_request_get(&self) -> builder::DashboardRequestGet<'_> {
+        builder::DashboardRequestGet::new(self)
+    }
     /**Sign up
 
 Creates a user and an organisation they own, and signs them in: the answer carries a
@@ -10230,6 +10400,147 @@ let response = client.dashboard_usage_get()
 ```*/
     pub fn dashboard_usage_get(&self) -> builder::DashboardUsageGet<'_> {
         builder::DashboardUsageGet::new(self)
+    }
+    /**List webhook endpoints (dashboard)
+
+The same as `GET /v1/webhooks`, for the signed-in user's organisation.
+
+**Authentication:** a dashboard session (`Authorization: Bearer pts_…`).
+
+Sends a `GET` request to `/api/developer/webhooks`
+
+Arguments:
+- `limit`: How many items to return, 1–100.
+- `offset`: How many items to skip: the next page starts at `offset + limit`.
+```ignore
+let response = client.dashboard_webhook_list()
+    .limit(limit)
+    .offset(offset)
+    .send()
+    .await;
+```*/
+    pub fn dashboard_webhook_list(&self) -> builder::DashboardWebhookList<'_> {
+        builder::DashboardWebhookList::new(self)
+    }
+    /**Create a webhook endpoint (dashboard)
+
+The same as `POST /v1/webhooks`: the answer holds the signing secret, shown this once.
+
+**Authentication:** a dashboard session (`Authorization: Bearer pts_…`).
+
+Sends a `POST` request to `/api/developer/webhooks`
+
+```ignore
+let response = client.dashboard_webhook_create()
+    .body(body)
+    .send()
+    .await;
+```*/
+    pub fn dashboard_webhook_create(&self) -> builder::DashboardWebhookCreate<'_> {
+        builder::DashboardWebhookCreate::new(self)
+    }
+    /**Get a webhook endpoint (dashboard)
+
+The same as `GET /v1/webhooks/{id}`, for the signed-in user's organisation.
+
+**Authentication:** a dashboard session (`Authorization: Bearer pts_…`).
+
+Sends a `GET` request to `/api/developer/webhooks/{id}`
+
+Arguments:
+- `id`: The endpoint's id (`whk_…`)
+```ignore
+let response = client.dashboard_webhook_get()
+    .id(id)
+    .send()
+    .await;
+```*/
+    pub fn dashboard_webhook_get(&self) -> builder::DashboardWebhookGet<'_> {
+        builder::DashboardWebhookGet::new(self)
+    }
+    /**Delete a webhook endpoint (dashboard)
+
+The same as `DELETE /v1/webhooks/{id}`: the endpoint, its pending deliveries and its log.
+
+**Authentication:** a dashboard session (`Authorization: Bearer pts_…`).
+
+Sends a `DELETE` request to `/api/developer/webhooks/{id}`
+
+Arguments:
+- `id`: The endpoint's id (`whk_…`)
+```ignore
+let response = client.dashboard_webhook_delete()
+    .id(id)
+    .send()
+    .await;
+```*/
+    pub fn dashboard_webhook_delete(&self) -> builder::DashboardWebhookDelete<'_> {
+        builder::DashboardWebhookDelete::new(self)
+    }
+    /**Update a webhook endpoint (dashboard)
+
+The same as `PATCH /v1/webhooks/{id}`: the URL is checked again by the SSRF guard.
+
+**Authentication:** a dashboard session (`Authorization: Bearer pts_…`).
+
+Sends a `PATCH` request to `/api/developer/webhooks/{id}`
+
+Arguments:
+- `id`: The endpoint's id (`whk_…`)
+- `body`
+```ignore
+let response = client.dashboard_webhook_update()
+    .id(id)
+    .body(body)
+    .send()
+    .await;
+```*/
+    pub fn dashboard_webhook_update(&self) -> builder::DashboardWebhookUpdate<'_> {
+        builder::DashboardWebhookUpdate::new(self)
+    }
+    /**The delivery log (dashboard)
+
+The same as `GET /v1/webhooks/{id}/deliveries`: every attempt, newest first.
+
+**Authentication:** a dashboard session (`Authorization: Bearer pts_…`).
+
+Sends a `GET` request to `/api/developer/webhooks/{id}/deliveries`
+
+Arguments:
+- `id`: The endpoint's id (`whk_…`)
+- `limit`: How many items to return, 1–100.
+- `offset`: How many items to skip: the next page starts at `offset + limit`.
+```ignore
+let response = client.dashboard_webhook_deliveries()
+    .id(id)
+    .limit(limit)
+    .offset(offset)
+    .send()
+    .await;
+```*/
+    pub fn dashboard_webhook_deliveries(
+        &self,
+    ) -> builder::DashboardWebhookDeliveries<'_> {
+        builder::DashboardWebhookDeliveries::new(self)
+    }
+    /**Send a test event (dashboard)
+
+The same as `POST /v1/webhooks/{id}/test`: a signed `ping` delivery is queued.
+
+**Authentication:** a dashboard session (`Authorization: Bearer pts_…`).
+
+Sends a `POST` request to `/api/developer/webhooks/{id}/test`
+
+Arguments:
+- `id`: The endpoint's id (`whk_…`)
+```ignore
+let response = client.dashboard_webhook_test()
+    .id(id)
+    .send()
+    .await;
+```*/
+    pub fn dashboard_webhook_test(&self) -> builder::DashboardWebhookTest<'_> {
+        builder::DashboardWebhookTest::new(self)
     }
     /**OpenAPI document (versioned path)
 
@@ -10872,18 +11183,22 @@ the deployment's retention period (30 days by default).
 Sends a `GET` request to `/v1/requests`
 
 Arguments:
+- `from`: Only requests that arrived at or after this time (RFC 3339).
 - `key_id`: Only this key's requests.
 - `limit`: How many items to return, 1–100.
 - `offset`: How many items to skip: the next page starts at `offset + limit`.
 - `route`: Only this route template (e.g. `/v1/links/{id}`).
 - `status`: Only this status (e.g. `429`): 100–599.
+- `to`: Only requests that arrived before this time (RFC 3339).
 ```ignore
 let response = client.request_list()
+    .from(from)
     .key_id(key_id)
     .limit(limit)
     .offset(offset)
     .route(route)
     .status(status)
+    .to(to)
     .send()
     .await;
 ```*/
@@ -12056,6 +12371,334 @@ pub mod builder {
             }
         }
     }
+    /**Builder for [`Client::dashboard_domain_create`]
+
+[`Client::dashboard_domain_create`]: super::Client::dashboard_domain_create*/
+    #[derive(Debug, Clone)]
+    pub struct DashboardDomainCreate<'a> {
+        client: &'a super::Client,
+        body: Result<types::builder::CreateDomainRequest, String>,
+    }
+    impl<'a> DashboardDomainCreate<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self {
+                client: client,
+                body: Ok(::std::default::Default::default()),
+            }
+        }
+        pub fn body<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<types::CreateDomainRequest>,
+            <V as std::convert::TryInto<
+                types::CreateDomainRequest,
+            >>::Error: std::fmt::Display,
+        {
+            self.body = value
+                .try_into()
+                .map(From::from)
+                .map_err(|s| {
+                    format!("conversion to `CreateDomainRequest` for body failed: {}", s)
+                });
+            self
+        }
+        pub fn body_map<F>(mut self, f: F) -> Self
+        where
+            F: std::ops::FnOnce(
+                types::builder::CreateDomainRequest,
+            ) -> types::builder::CreateDomainRequest,
+        {
+            self.body = self.body.map(f);
+            self
+        }
+        ///Sends a `POST` request to `/api/developer/domains`
+        pub async fn send(
+            self,
+        ) -> Result<ResponseValue<types::Domain>, Error<types::Problem>> {
+            let Self { client, body } = self;
+            let body = body
+                .and_then(|v| {
+                    types::CreateDomainRequest::try_from(v).map_err(|e| e.to_string())
+                })
+                .map_err(Error::InvalidRequest)?;
+            let url = format!("{}/api/developer/domains", client.baseurl,);
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            header_map
+                .append(
+                    ::reqwest::header::HeaderName::from_static("api-version"),
+                    ::reqwest::header::HeaderValue::from_static(
+                        super::Client::api_version(),
+                    ),
+                );
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .post(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .json(&body)
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo {
+                operation_id: "dashboard_domain_create",
+            };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                201u16 => ResponseValue::from_response(response).await,
+                400u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                401u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                409u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                413u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                415u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                422u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                500u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
+    /**Builder for [`Client::dashboard_domain_get`]
+
+[`Client::dashboard_domain_get`]: super::Client::dashboard_domain_get*/
+    #[derive(Debug, Clone)]
+    pub struct DashboardDomainGet<'a> {
+        client: &'a super::Client,
+        id: Result<::std::string::String, String>,
+    }
+    impl<'a> DashboardDomainGet<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self {
+                client: client,
+                id: Err("id was not initialized".to_string()),
+            }
+        }
+        pub fn id<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::string::String>,
+        {
+            self.id = value
+                .try_into()
+                .map_err(|_| {
+                    "conversion to `:: std :: string :: String` for id failed"
+                        .to_string()
+                });
+            self
+        }
+        ///Sends a `GET` request to `/api/developer/domains/{id}`
+        pub async fn send(
+            self,
+        ) -> Result<ResponseValue<types::Domain>, Error<types::Problem>> {
+            let Self { client, id } = self;
+            let id = id.map_err(Error::InvalidRequest)?;
+            let url = format!(
+                "{}/api/developer/domains/{}", client.baseurl, encode_path(& id
+                .to_string()),
+            );
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            header_map
+                .append(
+                    ::reqwest::header::HeaderName::from_static("api-version"),
+                    ::reqwest::header::HeaderValue::from_static(
+                        super::Client::api_version(),
+                    ),
+                );
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .get(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo {
+                operation_id: "dashboard_domain_get",
+            };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                200u16 => ResponseValue::from_response(response).await,
+                400u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                401u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                404u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                500u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
+    /**Builder for [`Client::dashboard_domain_delete`]
+
+[`Client::dashboard_domain_delete`]: super::Client::dashboard_domain_delete*/
+    #[derive(Debug, Clone)]
+    pub struct DashboardDomainDelete<'a> {
+        client: &'a super::Client,
+        id: Result<::std::string::String, String>,
+    }
+    impl<'a> DashboardDomainDelete<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self {
+                client: client,
+                id: Err("id was not initialized".to_string()),
+            }
+        }
+        pub fn id<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::string::String>,
+        {
+            self.id = value
+                .try_into()
+                .map_err(|_| {
+                    "conversion to `:: std :: string :: String` for id failed"
+                        .to_string()
+                });
+            self
+        }
+        ///Sends a `DELETE` request to `/api/developer/domains/{id}`
+        pub async fn send(self) -> Result<ResponseValue<()>, Error<types::Problem>> {
+            let Self { client, id } = self;
+            let id = id.map_err(Error::InvalidRequest)?;
+            let url = format!(
+                "{}/api/developer/domains/{}", client.baseurl, encode_path(& id
+                .to_string()),
+            );
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            header_map
+                .append(
+                    ::reqwest::header::HeaderName::from_static("api-version"),
+                    ::reqwest::header::HeaderValue::from_static(
+                        super::Client::api_version(),
+                    ),
+                );
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .delete(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo {
+                operation_id: "dashboard_domain_delete",
+            };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                204u16 => Ok(ResponseValue::empty(response)),
+                400u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                401u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                404u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                409u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                500u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
     /**Builder for [`Client::session_create`]
 
 [`Client::session_create`]: super::Client::session_create*/
@@ -12466,6 +13109,293 @@ pub mod builder {
             }
         }
     }
+    /**Builder for [`Client::dashboard_request_list`]
+
+[`Client::dashboard_request_list`]: super::Client::dashboard_request_list*/
+    #[derive(Debug, Clone)]
+    pub struct DashboardRequestList<'a> {
+        client: &'a super::Client,
+        from: Result<Option<::chrono::DateTime<::chrono::offset::Utc>>, String>,
+        key_id: Result<Option<::std::string::String>, String>,
+        limit: Result<Option<::std::num::NonZeroU64>, String>,
+        offset: Result<Option<i64>, String>,
+        route: Result<Option<::std::string::String>, String>,
+        status: Result<Option<i32>, String>,
+        to: Result<Option<::chrono::DateTime<::chrono::offset::Utc>>, String>,
+    }
+    impl<'a> DashboardRequestList<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self {
+                client: client,
+                from: Ok(None),
+                key_id: Ok(None),
+                limit: Ok(None),
+                offset: Ok(None),
+                route: Ok(None),
+                status: Ok(None),
+                to: Ok(None),
+            }
+        }
+        pub fn from<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::chrono::DateTime<::chrono::offset::Utc>>,
+        {
+            self.from = value
+                .try_into()
+                .map(Some)
+                .map_err(|_| {
+                    "conversion to `:: chrono :: DateTime < :: chrono :: offset :: Utc >` for from failed"
+                        .to_string()
+                });
+            self
+        }
+        pub fn key_id<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::string::String>,
+        {
+            self.key_id = value
+                .try_into()
+                .map(Some)
+                .map_err(|_| {
+                    "conversion to `:: std :: string :: String` for key_id failed"
+                        .to_string()
+                });
+            self
+        }
+        pub fn limit<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::num::NonZeroU64>,
+        {
+            self.limit = value
+                .try_into()
+                .map(Some)
+                .map_err(|_| {
+                    "conversion to `:: std :: num :: NonZeroU64` for limit failed"
+                        .to_string()
+                });
+            self
+        }
+        pub fn offset<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<i64>,
+        {
+            self.offset = value
+                .try_into()
+                .map(Some)
+                .map_err(|_| "conversion to `i64` for offset failed".to_string());
+            self
+        }
+        pub fn route<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::string::String>,
+        {
+            self.route = value
+                .try_into()
+                .map(Some)
+                .map_err(|_| {
+                    "conversion to `:: std :: string :: String` for route failed"
+                        .to_string()
+                });
+            self
+        }
+        pub fn status<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<i32>,
+        {
+            self.status = value
+                .try_into()
+                .map(Some)
+                .map_err(|_| "conversion to `i32` for status failed".to_string());
+            self
+        }
+        pub fn to<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::chrono::DateTime<::chrono::offset::Utc>>,
+        {
+            self.to = value
+                .try_into()
+                .map(Some)
+                .map_err(|_| {
+                    "conversion to `:: chrono :: DateTime < :: chrono :: offset :: Utc >` for to failed"
+                        .to_string()
+                });
+            self
+        }
+        ///Sends a `GET` request to `/api/developer/requests`
+        pub async fn send(
+            self,
+        ) -> Result<ResponseValue<types::RequestLogEntryList>, Error<types::Problem>> {
+            let Self { client, from, key_id, limit, offset, route, status, to } = self;
+            let from = from.map_err(Error::InvalidRequest)?;
+            let key_id = key_id.map_err(Error::InvalidRequest)?;
+            let limit = limit.map_err(Error::InvalidRequest)?;
+            let offset = offset.map_err(Error::InvalidRequest)?;
+            let route = route.map_err(Error::InvalidRequest)?;
+            let status = status.map_err(Error::InvalidRequest)?;
+            let to = to.map_err(Error::InvalidRequest)?;
+            let url = format!("{}/api/developer/requests", client.baseurl,);
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            header_map
+                .append(
+                    ::reqwest::header::HeaderName::from_static("api-version"),
+                    ::reqwest::header::HeaderValue::from_static(
+                        super::Client::api_version(),
+                    ),
+                );
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .get(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .query(&progenitor_client::QueryParam::new("from", &from))
+                .query(&progenitor_client::QueryParam::new("key_id", &key_id))
+                .query(&progenitor_client::QueryParam::new("limit", &limit))
+                .query(&progenitor_client::QueryParam::new("offset", &offset))
+                .query(&progenitor_client::QueryParam::new("route", &route))
+                .query(&progenitor_client::QueryParam::new("status", &status))
+                .query(&progenitor_client::QueryParam::new("to", &to))
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo {
+                operation_id: "dashboard_request_list",
+            };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                200u16 => ResponseValue::from_response(response).await,
+                400u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                401u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                422u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                500u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
+    /**Builder for [`Client::dashboard_request_get`]
+
+[`Client::dashboard_request_get`]: super::Client::dashboard_request_get*/
+    #[derive(Debug, Clone)]
+    pub struct DashboardRequestGet<'a> {
+        client: &'a super::Client,
+        id: Result<::std::string::String, String>,
+    }
+    impl<'a> DashboardRequestGet<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self {
+                client: client,
+                id: Err("id was not initialized".to_string()),
+            }
+        }
+        pub fn id<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::string::String>,
+        {
+            self.id = value
+                .try_into()
+                .map_err(|_| {
+                    "conversion to `:: std :: string :: String` for id failed"
+                        .to_string()
+                });
+            self
+        }
+        ///Sends a `GET` request to `/api/developer/requests/{id}`
+        pub async fn send(
+            self,
+        ) -> Result<ResponseValue<types::RequestLogEntry>, Error<types::Problem>> {
+            let Self { client, id } = self;
+            let id = id.map_err(Error::InvalidRequest)?;
+            let url = format!(
+                "{}/api/developer/requests/{}", client.baseurl, encode_path(& id
+                .to_string()),
+            );
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            header_map
+                .append(
+                    ::reqwest::header::HeaderName::from_static("api-version"),
+                    ::reqwest::header::HeaderValue::from_static(
+                        super::Client::api_version(),
+                    ),
+                );
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .get(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo {
+                operation_id: "dashboard_request_get",
+            };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                200u16 => ResponseValue::from_response(response).await,
+                400u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                401u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                404u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                500u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
     /**Builder for [`Client::account_signup`]
 
 [`Client::account_signup`]: super::Client::account_signup*/
@@ -12731,6 +13661,815 @@ pub mod builder {
                     )
                 }
                 422u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                500u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
+    /**Builder for [`Client::dashboard_webhook_list`]
+
+[`Client::dashboard_webhook_list`]: super::Client::dashboard_webhook_list*/
+    #[derive(Debug, Clone)]
+    pub struct DashboardWebhookList<'a> {
+        client: &'a super::Client,
+        limit: Result<Option<::std::num::NonZeroU64>, String>,
+        offset: Result<Option<i64>, String>,
+    }
+    impl<'a> DashboardWebhookList<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self {
+                client: client,
+                limit: Ok(None),
+                offset: Ok(None),
+            }
+        }
+        pub fn limit<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::num::NonZeroU64>,
+        {
+            self.limit = value
+                .try_into()
+                .map(Some)
+                .map_err(|_| {
+                    "conversion to `:: std :: num :: NonZeroU64` for limit failed"
+                        .to_string()
+                });
+            self
+        }
+        pub fn offset<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<i64>,
+        {
+            self.offset = value
+                .try_into()
+                .map(Some)
+                .map_err(|_| "conversion to `i64` for offset failed".to_string());
+            self
+        }
+        ///Sends a `GET` request to `/api/developer/webhooks`
+        pub async fn send(
+            self,
+        ) -> Result<ResponseValue<types::WebhookEndpointList>, Error<types::Problem>> {
+            let Self { client, limit, offset } = self;
+            let limit = limit.map_err(Error::InvalidRequest)?;
+            let offset = offset.map_err(Error::InvalidRequest)?;
+            let url = format!("{}/api/developer/webhooks", client.baseurl,);
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            header_map
+                .append(
+                    ::reqwest::header::HeaderName::from_static("api-version"),
+                    ::reqwest::header::HeaderValue::from_static(
+                        super::Client::api_version(),
+                    ),
+                );
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .get(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .query(&progenitor_client::QueryParam::new("limit", &limit))
+                .query(&progenitor_client::QueryParam::new("offset", &offset))
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo {
+                operation_id: "dashboard_webhook_list",
+            };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                200u16 => ResponseValue::from_response(response).await,
+                400u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                401u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                422u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                500u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
+    /**Builder for [`Client::dashboard_webhook_create`]
+
+[`Client::dashboard_webhook_create`]: super::Client::dashboard_webhook_create*/
+    #[derive(Debug, Clone)]
+    pub struct DashboardWebhookCreate<'a> {
+        client: &'a super::Client,
+        body: Result<types::builder::CreateWebhookRequest, String>,
+    }
+    impl<'a> DashboardWebhookCreate<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self {
+                client: client,
+                body: Ok(::std::default::Default::default()),
+            }
+        }
+        pub fn body<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<types::CreateWebhookRequest>,
+            <V as std::convert::TryInto<
+                types::CreateWebhookRequest,
+            >>::Error: std::fmt::Display,
+        {
+            self.body = value
+                .try_into()
+                .map(From::from)
+                .map_err(|s| {
+                    format!(
+                        "conversion to `CreateWebhookRequest` for body failed: {}", s
+                    )
+                });
+            self
+        }
+        pub fn body_map<F>(mut self, f: F) -> Self
+        where
+            F: std::ops::FnOnce(
+                types::builder::CreateWebhookRequest,
+            ) -> types::builder::CreateWebhookRequest,
+        {
+            self.body = self.body.map(f);
+            self
+        }
+        ///Sends a `POST` request to `/api/developer/webhooks`
+        pub async fn send(
+            self,
+        ) -> Result<
+            ResponseValue<types::WebhookEndpointCreated>,
+            Error<types::Problem>,
+        > {
+            let Self { client, body } = self;
+            let body = body
+                .and_then(|v| {
+                    types::CreateWebhookRequest::try_from(v).map_err(|e| e.to_string())
+                })
+                .map_err(Error::InvalidRequest)?;
+            let url = format!("{}/api/developer/webhooks", client.baseurl,);
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            header_map
+                .append(
+                    ::reqwest::header::HeaderName::from_static("api-version"),
+                    ::reqwest::header::HeaderValue::from_static(
+                        super::Client::api_version(),
+                    ),
+                );
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .post(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .json(&body)
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo {
+                operation_id: "dashboard_webhook_create",
+            };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                201u16 => ResponseValue::from_response(response).await,
+                400u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                401u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                413u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                415u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                422u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                500u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
+    /**Builder for [`Client::dashboard_webhook_get`]
+
+[`Client::dashboard_webhook_get`]: super::Client::dashboard_webhook_get*/
+    #[derive(Debug, Clone)]
+    pub struct DashboardWebhookGet<'a> {
+        client: &'a super::Client,
+        id: Result<::std::string::String, String>,
+    }
+    impl<'a> DashboardWebhookGet<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self {
+                client: client,
+                id: Err("id was not initialized".to_string()),
+            }
+        }
+        pub fn id<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::string::String>,
+        {
+            self.id = value
+                .try_into()
+                .map_err(|_| {
+                    "conversion to `:: std :: string :: String` for id failed"
+                        .to_string()
+                });
+            self
+        }
+        ///Sends a `GET` request to `/api/developer/webhooks/{id}`
+        pub async fn send(
+            self,
+        ) -> Result<ResponseValue<types::WebhookEndpoint>, Error<types::Problem>> {
+            let Self { client, id } = self;
+            let id = id.map_err(Error::InvalidRequest)?;
+            let url = format!(
+                "{}/api/developer/webhooks/{}", client.baseurl, encode_path(& id
+                .to_string()),
+            );
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            header_map
+                .append(
+                    ::reqwest::header::HeaderName::from_static("api-version"),
+                    ::reqwest::header::HeaderValue::from_static(
+                        super::Client::api_version(),
+                    ),
+                );
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .get(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo {
+                operation_id: "dashboard_webhook_get",
+            };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                200u16 => ResponseValue::from_response(response).await,
+                400u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                401u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                404u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                500u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
+    /**Builder for [`Client::dashboard_webhook_delete`]
+
+[`Client::dashboard_webhook_delete`]: super::Client::dashboard_webhook_delete*/
+    #[derive(Debug, Clone)]
+    pub struct DashboardWebhookDelete<'a> {
+        client: &'a super::Client,
+        id: Result<::std::string::String, String>,
+    }
+    impl<'a> DashboardWebhookDelete<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self {
+                client: client,
+                id: Err("id was not initialized".to_string()),
+            }
+        }
+        pub fn id<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::string::String>,
+        {
+            self.id = value
+                .try_into()
+                .map_err(|_| {
+                    "conversion to `:: std :: string :: String` for id failed"
+                        .to_string()
+                });
+            self
+        }
+        ///Sends a `DELETE` request to `/api/developer/webhooks/{id}`
+        pub async fn send(self) -> Result<ResponseValue<()>, Error<types::Problem>> {
+            let Self { client, id } = self;
+            let id = id.map_err(Error::InvalidRequest)?;
+            let url = format!(
+                "{}/api/developer/webhooks/{}", client.baseurl, encode_path(& id
+                .to_string()),
+            );
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            header_map
+                .append(
+                    ::reqwest::header::HeaderName::from_static("api-version"),
+                    ::reqwest::header::HeaderValue::from_static(
+                        super::Client::api_version(),
+                    ),
+                );
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .delete(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo {
+                operation_id: "dashboard_webhook_delete",
+            };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                204u16 => Ok(ResponseValue::empty(response)),
+                400u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                401u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                404u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                500u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
+    /**Builder for [`Client::dashboard_webhook_update`]
+
+[`Client::dashboard_webhook_update`]: super::Client::dashboard_webhook_update*/
+    #[derive(Debug, Clone)]
+    pub struct DashboardWebhookUpdate<'a> {
+        client: &'a super::Client,
+        id: Result<::std::string::String, String>,
+        body: Result<types::builder::UpdateWebhookRequest, String>,
+    }
+    impl<'a> DashboardWebhookUpdate<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self {
+                client: client,
+                id: Err("id was not initialized".to_string()),
+                body: Ok(::std::default::Default::default()),
+            }
+        }
+        pub fn id<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::string::String>,
+        {
+            self.id = value
+                .try_into()
+                .map_err(|_| {
+                    "conversion to `:: std :: string :: String` for id failed"
+                        .to_string()
+                });
+            self
+        }
+        pub fn body<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<types::UpdateWebhookRequest>,
+            <V as std::convert::TryInto<
+                types::UpdateWebhookRequest,
+            >>::Error: std::fmt::Display,
+        {
+            self.body = value
+                .try_into()
+                .map(From::from)
+                .map_err(|s| {
+                    format!(
+                        "conversion to `UpdateWebhookRequest` for body failed: {}", s
+                    )
+                });
+            self
+        }
+        pub fn body_map<F>(mut self, f: F) -> Self
+        where
+            F: std::ops::FnOnce(
+                types::builder::UpdateWebhookRequest,
+            ) -> types::builder::UpdateWebhookRequest,
+        {
+            self.body = self.body.map(f);
+            self
+        }
+        ///Sends a `PATCH` request to `/api/developer/webhooks/{id}`
+        pub async fn send(
+            self,
+        ) -> Result<ResponseValue<types::WebhookEndpoint>, Error<types::Problem>> {
+            let Self { client, id, body } = self;
+            let id = id.map_err(Error::InvalidRequest)?;
+            let body = body
+                .and_then(|v| {
+                    types::UpdateWebhookRequest::try_from(v).map_err(|e| e.to_string())
+                })
+                .map_err(Error::InvalidRequest)?;
+            let url = format!(
+                "{}/api/developer/webhooks/{}", client.baseurl, encode_path(& id
+                .to_string()),
+            );
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            header_map
+                .append(
+                    ::reqwest::header::HeaderName::from_static("api-version"),
+                    ::reqwest::header::HeaderValue::from_static(
+                        super::Client::api_version(),
+                    ),
+                );
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .patch(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .json(&body)
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo {
+                operation_id: "dashboard_webhook_update",
+            };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                200u16 => ResponseValue::from_response(response).await,
+                400u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                401u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                404u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                413u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                415u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                422u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                500u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
+    /**Builder for [`Client::dashboard_webhook_deliveries`]
+
+[`Client::dashboard_webhook_deliveries`]: super::Client::dashboard_webhook_deliveries*/
+    #[derive(Debug, Clone)]
+    pub struct DashboardWebhookDeliveries<'a> {
+        client: &'a super::Client,
+        id: Result<::std::string::String, String>,
+        limit: Result<Option<::std::num::NonZeroU64>, String>,
+        offset: Result<Option<i64>, String>,
+    }
+    impl<'a> DashboardWebhookDeliveries<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self {
+                client: client,
+                id: Err("id was not initialized".to_string()),
+                limit: Ok(None),
+                offset: Ok(None),
+            }
+        }
+        pub fn id<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::string::String>,
+        {
+            self.id = value
+                .try_into()
+                .map_err(|_| {
+                    "conversion to `:: std :: string :: String` for id failed"
+                        .to_string()
+                });
+            self
+        }
+        pub fn limit<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::num::NonZeroU64>,
+        {
+            self.limit = value
+                .try_into()
+                .map(Some)
+                .map_err(|_| {
+                    "conversion to `:: std :: num :: NonZeroU64` for limit failed"
+                        .to_string()
+                });
+            self
+        }
+        pub fn offset<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<i64>,
+        {
+            self.offset = value
+                .try_into()
+                .map(Some)
+                .map_err(|_| "conversion to `i64` for offset failed".to_string());
+            self
+        }
+        ///Sends a `GET` request to `/api/developer/webhooks/{id}/deliveries`
+        pub async fn send(
+            self,
+        ) -> Result<ResponseValue<types::DeliveryAttemptList>, Error<types::Problem>> {
+            let Self { client, id, limit, offset } = self;
+            let id = id.map_err(Error::InvalidRequest)?;
+            let limit = limit.map_err(Error::InvalidRequest)?;
+            let offset = offset.map_err(Error::InvalidRequest)?;
+            let url = format!(
+                "{}/api/developer/webhooks/{}/deliveries", client.baseurl, encode_path(&
+                id.to_string()),
+            );
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            header_map
+                .append(
+                    ::reqwest::header::HeaderName::from_static("api-version"),
+                    ::reqwest::header::HeaderValue::from_static(
+                        super::Client::api_version(),
+                    ),
+                );
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .get(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .query(&progenitor_client::QueryParam::new("limit", &limit))
+                .query(&progenitor_client::QueryParam::new("offset", &offset))
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo {
+                operation_id: "dashboard_webhook_deliveries",
+            };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                200u16 => ResponseValue::from_response(response).await,
+                400u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                401u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                404u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                422u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                500u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
+    /**Builder for [`Client::dashboard_webhook_test`]
+
+[`Client::dashboard_webhook_test`]: super::Client::dashboard_webhook_test*/
+    #[derive(Debug, Clone)]
+    pub struct DashboardWebhookTest<'a> {
+        client: &'a super::Client,
+        id: Result<::std::string::String, String>,
+    }
+    impl<'a> DashboardWebhookTest<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self {
+                client: client,
+                id: Err("id was not initialized".to_string()),
+            }
+        }
+        pub fn id<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::string::String>,
+        {
+            self.id = value
+                .try_into()
+                .map_err(|_| {
+                    "conversion to `:: std :: string :: String` for id failed"
+                        .to_string()
+                });
+            self
+        }
+        ///Sends a `POST` request to `/api/developer/webhooks/{id}/test`
+        pub async fn send(
+            self,
+        ) -> Result<ResponseValue<types::PingQueued>, Error<types::Problem>> {
+            let Self { client, id } = self;
+            let id = id.map_err(Error::InvalidRequest)?;
+            let url = format!(
+                "{}/api/developer/webhooks/{}/test", client.baseurl, encode_path(& id
+                .to_string()),
+            );
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            header_map
+                .append(
+                    ::reqwest::header::HeaderName::from_static("api-version"),
+                    ::reqwest::header::HeaderValue::from_static(
+                        super::Client::api_version(),
+                    ),
+                );
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .post(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo {
+                operation_id: "dashboard_webhook_test",
+            };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                202u16 => ResponseValue::from_response(response).await,
+                400u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                401u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                404u16 => {
                     Err(
                         Error::ErrorResponse(
                             ResponseValue::from_response(response).await?,
@@ -15914,22 +17653,39 @@ pub mod builder {
     #[derive(Debug, Clone)]
     pub struct RequestList<'a> {
         client: &'a super::Client,
+        from: Result<Option<::chrono::DateTime<::chrono::offset::Utc>>, String>,
         key_id: Result<Option<::std::string::String>, String>,
         limit: Result<Option<::std::num::NonZeroU64>, String>,
         offset: Result<Option<i64>, String>,
         route: Result<Option<::std::string::String>, String>,
         status: Result<Option<i32>, String>,
+        to: Result<Option<::chrono::DateTime<::chrono::offset::Utc>>, String>,
     }
     impl<'a> RequestList<'a> {
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
+                from: Ok(None),
                 key_id: Ok(None),
                 limit: Ok(None),
                 offset: Ok(None),
                 route: Ok(None),
                 status: Ok(None),
+                to: Ok(None),
             }
+        }
+        pub fn from<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::chrono::DateTime<::chrono::offset::Utc>>,
+        {
+            self.from = value
+                .try_into()
+                .map(Some)
+                .map_err(|_| {
+                    "conversion to `:: chrono :: DateTime < :: chrono :: offset :: Utc >` for from failed"
+                        .to_string()
+                });
+            self
         }
         pub fn key_id<V>(mut self, value: V) -> Self
         where
@@ -15990,16 +17746,31 @@ pub mod builder {
                 .map_err(|_| "conversion to `i32` for status failed".to_string());
             self
         }
+        pub fn to<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::chrono::DateTime<::chrono::offset::Utc>>,
+        {
+            self.to = value
+                .try_into()
+                .map(Some)
+                .map_err(|_| {
+                    "conversion to `:: chrono :: DateTime < :: chrono :: offset :: Utc >` for to failed"
+                        .to_string()
+                });
+            self
+        }
         ///Sends a `GET` request to `/v1/requests`
         pub async fn send(
             self,
         ) -> Result<ResponseValue<types::RequestLogEntryList>, Error<types::Problem>> {
-            let Self { client, key_id, limit, offset, route, status } = self;
+            let Self { client, from, key_id, limit, offset, route, status, to } = self;
+            let from = from.map_err(Error::InvalidRequest)?;
             let key_id = key_id.map_err(Error::InvalidRequest)?;
             let limit = limit.map_err(Error::InvalidRequest)?;
             let offset = offset.map_err(Error::InvalidRequest)?;
             let route = route.map_err(Error::InvalidRequest)?;
             let status = status.map_err(Error::InvalidRequest)?;
+            let to = to.map_err(Error::InvalidRequest)?;
             let url = format!("{}/v1/requests", client.baseurl,);
             let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
             header_map
@@ -16017,11 +17788,13 @@ pub mod builder {
                     ::reqwest::header::ACCEPT,
                     ::reqwest::header::HeaderValue::from_static("application/json"),
                 )
+                .query(&progenitor_client::QueryParam::new("from", &from))
                 .query(&progenitor_client::QueryParam::new("key_id", &key_id))
                 .query(&progenitor_client::QueryParam::new("limit", &limit))
                 .query(&progenitor_client::QueryParam::new("offset", &offset))
                 .query(&progenitor_client::QueryParam::new("route", &route))
                 .query(&progenitor_client::QueryParam::new("status", &status))
+                .query(&progenitor_client::QueryParam::new("to", &to))
                 .headers(header_map)
                 .build()?;
             let info = OperationInfo {

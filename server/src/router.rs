@@ -62,11 +62,22 @@ impl Audience {
                 .routes(routes!(accounts::logout))
                 .routes(routes!(accounts::me))
                 .routes(routes!(metering::dashboard_usage_get))
+                .routes(routes!(metering::dashboard_request_list))
+                .routes(routes!(metering::dashboard_request_get))
                 // API keys are minted and managed with a session only.
                 .routes(routes!(keys::apikey_create, keys::apikey_list))
                 .routes(routes!(keys::apikey_get, keys::apikey_update, keys::apikey_revoke))
                 .routes(routes!(keys::apikey_rotate))
-                .routes(routes!(domains::dashboard_domain_list))
+                .routes(routes!(domains::dashboard_domain_list, domains::dashboard_domain_create))
+                .routes(routes!(domains::dashboard_domain_get, domains::dashboard_domain_delete))
+                .routes(routes!(webhooks::dashboard_webhook_create, webhooks::dashboard_webhook_list))
+                .routes(routes!(
+                    webhooks::dashboard_webhook_get,
+                    webhooks::dashboard_webhook_update,
+                    webhooks::dashboard_webhook_delete
+                ))
+                .routes(routes!(webhooks::dashboard_webhook_test))
+                .routes(routes!(webhooks::dashboard_webhook_deliveries))
                 // The playground runs `/v1` requests with a stored key.
                 .routes(with_body_limit(
                     routes!(playground::playground_test),

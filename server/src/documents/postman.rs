@@ -172,6 +172,12 @@ const STEPS: &[Step] = &[
         captures: &[("domainId", "json.id")],
         ..Step::of("domain_create")
     },
+    Step {
+        operation_id: "dashboard_domain_create",
+        body: Some(|| json!({"hostname": "dash-{{runId}}.example.com"})),
+        captures: &[("domainId", "json.id")],
+        ..Step::of("dashboard_domain_create")
+    },
     LINK_CREATE,
     Step {
         operation_id: "link_update",
@@ -188,6 +194,12 @@ const STEPS: &[Step] = &[
         ..Step::of("webhook_create")
     },
     Step {
+        operation_id: "dashboard_webhook_create",
+        body: Some(|| json!({"url": "{{webhookUrl}}"})),
+        captures: &[("webhookId", "json.id")],
+        ..Step::of("dashboard_webhook_create")
+    },
+    Step {
         // A read through the playground, with the key the collection is given.
         operation_id: "playground_test",
         body: Some(
@@ -201,6 +213,12 @@ const STEPS: &[Step] = &[
         captures: &[("requestId", "json.data[0].id")],
         pre_request: "setTimeout(() => {}, 1500);",
         ..Step::of("request_list")
+    },
+    Step {
+        operation_id: "dashboard_request_list",
+        captures: &[("requestId", "json.data[0].id")],
+        pre_request: "setTimeout(() => {}, 1500);",
+        ..Step::of("dashboard_request_list")
     },
 ];
 
@@ -823,7 +841,9 @@ mod tests {
         let made_and_gone = [
             ("POST v1/links", "DELETE v1/links/:id"),
             ("POST v1/domains", "DELETE v1/domains/:id"),
+            ("POST api/developer/domains", "DELETE api/developer/domains/:id"),
             ("POST v1/webhooks", "DELETE v1/webhooks/:id"),
+            ("POST api/developer/webhooks", "DELETE api/developer/webhooks/:id"),
             ("POST api/developer/apikeys", "DELETE api/developer/apikeys/:id"),
             ("POST api/developer/login", "POST api/developer/logout"),
             ("POST v1/links/import", "GET v1/links"),

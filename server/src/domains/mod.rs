@@ -41,6 +41,44 @@ pub async fn domain_create(
     principal: ApiPrincipal,
     ApiJson(req): ApiJson<CreateDomainRequest>,
 ) -> Result<(StatusCode, HeaderMap, Json<Domain>), ApiError> {
+    let organization_id = &principal.key().organization_id;
+    let domain =
+        register(&state, organization_id, &req, |hostname| principal.allows_domain(hostname)).await?;
+    Ok(created(domain, "/v1/domains"))
+}
+
+/// Register a domain (dashboard)
+///
+/// The same as `POST /v1/domains`, for the signed-in user's organisation: the hostname is
+/// checked (lower-cased, IDNA, no port, path or trailing dot) and registered once in the whole
+/// deployment (409 `conflict`).
+#[utoipa::path(
+    post,
+    path = "/api/developer/domains",
+    operation_id = "dashboard_domain_create",
+    tag = "domains",
+    request_body = CreateDomainRequest,
+    responses((status = 201, description = "The registered domain.", body = Domain,
+        headers(("location" = String, description = "The domain's URL")))),
+    extensions(("x-error-codes" = json!(["conflict"]))),
+)]
+pub async fn dashboard_domain_create(
+    State(state): State<AppState>,
+    session: crate::accounts::DashboardSession,
+    ApiJson(req): ApiJson<CreateDomainRequest>,
+) -> Result<(StatusCode, HeaderMap, Json<Domain>), ApiError> {
+    let domain = register(&state, &session.organization_id, &req, |_| true).await?;
+    Ok(created(domain, "/api/developer/domains"))
+}
+
+/// Checks and registers a hostname for an organisation; `allowed` says whether the caller
+/// may act on it.
+async fn register(
+    state: &AppState,
+    organization_id: &str,
+    req: &CreateDomainRequest,
+    allowed: impl Fn(&str) -> bool,
+) -> Result<Domain, ApiError> {
     let hostname = match crate::hostname::normalize(&req.hostname) {
         Ok(h) => h,
         Err(message) => {
@@ -49,7 +87,7 @@ pub async fn domain_create(
             return Err(v.finish().expect_err("one field was rejected"));
         }
     };
-    if !principal.allows_domain(&hostname) {
+    if !allowed(&hostname) {
         return Err(domain_not_allowed(&hostname));
     }
     if hostname == state.public.default_domain {
@@ -59,13 +97,18 @@ pub async fn domain_create(
     }
     let domain =
         Domain { id: Id::generate(IdKind::Domain).into_string(), hostname, created_at: state.db.now() };
-    store::insert(&state.db, &principal.key().organization_id, &domain).await?;
+    store::insert(&state.db, organization_id, &domain).await?;
     state.invalidations.changed(&[crate::cluster::Change::Domain(domain.hostname.clone())]).await;
+    Ok(domain)
+}
+
+/// 201 with the domain and its `Location` under `collection`.
+fn created(domain: Domain, collection: &str) -> (StatusCode, HeaderMap, Json<Domain>) {
     let mut headers = HeaderMap::new();
-    if let Ok(location) = HeaderValue::from_str(&format!("/v1/domains/{}", domain.id)) {
+    if let Ok(location) = HeaderValue::from_str(&format!("{collection}/{}", domain.id)) {
         headers.insert(header::LOCATION, location);
     }
-    Ok((StatusCode::CREATED, headers, Json(domain)))
+    (StatusCode::CREATED, headers, Json(domain))
 }
 
 /// List domains
@@ -95,7 +138,7 @@ pub async fn domain_list(
 /// List domains (dashboard)
 ///
 /// The organisation's registered domains, newest first: what the dashboard offers as a new
-/// key's domain scope. Domains are registered with `POST /v1/domains`.
+/// key's domain scope.
 #[utoipa::path(
     get,
     path = "/api/developer/domains",
@@ -153,7 +196,54 @@ pub async fn domain_delete(
     Path(id): Path<String>,
 ) -> Result<StatusCode, ApiError> {
     let domain = find_visible(&state, &principal, &id).await?;
-    if !store::delete_unused(&state.db, &principal.key().organization_id, &domain).await? {
+    remove(&state, &principal.key().organization_id, domain).await
+}
+
+/// Get a domain (dashboard)
+///
+/// One of the organisation's registered domains, by id.
+#[utoipa::path(
+    get,
+    path = "/api/developer/domains/{id}",
+    operation_id = "dashboard_domain_get",
+    tag = "domains",
+    params(("id" = String, Path, description = "The domain's id (`dom_…`)", example = "dom_01JD0Q8Y4T8W6Q0C4X5M9Z2B7N")),
+    responses((status = 200, description = "The domain.", body = Domain)),
+    extensions(("x-error-codes" = json!(["not_found"]))),
+)]
+pub async fn dashboard_domain_get(
+    State(state): State<AppState>,
+    session: crate::accounts::DashboardSession,
+    Path(id): Path<String>,
+) -> Result<Json<Domain>, ApiError> {
+    Ok(Json(find_owned(&state, &session.organization_id, &id).await?))
+}
+
+/// Remove a domain (dashboard)
+///
+/// The same as `DELETE /v1/domains/{id}`, for the signed-in user's organisation: refused with
+/// 409 `conflict` while live links use the domain.
+#[utoipa::path(
+    delete,
+    path = "/api/developer/domains/{id}",
+    operation_id = "dashboard_domain_delete",
+    tag = "domains",
+    params(("id" = String, Path, description = "The domain's id (`dom_…`)", example = "dom_01JD0Q8Y4T8W6Q0C4X5M9Z2B7N")),
+    responses((status = 204, description = "Removed.")),
+    extensions(("x-error-codes" = json!(["not_found", "conflict"]))),
+)]
+pub async fn dashboard_domain_delete(
+    State(state): State<AppState>,
+    session: crate::accounts::DashboardSession,
+    Path(id): Path<String>,
+) -> Result<StatusCode, ApiError> {
+    let domain = find_owned(&state, &session.organization_id, &id).await?;
+    remove(&state, &session.organization_id, domain).await
+}
+
+/// Unregisters a domain no live link uses.
+async fn remove(state: &AppState, organization_id: &str, domain: Domain) -> Result<StatusCode, ApiError> {
+    if !store::delete_unused(&state.db, organization_id, &domain).await? {
         return Err(ApiError::conflict(format!(
             "Live links use {}; delete or move them before removing the domain.",
             domain.hostname
@@ -171,12 +261,16 @@ pub fn domain_not_allowed(hostname: &str) -> ApiError {
     )
 }
 
+/// The organisation's domain `id`, if the key's domain scope lets it see it.
 async fn find_visible(state: &AppState, principal: &ApiPrincipal, id: &str) -> Result<Domain, ApiError> {
+    let domain = find_owned(state, &principal.key().organization_id, id).await?;
+    if principal.allows_domain(&domain.hostname) { Ok(domain) } else { Err(ApiError::not_found("domain")) }
+}
+
+/// The organisation's domain `id`.
+async fn find_owned(state: &AppState, organization_id: &str, id: &str) -> Result<Domain, ApiError> {
     if Id::parse(IdKind::Domain, id).is_none() {
         return Err(ApiError::not_found("domain"));
     }
-    match store::get(&state.db, &principal.key().organization_id, id).await? {
-        Some(domain) if principal.allows_domain(&domain.hostname) => Ok(domain),
-        _ => Err(ApiError::not_found("domain")),
-    }
+    store::get(&state.db, organization_id, id).await?.ok_or_else(|| ApiError::not_found("domain"))
 }

@@ -54,6 +54,8 @@ macro_rules! key_columns {
             $t,
             "rotated_at, ",
             $t,
+            "previous_secret_expires_at, ",
+            $t,
             "created_at, ",
             $t,
             "updated_at, ",
@@ -83,6 +85,7 @@ pub struct KeyRow {
     pub created_by: String,
     pub rotated_from: Option<String>,
     pub rotated_at: Option<Timestamp>,
+    pub previous_secret_expires_at: Option<Timestamp>,
     pub created_at: Timestamp,
     pub updated_at: Timestamp,
     pub version: i64,
@@ -139,6 +142,7 @@ impl KeyRow {
             created_by: self.created_by,
             rotated_from: self.rotated_from,
             rotated_at: self.rotated_at,
+            previous_secret_expires_at: self.previous_secret_expires_at,
             created_at: self.created_at,
             updated_at: self.updated_at,
             version: self.version,
@@ -191,6 +195,7 @@ pub async fn insert_key(db: &Db, new: NewKey<'_>) -> Result<ApiKey, StoreError> 
         created_by: new.created_by.to_owned(),
         rotated_from: None,
         rotated_at: None,
+        previous_secret_expires_at: None,
         created_at: at,
         updated_at: at,
         version: 1,
@@ -373,7 +378,7 @@ pub async fn rotate_key(
     const PURGE: &str = "DELETE FROM api_key_secrets WHERE key_id = $1 AND expires_at <= $2";
     const UPDATE_KEY: &str = concat!(
         "UPDATE api_keys SET prefix = $1, rotated_from = $2, rotated_at = $3, \
-         updated_at = $3, version = version + 1 WHERE id = $4 RETURNING ",
+         previous_secret_expires_at = $5, updated_at = $3, version = version + 1 WHERE id = $4 RETURNING ",
         key_columns!()
     );
     let at = db.now();
@@ -395,6 +400,7 @@ pub async fn rotate_key(
             .bind(old_prefix)
             .bind(at)
             .bind(id)
+            .bind(old_expires_at)
             .fetch_one(&mut *tx)
             .await?;
         tx.commit().await?;

@@ -78,6 +78,11 @@ pub struct ApiKey {
     #[schema(required = true)]
     #[schema(example = json!(null))]
     pub rotated_at: Option<DateTime<Utc>>,
+    /// Until when the secret the last rotation replaced (`rotated_from`) keeps working: the
+    /// end of its grace period, in the past once it has ended; `null` if never rotated.
+    #[schema(required = true)]
+    #[schema(example = json!(null))]
+    pub previous_secret_expires_at: Option<DateTime<Utc>>,
     /// When the key was created.
     #[schema(example = "2026-11-02T08:00:00Z")]
     pub created_at: DateTime<Utc>,
@@ -319,6 +324,7 @@ mod tests {
                 created_by: "usr_1".into(),
                 rotated_from: None,
                 rotated_at: None,
+                previous_secret_expires_at: None,
                 created_at: Utc::now(),
                 updated_at: Utc::now(),
                 version: 1,

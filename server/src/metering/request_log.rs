@@ -286,6 +286,13 @@ pub async fn write_batch(db: &Db, entries: &[LogEntry]) -> Result<(), StoreError
     Ok(())
 }
 
+/// The smallest request id of a request that arrived at `at` or later: request ids are
+/// `req_` + a ULID, which sorts by time.
+pub fn first_id_at(at: Timestamp) -> String {
+    let millis = u64::try_from(at.timestamp_millis()).unwrap_or(0);
+    format!("req_{}", ulid::Ulid::from_parts(millis, 0))
+}
+
 /// Deletes log rows older than `before`; returns how many.
 ///
 /// Request ids are `req_` + a ULID, and ULIDs sort by time, so the primary key (organisation,
@@ -293,8 +300,7 @@ pub async fn write_batch(db: &Db, entries: &[LogEntry]) -> Result<(), StoreError
 pub async fn purge(db: &Db, before: Timestamp) -> Result<u64, StoreError> {
     const ORGS: &str = "SELECT DISTINCT organization_id FROM request_log";
     const LOG: &str = "DELETE FROM request_log WHERE organization_id = $1 AND id < $2";
-    let millis = u64::try_from(before.timestamp_millis()).unwrap_or(0);
-    let first_kept = format!("req_{}", ulid::Ulid::from_parts(millis, 0));
+    let first_kept = first_id_at(before);
     const IDEMPOTENCY: &str = "DELETE FROM idempotency_records WHERE expires_at < $1";
     const CLICKS: &str = "DELETE FROM clicks WHERE clicked_at < $1";
     let at = db.now();

@@ -57,6 +57,10 @@ pub struct RequestFilter<'a> {
     pub key_id: Option<&'a str>,
     pub route: Option<&'a str>,
     pub status: Option<u16>,
+    /// Requests that arrived at or after this time.
+    pub from: Option<crate::time::Timestamp>,
+    /// Requests that arrived before this time.
+    pub to: Option<crate::time::Timestamp>,
 }
 
 /// One page of the organisation's logged requests, newest first, and how many match.
@@ -69,7 +73,7 @@ pub async fn list_requests(
     macro_rules! matching {
         () => {
             "organization_id = $1 AND ($2 IS NULL OR key_id = $2) AND ($3 IS NULL OR route = $3) \
-             AND ($4 IS NULL OR status = $4)"
+             AND ($4 IS NULL OR status = $4) AND ($5 IS NULL OR id >= $5) AND ($6 IS NULL OR id < $6)"
         };
     }
     const LIST: &str = concat!(
@@ -77,11 +81,25 @@ pub async fn list_requests(
         columns!(),
         " FROM request_log WHERE ",
         matching!(),
-        " ORDER BY id DESC LIMIT $5 OFFSET $6"
+        " ORDER BY id DESC LIMIT $7 OFFSET $8"
     );
     const COUNT: &str = concat!("SELECT COUNT(*) FROM request_log WHERE ", matching!());
     let status = filter.status.map(i64::from);
-    crate::page_with!(db, LIST, COUNT, page, organization_id, filter.key_id, filter.route, status)
+    // Ids sort by arrival time, so a time range is a range of the primary key.
+    let from = filter.from.map(super::request_log::first_id_at);
+    let to = filter.to.map(super::request_log::first_id_at);
+    crate::page_with!(
+        db,
+        LIST,
+        COUNT,
+        page,
+        organization_id,
+        filter.key_id,
+        filter.route,
+        status,
+        from.as_deref(),
+        to.as_deref()
+    )
 }
 
 /// A logged request of the organisation's, by its id.

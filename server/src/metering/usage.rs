@@ -134,6 +134,12 @@ pub struct RequestsParams {
     pub status: Option<u16>,
     /// Only this route template (e.g. `/v1/links/{id}`).
     pub route: Option<String>,
+    /// Only requests that arrived at or after this time (RFC 3339).
+    #[param(value_type = Option<String>, format = DateTime, example = "2026-12-01T00:00:00Z")]
+    pub from: Option<DateTime<Utc>>,
+    /// Only requests that arrived before this time (RFC 3339).
+    #[param(value_type = Option<String>, format = DateTime, example = "2026-12-02T00:00:00Z")]
+    pub to: Option<DateTime<Utc>>,
 }
 
 /// Usage
@@ -234,21 +240,53 @@ pub async fn request_list(
     principal: ApiPrincipal,
     ApiQuery(params): ApiQuery<RequestsParams>,
 ) -> Result<Json<ListEnvelope<RequestLogEntry>>, ApiError> {
+    Ok(Json(requests(&state, &principal.key().organization_id, &params).await?))
+}
+
+/// The request log (dashboard)
+///
+/// The same as `GET /v1/requests`, for the signed-in user's organisation: no key needed.
+#[utoipa::path(
+    get,
+    path = "/api/developer/requests",
+    operation_id = "dashboard_request_list",
+    tag = "usage",
+    params(RequestsParams),
+    responses((status = 200, description = "One page of the request log.", body = ListEnvelope<RequestLogEntry>)),
+)]
+pub async fn dashboard_request_list(
+    State(state): State<AppState>,
+    session: DashboardSession,
+    ApiQuery(params): ApiQuery<RequestsParams>,
+) -> Result<Json<ListEnvelope<RequestLogEntry>>, ApiError> {
+    Ok(Json(requests(&state, &session.organization_id, &params).await?))
+}
+
+async fn requests(
+    state: &AppState,
+    organization_id: &str,
+    params: &RequestsParams,
+) -> Result<ListEnvelope<RequestLogEntry>, ApiError> {
     let page = Pagination::new(params.limit, params.offset)?;
-    if params.status.is_some_and(|s| !(100..=599).contains(&s)) {
-        return Err(ApiError::validation(vec![crate::error::FieldError::new(
-            "status",
-            "must be an HTTP status, 100–599",
-        )]));
+    let mut v = Validation::new();
+    v.check(
+        params.status.is_none_or(|s| (100..=599).contains(&s)),
+        "status",
+        "must be an HTTP status, 100–599",
+    );
+    if let (Some(from), Some(to)) = (params.from, params.to) {
+        v.check(from <= to, "from", "must not be after `to`");
     }
+    v.finish()?;
     let filter = store::RequestFilter {
         key_id: params.key_id.as_deref(),
         route: params.route.as_deref(),
         status: params.status,
+        from: params.from,
+        to: params.to,
     };
-    let (rows, total) =
-        store::list_requests(&state.db, &principal.key().organization_id, &filter, page).await?;
-    Ok(Json(ListEnvelope::new(rows, total, page)))
+    let (rows, total) = store::list_requests(&state.db, organization_id, &filter, page).await?;
+    Ok(ListEnvelope::new(rows, total, page))
 }
 
 /// One logged request
@@ -268,6 +306,30 @@ pub async fn request_get(
     principal: ApiPrincipal,
     Path(id): Path<String>,
 ) -> Result<Json<RequestLogEntry>, ApiError> {
-    let found = store::get_request(&state.db, &principal.key().organization_id, &id).await?;
-    found.map(Json).ok_or_else(|| ApiError::not_found("logged request"))
+    logged(&state, &principal.key().organization_id, &id).await.map(Json)
+}
+
+/// One logged request (dashboard)
+///
+/// The same as `GET /v1/requests/{id}`, for the signed-in user's organisation.
+#[utoipa::path(
+    get,
+    path = "/api/developer/requests/{id}",
+    operation_id = "dashboard_request_get",
+    tag = "usage",
+    params(("id" = String, Path, description = "The request id (`req_…`)", example = "req_01JD0Q8Y4T8W6Q0C4X5M9Z2B7N")),
+    responses((status = 200, description = "The logged request.", body = RequestLogEntry)),
+    extensions(("x-error-codes" = json!(["not_found"]))),
+)]
+pub async fn dashboard_request_get(
+    State(state): State<AppState>,
+    session: DashboardSession,
+    Path(id): Path<String>,
+) -> Result<Json<RequestLogEntry>, ApiError> {
+    logged(&state, &session.organization_id, &id).await.map(Json)
+}
+
+async fn logged(state: &AppState, organization_id: &str, id: &str) -> Result<RequestLogEntry, ApiError> {
+    let found = store::get_request(&state.db, organization_id, id).await?;
+    found.ok_or_else(|| ApiError::not_found("logged request"))
 }

@@ -2,10 +2,13 @@
 //! Standard Webhooks spec (`webhook-id`, `webhook-timestamp`, `webhook-signature: v1,…`),
 //! retried on a schedule, every attempt in a delivery log. See `docs/webhooks.md`.
 
+mod dashboard;
 pub mod deliver;
 pub mod guard;
 mod send;
 mod store;
+
+pub use dashboard::*;
 
 use axum::Json;
 use axum::extract::{Path, State};
@@ -207,13 +210,11 @@ fn check_description(v: &mut Validation, description: Option<&str>) -> Option<St
     Some(d.to_owned())
 }
 
-async fn find(state: &AppState, principal: &ApiPrincipal, id: &str) -> Result<store::EndpointRow, ApiError> {
+async fn find(state: &AppState, organization_id: &str, id: &str) -> Result<store::EndpointRow, ApiError> {
     if Id::parse(IdKind::Webhook, id).is_none() {
         return Err(ApiError::not_found("webhook endpoint"));
     }
-    store::get(&state.db, &principal.key().organization_id, id)
-        .await?
-        .ok_or_else(|| ApiError::not_found("webhook endpoint"))
+    store::get(&state.db, organization_id, id).await?.ok_or_else(|| ApiError::not_found("webhook endpoint"))
 }
 
 /// Create a webhook endpoint
@@ -236,8 +237,18 @@ pub async fn webhook_create(
     principal: ApiPrincipal,
     ApiJson(req): ApiJson<CreateWebhookRequest>,
 ) -> Result<(StatusCode, HeaderMap, Json<WebhookEndpointCreated>), ApiError> {
+    create(&state, &principal.key().organization_id, &req, "/v1/webhooks").await
+}
+
+/// A new endpoint for the organisation, its `Location` under `collection`.
+async fn create(
+    state: &AppState,
+    organization_id: &str,
+    req: &CreateWebhookRequest,
+    collection: &str,
+) -> Result<(StatusCode, HeaderMap, Json<WebhookEndpointCreated>), ApiError> {
     let mut v = Validation::new();
-    let url = check_url(&state, &mut v, &req.url).await;
+    let url = check_url(state, &mut v, &req.url).await;
     let events = check_events(&mut v, &req.events);
     let description = check_description(&mut v, req.description.as_deref());
     v.finish()?;
@@ -248,7 +259,7 @@ pub async fn webhook_create(
         &state.db,
         store::NewEndpoint {
             id: &id,
-            organization_id: &principal.key().organization_id,
+            organization_id,
             url: &url,
             events: &events,
             description: description.as_deref(),
@@ -258,7 +269,7 @@ pub async fn webhook_create(
     )
     .await?;
     let mut headers = HeaderMap::new();
-    if let Ok(location) = HeaderValue::from_str(&format!("/v1/webhooks/{id}")) {
+    if let Ok(location) = HeaderValue::from_str(&format!("{collection}/{id}")) {
         headers.insert(header::LOCATION, location);
     }
     Ok((StatusCode::CREATED, headers, Json(WebhookEndpointCreated { secret, endpoint })))
@@ -282,13 +293,17 @@ pub async fn webhook_list(
     principal: ApiPrincipal,
     ApiQuery(params): ApiQuery<ListWebhooksParams>,
 ) -> Result<Json<ListEnvelope<WebhookEndpoint>>, ApiError> {
+    list(&state, &principal.key().organization_id, &params).await.map(Json)
+}
+
+async fn list(
+    state: &AppState,
+    organization_id: &str,
+    params: &ListWebhooksParams,
+) -> Result<ListEnvelope<WebhookEndpoint>, ApiError> {
     let page = Pagination::new(params.limit, params.offset)?;
-    let (rows, total) = store::list(&state.db, &principal.key().organization_id, page).await?;
-    Ok(Json(ListEnvelope::new(
-        rows.into_iter().map(store::EndpointRow::into_endpoint).collect(),
-        total,
-        page,
-    )))
+    let (rows, total) = store::list(&state.db, organization_id, page).await?;
+    Ok(ListEnvelope::new(rows.into_iter().map(store::EndpointRow::into_endpoint).collect(), total, page))
 }
 
 /// Get a webhook endpoint
@@ -309,7 +324,7 @@ pub async fn webhook_get(
     principal: ApiPrincipal,
     Path(id): Path<String>,
 ) -> Result<Json<WebhookEndpoint>, ApiError> {
-    Ok(Json(find(&state, &principal, &id).await?.into_endpoint()))
+    Ok(Json(find(&state, &principal.key().organization_id, &id).await?.into_endpoint()))
 }
 
 /// Update a webhook endpoint
@@ -332,10 +347,19 @@ pub async fn webhook_update(
     Path(id): Path<String>,
     ApiJson(req): ApiJson<UpdateWebhookRequest>,
 ) -> Result<Json<WebhookEndpoint>, ApiError> {
-    let current = find(&state, &principal, &id).await?;
+    update(&state, &principal.key().organization_id, &id, &req).await.map(Json)
+}
+
+async fn update(
+    state: &AppState,
+    organization_id: &str,
+    id: &str,
+    req: &UpdateWebhookRequest,
+) -> Result<WebhookEndpoint, ApiError> {
+    let current = find(state, organization_id, id).await?;
     let mut v = Validation::new();
     let url = match &req.url {
-        Some(url) => check_url(&state, &mut v, url).await,
+        Some(url) => check_url(state, &mut v, url).await,
         None => current.url.clone(),
     };
     let events = match &req.events {
@@ -348,11 +372,10 @@ pub async fn webhook_update(
     };
     v.finish()?;
     let enabled = req.enabled.unwrap_or(current.enabled);
-    let org = &principal.key().organization_id;
     store::update(
         &state.db,
-        org,
-        &id,
+        organization_id,
+        id,
         &url,
         &events,
         description.as_deref(),
@@ -360,7 +383,7 @@ pub async fn webhook_update(
         !current.enabled && enabled,
     )
     .await?;
-    Ok(Json(find(&state, &principal, &id).await?.into_endpoint()))
+    Ok(find(state, organization_id, id).await?.into_endpoint())
 }
 
 /// Delete a webhook endpoint
@@ -380,8 +403,12 @@ pub async fn webhook_delete(
     principal: ApiPrincipal,
     Path(id): Path<String>,
 ) -> Result<StatusCode, ApiError> {
-    find(&state, &principal, &id).await?;
-    store::delete(&state.db, &principal.key().organization_id, &id).await?;
+    delete(&state, &principal.key().organization_id, &id).await
+}
+
+async fn delete(state: &AppState, organization_id: &str, id: &str) -> Result<StatusCode, ApiError> {
+    find(state, organization_id, id).await?;
+    store::delete(&state.db, organization_id, id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -403,7 +430,15 @@ pub async fn webhook_test(
     principal: ApiPrincipal,
     Path(id): Path<String>,
 ) -> Result<(StatusCode, Json<PingQueued>), ApiError> {
-    let endpoint = find(&state, &principal, &id).await?;
+    ping(&state, &principal.key().organization_id, &id).await
+}
+
+async fn ping(
+    state: &AppState,
+    organization_id: &str,
+    id: &str,
+) -> Result<(StatusCode, Json<PingQueued>), ApiError> {
+    let endpoint = find(state, organization_id, id).await?;
     let queued = store::queue_ping(&state.db, &endpoint.id).await?;
     state.webhooks_wake.notify_one();
     Ok((StatusCode::ACCEPTED, Json(queued)))
@@ -428,8 +463,17 @@ pub async fn webhook_deliveries(
     Path(id): Path<String>,
     ApiQuery(params): ApiQuery<ListWebhooksParams>,
 ) -> Result<Json<ListEnvelope<DeliveryAttempt>>, ApiError> {
+    deliveries(&state, &principal.key().organization_id, &id, &params).await.map(Json)
+}
+
+async fn deliveries(
+    state: &AppState,
+    organization_id: &str,
+    id: &str,
+    params: &ListWebhooksParams,
+) -> Result<ListEnvelope<DeliveryAttempt>, ApiError> {
     let page = Pagination::new(params.limit, params.offset)?;
-    let endpoint = find(&state, &principal, &id).await?;
+    let endpoint = find(state, organization_id, id).await?;
     let (attempts, total) = store::attempts(&state.db, &endpoint.id, page).await?;
-    Ok(Json(ListEnvelope::new(attempts, total, page)))
+    Ok(ListEnvelope::new(attempts, total, page))
 }

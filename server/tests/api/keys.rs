@@ -372,6 +372,15 @@ async fn rotation_with_grace_keeps_both_secrets_until_it_ends(s: &TestServer) {
         .await
         .unwrap();
     let new = rotated["key"].as_str().unwrap();
+    // The key says until when the replaced secret works: the end of the grace period.
+    let rotated_at: chrono::DateTime<chrono::Utc> = rotated["rotated_at"].as_str().unwrap().parse().unwrap();
+    let ends: chrono::DateTime<chrono::Utc> =
+        rotated["previous_secret_expires_at"].as_str().expect("a grace period's end").parse().unwrap();
+    let off = (ends - rotated_at - chrono::TimeDelta::seconds(2)).num_milliseconds();
+    assert!(off.abs() < 200, "the grace period ends 2 s after the rotation ({off} ms off)");
+    let shown: Value =
+        s.get_with_token(&format!("/api/developer/apikeys/{id}"), &token).await.json().await.unwrap();
+    assert_eq!(shown["previous_secret_expires_at"], rotated["previous_secret_expires_at"]);
     for secret in [new, old.as_str()] {
         let me: Value = s.v1(Method::GET, "/v1/key", secret).send().await.unwrap().json().await.unwrap();
         assert_eq!(me["id"], id, "both secrets resolve to the same key");

@@ -8,6 +8,7 @@ mod support;
 mod accounts;
 mod cli;
 mod cluster;
+mod dashboard;
 mod errors;
 mod hardening;
 mod jobs;

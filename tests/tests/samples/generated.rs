@@ -76,6 +76,34 @@ pub async fn dashboard_domain_list() -> Result<(), Box<dyn std::error::Error>> {
     Ok(())
 }
 
+pub async fn dashboard_domain_create() -> Result<(), Box<dyn std::error::Error>> {
+    use portico_sdk::{Client, types};
+
+    let client = Client::with_session_token(&std::env::var("PORTICO_URL")?, &std::env::var("PORTICO_SESSION")?)?;
+    let body: types::CreateDomainRequest = serde_json::from_value(serde_json::json!({"hostname":"go.example.com"}))?;
+    let response = client.dashboard_domain_create().body(body).send().await?;
+    println!("{:#?}", response.into_inner());
+    Ok(())
+}
+
+pub async fn dashboard_domain_get() -> Result<(), Box<dyn std::error::Error>> {
+    use portico_sdk::Client;
+
+    let client = Client::with_session_token(&std::env::var("PORTICO_URL")?, &std::env::var("PORTICO_SESSION")?)?;
+    let response = client.dashboard_domain_get().id("dom_01JD0Q8Y4T8W6Q0C4X5M9Z2B7N").send().await?;
+    println!("{:#?}", response.into_inner());
+    Ok(())
+}
+
+pub async fn dashboard_domain_delete() -> Result<(), Box<dyn std::error::Error>> {
+    use portico_sdk::Client;
+
+    let client = Client::with_session_token(&std::env::var("PORTICO_URL")?, &std::env::var("PORTICO_SESSION")?)?;
+    let response = client.dashboard_domain_delete().id("dom_01JD0Q8Y4T8W6Q0C4X5M9Z2B7N").send().await?;
+    println!("{}", response.status());
+    Ok(())
+}
+
 pub async fn session_create() -> Result<(), Box<dyn std::error::Error>> {
     use portico_sdk::{Client, types};
 
@@ -114,6 +142,24 @@ pub async fn playground_test() -> Result<(), Box<dyn std::error::Error>> {
     Ok(())
 }
 
+pub async fn dashboard_request_list() -> Result<(), Box<dyn std::error::Error>> {
+    use portico_sdk::Client;
+
+    let client = Client::with_session_token(&std::env::var("PORTICO_URL")?, &std::env::var("PORTICO_SESSION")?)?;
+    let response = client.dashboard_request_list().send().await?;
+    println!("{:#?}", response.into_inner());
+    Ok(())
+}
+
+pub async fn dashboard_request_get() -> Result<(), Box<dyn std::error::Error>> {
+    use portico_sdk::Client;
+
+    let client = Client::with_session_token(&std::env::var("PORTICO_URL")?, &std::env::var("PORTICO_SESSION")?)?;
+    let response = client.dashboard_request_get().id("req_01JD0Q8Y4T8W6Q0C4X5M9Z2B7N").send().await?;
+    println!("{:#?}", response.into_inner());
+    Ok(())
+}
+
 pub async fn account_signup() -> Result<(), Box<dyn std::error::Error>> {
     use portico_sdk::{Client, types};
 
@@ -129,6 +175,71 @@ pub async fn dashboard_usage_get() -> Result<(), Box<dyn std::error::Error>> {
 
     let client = Client::with_session_token(&std::env::var("PORTICO_URL")?, &std::env::var("PORTICO_SESSION")?)?;
     let response = client.dashboard_usage_get().send().await?;
+    println!("{:#?}", response.into_inner());
+    Ok(())
+}
+
+pub async fn dashboard_webhook_list() -> Result<(), Box<dyn std::error::Error>> {
+    use portico_sdk::Client;
+
+    let client = Client::with_session_token(&std::env::var("PORTICO_URL")?, &std::env::var("PORTICO_SESSION")?)?;
+    let response = client.dashboard_webhook_list().send().await?;
+    println!("{:#?}", response.into_inner());
+    Ok(())
+}
+
+pub async fn dashboard_webhook_create() -> Result<(), Box<dyn std::error::Error>> {
+    use portico_sdk::{Client, types};
+
+    let client = Client::with_session_token(&std::env::var("PORTICO_URL")?, &std::env::var("PORTICO_SESSION")?)?;
+    let body: types::CreateWebhookRequest = serde_json::from_value(serde_json::json!({"url":"https://example.com/webhooks/portico","events":["job.succeeded","link.created"],"description":"Production"}))?;
+    let response = client.dashboard_webhook_create().body(body).send().await?;
+    println!("{:#?}", response.into_inner());
+    Ok(())
+}
+
+pub async fn dashboard_webhook_get() -> Result<(), Box<dyn std::error::Error>> {
+    use portico_sdk::Client;
+
+    let client = Client::with_session_token(&std::env::var("PORTICO_URL")?, &std::env::var("PORTICO_SESSION")?)?;
+    let response = client.dashboard_webhook_get().id("whk_01JD0Q8Y4T8W6Q0C4X5M9Z2B7N").send().await?;
+    println!("{:#?}", response.into_inner());
+    Ok(())
+}
+
+pub async fn dashboard_webhook_delete() -> Result<(), Box<dyn std::error::Error>> {
+    use portico_sdk::Client;
+
+    let client = Client::with_session_token(&std::env::var("PORTICO_URL")?, &std::env::var("PORTICO_SESSION")?)?;
+    let response = client.dashboard_webhook_delete().id("whk_01JD0Q8Y4T8W6Q0C4X5M9Z2B7N").send().await?;
+    println!("{}", response.status());
+    Ok(())
+}
+
+pub async fn dashboard_webhook_update() -> Result<(), Box<dyn std::error::Error>> {
+    use portico_sdk::{Client, types};
+
+    let client = Client::with_session_token(&std::env::var("PORTICO_URL")?, &std::env::var("PORTICO_SESSION")?)?;
+    let body: types::UpdateWebhookRequest = serde_json::from_value(serde_json::json!({"events":["job.succeeded","job.failed"],"enabled":true}))?;
+    let response = client.dashboard_webhook_update().id("whk_01JD0Q8Y4T8W6Q0C4X5M9Z2B7N").body(body).send().await?;
+    println!("{:#?}", response.into_inner());
+    Ok(())
+}
+
+pub async fn dashboard_webhook_deliveries() -> Result<(), Box<dyn std::error::Error>> {
+    use portico_sdk::Client;
+
+    let client = Client::with_session_token(&std::env::var("PORTICO_URL")?, &std::env::var("PORTICO_SESSION")?)?;
+    let response = client.dashboard_webhook_deliveries().id("whk_01JD0Q8Y4T8W6Q0C4X5M9Z2B7N").send().await?;
+    println!("{:#?}", response.into_inner());
+    Ok(())
+}
+
+pub async fn dashboard_webhook_test() -> Result<(), Box<dyn std::error::Error>> {
+    use portico_sdk::Client;
+
+    let client = Client::with_session_token(&std::env::var("PORTICO_URL")?, &std::env::var("PORTICO_SESSION")?)?;
+    let response = client.dashboard_webhook_test().id("whk_01JD0Q8Y4T8W6Q0C4X5M9Z2B7N").send().await?;
     println!("{:#?}", response.into_inner());
     Ok(())
 }
@@ -526,12 +637,24 @@ pub const SAMPLES: &[&str] = &[
     "apikey_update",
     "apikey_rotate",
     "dashboard_domain_list",
+    "dashboard_domain_create",
+    "dashboard_domain_get",
+    "dashboard_domain_delete",
     "session_create",
     "session_delete",
     "account_get",
     "playground_test",
+    "dashboard_request_list",
+    "dashboard_request_get",
     "account_signup",
     "dashboard_usage_get",
+    "dashboard_webhook_list",
+    "dashboard_webhook_create",
+    "dashboard_webhook_get",
+    "dashboard_webhook_delete",
+    "dashboard_webhook_update",
+    "dashboard_webhook_deliveries",
+    "dashboard_webhook_test",
     "openapi_get_v1",
     "postman_get_v1",
     "guide_get",

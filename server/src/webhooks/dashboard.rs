@@ -1,0 +1,157 @@
+//! The webhook routes for the dashboard: the same operations as `/v1/webhooks*`, for the
+//! signed-in user's organisation, so that managing endpoints needs no API key.
+
+use axum::Json;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, StatusCode};
+
+use super::{
+    CreateWebhookRequest, DeliveryAttempt, ListWebhooksParams, PingQueued, UpdateWebhookRequest,
+    WebhookEndpoint, WebhookEndpointCreated,
+};
+use crate::accounts::DashboardSession;
+use crate::error::ApiError;
+use crate::http::{ApiJson, ApiQuery, ListEnvelope};
+use crate::state::AppState;
+
+/// Create a webhook endpoint (dashboard)
+///
+/// The same as `POST /v1/webhooks`: the answer holds the signing secret, shown this once.
+#[utoipa::path(
+    post,
+    path = "/api/developer/webhooks",
+    operation_id = "dashboard_webhook_create",
+    tag = "webhooks",
+    request_body = CreateWebhookRequest,
+    responses((status = 201, description = "The endpoint and its secret, shown once.", body = WebhookEndpointCreated,
+        headers(("location" = String, description = "The endpoint's URL")))),
+)]
+pub async fn dashboard_webhook_create(
+    State(state): State<AppState>,
+    session: DashboardSession,
+    ApiJson(req): ApiJson<CreateWebhookRequest>,
+) -> Result<(StatusCode, HeaderMap, Json<WebhookEndpointCreated>), ApiError> {
+    super::create(&state, &session.organization_id, &req, "/api/developer/webhooks").await
+}
+
+/// List webhook endpoints (dashboard)
+///
+/// The same as `GET /v1/webhooks`, for the signed-in user's organisation.
+#[utoipa::path(
+    get,
+    path = "/api/developer/webhooks",
+    operation_id = "dashboard_webhook_list",
+    tag = "webhooks",
+    params(ListWebhooksParams),
+    responses((status = 200, description = "One page of endpoints.", body = ListEnvelope<WebhookEndpoint>)),
+)]
+pub async fn dashboard_webhook_list(
+    State(state): State<AppState>,
+    session: DashboardSession,
+    ApiQuery(params): ApiQuery<ListWebhooksParams>,
+) -> Result<Json<ListEnvelope<WebhookEndpoint>>, ApiError> {
+    super::list(&state, &session.organization_id, &params).await.map(Json)
+}
+
+/// Get a webhook endpoint (dashboard)
+///
+/// The same as `GET /v1/webhooks/{id}`, for the signed-in user's organisation.
+#[utoipa::path(
+    get,
+    path = "/api/developer/webhooks/{id}",
+    operation_id = "dashboard_webhook_get",
+    tag = "webhooks",
+    params(("id" = String, Path, description = "The endpoint's id (`whk_…`)", example = "whk_01JD0Q8Y4T8W6Q0C4X5M9Z2B7N")),
+    responses((status = 200, description = "The endpoint.", body = WebhookEndpoint)),
+    extensions(("x-error-codes" = json!(["not_found"]))),
+)]
+pub async fn dashboard_webhook_get(
+    State(state): State<AppState>,
+    session: DashboardSession,
+    Path(id): Path<String>,
+) -> Result<Json<WebhookEndpoint>, ApiError> {
+    Ok(Json(super::find(&state, &session.organization_id, &id).await?.into_endpoint()))
+}
+
+/// Update a webhook endpoint (dashboard)
+///
+/// The same as `PATCH /v1/webhooks/{id}`: the URL is checked again by the SSRF guard.
+#[utoipa::path(
+    patch,
+    path = "/api/developer/webhooks/{id}",
+    operation_id = "dashboard_webhook_update",
+    tag = "webhooks",
+    params(("id" = String, Path, description = "The endpoint's id (`whk_…`)", example = "whk_01JD0Q8Y4T8W6Q0C4X5M9Z2B7N")),
+    request_body = UpdateWebhookRequest,
+    responses((status = 200, description = "The updated endpoint.", body = WebhookEndpoint)),
+    extensions(("x-error-codes" = json!(["not_found"]))),
+)]
+pub async fn dashboard_webhook_update(
+    State(state): State<AppState>,
+    session: DashboardSession,
+    Path(id): Path<String>,
+    ApiJson(req): ApiJson<UpdateWebhookRequest>,
+) -> Result<Json<WebhookEndpoint>, ApiError> {
+    super::update(&state, &session.organization_id, &id, &req).await.map(Json)
+}
+
+/// Delete a webhook endpoint (dashboard)
+///
+/// The same as `DELETE /v1/webhooks/{id}`: the endpoint, its pending deliveries and its log.
+#[utoipa::path(
+    delete,
+    path = "/api/developer/webhooks/{id}",
+    operation_id = "dashboard_webhook_delete",
+    tag = "webhooks",
+    params(("id" = String, Path, description = "The endpoint's id (`whk_…`)", example = "whk_01JD0Q8Y4T8W6Q0C4X5M9Z2B7N")),
+    responses((status = 204, description = "Deleted.")),
+    extensions(("x-error-codes" = json!(["not_found"]))),
+)]
+pub async fn dashboard_webhook_delete(
+    State(state): State<AppState>,
+    session: DashboardSession,
+    Path(id): Path<String>,
+) -> Result<StatusCode, ApiError> {
+    super::delete(&state, &session.organization_id, &id).await
+}
+
+/// Send a test event (dashboard)
+///
+/// The same as `POST /v1/webhooks/{id}/test`: a signed `ping` delivery is queued.
+#[utoipa::path(
+    post,
+    path = "/api/developer/webhooks/{id}/test",
+    operation_id = "dashboard_webhook_test",
+    tag = "webhooks",
+    params(("id" = String, Path, description = "The endpoint's id (`whk_…`)", example = "whk_01JD0Q8Y4T8W6Q0C4X5M9Z2B7N")),
+    responses((status = 202, description = "The ping is queued.", body = PingQueued)),
+    extensions(("x-error-codes" = json!(["not_found"]))),
+)]
+pub async fn dashboard_webhook_test(
+    State(state): State<AppState>,
+    session: DashboardSession,
+    Path(id): Path<String>,
+) -> Result<(StatusCode, Json<PingQueued>), ApiError> {
+    super::ping(&state, &session.organization_id, &id).await
+}
+
+/// The delivery log (dashboard)
+///
+/// The same as `GET /v1/webhooks/{id}/deliveries`: every attempt, newest first.
+#[utoipa::path(
+    get,
+    path = "/api/developer/webhooks/{id}/deliveries",
+    operation_id = "dashboard_webhook_deliveries",
+    tag = "webhooks",
+    params(("id" = String, Path, description = "The endpoint's id (`whk_…`)", example = "whk_01JD0Q8Y4T8W6Q0C4X5M9Z2B7N"), ListWebhooksParams),
+    responses((status = 200, description = "One page of attempts.", body = ListEnvelope<DeliveryAttempt>)),
+    extensions(("x-error-codes" = json!(["not_found"]))),
+)]
+pub async fn dashboard_webhook_deliveries(
+    State(state): State<AppState>,
+    session: DashboardSession,
+    Path(id): Path<String>,
+    ApiQuery(params): ApiQuery<ListWebhooksParams>,
+) -> Result<Json<ListEnvelope<DeliveryAttempt>>, ApiError> {
+    super::deliveries(&state, &session.organization_id, &id, &params).await.map(Json)
+}
