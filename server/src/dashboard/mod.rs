@@ -24,6 +24,7 @@ const ASSETS: &[(&str, &str, &str)] = &[
     ("usage.js", "text/javascript; charset=utf-8", include_str!("assets/usage.js")),
     ("docs.js", "text/javascript; charset=utf-8", include_str!("assets/docs.js")),
     ("webhooks.js", "text/javascript; charset=utf-8", include_str!("assets/webhooks.js")),
+    ("domains.js", "text/javascript; charset=utf-8", include_str!("assets/domains.js")),
     ("favicon.svg", "image/svg+xml", include_str!("assets/favicon.svg")),
 ];
 

@@ -18,11 +18,28 @@ export class ApiProblem extends Error {
     this.errors = problem?.errors || [];
   }
 
-  /** A one-line explanation with the field errors and the request id. */
+  /**
+   * What went wrong, for people: the detail (which already names a single invalid field), or
+   * each invalid field once; a request id only where support may need it (server errors).
+   */
   explain() {
-    const fields = this.errors.map((e) => `${e.field}: ${e.message}`).join('; ');
-    return `${this.message}${fields ? ` (${fields})` : ''}${this.requestId ? ` — request ${this.requestId}` : ''}`;
+    const text = this.errors.length > 1
+      ? `${this.message} ${this.errors.map((e) => `${e.field} ${e.message}`).join('; ')}.`
+      : this.message;
+    return this.status >= 500 && this.requestId ? `${text} (Reference: ${this.requestId}.)` : text;
   }
+}
+
+/** The server could not be reached (offline, or it is restarting). */
+export class NetworkError extends Error {
+  constructor() {
+    super('Cannot reach Portico. Check your connection, then retry.');
+    this.status = 0;
+    this.code = 'network';
+    this.errors = [];
+  }
+
+  explain() { return this.message; }
 }
 
 /**
@@ -38,11 +55,16 @@ export async function request(method, path, {body, form, auth = 'session', heade
     init.headers['content-type'] = 'application/json';
     init.body = JSON.stringify(body);
   }
-  const response = await fetch(path, init);
+  let response;
+  try {
+    response = await fetch(path, init);
+  } catch {
+    throw new NetworkError();
+  }
   const type = response.headers.get('content-type') || '';
   const data = type.includes('json') ? await response.json().catch(() => null) : await response.text();
   if (!response.ok) {
-    if (response.status === 401 && auth === 'session') window.dispatchEvent(new Event('portico:signed-out'));
+    if (response.status === 401 && auth === 'session' && session.token) window.dispatchEvent(new Event('portico:signed-out'));
     throw new ApiProblem(response.status, typeof data === 'object' ? data : null);
   }
   return {status: response.status, headers: response.headers, data};

@@ -1,15 +1,17 @@
 // The dashboard: sign-in, then one page per hash route (#/keys, #/playground, …).
 
-import {ApiProblem, get, post, request, session} from './api.js';
-import {field, h, mount, toast} from './ui.js';
-import {keysPage} from './keys.js';
+import {get, post, request, session} from './api.js';
+import {explain, failure, field, h, mount, toast} from './ui.js';
+import {keyPage, keysPage} from './keys.js';
+import {domainsPage} from './domains.js';
 import {playgroundPage} from './playground.js';
 import {usagePage} from './usage.js';
 import {docsPage} from './docs.js';
 import {webhooksPage} from './webhooks.js';
 
 const pages = {
-  keys: keysPage,
+  keys: (container, context) => (context.id ? keyPage(container, context) : keysPage(container, context)),
+  domains: domainsPage,
   playground: playgroundPage,
   usage: usagePage,
   webhooks: webhooksPage,
@@ -19,10 +21,27 @@ const pages = {
 const main = document.getElementById('main');
 let me = null;
 
+const topbar = document.getElementById('topbar');
+const menu = document.getElementById('menu');
+
+/** Opens or closes the navigation on narrow screens. */
+function setMenu(open) {
+  topbar.classList.toggle('open', open);
+  menu.setAttribute('aria-expanded', String(open));
+}
+
 async function start() {
   document.getElementById('logout').addEventListener('click', logout);
-  window.addEventListener('hashchange', route);
-  window.addEventListener('portico:signed-out', () => { if (me) { me = null; session.clear(); showAuth('Your session ended; sign in again.'); } });
+  menu.addEventListener('click', () => setMenu(menu.getAttribute('aria-expanded') !== 'true'));
+  window.addEventListener('hashchange', () => { setMenu(false); route(); });
+  // The session ended elsewhere (signed out, expired): back to the sign-in form, keeping the
+  // page the user was on for after they sign in again.
+  window.addEventListener('portico:signed-out', () => {
+    if (!me) return;
+    me = null;
+    session.clear();
+    showAuth('Your session has ended. Sign in again to continue where you were.');
+  });
   if (session.token) {
     try {
       me = await get('/api/developer/me');
@@ -37,28 +56,50 @@ async function start() {
 function showApp() {
   document.getElementById('nav').hidden = false;
   document.getElementById('account').hidden = false;
+  menu.hidden = false;
   document.getElementById('account-name').textContent = `${me.user.email} · ${me.organization.name}`;
   route();
 }
 
+let routing = 0;
+
 async function route() {
-  if (!me) return;
-  const name = (location.hash.replace(/^#\/?/, '').split('/')[0]) || 'keys';
-  const page = pages[name] || pages.keys;
-  for (const link of document.querySelectorAll('#nav a')) link.classList.toggle('active', link.dataset.page === name);
+  if (!me) {
+    // Signed out: whatever the link, the sign-in form is the page.
+    if (!main.querySelector('.auth')) showAuth();
+    return;
+  }
+  const [path, search = ''] = location.hash.replace(/^#\/?/, '').split('?');
+  const [name = 'keys', id] = path.split('/');
+  const page = pages[name] ? name : 'keys';
+  for (const link of document.querySelectorAll('#nav a')) {
+    const active = link.dataset.page === page;
+    link.classList.toggle('active', active);
+    if (active) link.setAttribute('aria-current', 'page');
+    else link.removeAttribute('aria-current');
+  }
+  const label = document.querySelector(`#nav a[data-page="${page}"]`)?.textContent || 'Dashboard';
+  document.title = `${label} — Portico`;
+  const current = ++routing;
   const container = mount(main, h('p', {class: 'muted'}, 'Loading…'));
   try {
-    await page(container, {me});
+    await pages[page](container, {me, id, query: new URLSearchParams(search)});
   } catch (error) {
-    mount(container, h('div', {class: 'notice bad'}, error instanceof ApiProblem ? error.explain() : String(error)));
+    // A newer page, or the sign-in form after the session ended, owns the screen now.
+    if (current !== routing || !me) return;
+    mount(container, failure(error, route));
   }
 }
 
 function showAuth(message) {
+  routing++;
+  setMenu(false);
   document.getElementById('nav').hidden = true;
   document.getElementById('account').hidden = true;
+  menu.hidden = true;
+  document.title = 'Sign in — Portico';
   let mode = 'login';
-  const error = h('div', {class: 'error-text', role: 'alert'});
+  const error = h('div', {class: 'error-text', role: 'alert', id: 'auth-error'});
   const email = h('input', {type: 'email', name: 'email', autocomplete: 'email', required: true});
   const password = h('input', {type: 'password', name: 'password', autocomplete: 'current-password', required: true, minlength: 10});
   const organization = h('input', {type: 'text', name: 'organization_name', autocomplete: 'organization'});
@@ -71,12 +112,16 @@ function showAuth(message) {
     organization.required = mode === 'signup';
     password.autocomplete = mode === 'signup' ? 'new-password' : 'current-password';
     submit.textContent = mode === 'signup' ? 'Create account' : 'Log in';
-    for (const button of tabs.children) button.classList.toggle('active', button.dataset.mode === mode);
+    for (const button of tabs.children) {
+      button.classList.toggle('active', button.dataset.mode === mode);
+      button.setAttribute('aria-selected', String(button.dataset.mode === mode));
+    }
     error.textContent = '';
   };
   tabs.append(
     h('button', {type: 'button', role: 'tab', dataset: {mode: 'login'}, onclick: () => setMode('login')}, 'Log in'),
     h('button', {type: 'button', role: 'tab', dataset: {mode: 'signup'}, onclick: () => setMode('signup')}, 'Sign up'));
+  tabs.setAttribute('aria-label', 'Log in or sign up');
   const form = h('form', {class: 'card', novalidate: false},
     tabs,
     field('Email', email),
@@ -99,7 +144,7 @@ function showAuth(message) {
       if (!location.hash) location.hash = '#/keys';
       showApp();
     } catch (e) {
-      error.textContent = e instanceof ApiProblem ? e.explain() : String(e);
+      error.textContent = explain(e);
     } finally {
       submit.disabled = false;
     }
@@ -108,7 +153,7 @@ function showAuth(message) {
   mount(main, h('section', {class: 'auth'},
     h('h1', {}, 'Portico'),
     h('p', {class: 'lead'}, 'API keys, a playground, usage and docs for the Portico API.'),
-    message ? h('div', {class: 'notice warn'}, message) : null,
+    message ? h('div', {class: 'notice warn', role: 'status', id: 'auth-message'}, message) : null,
     form,
     h('p', {class: 'muted small'}, 'The API reference is public: ', h('a', {href: '/docs/'}, 'Swagger UI'), ' · ',
       h('a', {href: '/openapi.json'}, 'openapi.json'), ' · ', h('a', {href: '/llms.txt'}, 'llms.txt'))));
@@ -123,7 +168,7 @@ async function logout() {
   }
   session.clear();
   me = null;
-  location.hash = '';
+  history.replaceState(null, '', location.pathname);
   showAuth();
 }
 

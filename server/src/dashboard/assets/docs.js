@@ -1,7 +1,7 @@
 // Docs: every operation of the spec, grouped by tag, and the documents to take away.
 
 import {example, operations, resolve} from './api.js';
-import {copy, h, markdown, methodBadge, mount} from './ui.js';
+import {copyButton, h, inline, markdown, methodBadge, mount} from './ui.js';
 
 export async function docsPage(container) {
   // The document with every operation's code samples (x-codeSamples).
@@ -10,23 +10,26 @@ export async function docsPage(container) {
   const tags = doc.tags.filter((t) => ops.some((o) => o.tag === t.name));
 
   // The exact bytes the server publishes.
-  const copyText = async (path, what) => copy(await fetch(path).then((r) => r.text()), what);
+  const published = (path) => () => fetch(path).then((r) => r.text());
 
   mount(container,
     h('div', {class: 'page-head'},
       h('div', {}, h('h1', {}, 'API reference'), h('p', {}, `${doc.info.title} ${doc.info.version} — ${ops.length} operations, generated from the server's own annotations.`)),
       h('div', {class: 'row'},
-        h('button', {class: 'button secondary', type: 'button', id: 'copy-llms', onclick: () => copyText('/llms.txt', 'llms.txt copied')}, 'Copy llms.txt'),
-        h('button', {class: 'button secondary', type: 'button', id: 'copy-openapi', onclick: () => copyText('/openapi.json', 'openapi.json copied')}, 'Copy openapi.json'),
+        copyButton('Copy llms.txt', published('/llms.txt'), 'llms.txt copied', {id: 'copy-llms', class: 'button secondary'}),
+        copyButton('Copy openapi.json', published('/openapi.json'), 'openapi.json copied', {id: 'copy-openapi', class: 'button secondary'}),
         h('a', {class: 'button secondary', href: '/postman.json', download: 'portico.postman_collection.json', id: 'download-postman'}, 'Download Postman collection'),
         h('a', {class: 'button', href: '/docs/', target: '_blank', rel: 'noopener'}, 'Swagger UI ↗'))),
     h('div', {class: 'docs-layout'},
-      h('nav', {class: 'toc card'}, tags.map((t) => h('a', {href: `#/docs`, dataset: {tag: t.name}, onclick: (e) => {
+      h('nav', {class: 'toc card', 'aria-label': 'Groups'}, tags.map((t) => h('a', {href: `#/docs`, dataset: {tag: t.name}, onclick: (e) => {
         e.preventDefault();
-        document.getElementById(`tag-${t.name}`)?.scrollIntoView({behavior: 'smooth'});
+        const section = document.getElementById(`tag-${t.name}`);
+        // The heading lands below the sticky bar (scroll-margin-top), and focus follows.
+        section?.scrollIntoView({behavior: 'smooth', block: 'start'});
+        section?.querySelector('h2')?.focus({preventScroll: true});
       }}, t.name))),
-      h('div', {}, tags.map((tag) => h('section', {id: `tag-${tag.name}`},
-        h('h2', {}, tag.name),
+      h('div', {class: 'docs-main'}, tags.map((tag) => h('section', {id: `tag-${tag.name}`, class: 'docs-section'},
+        h('h2', {tabindex: '-1'}, tag.name),
         markdown(tag.description),
         ops.filter((o) => o.tag === tag.name).map((o) => operation(doc, o)))))));
 }
@@ -57,32 +60,42 @@ function fill(doc, body, method, path, op) {
         h('td', {}, h('code', {}, p.name), p.required ? ' *' : ''),
         h('td', {}, p.in),
         h('td', {}, h('code', {}, typeName(doc, p.schema || {}))),
-        h('td', {}, p.description || '')))))) ] : null,
+        h('td', {}, markdown(p.description || ''))))))) ] : null,
     requestSchema ? [
       h('h3', {}, `Request body (${requestSchema[0]})`),
       h('div', {class: 'schema'}, shape(doc, requestSchema[1].schema)),
-      requestSchema[0] === 'application/json' ? [h('h3', {}, 'Example'), h('pre', {class: 'body'}, JSON.stringify(example(doc, requestSchema[1].schema), null, 2))] : null,
+      requestSchema[0] === 'application/json' ? [h('h3', {}, 'Example'), h('pre', {class: 'body', tabindex: '0', 'aria-label': 'Example request body'}, JSON.stringify(example(doc, requestSchema[1].schema), null, 2))] : null,
     ] : null,
     samples(op),
     h('h3', {}, 'Responses'),
-    h('div', {class: 'table-wrap'}, h('table', {},
-      h('tbody', {}, responses.map(([status, shared]) => {
-        const response = resolve(doc, shared);
-        const content = response.content && Object.entries(response.content)[0];
-        const codes = content?.[1]?.examples ? Object.keys(content[1].examples) : [];
-        return h('tr', {},
-          h('td', {}, h('span', {class: `badge ${status < 300 ? 'ok' : status < 400 ? 'info' : status < 500 ? 'warn' : 'bad'}`}, status)),
-          h('td', {}, response.description || ''),
-          h('td', {}, content ? h('code', {}, typeName(doc, content[1].schema || {})) : '—'),
-          h('td', {}, codes.map((c) => h('span', {class: 'chip'}, c))));
-      })))));
+    responses.map(([status, shared]) => response(doc, status, shared)));
+}
+
+/** One documented answer: status, description, codes, its body's shape and an example. */
+function response(doc, status, shared) {
+  const answer = resolve(doc, shared);
+  const content = answer.content && Object.entries(answer.content)[0];
+  const schema = content?.[1]?.schema;
+  const examples = content?.[1]?.examples ? Object.entries(content[1].examples) : [];
+  const kind = status < 300 ? 'ok' : status < 400 ? 'info' : status < 500 ? 'warn' : 'bad';
+  const sample = examples.length ? resolve(doc, examples[0][1]).value : (schema && content[0].includes('json') ? example(doc, schema) : undefined);
+  return h('div', {class: 'response'},
+    h('div', {class: 'response-head'},
+      h('span', {class: `badge ${kind}`}, status),
+      h('span', {}, inline(answer.description || '')),
+      schema ? h('code', {class: 'small'}, typeName(doc, schema)) : null,
+      examples.map(([code]) => h('span', {class: 'chip'}, code))),
+    schema && resolve(doc, schema).properties ? h('details', {class: 'response-detail'},
+      h('summary', {}, 'Body and example'),
+      h('div', {class: 'schema'}, shape(doc, schema)),
+      sample !== undefined ? h('pre', {class: 'body', tabindex: '0', 'aria-label': `Example ${status} body`}, JSON.stringify(sample, null, 2)) : null) : null);
 }
 
 /** The operation's samples (curl, JavaScript, Python, Rust): one tab each, with Copy. */
 function samples(op) {
   const list = op['x-codeSamples'] || [];
   if (!list.length) return null;
-  const code = h('pre', {class: 'body sample', dataset: {lang: list[0].lang}}, list[0].source);
+  const code = h('pre', {class: 'body sample', dataset: {lang: list[0].lang}, tabindex: '0', role: 'region', 'aria-label': `${list[0].lang} sample`}, list[0].source);
   const tabs = list.map((sample, i) => h('button', {
     class: `tab${i === 0 ? ' active' : ''}`, type: 'button', role: 'tab', 'aria-selected': String(i === 0),
     dataset: {lang: sample.lang},
@@ -93,14 +106,15 @@ function samples(op) {
       }
       code.textContent = sample.source;
       code.dataset.lang = sample.lang;
+      code.setAttribute('aria-label', `${sample.lang} sample`);
     },
   }, sample.label === 'portico-sdk' ? 'Rust' : sample.lang === 'Shell' ? 'curl' : sample.lang));
   return [
     h('h3', {}, 'Samples'),
     h('div', {class: 'samples'},
-      h('div', {class: 'row sample-tabs', role: 'tablist'}, tabs,
-        h('button', {class: 'button secondary copy-sample', type: 'button',
-          onclick: () => copy(code.textContent, `${code.dataset.lang} sample copied`)}, 'Copy')),
+      h('div', {class: 'row sample-tabs'},
+        h('div', {class: 'row', role: 'tablist', 'aria-label': 'Sample language'}, tabs),
+        copyButton('Copy', () => code.textContent, 'Sample copied', {class: 'button secondary small copy-sample'})),
       code),
   ];
 }
@@ -122,7 +136,7 @@ function shape(doc, schema, indent = '', depth = 0) {
   for (const part of parts) {
     for (const [name, property] of Object.entries(part.properties || {})) {
       const required = (part.required || []).includes(name) ? '' : '?';
-      const description = resolve(doc, property).description?.split('\n')[0];
+      const description = (property.description || resolve(doc, property).description || '').replace(/\s*\n\s*/g, ' ').replace(/`/g, '');
       lines.push(`${indent}${name}${required}: ${typeName(doc, property)}${description ? `  — ${description}` : ''}`);
       const nested = resolve(doc, property);
       if (depth < 1 && nested.properties && !property.$ref) lines.push(shape(doc, nested, `${indent}  `, depth + 1));

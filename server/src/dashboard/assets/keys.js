@@ -1,7 +1,8 @@
-// API keys: the table, create (shown once), edit, rotate, revoke.
+// API keys: the table, a page per key, create (shown once), edit, rotate, revoke.
 
-import {ApiProblem, get, openapi, request} from './api.js';
-import {confirm, copy, dialog, field, formatDate, h, mount, relative, toast} from './ui.js';
+import {get, openapi, request} from './api.js';
+import {confirm, copyButton, dialog, explain, field, formatDate, h, mount, relative, toast} from './ui.js';
+import {chart, logTable, CLASSES} from './usage.js';
 
 /** The organisation's keys, newest first (revoked ones included when asked). */
 export async function loadKeys(includeInactive = false) {
@@ -19,7 +20,7 @@ export function keyPicker(keys, {scopes = [], id, inactive = false} = {}) {
   const usable = keys.filter((k) => inactive || active(k))
     .filter((k) => !scopes.length || k.scopes.includes('full_access') || k.scopes.some((s) => scopes.includes(s)))
     .sort((a, b) => Number(active(b)) - Number(active(a)));
-  const select = h('select', {id, name: 'api_key_id'},
+  const select = h('select', {id, name: 'api_key_id', 'aria-label': 'Stored key'},
     usable.map((k) => h('option', {value: k.id},
       `${k.name} (${k.prefix}…) — ${active(k) ? k.scopes.join(', ') : (k.blocked ? 'blocked' : k.status)}`)));
   if (!usable.length) select.append(h('option', {value: ''}, 'No usable key: create one on the API keys page'));
@@ -28,40 +29,103 @@ export function keyPicker(keys, {scopes = [], id, inactive = false} = {}) {
 
 const STATUS_KIND = {active: 'ok', revoked: 'bad', expired: 'neutral'};
 
+/** What a rotated key's old secret is doing: `null`, or a line saying until when it works. */
+export function rotationState(key) {
+  // A revoked or expired key refuses every secret, the old one included.
+  if (key.status !== 'active' || !key.rotated_from || !key.previous_secret_expires_at) return null;
+  const until = new Date(key.previous_secret_expires_at);
+  return until > new Date()
+    ? {live: true, text: `Old secret ${key.rotated_from}… still works until ${formatDate(until)}`}
+    : {live: false, text: `Old secret ${key.rotated_from}… stopped working ${formatDate(until)}`};
+}
+
+/** The key's status badge (and the rotation grace, when its old secret still works). */
+function statusCell(key) {
+  const rotation = rotationState(key);
+  return [
+    h('span', {class: `badge ${key.blocked ? 'warn' : STATUS_KIND[key.status] || 'neutral'}`}, key.blocked ? 'blocked' : key.status),
+    rotation?.live ? h('div', {class: 'small rotation', title: rotation.text}, `old secret until ${formatDate(key.previous_secret_expires_at)}`) : null,
+  ];
+}
+
+/** Edit, Rotate and Revoke for a key; `done` runs after any of them changed it. */
+function keyActions(key, domains, done) {
+  const inactive = key.status !== 'active';
+  return h('div', {class: 'actions'},
+    h('button', {class: 'button secondary small', type: 'button', disabled: inactive, 'aria-label': `Edit ${key.name}`, onclick: () => editKey(key, domains).then((c) => c && done())}, 'Edit'),
+    h('button', {class: 'button secondary small', type: 'button', disabled: inactive, 'aria-label': `Rotate ${key.name}`, onclick: () => rotateKey(key).then((c) => c && done())}, 'Rotate'),
+    h('button', {class: 'button danger-outline small', type: 'button', disabled: inactive, 'aria-label': `Revoke ${key.name}`, onclick: () => revokeKey(key).then((c) => c && done())}, 'Revoke'));
+}
+
+const loadDomains = () => get('/api/developer/domains?limit=100').then((p) => p.data).catch(() => []);
+
 export async function keysPage(container) {
-  const [keys, doc, domains] = await Promise.all([
-    loadKeys(true),
-    openapi(),
-    get('/api/developer/domains?limit=100').then((p) => p.data).catch(() => []),
-  ]);
+  const [keys, doc, domains] = await Promise.all([loadKeys(true), openapi(), loadDomains()]);
   const scopes = doc.components.schemas.Scope.enum;
   const refresh = () => keysPage(container);
+  const labels = ['Name', 'Prefix', 'Scopes', 'Domain scope', 'Created', 'Last used', 'Expires', 'Status', 'Actions'];
+  const cell = (index, ...content) => h('td', {dataset: {label: labels[index]}}, ...content);
 
-  const rows = keys.map((key) => {
-    const status = key.blocked ? 'blocked' : key.status;
-    const inactive = key.status !== 'active';
-    return h('tr', {dataset: {keyId: key.id}},
-      h('td', {}, h('strong', {}, key.name)),
-      h('td', {}, h('code', {}, `${key.prefix}…`)),
-      h('td', {}, key.scopes.map((s) => h('span', {class: 'chip'}, s))),
-      h('td', {}, key.domains.length ? key.domains.map((d) => h('span', {class: 'chip'}, d)) : h('span', {class: 'muted'}, 'All domains')),
-      h('td', {title: key.created_at}, formatDate(key.created_at)),
-      h('td', {title: key.last_used_at || ''}, relative(key.last_used_at)),
-      h('td', {}, key.expires_at ? formatDate(key.expires_at) : h('span', {class: 'muted'}, 'Never')),
-      h('td', {}, h('span', {class: `badge ${key.blocked ? 'warn' : STATUS_KIND[key.status] || 'neutral'}`}, status)),
-      h('td', {}, h('div', {class: 'actions'},
-        h('button', {class: 'button secondary small', type: 'button', disabled: inactive, onclick: () => editKey(key, domains).then((c) => c && refresh())}, 'Edit'),
-        h('button', {class: 'button secondary small', type: 'button', disabled: inactive, onclick: () => rotateKey(key).then((c) => c && refresh())}, 'Rotate'),
-        h('button', {class: 'button danger-outline small', type: 'button', disabled: inactive, onclick: () => revokeKey(key).then((c) => c && refresh())}, 'Revoke'))));
-  });
+  const rows = keys.map((key) => h('tr', {dataset: {keyId: key.id}},
+    cell(0, h('a', {href: `#/keys/${key.id}`, class: 'key-link'}, h('strong', {}, key.name))),
+    cell(1, h('code', {}, `${key.prefix}…`)),
+    cell(2, key.scopes.map((s) => h('span', {class: 'chip'}, s))),
+    cell(3, key.domains.length ? key.domains.map((d) => h('span', {class: 'chip'}, d)) : h('span', {class: 'muted'}, 'All domains')),
+    cell(4, h('span', {title: key.created_at}, formatDate(key.created_at))),
+    cell(5, h('span', {title: key.last_used_at || ''}, relative(key.last_used_at))),
+    cell(6, key.expires_at ? formatDate(key.expires_at) : h('span', {class: 'muted'}, 'Never')),
+    cell(7, statusCell(key)),
+    cell(8, keyActions(key, domains, refresh))));
 
   mount(container,
     h('div', {class: 'page-head'},
       h('div', {}, h('h1', {}, 'API keys'), h('p', {}, 'Keys call the /v1 API. Each is shown once, when created or rotated; Portico keeps only a hash and a sealed copy for the playground.')),
       h('button', {class: 'button', type: 'button', id: 'create-key', onclick: () => createKey(scopes, domains).then((c) => c && refresh())}, '+ Create key')),
-    h('div', {class: 'card'}, h('div', {class: 'table-wrap'}, h('table', {id: 'keys-table'},
-      h('thead', {}, h('tr', {}, ['Name', 'Prefix', 'Scopes', 'Domain scope', 'Created', 'Last used', 'Expires', 'Status', ''].map((t) => h('th', {}, t)))),
+    h('div', {class: 'card'}, h('div', {class: 'table-wrap'}, h('table', {id: 'keys-table', class: 'responsive'},
+      h('caption', {class: 'visually-hidden'}, 'The organisation’s API keys'),
+      h('thead', {}, h('tr', {}, labels.map((t, i) => h('th', {scope: 'col', class: i === 8 ? 'visually-hidden-text' : null}, t)))),
       h('tbody', {}, rows.length ? rows : h('tr', {}, h('td', {class: 'empty', colspan: 9}, 'No keys yet. Create one to call the API.')))))));
+}
+
+/** A key's own page: its settings, rotation state, usage and recent requests. */
+export async function keyPage(container, {id}) {
+  const [key, domains] = await Promise.all([get(`/api/developer/apikeys/${encodeURIComponent(id)}`), loadDomains()]);
+  const [days, byStatus, recent] = await Promise.all([
+    get(`/api/developer/usage?group_by=day&key_id=${key.id}`),
+    get(`/api/developer/usage?group_by=status&key_id=${key.id}`),
+    get(`/api/developer/requests?key_id=${key.id}&limit=10`),
+  ]);
+  const refresh = () => keyPage(container, {id});
+  const rotation = rotationState(key);
+  const row = (label, ...value) => [h('dt', {}, label), h('dd', {}, ...value)];
+  mount(container,
+    h('nav', {class: 'crumbs', 'aria-label': 'Breadcrumb'}, h('a', {href: '#/keys'}, 'API keys'), ' / ', key.name),
+    h('div', {class: 'page-head'},
+      h('div', {}, h('h1', {}, key.name), h('p', {}, h('code', {}, `${key.prefix}…`), ' · ', statusCell(key))),
+      keyActions(key, domains, refresh)),
+    rotation ? h('div', {class: `notice ${rotation.live ? 'warn' : ''}`, id: 'rotation-state', role: 'status'}, rotation.text,
+      rotation.live ? '. Deploy the new secret before then.' : '.') : null,
+    h('div', {class: 'grid-2'},
+      h('section', {class: 'card', 'aria-labelledby': 'key-settings'}, h('h2', {id: 'key-settings'}, 'Settings'),
+        h('dl', {class: 'facts'},
+          row('Scopes', key.scopes.map((s) => h('span', {class: 'chip'}, s))),
+          row('Domain scope', key.domains.length ? key.domains.map((d) => h('span', {class: 'chip'}, d)) : 'All domains'),
+          row('IP allowlist', key.allowed_ips.length ? key.allowed_ips.map((ip) => h('code', {class: 'chip'}, ip)) : 'Any address'),
+          row('Rate limit', key.rate_limit_rpm ? `${key.rate_limit_rpm} requests per minute` : 'The deployment default'),
+          row('Expires', key.expires_at ? formatDate(key.expires_at) : 'Never'),
+          row('Created', formatDate(key.created_at)),
+          row('Last used', relative(key.last_used_at), key.last_used_ip ? ` from ${key.last_used_ip}` : ''),
+          row('Rotated', key.rotated_at ? `${formatDate(key.rotated_at)} (replacing ${key.rotated_from}…)` : 'Never'),
+          key.blocked ? row('Blocked', key.blocked_reason || 'No reason given') : null)),
+      h('section', {class: 'card', 'aria-labelledby': 'key-usage'},
+        h('div', {class: 'card-head'}, h('h2', {id: 'key-usage'}, 'Calls per day'), h('span', {class: 'spacer'}),
+          h('div', {class: 'legend'}, CLASSES.map((c) => h('span', {}, h('span', {class: `swatch class-${c}`}), c)))),
+        h('p', {class: 'muted small'}, `${days.total.toLocaleString()} calls from ${days.from} to ${days.to}.`),
+        chart(days.series, byStatus.series, `key-chart`))),
+    h('section', {class: 'card', 'aria-labelledby': 'key-requests'},
+      h('div', {class: 'card-head'}, h('h2', {id: 'key-requests'}, 'Recent requests'), h('span', {class: 'spacer'}),
+        h('a', {href: `#/usage?key_id=${key.id}`}, 'All of this key’s requests')),
+      logTable(recent.data, [key])));
 }
 
 /** The fields a key's create and edit dialogs share. */
@@ -69,44 +133,80 @@ function keyFields(domains, key = {}) {
   const name = h('input', {type: 'text', name: 'name', required: true, maxlength: 100, value: key.name || '', placeholder: 'Production backend'});
   const domainBoxes = domains.map((d) => h('label', {}, h('input', {type: 'checkbox', value: d.hostname, checked: (key.domains || []).includes(d.hostname)}), d.hostname));
   const allowAll = h('input', {type: 'checkbox', checked: !(key.allowed_ips || []).length});
-  const ips = h('textarea', {name: 'allowed_ips', rows: 3, placeholder: '203.0.113.0/24\n2001:db8::/32', disabled: !(key.allowed_ips || []).length},
+  const ips = h('textarea', {name: 'allowed_ips', rows: 3, 'aria-label': 'Allowed addresses, one per line', placeholder: '203.0.113.0/24\n2001:db8::/32', disabled: !(key.allowed_ips || []).length},
     (key.allowed_ips || []).join('\n'));
   allowAll.addEventListener('change', () => { ips.disabled = allowAll.checked; });
   const never = h('input', {type: 'radio', name: 'expiry', value: 'never', checked: !key.expires_at});
   const on = h('input', {type: 'radio', name: 'expiry', value: 'date', checked: !!key.expires_at});
-  const date = h('input', {type: 'date', name: 'expires_on', value: key.expires_at ? key.expires_at.slice(0, 10) : '', disabled: !key.expires_at,
-    min: new Date(Date.now() + 86400000).toISOString().slice(0, 10)});
-  for (const radio of [never, on]) radio.addEventListener('change', () => { date.disabled = never.checked; });
+  const local = (date) => new Date(date.getTime() - date.getTimezoneOffset() * 60000).toISOString().slice(0, 16);
+  const when = h('input', {type: 'datetime-local', name: 'expires_at', id: `expires-${Math.random().toString(36).slice(2, 8)}`,
+    value: key.expires_at ? local(new Date(key.expires_at)) : '', disabled: !key.expires_at, min: local(new Date(Date.now() + 60000)),
+    'aria-label': 'Expires at (your local time)'});
+  const expiryError = h('div', {class: 'error-text', role: 'alert'});
+  const presets = [30, 60, 90].map((days) => h('button', {class: 'button secondary small', type: 'button', dataset: {days},
+    onclick: () => {
+      on.checked = true;
+      when.disabled = false;
+      when.value = local(new Date(Date.now() + days * 86400000));
+      expiryError.textContent = '';
+    }}, `${days} days`));
+  for (const radio of [never, on]) {
+    radio.addEventListener('change', () => {
+      when.disabled = never.checked;
+      expiryError.textContent = '';
+      if (on.checked && !when.value) when.focus();
+    });
+  }
+  when.addEventListener('input', () => { expiryError.textContent = ''; });
   const nodes = [
     field('Name', name),
-    h('div', {class: 'field'}, h('label', {}, 'Domain scope'),
+    h('fieldset', {class: 'field'}, h('legend', {}, 'Domain scope'),
       domains.length ? h('div', {class: 'checks'}, domainBoxes) : null,
-      h('div', {class: 'hint'}, domains.length ? 'None checked: the key may act on every domain.' : 'The organisation has no domains yet: the key may act on every domain.')),
-    h('div', {class: 'field'}, h('label', {}, 'IP allowlist'),
+      h('div', {class: 'hint'}, domains.length ? 'None checked: the key may act on every domain. ' : 'The organisation has no domains yet: the key may act on every domain. ',
+        h('a', {href: '#/domains'}, 'Add a domain'))),
+    h('fieldset', {class: 'field'}, h('legend', {}, 'IP allowlist'),
       h('label', {class: 'inline'}, allowAll, 'Allow all addresses'), ips,
       h('div', {class: 'hint'}, 'One IP address or CIDR range per line.')),
-    h('div', {class: 'field'}, h('label', {}, 'Expiry'),
-      h('div', {class: 'row'}, h('label', {class: 'inline'}, never, 'Never'), h('label', {class: 'inline'}, on, 'On'), date)),
+    h('fieldset', {class: 'field'}, h('legend', {}, 'Expiry'),
+      h('div', {class: 'row'}, h('label', {class: 'inline'}, never, 'Never'), h('label', {class: 'inline'}, on, 'On'), when),
+      h('div', {class: 'row presets'}, h('span', {class: 'hint'}, 'In'), presets),
+      h('div', {class: 'hint'}, 'A date and time in your time zone; the key stops working then.'),
+      expiryError),
   ];
-  const values = () => ({
-    name: name.value.trim(),
-    domains: domainBoxes.map((l) => l.querySelector('input')).filter((i) => i.checked).map((i) => i.value),
-    allowed_ips: allowAll.checked ? [] : ips.value.split('\n').map((s) => s.trim()).filter(Boolean),
-    expires_at: on.checked && date.value ? new Date(`${date.value}T23:59:59Z`).toISOString() : null,
-  });
+  /** The values, or null (with the reason shown) when the expiry is missing or past. */
+  const values = () => {
+    if (on.checked && !when.value) {
+      expiryError.textContent = 'Choose when the key expires, or pick "Never".';
+      when.focus();
+      return null;
+    }
+    const expires = on.checked ? new Date(when.value) : null;
+    if (expires && expires <= new Date()) {
+      expiryError.textContent = 'The expiry must be in the future.';
+      when.focus();
+      return null;
+    }
+    return {
+      name: name.value.trim(),
+      domains: domainBoxes.map((l) => l.querySelector('input')).filter((i) => i.checked).map((i) => i.value),
+      allowed_ips: allowAll.checked ? [] : ips.value.split('\n').map((s) => s.trim()).filter(Boolean),
+      expires_at: expires ? expires.toISOString() : null,
+    };
+  };
   return {nodes, values};
 }
 
 async function createKey(scopes, domains) {
+  let shown = null;
   return dialog((close) => {
     const {nodes, values} = keyFields(domains);
     const boxes = scopes.map((s) => h('label', {}, h('input', {type: 'checkbox', name: 'scopes', value: s, checked: s === 'full_access'}), s));
     const error = h('div', {class: 'error-text', role: 'alert'});
     const submit = h('button', {class: 'button', type: 'submit'}, 'Create key');
-    const form = h('form', {method: 'dialog'},
+    const form = h('form', {method: 'dialog', novalidate: true},
       h('h2', {}, 'Create an API key'),
       nodes[0],
-      h('div', {class: 'field'}, h('label', {}, 'Scopes'), h('div', {class: 'checks'}, boxes),
+      h('fieldset', {class: 'field'}, h('legend', {}, 'Scopes'), h('div', {class: 'checks'}, boxes),
         h('div', {class: 'hint'}, 'full_access grants everything; a …:write scope also grants its …:read.')),
       ...nodes.slice(1),
       error,
@@ -115,35 +215,51 @@ async function createKey(scopes, domains) {
     form.addEventListener('submit', async (event) => {
       event.preventDefault();
       const body = values();
+      if (!body) return;
       body.scopes = boxes.map((l) => l.querySelector('input')).filter((i) => i.checked).map((i) => i.value);
       if (body.expires_at === null) delete body.expires_at;
       submit.disabled = true;
       submit.textContent = 'Creating…';
       try {
         const {data} = await request('POST', '/api/developer/apikeys', {body});
-        mount(form, ...shownOnce(data, 'Your new API key', () => close(true)));
+        shown = showOnce(form, data, 'Your new API key', () => close(true));
       } catch (e) {
-        error.textContent = e instanceof ApiProblem ? e.explain() : String(e);
+        error.textContent = explain(e);
         submit.disabled = false;
         submit.textContent = 'Create key';
       }
     });
     return form;
-  });
+  }, {guard: () => (shown ? shown.guard() : true), cancelled: () => shown !== null});
 }
 
-/** The box that shows a key this once. */
-function shownOnce(created, title, done) {
-  return [
+/**
+ * Replaces `form` with the box that shows a key this once, focused on its Copy button.
+ * Escape does not lose it silently: the first press warns, the second closes.
+ */
+function showOnce(form, created, title, done) {
+  let warned = false;
+  const warning = h('div', {class: 'notice warn', role: 'alert', hidden: true, id: 'key-escape-warning'},
+    'The key will not be shown again. Copy it first, then press Escape again or "I have stored it".');
+  const copyKey = copyButton('Copy', () => created.key, 'API key copied', {class: 'button small', id: 'copy-new-key'});
+  mount(form,
     h('h2', {}, title),
     h('div', {class: 'secret-box', id: 'new-key'},
       h('p', {}, h('strong', {}, 'Copy this key now. '), 'It will not be shown again: Portico stores only its hash.'),
-      h('div', {class: 'secret'},
-        h('code', {id: 'new-key-value'}, created.key),
-        h('button', {class: 'button small', type: 'button', onclick: () => copy(created.key, 'API key copied')}, 'Copy'))),
+      h('div', {class: 'secret'}, h('code', {id: 'new-key-value'}, created.key), copyKey)),
     h('p', {class: 'muted small'}, `${created.name} · ${created.scopes.join(', ')} · prefix ${created.prefix}…`),
-    h('div', {class: 'dialog-actions'}, h('button', {class: 'button', type: 'button', id: 'key-done', onclick: done}, 'I have stored it')),
-  ];
+    warning,
+    h('div', {class: 'dialog-actions'}, h('button', {class: 'button', type: 'button', id: 'key-done', onclick: done}, 'I have stored it')));
+  copyKey.focus();
+  return {
+    guard() {
+      if (warned) return true;
+      warned = true;
+      warning.hidden = false;
+      copyKey.focus();
+      return false;
+    },
+  };
 }
 
 async function editKey(key, domains) {
@@ -158,7 +274,7 @@ async function editKey(key, domains) {
     blocked.addEventListener('change', () => { reason.disabled = !blocked.checked; });
     const error = h('div', {class: 'error-text', role: 'alert'});
     const submit = h('button', {class: 'button', type: 'submit'}, 'Save');
-    const form = h('form', {method: 'dialog'},
+    const form = h('form', {method: 'dialog', novalidate: true},
       h('h2', {}, `Edit ${key.name}`),
       h('p', {class: 'muted small'}, 'The key itself and its scopes cannot change: create a new key for that.'),
       ...nodes,
@@ -168,7 +284,9 @@ async function editKey(key, domains) {
       h('div', {class: 'dialog-actions'}, h('button', {class: 'button secondary', type: 'button', onclick: () => close(false)}, 'Cancel'), submit));
     form.addEventListener('submit', async (event) => {
       event.preventDefault();
-      const body = {...values(), rate_limit_rpm: rate.value ? Number(rate.value) : null, blocked: blocked.checked,
+      const fields = values();
+      if (!fields) return;
+      const body = {...fields, rate_limit_rpm: rate.value ? Number(rate.value) : null, blocked: blocked.checked,
         blocked_reason: blocked.checked ? (reason.value.trim() || null) : null};
       submit.disabled = true;
       try {
@@ -176,8 +294,8 @@ async function editKey(key, domains) {
         toast(`${body.name} saved`);
         close(true);
       } catch (e) {
-        error.textContent = e instanceof ApiProblem && e.code === 'version_mismatch'
-          ? 'Someone changed this key meanwhile; close and edit again.' : (e.explain?.() || String(e));
+        error.textContent = e.code === 'version_mismatch' || e.status === 412
+          ? 'Someone changed this key meanwhile; close and edit again.' : explain(e);
         submit.disabled = false;
       }
     });
@@ -186,6 +304,7 @@ async function editKey(key, domains) {
 }
 
 async function rotateKey(key) {
+  let shown = null;
   return dialog((close) => {
     const grace = h('select', {name: 'grace_period_seconds'},
       [['0', 'End the old secret now'], ['3600', 'Keep it working for 1 hour'], ['86400', 'Keep it working for 24 hours'], ['604800', 'Keep it working for 7 days']]
@@ -203,14 +322,16 @@ async function rotateKey(key) {
       submit.disabled = true;
       try {
         const {data} = await request('POST', `/api/developer/apikeys/${key.id}/rotate`, {body: {grace_period_seconds: Number(grace.value)}});
-        mount(form, ...shownOnce(data, 'The rotated key', () => close(true)));
+        shown = showOnce(form, data, 'The rotated key', () => close(true));
+        const rotation = rotationState(data);
+        if (rotation) form.querySelector('.secret-box').after(h('p', {class: 'small'}, `${rotation.text}.`));
       } catch (e) {
-        error.textContent = e.explain?.() || String(e);
+        error.textContent = explain(e);
         submit.disabled = false;
       }
     });
     return form;
-  });
+  }, {guard: () => (shown ? shown.guard() : true), cancelled: () => shown !== null});
 }
 
 async function revokeKey(key) {
@@ -226,7 +347,7 @@ async function revokeKey(key) {
     toast(`${key.name} revoked`);
     return true;
   } catch (e) {
-    toast(e.explain?.() || String(e), 'bad');
+    toast(explain(e), 'bad');
     return false;
   }
 }

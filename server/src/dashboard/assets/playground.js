@@ -1,8 +1,8 @@
 // The playground: build a /v1 request from the spec, send it with a stored key (injected by
 // the server) or a pasted one, and see exactly what the API answered.
 
-import {ApiProblem, example, openapi, operations, request, resolve} from './api.js';
-import {copy, field, h, markdown, methodBadge, mount, statusKind, toast} from './ui.js';
+import {example, openapi, operations, request, resolve} from './api.js';
+import {copyButton, explain, failure, field, h, markdown, methodBadge, mount, statusKind, toast} from './ui.js';
 import {keyPicker, loadKeys} from './keys.js';
 
 const HISTORY = 'portico.playground.history';
@@ -29,9 +29,10 @@ export async function playgroundPage(container) {
   const storedRadio = h('input', {type: 'radio', name: 'key-source', value: 'stored', checked: true});
   const pastedRadio = h('input', {type: 'radio', name: 'key-source', value: 'pasted'});
   const picker = keyPicker(keys, {id: 'stored-key', inactive: true});
-  const pasteInput = h('input', {type: 'password', id: 'pasted-key', placeholder: 'ptk_…', autocomplete: 'off', spellcheck: 'false'});
-  const pasteInfo = h('div', {class: 'hint', id: 'pasted-key-info'});
-  const validate = h('button', {class: 'button secondary small', type: 'button'}, 'Check key');
+  const pasteInput = h('input', {type: 'password', id: 'pasted-key', placeholder: 'ptk_…', autocomplete: 'off', spellcheck: 'false',
+    'aria-label': 'Pasted API key', 'aria-describedby': 'pasted-key-info'});
+  const pasteInfo = h('div', {class: 'hint', id: 'pasted-key-info', 'aria-live': 'polite'});
+  const validate = h('button', {class: 'button secondary small', type: 'button', id: 'check-key'}, 'Check key');
   const storedBox = h('div', {}, picker, h('div', {class: 'hint'}, 'The server unseals this key and adds it to the request; it never reaches your browser.'));
   const pastedBox = h('div', {hidden: true}, h('div', {class: 'row'}, pasteInput, validate), pasteInfo);
   const syncSource = () => {
@@ -42,9 +43,20 @@ export async function playgroundPage(container) {
   storedRadio.addEventListener('change', syncSource);
   pastedRadio.addEventListener('change', syncSource);
   picker.addEventListener('change', () => renderPreview());
-  pasteInput.addEventListener('input', () => { state.pasted = null; pasteInfo.replaceChildren(); renderPreview(); });
-  validate.addEventListener('click', async () => {
+  // A pasted key is checked as soon as it looks whole (and again with Check key).
+  let checkTimer = null;
+  pasteInput.addEventListener('input', () => {
+    state.pasted = null;
+    pasteInfo.replaceChildren();
+    renderPreview();
+    clearTimeout(checkTimer);
+    if (/^ptk_[A-Za-z0-9]{49}$/.test(pasteInput.value.trim())) checkTimer = setTimeout(checkPasted, 250);
+    else if (pasteInput.value.trim()) mount(pasteInfo, 'A key is ptk_ and 49 letters and digits.');
+  });
+  validate.addEventListener('click', () => checkPasted());
+  async function checkPasted() {
     const key = pasteInput.value.trim();
+    if (!key) return;
     mount(pasteInfo, 'Checking…');
     try {
       const {data} = await request('GET', '/v1/key', {auth: {key}});
@@ -55,9 +67,9 @@ export async function playgroundPage(container) {
           ? h('div', {class: 'notice warn small'}, `This key is limited to ${data.domains.join(', ')}: calls on other domains are refused (403 domain_not_allowed).`)
           : h('div', {class: 'muted'}, 'All domains.'));
     } catch (e) {
-      mount(pasteInfo, h('span', {class: 'badge bad'}, e.code || 'invalid'), ' ', e.explain?.() || String(e));
+      mount(pasteInfo, h('span', {class: 'badge bad'}, e.code || 'invalid'), ' ', explain(e));
     }
-  });
+  }
 
   // --- the operation ---
   const endpoint = h('select', {id: 'endpoint'});
@@ -198,7 +210,7 @@ export async function playgroundPage(container) {
       showResult(result, r);
       remember(r, result);
     } catch (e) {
-      mount(resultBox, h('h2', {}, 'Response'), h('div', {class: 'notice bad'}, e instanceof ApiProblem ? e.explain() : String(e)));
+      mount(resultBox, h('h2', {}, 'Response'), failure(e, sendRequest));
     } finally {
       send.textContent = 'Send';
       renderPreview();
@@ -260,19 +272,25 @@ export async function playgroundPage(container) {
         h('span', {class: 'muted', id: 'latency'}, `${result.latency_ms} ms`),
         h('code', {class: 'muted small'}, `${r.method} ${result.upstream_url}`),
         h('span', {class: 'spacer'}),
-        h('button', {class: 'button secondary small', type: 'button', onclick: () => copy(bodyText ?? '', 'Response copied')}, 'Copy response'),
-        h('button', {class: 'button secondary small', type: 'button', id: 'copy-curl', onclick: () => copy(curl(r, reveal.checked), 'cURL copied')}, 'Copy cURL'),
+        copyButton('Copy response', () => bodyText ?? '', 'Response copied'),
+        copyButton('Copy cURL', () => curl(r, reveal.checked), 'cURL copied', {id: 'copy-curl'}),
         h('label', {class: 'inline small', title: storedRadio.checked ? 'A stored key never reaches the browser' : ''}, reveal, 'Reveal key in cURL')),
-      h('pre', {class: 'body', id: 'response-body'}, bodyText ?? '(empty body)'),
+      h('pre', {class: 'body', id: 'response-body', tabindex: '0', 'aria-label': 'Response body'}, bodyText ?? '(empty body)'),
       h('h3', {}, 'Headers'),
       h('div', {class: 'table-wrap'}, h('table', {class: 'headers-table'}, h('tbody', {}, headerRows))));
   }
 
+  /**
+   * The call as a shell command. A stored key stays on the server, so the command reads it
+   * from `$PORTICO_API_KEY` — in double quotes, which the shell expands.
+   */
   function curl(r, reveal) {
     const qs = new URLSearchParams(r.query).toString();
-    const key = storedRadio.checked ? '$PORTICO_API_KEY' : (reveal ? pasteInput.value.trim() : `${pasteInput.value.trim().slice(0, 8)}…`);
     const quote = (s) => `'${String(s).replace(/'/g, `'\\''`)}'`;
-    const parts = [`curl -X ${r.method} ${quote(`${location.origin}${r.filled}${qs ? `?${qs}` : ''}`)}`, `-H ${quote(`Authorization: Bearer ${key}`)}`];
+    const auth = storedRadio.checked
+      ? '-H "Authorization: Bearer $PORTICO_API_KEY"'
+      : `-H ${quote(`Authorization: Bearer ${reveal ? pasteInput.value.trim() : `${pasteInput.value.trim().slice(0, 8)}…`}`)}`;
+    const parts = [`curl -X ${r.method} ${quote(`${location.origin}${r.filled}${qs ? `?${qs}` : ''}`)}`, auth];
     for (const [name, value] of Object.entries(r.headers)) parts.push(`-H ${quote(`${name}: ${value}`)}`);
     if (r.body) parts.push(`-H 'content-type: application/json'`, `-d ${quote(JSON.stringify(JSON.parse(r.body)))}`);
     if (r.isUpload) parts.push(`-F ${quote(`file=@${fileInput.files[0]?.name || 'links.csv'}`)}`);
@@ -358,4 +376,30 @@ export async function playgroundPage(container) {
     selectOperation();
   }
   renderHistory();
+  prefill();
+
+  /** A request the request log asked to replay: its operation, path ids and key. */
+  function prefill() {
+    const raw = sessionStorage.getItem('portico.playground.prefill');
+    if (!raw) return;
+    sessionStorage.removeItem('portico.playground.prefill');
+    let wanted;
+    try { wanted = JSON.parse(raw); } catch { return; }
+    const op = ops.find((o) => `${o.method} ${o.path}` === wanted.operation);
+    if (!op) return toast('That request’s operation is not in the playground.', 'bad');
+    endpoint.value = wanted.operation;
+    selectOperation();
+    // The path's ids, read back against the route template.
+    const names = [...op.path.matchAll(/\{([^}]+)\}/g)].map((m) => m[1]);
+    const pattern = new RegExp(`^${op.path.replace(/\{[^}]+\}/g, '([^/]+)')}$`);
+    const values = (wanted.path || '').match(pattern)?.slice(1) || [];
+    names.forEach((name, i) => { if (inputs.path[name] && values[i]) inputs.path[name].value = decodeURIComponent(values[i]); });
+    if (wanted.keyId && keys.some((k) => k.id === wanted.keyId)) {
+      storedRadio.checked = true;
+      picker.value = wanted.keyId;
+    }
+    syncSource();
+    toast('Loaded from the request log: check it, then Send.');
+    send.focus();
+  }
 }

@@ -36,30 +36,84 @@ export function mount(el, ...children) {
   return el;
 }
 
+/** A short message; shown in the open dialog when there is one (above its backdrop). */
 export function toast(message, kind = '') {
-  const el = h('div', {class: `toast ${kind}`, role: 'status'}, message);
-  document.getElementById('toasts').append(el);
+  const el = h('div', {class: `toast ${kind}`, role: kind === 'bad' ? 'alert' : 'status'}, message);
+  const modal = [...document.querySelectorAll('dialog[open]')].pop();
+  let host = document.getElementById('toasts');
+  if (modal) {
+    host = modal.querySelector('.toasts') || modal.appendChild(h('div', {class: 'toasts in-dialog', 'aria-live': 'polite'}));
+  }
+  host.append(el);
   setTimeout(() => el.remove(), kind === 'bad' ? 7000 : 3500);
 }
 
-export async function copy(text, what = 'Copied') {
+/**
+ * Copies `text`; the button that asked (when given) says "Copied" for a moment, and a toast
+ * confirms it where the user is looking.
+ */
+export async function copy(text, what = 'Copied', button = null) {
   try {
     await navigator.clipboard.writeText(text);
     toast(`${what} to the clipboard`);
+    if (button) {
+      const label = button.dataset.label || button.textContent;
+      button.dataset.label = label;
+      button.textContent = 'Copied ✓';
+      setTimeout(() => { button.textContent = label; }, 2000);
+    }
+    return true;
   } catch {
     toast('The browser refused clipboard access; select and copy by hand.', 'bad');
+    return false;
   }
 }
 
-/** A modal dialog; `build(close)` returns its content. Resolves with what `close` is given. */
-export function dialog(build) {
+/** A button that copies what `text()` gives and says so. */
+export function copyButton(label, text, what, attrs = {}) {
+  const button = h('button', {class: 'button secondary small', type: 'button', ...attrs}, label);
+  button.addEventListener('click', async () => copy(await text(), what, button));
+  return button;
+}
+
+const FOCUSABLE = 'a[href], button:not([disabled]), input:not([disabled]), select:not([disabled]), textarea:not([disabled]), [tabindex]:not([tabindex="-1"])';
+
+/**
+ * A modal dialog; `build(close)` returns its content. Resolves with what `close` is given.
+ * Focus moves into it, Tab stays inside it, and focus returns to where it was when it
+ * closes. `guard()` (optional) is asked before Escape closes it: return false to keep it;
+ * `cancelled()` (optional) gives what Escape resolves with.
+ */
+export function dialog(build, {label, guard, cancelled} = {}) {
+  const opener = document.activeElement;
   return new Promise((resolve) => {
-    const el = h('dialog');
-    const close = (value) => { el.close(); el.remove(); resolve(value); };
-    el.addEventListener('cancel', (e) => { e.preventDefault(); close(undefined); });
+    const el = h('dialog', {'aria-label': label});
+    const close = (value) => {
+      el.close();
+      el.remove();
+      if (opener && document.contains(opener)) opener.focus();
+      resolve(value);
+    };
+    el.addEventListener('cancel', async (e) => {
+      e.preventDefault();
+      if (!guard || await guard()) close(cancelled ? cancelled() : undefined);
+    });
+    el.addEventListener('keydown', (e) => {
+      if (e.key !== 'Tab') return;
+      const items = [...el.querySelectorAll(FOCUSABLE)].filter((n) => n.offsetParent !== null);
+      if (!items.length) return;
+      const [first, last] = [items[0], items[items.length - 1]];
+      if (e.shiftKey && document.activeElement === first) { e.preventDefault(); last.focus(); }
+      else if (!e.shiftKey && document.activeElement === last) { e.preventDefault(); first.focus(); }
+    });
     el.append(build(close));
     document.body.append(el);
     el.showModal();
+    const heading = el.querySelector('h2');
+    if (heading && !el.getAttribute('aria-label')) {
+      heading.id ||= `d-${Math.random().toString(36).slice(2, 9)}`;
+      el.setAttribute('aria-labelledby', heading.id);
+    }
   });
 }
 
@@ -73,10 +127,31 @@ export function confirm({title, message, action = 'Confirm', danger = false}) {
       h('button', {class: `button ${danger ? 'danger' : ''}`, type: 'button', onclick: () => close(true)}, action))));
 }
 
+/** An error for people: what went wrong, and a Retry when trying again may help. */
+export function failure(error, retry) {
+  const box = h('div', {class: 'notice bad', role: 'alert'}, explain(error));
+  if (retry) box.append(' ', h('button', {class: 'button secondary small', type: 'button', onclick: retry}, 'Retry'));
+  return box;
+}
+
+/** The message of an error from the API or the network. */
+export function explain(error) {
+  return typeof error?.explain === 'function' ? error.explain() : String(error?.message || error);
+}
+
 export function formatDate(value) {
   if (!value) return '—';
   const date = new Date(value);
   return date.toLocaleString(undefined, {year: 'numeric', month: 'short', day: 'numeric', hour: '2-digit', minute: '2-digit'});
+}
+
+/** A compact time for log rows: `14:03:07` today, `Dec 2, 14:03` before. */
+export function shortTime(value) {
+  const date = new Date(value);
+  const today = new Date().toDateString() === date.toDateString();
+  return today
+    ? date.toLocaleTimeString(undefined, {hour: '2-digit', minute: '2-digit', second: '2-digit'})
+    : date.toLocaleString(undefined, {month: 'short', day: 'numeric', hour: '2-digit', minute: '2-digit'});
 }
 
 export function relative(value) {
@@ -108,18 +183,29 @@ export function field(label, control, hint) {
   return h('div', {class: 'field'}, h('label', {for: id}, label), control, hint ? h('div', {class: 'hint'}, hint) : null);
 }
 
-/** A tiny Markdown subset (paragraphs, `code`, **bold**) rendered as DOM nodes. */
+/** Inline Markdown (`code`, **bold**, [links](…)) as DOM nodes. */
+export function inline(text) {
+  const out = [];
+  for (const part of String(text || '').split(/(`[^`]+`|\*\*[^*]+\*\*|\[[^\]]+\]\([^)\s]+\))/)) {
+    const link = part.match(/^\[([^\]]+)\]\(([^)\s]+)\)$/);
+    if (part.startsWith('`') && part.endsWith('`') && part.length > 1) out.push(h('code', {}, part.slice(1, -1)));
+    else if (part.startsWith('**') && part.endsWith('**') && part.length > 3) out.push(h('strong', {}, part.slice(2, -2)));
+    else if (link && /^(https?:|\/|#)/.test(link[2])) out.push(h('a', {href: link[2]}, link[1]));
+    else if (part) out.push(document.createTextNode(part));
+  }
+  return out;
+}
+
+/** A small Markdown subset (paragraphs, `- ` lists, inline code, bold, links) as DOM nodes. */
 export function markdown(text) {
   const out = h('div', {class: 'md'});
-  for (const paragraph of String(text || '').split(/\n{2,}/)) {
-    const p = h('p');
-    const parts = paragraph.replace(/\n/g, ' ').split(/(`[^`]+`|\*\*[^*]+\*\*)/);
-    for (const part of parts) {
-      if (part.startsWith('`') && part.endsWith('`') && part.length > 1) p.append(h('code', {}, part.slice(1, -1)));
-      else if (part.startsWith('**') && part.endsWith('**') && part.length > 3) p.append(h('strong', {}, part.slice(2, -2)));
-      else if (part) p.append(document.createTextNode(part));
+  for (const block of String(text || '').split(/\n{2,}/)) {
+    const lines = block.split('\n');
+    if (lines.every((l) => /^\s*[-*] /.test(l))) {
+      out.append(h('ul', {}, lines.map((l) => h('li', {}, inline(l.replace(/^\s*[-*] /, ''))))));
+    } else {
+      out.append(h('p', {}, inline(block.replace(/\n/g, ' '))));
     }
-    out.append(p);
   }
   return out;
 }

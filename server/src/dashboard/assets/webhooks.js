@@ -1,41 +1,39 @@
-// Webhooks: endpoints (secret shown once), edit, delete, send a test, and the delivery log.
-// Webhooks are /v1 resources: the page acts with one of your keys, injected by the server.
+// Webhooks: endpoints (secret shown once), edit, delete, send a test, and the delivery log,
+// managed with the dashboard session (no API key needed).
 
-import {openapi, viaPlayground} from './api.js';
-import {confirm, copy, dialog, field, formatDate, h, mount, statusKind, toast} from './ui.js';
-import {keyPicker, loadKeys} from './keys.js';
+import {openapi, request} from './api.js';
+import {confirm, copyButton, dialog, explain, failure, field, formatDate, h, mount, statusKind, toast} from './ui.js';
+
+const BASE = '/api/developer/webhooks';
 
 export async function webhooksPage(container) {
-  const [doc, keys] = await Promise.all([openapi(), loadKeys()]);
+  const doc = await openapi();
   const events = doc.components.schemas.EventType.enum;
-  const picker = keyPicker(keys, {scopes: ['webhooks:manage'], id: 'webhook-key'});
   const list = h('div', {id: 'webhooks'});
-  const deliveries = h('div', {class: 'card', id: 'deliveries', hidden: true});
-  const call = (method, endpoint, body) => viaPlayground(picker.value, method, endpoint, {body});
+  const deliveries = h('section', {class: 'card', id: 'deliveries', hidden: true, 'aria-live': 'polite'});
+  const call = (method, path, body) => request(method, `${BASE}${path}`, {body}).then((r) => r.data);
+  const labels = ['Endpoint', 'Events', 'State', 'Created', 'Actions'];
+  const cell = (index, ...content) => h('td', {dataset: {label: labels[index]}}, ...content);
 
   async function refresh() {
-    if (!picker.value) {
-      mount(list, h('p', {class: 'muted'}, 'Create a key with webhooks:manage (or full_access) to manage webhooks here.'));
-      return;
-    }
     mount(list, h('p', {class: 'muted'}, 'Loading…'));
     try {
-      const page = await call('GET', '/v1/webhooks?limit=100');
+      const page = await call('GET', '?limit=100');
       const rows = page.data.map((w) => h('tr', {},
-        h('td', {}, h('code', {}, w.url), w.description ? h('div', {class: 'muted small'}, w.description) : null),
-        h('td', {}, w.events.map((e) => h('span', {class: 'chip'}, e))),
-        h('td', {}, w.enabled ? h('span', {class: 'badge ok'}, 'enabled') : h('span', {class: 'badge warn', title: w.disabled_reason || ''}, 'disabled')),
-        h('td', {}, formatDate(w.created_at)),
-        h('td', {}, h('div', {class: 'actions'},
+        cell(0, h('code', {class: 'path-cell'}, w.url), w.description ? h('div', {class: 'muted small'}, w.description) : null),
+        cell(1, w.events.map((e) => h('span', {class: 'chip'}, e))),
+        cell(2, w.enabled ? h('span', {class: 'badge ok'}, 'enabled') : h('span', {class: 'badge warn', title: w.disabled_reason || ''}, 'disabled')),
+        cell(3, formatDate(w.created_at)),
+        cell(4, h('div', {class: 'actions'},
           h('button', {class: 'button secondary small', type: 'button', onclick: () => showDeliveries(w)}, 'Deliveries'),
           h('button', {class: 'button secondary small', type: 'button', onclick: () => sendTest(w)}, 'Send test'),
           h('button', {class: 'button secondary small', type: 'button', onclick: () => edit(w).then((c) => c && refresh())}, 'Edit'),
           h('button', {class: 'button danger-outline small', type: 'button', onclick: () => remove(w).then((c) => c && refresh())}, 'Delete')))));
-      mount(list, h('div', {class: 'table-wrap'}, h('table', {},
-        h('thead', {}, h('tr', {}, ['Endpoint', 'Events', 'State', 'Created', ''].map((t) => h('th', {}, t)))),
+      mount(list, h('div', {class: 'table-wrap'}, h('table', {class: 'responsive'},
+        h('thead', {}, h('tr', {}, labels.map((t) => h('th', {scope: 'col'}, t)))),
         h('tbody', {}, rows.length ? rows : h('tr', {}, h('td', {class: 'empty', colspan: 5}, 'No endpoints yet.'))))));
     } catch (e) {
-      mount(list, h('div', {class: 'notice bad'}, e.explain?.() || String(e)));
+      mount(list, failure(e, refresh));
     }
   }
 
@@ -44,14 +42,15 @@ export async function webhooksPage(container) {
     const boxes = events.map((e) => h('label', {}, h('input', {type: 'checkbox', value: e, checked: existing ? existing.events.includes(e) : true}), e));
     const description = h('input', {type: 'text', maxlength: 500, value: existing?.description || ''});
     const enabled = h('input', {type: 'checkbox', checked: existing ? existing.enabled : true});
+    const enabledLabel = h('label', {class: 'inline'}, enabled, 'Enabled (re-enabling clears the failure count)');
     const error = h('div', {class: 'error-text', role: 'alert'});
     const submit = h('button', {class: 'button', type: 'submit'}, submitLabel);
-    const form = h('form', {method: 'dialog'},
+    const form = h('form', {method: 'dialog', novalidate: true},
       h('h2', {}, existing ? 'Edit endpoint' : 'Add an endpoint'),
       field('URL', url, 'An http(s) URL on a public address.'),
-      h('div', {class: 'field'}, h('label', {}, 'Events'), h('div', {class: 'checks'}, boxes)),
+      h('fieldset', {class: 'field'}, h('legend', {}, 'Events'), h('div', {class: 'checks'}, boxes)),
       field('Description', description),
-      existing ? h('label', {class: 'inline'}, enabled, 'Enabled (re-enabling clears the failure count)') : null,
+      existing ? enabledLabel : null,
       error,
       h('div', {class: 'dialog-actions'}, h('button', {class: 'button secondary', type: 'button', onclick: () => close(false)}, 'Cancel'), submit));
     form.addEventListener('submit', async (event) => {
@@ -66,26 +65,29 @@ export async function webhooksPage(container) {
       try {
         await onSubmit(body, form);
       } catch (e) {
-        error.textContent = e.explain?.() || String(e);
+        error.textContent = explain(e);
         submit.disabled = false;
       }
     });
     return form;
   }
 
+  let added = false;
   const create = () => dialog((close) => endpointForm(close, null, 'Add endpoint', async (body, form) => {
-    const created = await call('POST', '/v1/webhooks', body);
+    const created = await call('POST', '', body);
+    added = true;
+    const copySecret = copyButton('Copy', () => created.secret, 'Secret copied', {class: 'button small'});
     mount(form,
       h('h2', {}, 'Endpoint added'),
       h('div', {class: 'secret-box'},
         h('p', {}, h('strong', {}, 'Copy the signing secret now. '), 'It will not be shown again; use it to verify the webhook-signature header.'),
-        h('div', {class: 'secret'}, h('code', {}, created.secret),
-          h('button', {class: 'button small', type: 'button', onclick: () => copy(created.secret, 'Secret copied')}, 'Copy'))),
+        h('div', {class: 'secret'}, h('code', {}, created.secret), copySecret)),
       h('div', {class: 'dialog-actions'}, h('button', {class: 'button', type: 'button', onclick: () => close(true)}, 'I have stored it')));
-  })).then((c) => c && refresh());
+    copySecret.focus();
+  }), {cancelled: () => added}).then((c) => { added = false; if (c) refresh(); });
 
   const edit = (w) => dialog((close) => endpointForm(close, w, 'Save', async (body) => {
-    await call('PATCH', `/v1/webhooks/${w.id}`, body);
+    await call('PATCH', `/${w.id}`, body);
     toast('Endpoint saved');
     close(true);
   }));
@@ -93,22 +95,22 @@ export async function webhooksPage(container) {
   async function remove(w) {
     if (!await confirm({title: 'Delete this endpoint?', message: `${w.url} will receive no more deliveries.`, action: 'Delete', danger: true})) return false;
     try {
-      await call('DELETE', `/v1/webhooks/${w.id}`);
+      await call('DELETE', `/${w.id}`);
       toast('Endpoint deleted');
       return true;
     } catch (e) {
-      toast(e.explain?.() || String(e), 'bad');
+      toast(explain(e), 'bad');
       return false;
     }
   }
 
   async function sendTest(w) {
     try {
-      const ping = await call('POST', `/v1/webhooks/${w.id}/test`);
+      const ping = await call('POST', `/${w.id}/test`);
       toast(`Test event queued (${ping.delivery_id})`);
       setTimeout(() => showDeliveries(w), 1500);
     } catch (e) {
-      toast(e.explain?.() || String(e), 'bad');
+      toast(explain(e), 'bad');
     }
   }
 
@@ -116,29 +118,30 @@ export async function webhooksPage(container) {
     deliveries.hidden = false;
     mount(deliveries, h('h2', {}, 'Deliveries'), h('p', {class: 'muted'}, 'Loading…'));
     try {
-      const page = await call('GET', `/v1/webhooks/${w.id}/deliveries?limit=50`);
+      const page = await call('GET', `/${w.id}/deliveries?limit=50`);
+      const names = ['When', 'Event', 'Attempt', 'Answer', 'Latency', 'Error'];
+      const td = (index, ...content) => h('td', {dataset: {label: names[index]}}, ...content);
       const rows = page.data.map((d) => h('tr', {},
-        h('td', {}, formatDate(d.attempted_at)),
-        h('td', {}, h('span', {class: 'chip'}, d.event_type)),
-        h('td', {}, `#${d.attempt}`),
-        h('td', {}, d.status_code ? h('span', {class: `badge ${statusKind(d.status_code)}`}, String(d.status_code)) : h('span', {class: 'badge bad'}, 'no answer')),
-        h('td', {}, d.latency_ms == null ? '—' : `${Math.round(d.latency_ms)} ms`),
-        h('td', {class: 'small'}, d.error || '')));
+        td(0, formatDate(d.attempted_at)),
+        td(1, h('span', {class: 'chip'}, d.event_type), h('div', {class: 'muted small'}, h('code', {}, d.event_id))),
+        td(2, `#${d.attempt}`),
+        td(3, d.status_code ? h('span', {class: `badge ${statusKind(d.status_code)}`}, String(d.status_code)) : h('span', {class: 'badge bad'}, 'no answer')),
+        td(4, d.latency_ms == null ? '—' : `${Math.round(d.latency_ms)} ms`),
+        td(5, h('span', {class: 'small'}, d.error || (d.next_attempt_at ? `retry ${formatDate(d.next_attempt_at)}` : '')))));
       mount(deliveries, h('h2', {}, `Deliveries to ${w.url}`),
-        h('div', {class: 'table-wrap'}, h('table', {},
-          h('thead', {}, h('tr', {}, ['When', 'Event', 'Attempt', 'Answer', 'Latency', 'Error'].map((t) => h('th', {}, t)))),
+        h('div', {class: 'table-wrap'}, h('table', {class: 'responsive'},
+          h('thead', {}, h('tr', {}, names.map((t) => h('th', {scope: 'col'}, t)))),
           h('tbody', {}, rows.length ? rows : h('tr', {}, h('td', {class: 'empty', colspan: 6}, 'No attempts yet.'))))));
     } catch (e) {
-      mount(deliveries, h('div', {class: 'notice bad'}, e.explain?.() || String(e)));
+      mount(deliveries, failure(e, () => showDeliveries(w)));
     }
   }
 
-  picker.addEventListener('change', refresh);
   mount(container,
     h('div', {class: 'page-head'},
       h('div', {}, h('h1', {}, 'Webhooks'), h('p', {}, 'Endpoints receive events signed per the Standard Webhooks spec, retried with back-off.')),
-      h('button', {class: 'button', type: 'button', onclick: create, disabled: !picker.value}, '+ Add endpoint')),
-    h('div', {class: 'card'}, field('Act with key', picker, 'Webhooks are managed through the /v1 API; the server injects this key.'), list),
+      h('button', {class: 'button', type: 'button', onclick: create}, '+ Add endpoint')),
+    h('section', {class: 'card', 'aria-label': 'Endpoints'}, list),
     deliveries);
   await refresh();
 }
