@@ -3,7 +3,8 @@
 // sign up → create a key (shown once; focus on Copy; Escape warns first; the table refreshes)
 // → a domain → the key's page → playground GET /v1/key with the stored key → green 200 → the
 // copied cURL reads the key from the environment → history replay → POST a link → usage and
-// the request log (details, Replay in playground) → docs → webhooks without a key → block,
+// the request log (details, Replay in playground) → docs → webhooks without a key (a
+// delivery's payload and headers, Resend) → block,
 // revoke → 401 → the session ends elsewhere and the next page offers sign-in, then returns.
 // On the phone: the menu opens the navigation, no page scrolls sideways, tables are cards.
 // axe-core checks every page at both sizes (WCAG 2.2 A/AA): no serious or critical finding.
@@ -294,6 +295,21 @@ try {
       (await page.locator('#deliveries').textContent()).includes('ping'), 'the test delivery is logged');
     await shot('11-webhooks');
     await axe('webhooks');
+    // A delivery's details: payload and headers as sent; Resend queues it again.
+    await page.locator('#deliveries [data-delivery-id]').first().click();
+    await page.locator('#delivery-payload').waitFor();
+    expect((await page.locator('#delivery-payload').textContent()).includes('"type": "ping"'), 'the payload');
+    expect((await page.locator('#delivery-details').textContent()).includes('webhook-id'), 'the headers');
+    await axe('the delivery details');
+    const before = await page.locator('#deliveries tbody tr').count();
+    await page.locator('#resend-delivery').click();
+    await page.locator('dialog').waitFor({state: 'detached'});
+    for (let attempt = 0; attempt < 20 && await page.locator('#deliveries tbody tr').count() <= before; attempt++) {
+      await page.waitForTimeout(500);
+      await page.locator('#webhooks tbody tr').first().getByRole('button', {name: 'Deliveries'}).click();
+      await page.locator('#deliveries table').waitFor();
+    }
+    expect(await page.locator('#deliveries tbody tr').count() > before, 'the resent delivery is logged');
   });
 
   await check('block the key from its edit dialog (403 key_blocked), then unblock it', async () => {

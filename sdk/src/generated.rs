@@ -641,6 +641,40 @@ default when absent).*/
             value.parse()
         }
     }
+    /**One delivery: the event as sent (the same body on every attempt), the headers the
+receiver got, and each attempt with the timestamp and signature it carried.*/
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    pub struct Delivery {
+        ///Every attempt, oldest first.
+        pub attempts: ::std::vec::Vec<SentAttempt>,
+        ///When the delivery was queued.
+        pub created_at: ::chrono::DateTime<::chrono::offset::Utc>,
+        ///The event (`webhook-id`).
+        pub event_id: ::std::string::String,
+        ///The event's type.
+        pub event_type: ::std::string::String,
+        ///The headers every attempt carries (the timestamp and signature are per attempt).
+        pub headers: ::std::collections::HashMap<
+            ::std::string::String,
+            ::std::string::String,
+        >,
+        ///`dlv_…`
+        pub id: ::std::string::String,
+        ///When the next attempt is due; `null` when none is.
+        #[serde(deserialize_with = "::std::option::Option::deserialize")]
+        pub next_attempt_at: ::std::option::Option<
+            ::chrono::DateTime<::chrono::offset::Utc>,
+        >,
+        ///The JSON body POSTed to the endpoint.
+        pub payload: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+        ///`pending` (an attempt is due), `succeeded` or `failed` (no attempt left).
+        pub status: ::std::string::String,
+    }
+    impl Delivery {
+        pub fn builder() -> builder::Delivery {
+            Default::default()
+        }
+    }
     ///One delivery attempt.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
     pub struct DeliveryAttempt {
@@ -2575,6 +2609,33 @@ grants the matching `…:read`.*/
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
             value.parse()
+        }
+    }
+    ///One attempt of a delivery, with the headers that differ per attempt.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    pub struct SentAttempt {
+        ///1 for the first attempt.
+        pub attempt: i64,
+        ///When the attempt was made.
+        pub attempted_at: ::chrono::DateTime<::chrono::offset::Utc>,
+        ///Why the attempt failed, when it did.
+        #[serde(deserialize_with = "::std::option::Option::deserialize")]
+        pub error: ::std::option::Option<::std::string::String>,
+        /**`webhook-timestamp` and `webhook-signature` as sent; empty when nothing was sent (the
+endpoint was disabled, or its address refused).*/
+        pub headers: ::std::collections::HashMap<
+            ::std::string::String,
+            ::std::string::String,
+        >,
+        ///How long the receiver took to answer (or to fail), in milliseconds.
+        pub latency_ms: f64,
+        ///The receiver's status; `null` when there was no answer.
+        #[serde(deserialize_with = "::std::option::Option::deserialize")]
+        pub status_code: ::std::option::Option<i64>,
+    }
+    impl SentAttempt {
+        pub fn builder() -> builder::SentAttempt {
+            Default::default()
         }
     }
     /**A new dashboard session. The token is shown here only; send it as
@@ -4819,6 +4880,211 @@ deliveries in a row, is disabled (see `disabled_reason`).*/
                 Self {
                     clicks: Ok(value.clicks),
                     date: Ok(value.date),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct Delivery {
+            attempts: ::std::result::Result<
+                ::std::vec::Vec<super::SentAttempt>,
+                ::std::string::String,
+            >,
+            created_at: ::std::result::Result<
+                ::chrono::DateTime<::chrono::offset::Utc>,
+                ::std::string::String,
+            >,
+            event_id: ::std::result::Result<
+                ::std::string::String,
+                ::std::string::String,
+            >,
+            event_type: ::std::result::Result<
+                ::std::string::String,
+                ::std::string::String,
+            >,
+            headers: ::std::result::Result<
+                ::std::collections::HashMap<
+                    ::std::string::String,
+                    ::std::string::String,
+                >,
+                ::std::string::String,
+            >,
+            id: ::std::result::Result<::std::string::String, ::std::string::String>,
+            next_attempt_at: ::std::result::Result<
+                ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
+                ::std::string::String,
+            >,
+            payload: ::std::result::Result<
+                ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+                ::std::string::String,
+            >,
+            status: ::std::result::Result<::std::string::String, ::std::string::String>,
+        }
+        impl ::std::default::Default for Delivery {
+            fn default() -> Self {
+                Self {
+                    attempts: Err("no value supplied for attempts".to_string()),
+                    created_at: Err("no value supplied for created_at".to_string()),
+                    event_id: Err("no value supplied for event_id".to_string()),
+                    event_type: Err("no value supplied for event_type".to_string()),
+                    headers: Err("no value supplied for headers".to_string()),
+                    id: Err("no value supplied for id".to_string()),
+                    next_attempt_at: Err(
+                        "no value supplied for next_attempt_at".to_string(),
+                    ),
+                    payload: Err("no value supplied for payload".to_string()),
+                    status: Err("no value supplied for status".to_string()),
+                }
+            }
+        }
+        impl Delivery {
+            pub fn attempts<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::vec::Vec<super::SentAttempt>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.attempts = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for attempts: {e}")
+                    });
+                self
+            }
+            pub fn created_at<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::chrono::DateTime<::chrono::offset::Utc>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.created_at = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for created_at: {e}")
+                    });
+                self
+            }
+            pub fn event_id<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.event_id = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for event_id: {e}")
+                    });
+                self
+            }
+            pub fn event_type<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.event_type = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for event_type: {e}")
+                    });
+                self
+            }
+            pub fn headers<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<
+                    ::std::collections::HashMap<
+                        ::std::string::String,
+                        ::std::string::String,
+                    >,
+                >,
+                T::Error: ::std::fmt::Display,
+            {
+                self.headers = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for headers: {e}")
+                    });
+                self
+            }
+            pub fn id<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.id = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for id: {e}"));
+                self
+            }
+            pub fn next_attempt_at<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
+                >,
+                T::Error: ::std::fmt::Display,
+            {
+                self.next_attempt_at = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for next_attempt_at: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn payload<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<
+                    ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+                >,
+                T::Error: ::std::fmt::Display,
+            {
+                self.payload = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for payload: {e}")
+                    });
+                self
+            }
+            pub fn status<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.status = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for status: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<Delivery> for super::Delivery {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: Delivery,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    attempts: value.attempts?,
+                    created_at: value.created_at?,
+                    event_id: value.event_id?,
+                    event_type: value.event_type?,
+                    headers: value.headers?,
+                    id: value.id?,
+                    next_attempt_at: value.next_attempt_at?,
+                    payload: value.payload?,
+                    status: value.status?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::Delivery> for Delivery {
+            fn from(value: super::Delivery) -> Self {
+                Self {
+                    attempts: Ok(value.attempts),
+                    created_at: Ok(value.created_at),
+                    event_id: Ok(value.event_id),
+                    event_type: Ok(value.event_type),
+                    headers: Ok(value.headers),
+                    id: Ok(value.id),
+                    next_attempt_at: Ok(value.next_attempt_at),
+                    payload: Ok(value.payload),
+                    status: Ok(value.status),
                 }
             }
         }
@@ -8560,6 +8826,148 @@ deliveries in a row, is disabled (see `disabled_reason`).*/
             }
         }
         #[derive(Clone, Debug)]
+        pub struct SentAttempt {
+            attempt: ::std::result::Result<i64, ::std::string::String>,
+            attempted_at: ::std::result::Result<
+                ::chrono::DateTime<::chrono::offset::Utc>,
+                ::std::string::String,
+            >,
+            error: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            headers: ::std::result::Result<
+                ::std::collections::HashMap<
+                    ::std::string::String,
+                    ::std::string::String,
+                >,
+                ::std::string::String,
+            >,
+            latency_ms: ::std::result::Result<f64, ::std::string::String>,
+            status_code: ::std::result::Result<
+                ::std::option::Option<i64>,
+                ::std::string::String,
+            >,
+        }
+        impl ::std::default::Default for SentAttempt {
+            fn default() -> Self {
+                Self {
+                    attempt: Err("no value supplied for attempt".to_string()),
+                    attempted_at: Err("no value supplied for attempted_at".to_string()),
+                    error: Err("no value supplied for error".to_string()),
+                    headers: Err("no value supplied for headers".to_string()),
+                    latency_ms: Err("no value supplied for latency_ms".to_string()),
+                    status_code: Err("no value supplied for status_code".to_string()),
+                }
+            }
+        }
+        impl SentAttempt {
+            pub fn attempt<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<i64>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.attempt = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for attempt: {e}")
+                    });
+                self
+            }
+            pub fn attempted_at<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::chrono::DateTime<::chrono::offset::Utc>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.attempted_at = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for attempted_at: {e}")
+                    });
+                self
+            }
+            pub fn error<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.error = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for error: {e}")
+                    });
+                self
+            }
+            pub fn headers<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<
+                    ::std::collections::HashMap<
+                        ::std::string::String,
+                        ::std::string::String,
+                    >,
+                >,
+                T::Error: ::std::fmt::Display,
+            {
+                self.headers = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for headers: {e}")
+                    });
+                self
+            }
+            pub fn latency_ms<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<f64>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.latency_ms = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for latency_ms: {e}")
+                    });
+                self
+            }
+            pub fn status_code<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<i64>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.status_code = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for status_code: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<SentAttempt> for super::SentAttempt {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: SentAttempt,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    attempt: value.attempt?,
+                    attempted_at: value.attempted_at?,
+                    error: value.error?,
+                    headers: value.headers?,
+                    latency_ms: value.latency_ms?,
+                    status_code: value.status_code?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::SentAttempt> for SentAttempt {
+            fn from(value: super::SentAttempt) -> Self {
+                Self {
+                    attempt: Ok(value.attempt),
+                    attempted_at: Ok(value.attempted_at),
+                    error: Ok(value.error),
+                    headers: Ok(value.headers),
+                    latency_ms: Ok(value.latency_ms),
+                    status_code: Ok(value.status_code),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
         pub struct SessionCreated {
             expires_at: ::std::result::Result<
                 ::chrono::DateTime<::chrono::offset::Utc>,
@@ -10523,6 +10931,52 @@ let response = client.dashboard_webhook_deliveries()
     ) -> builder::DashboardWebhookDeliveries<'_> {
         builder::DashboardWebhookDeliveries::new(self)
     }
+    /**One delivery (dashboard)
+
+The same as `GET /v1/webhooks/{id}/deliveries/{delivery_id}`: payload, headers, attempts.
+
+**Authentication:** a dashboard session (`Authorization: Bearer pts_…`).
+
+Sends a `GET` request to `/api/developer/webhooks/{id}/deliveries/{delivery_id}`
+
+Arguments:
+- `id`: The endpoint's id (`whk_…`)
+- `delivery_id`: The delivery's id (`dlv_…`)
+```ignore
+let response = client.dashboard_webhook_delivery_get()
+    .id(id)
+    .delivery_id(delivery_id)
+    .send()
+    .await;
+```*/
+    pub fn dashboard_webhook_delivery_get(
+        &self,
+    ) -> builder::DashboardWebhookDeliveryGet<'_> {
+        builder::DashboardWebhookDeliveryGet::new(self)
+    }
+    /**Resend a delivery (dashboard)
+
+The same as `POST /v1/webhooks/{id}/deliveries/{delivery_id}/resend`.
+
+**Authentication:** a dashboard session (`Authorization: Bearer pts_…`).
+
+Sends a `POST` request to `/api/developer/webhooks/{id}/deliveries/{delivery_id}/resend`
+
+Arguments:
+- `id`: The endpoint's id (`whk_…`)
+- `delivery_id`: The delivery's id (`dlv_…`)
+```ignore
+let response = client.dashboard_webhook_delivery_resend()
+    .id(id)
+    .delivery_id(delivery_id)
+    .send()
+    .await;
+```*/
+    pub fn dashboard_webhook_delivery_resend(
+        &self,
+    ) -> builder::DashboardWebhookDeliveryResend<'_> {
+        builder::DashboardWebhookDeliveryResend::new(self)
+    }
     /**Send a test event (dashboard)
 
 The same as `POST /v1/webhooks/{id}/test`: a signed `ping` delivery is queued.
@@ -11383,6 +11837,51 @@ let response = client.webhook_deliveries()
 ```*/
     pub fn webhook_deliveries(&self) -> builder::WebhookDeliveries<'_> {
         builder::WebhookDeliveries::new(self)
+    }
+    /**One delivery
+
+A delivery to the endpoint: the payload as sent, the headers the receiver got (the
+signature recomputed with the endpoint's secret for each attempt's timestamp) and every
+attempt.
+
+**Authentication:** an API key with the `webhooks:manage` scope (or `full_access`).
+
+Sends a `GET` request to `/v1/webhooks/{id}/deliveries/{delivery_id}`
+
+Arguments:
+- `id`: The endpoint's id (`whk_…`)
+- `delivery_id`: The delivery's id (`dlv_…`)
+```ignore
+let response = client.webhook_delivery_get()
+    .id(id)
+    .delivery_id(delivery_id)
+    .send()
+    .await;
+```*/
+    pub fn webhook_delivery_get(&self) -> builder::WebhookDeliveryGet<'_> {
+        builder::WebhookDeliveryGet::new(self)
+    }
+    /**Resend a delivery
+
+Queues the delivery's event to the endpoint again, now: the same body and `webhook-id`
+(receivers that deduplicate by it see a repeat), a new delivery with attempts of its own.
+
+**Authentication:** an API key with the `webhooks:manage` scope (or `full_access`).
+
+Sends a `POST` request to `/v1/webhooks/{id}/deliveries/{delivery_id}/resend`
+
+Arguments:
+- `id`: The endpoint's id (`whk_…`)
+- `delivery_id`: The delivery's id (`dlv_…`)
+```ignore
+let response = client.webhook_delivery_resend()
+    .id(id)
+    .delivery_id(delivery_id)
+    .send()
+    .await;
+```*/
+    pub fn webhook_delivery_resend(&self) -> builder::WebhookDeliveryResend<'_> {
+        builder::WebhookDeliveryResend::new(self)
     }
     /**Send a test event
 
@@ -14374,6 +14873,228 @@ pub mod builder {
                     )
                 }
                 422u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                500u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
+    /**Builder for [`Client::dashboard_webhook_delivery_get`]
+
+[`Client::dashboard_webhook_delivery_get`]: super::Client::dashboard_webhook_delivery_get*/
+    #[derive(Debug, Clone)]
+    pub struct DashboardWebhookDeliveryGet<'a> {
+        client: &'a super::Client,
+        id: Result<::std::string::String, String>,
+        delivery_id: Result<::std::string::String, String>,
+    }
+    impl<'a> DashboardWebhookDeliveryGet<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self {
+                client: client,
+                id: Err("id was not initialized".to_string()),
+                delivery_id: Err("delivery_id was not initialized".to_string()),
+            }
+        }
+        pub fn id<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::string::String>,
+        {
+            self.id = value
+                .try_into()
+                .map_err(|_| {
+                    "conversion to `:: std :: string :: String` for id failed"
+                        .to_string()
+                });
+            self
+        }
+        pub fn delivery_id<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::string::String>,
+        {
+            self.delivery_id = value
+                .try_into()
+                .map_err(|_| {
+                    "conversion to `:: std :: string :: String` for delivery_id failed"
+                        .to_string()
+                });
+            self
+        }
+        ///Sends a `GET` request to `/api/developer/webhooks/{id}/deliveries/{delivery_id}`
+        pub async fn send(
+            self,
+        ) -> Result<ResponseValue<types::Delivery>, Error<types::Problem>> {
+            let Self { client, id, delivery_id } = self;
+            let id = id.map_err(Error::InvalidRequest)?;
+            let delivery_id = delivery_id.map_err(Error::InvalidRequest)?;
+            let url = format!(
+                "{}/api/developer/webhooks/{}/deliveries/{}", client.baseurl,
+                encode_path(& id.to_string()), encode_path(& delivery_id.to_string()),
+            );
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            header_map
+                .append(
+                    ::reqwest::header::HeaderName::from_static("api-version"),
+                    ::reqwest::header::HeaderValue::from_static(
+                        super::Client::api_version(),
+                    ),
+                );
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .get(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo {
+                operation_id: "dashboard_webhook_delivery_get",
+            };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                200u16 => ResponseValue::from_response(response).await,
+                400u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                401u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                404u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                500u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
+    /**Builder for [`Client::dashboard_webhook_delivery_resend`]
+
+[`Client::dashboard_webhook_delivery_resend`]: super::Client::dashboard_webhook_delivery_resend*/
+    #[derive(Debug, Clone)]
+    pub struct DashboardWebhookDeliveryResend<'a> {
+        client: &'a super::Client,
+        id: Result<::std::string::String, String>,
+        delivery_id: Result<::std::string::String, String>,
+    }
+    impl<'a> DashboardWebhookDeliveryResend<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self {
+                client: client,
+                id: Err("id was not initialized".to_string()),
+                delivery_id: Err("delivery_id was not initialized".to_string()),
+            }
+        }
+        pub fn id<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::string::String>,
+        {
+            self.id = value
+                .try_into()
+                .map_err(|_| {
+                    "conversion to `:: std :: string :: String` for id failed"
+                        .to_string()
+                });
+            self
+        }
+        pub fn delivery_id<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::string::String>,
+        {
+            self.delivery_id = value
+                .try_into()
+                .map_err(|_| {
+                    "conversion to `:: std :: string :: String` for delivery_id failed"
+                        .to_string()
+                });
+            self
+        }
+        ///Sends a `POST` request to `/api/developer/webhooks/{id}/deliveries/{delivery_id}/resend`
+        pub async fn send(
+            self,
+        ) -> Result<ResponseValue<types::PingQueued>, Error<types::Problem>> {
+            let Self { client, id, delivery_id } = self;
+            let id = id.map_err(Error::InvalidRequest)?;
+            let delivery_id = delivery_id.map_err(Error::InvalidRequest)?;
+            let url = format!(
+                "{}/api/developer/webhooks/{}/deliveries/{}/resend", client.baseurl,
+                encode_path(& id.to_string()), encode_path(& delivery_id.to_string()),
+            );
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            header_map
+                .append(
+                    ::reqwest::header::HeaderName::from_static("api-version"),
+                    ::reqwest::header::HeaderValue::from_static(
+                        super::Client::api_version(),
+                    ),
+                );
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .post(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo {
+                operation_id: "dashboard_webhook_delivery_resend",
+            };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                202u16 => ResponseValue::from_response(response).await,
+                400u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                401u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                404u16 => {
                     Err(
                         Error::ErrorResponse(
                             ResponseValue::from_response(response).await?,
@@ -18942,6 +19663,256 @@ pub mod builder {
                     )
                 }
                 422u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                429u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                500u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
+    /**Builder for [`Client::webhook_delivery_get`]
+
+[`Client::webhook_delivery_get`]: super::Client::webhook_delivery_get*/
+    #[derive(Debug, Clone)]
+    pub struct WebhookDeliveryGet<'a> {
+        client: &'a super::Client,
+        id: Result<::std::string::String, String>,
+        delivery_id: Result<::std::string::String, String>,
+    }
+    impl<'a> WebhookDeliveryGet<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self {
+                client: client,
+                id: Err("id was not initialized".to_string()),
+                delivery_id: Err("delivery_id was not initialized".to_string()),
+            }
+        }
+        pub fn id<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::string::String>,
+        {
+            self.id = value
+                .try_into()
+                .map_err(|_| {
+                    "conversion to `:: std :: string :: String` for id failed"
+                        .to_string()
+                });
+            self
+        }
+        pub fn delivery_id<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::string::String>,
+        {
+            self.delivery_id = value
+                .try_into()
+                .map_err(|_| {
+                    "conversion to `:: std :: string :: String` for delivery_id failed"
+                        .to_string()
+                });
+            self
+        }
+        ///Sends a `GET` request to `/v1/webhooks/{id}/deliveries/{delivery_id}`
+        pub async fn send(
+            self,
+        ) -> Result<ResponseValue<types::Delivery>, Error<types::Problem>> {
+            let Self { client, id, delivery_id } = self;
+            let id = id.map_err(Error::InvalidRequest)?;
+            let delivery_id = delivery_id.map_err(Error::InvalidRequest)?;
+            let url = format!(
+                "{}/v1/webhooks/{}/deliveries/{}", client.baseurl, encode_path(& id
+                .to_string()), encode_path(& delivery_id.to_string()),
+            );
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            header_map
+                .append(
+                    ::reqwest::header::HeaderName::from_static("api-version"),
+                    ::reqwest::header::HeaderValue::from_static(
+                        super::Client::api_version(),
+                    ),
+                );
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .get(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo {
+                operation_id: "webhook_delivery_get",
+            };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                200u16 => ResponseValue::from_response(response).await,
+                400u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                401u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                403u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                404u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                429u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                500u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
+    /**Builder for [`Client::webhook_delivery_resend`]
+
+[`Client::webhook_delivery_resend`]: super::Client::webhook_delivery_resend*/
+    #[derive(Debug, Clone)]
+    pub struct WebhookDeliveryResend<'a> {
+        client: &'a super::Client,
+        id: Result<::std::string::String, String>,
+        delivery_id: Result<::std::string::String, String>,
+    }
+    impl<'a> WebhookDeliveryResend<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self {
+                client: client,
+                id: Err("id was not initialized".to_string()),
+                delivery_id: Err("delivery_id was not initialized".to_string()),
+            }
+        }
+        pub fn id<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::string::String>,
+        {
+            self.id = value
+                .try_into()
+                .map_err(|_| {
+                    "conversion to `:: std :: string :: String` for id failed"
+                        .to_string()
+                });
+            self
+        }
+        pub fn delivery_id<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::string::String>,
+        {
+            self.delivery_id = value
+                .try_into()
+                .map_err(|_| {
+                    "conversion to `:: std :: string :: String` for delivery_id failed"
+                        .to_string()
+                });
+            self
+        }
+        ///Sends a `POST` request to `/v1/webhooks/{id}/deliveries/{delivery_id}/resend`
+        pub async fn send(
+            self,
+        ) -> Result<ResponseValue<types::PingQueued>, Error<types::Problem>> {
+            let Self { client, id, delivery_id } = self;
+            let id = id.map_err(Error::InvalidRequest)?;
+            let delivery_id = delivery_id.map_err(Error::InvalidRequest)?;
+            let url = format!(
+                "{}/v1/webhooks/{}/deliveries/{}/resend", client.baseurl, encode_path(&
+                id.to_string()), encode_path(& delivery_id.to_string()),
+            );
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            header_map
+                .append(
+                    ::reqwest::header::HeaderName::from_static("api-version"),
+                    ::reqwest::header::HeaderValue::from_static(
+                        super::Client::api_version(),
+                    ),
+                );
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .post(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo {
+                operation_id: "webhook_delivery_resend",
+            };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                202u16 => ResponseValue::from_response(response).await,
+                400u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                401u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                403u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                404u16 => {
                     Err(
                         Error::ErrorResponse(
                             ResponseValue::from_response(response).await?,

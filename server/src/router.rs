@@ -78,6 +78,8 @@ impl Audience {
                 ))
                 .routes(routes!(webhooks::dashboard_webhook_test))
                 .routes(routes!(webhooks::dashboard_webhook_deliveries))
+                .routes(routes!(webhooks::dashboard_webhook_delivery_get))
+                .routes(routes!(webhooks::dashboard_webhook_delivery_resend))
                 // The playground runs `/v1` requests with a stored key.
                 .routes(with_body_limit(
                     routes!(playground::playground_test),
@@ -105,6 +107,8 @@ impl Audience {
                 .routes(routes!(webhooks::webhook_get, webhooks::webhook_update, webhooks::webhook_delete))
                 .routes(routes!(webhooks::webhook_test))
                 .routes(routes!(webhooks::webhook_deliveries))
+                .routes(routes!(webhooks::webhook_delivery_get))
+                .routes(routes!(webhooks::webhook_delivery_resend))
                 // Usage and the request log.
                 .routes(routes!(metering::usage_get))
                 .routes(routes!(metering::request_list))

@@ -199,6 +199,9 @@ const STEPS: &[Step] = &[
         captures: &[("webhookId", "json.id")],
         ..Step::of("dashboard_webhook_create")
     },
+    // A test ping makes the delivery that the delivery routes read and resend.
+    Step { captures: &[("deliveryId", "json.delivery_id")], ..Step::of("webhook_test") },
+    Step { captures: &[("deliveryId", "json.delivery_id")], ..Step::of("dashboard_webhook_test") },
     Step {
         // A read through the playground, with the key the collection is given.
         operation_id: "playground_test",
@@ -336,6 +339,10 @@ fn bearer(variable: &str) -> Value {
 /// The order of requests inside a folder: creation first, destruction last.
 fn rank(method: &str, path: &str) -> u8 {
     let has_id = path.contains('{');
+    // What a request under a resource made (a webhook's deliveries) exists only after it.
+    if path.matches('{').count() > 1 {
+        return 4;
+    }
     match (method, has_id) {
         ("post", false) => 0,
         ("get", false) => 1,
@@ -445,6 +452,7 @@ fn parameters(doc: &Value, path: &str, op: &Value, step: &Step) -> (Vec<Value>, 
                 let value = match name {
                     _ if step.disposable.is_some() => "{{disposableId}}".to_owned(),
                     "slug" => "{{slug}}".to_owned(),
+                    "delivery_id" => "{{deliveryId}}".to_owned(),
                     // A name, not an id: its example names a real document.
                     "page" => parameter["example"].as_str().unwrap_or_default().to_owned(),
                     _ => format!("{{{{{}}}}}", step.path_id.unwrap_or_else(|| id_variable(path))),

@@ -6,7 +6,7 @@ use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 
 use super::{
-    CreateWebhookRequest, DeliveryAttempt, ListWebhooksParams, PingQueued, UpdateWebhookRequest,
+    CreateWebhookRequest, Delivery, DeliveryAttempt, ListWebhooksParams, PingQueued, UpdateWebhookRequest,
     WebhookEndpoint, WebhookEndpointCreated,
 };
 use crate::accounts::DashboardSession;
@@ -154,4 +154,50 @@ pub async fn dashboard_webhook_deliveries(
     ApiQuery(params): ApiQuery<ListWebhooksParams>,
 ) -> Result<Json<ListEnvelope<DeliveryAttempt>>, ApiError> {
     super::deliveries(&state, &session.organization_id, &id, &params).await.map(Json)
+}
+
+/// One delivery (dashboard)
+///
+/// The same as `GET /v1/webhooks/{id}/deliveries/{delivery_id}`: payload, headers, attempts.
+#[utoipa::path(
+    get,
+    path = "/api/developer/webhooks/{id}/deliveries/{delivery_id}",
+    operation_id = "dashboard_webhook_delivery_get",
+    tag = "webhooks",
+    params(
+        ("id" = String, Path, description = "The endpoint's id (`whk_…`)", example = "whk_01JD0Q8Y4T8W6Q0C4X5M9Z2B7N"),
+        ("delivery_id" = String, Path, description = "The delivery's id (`dlv_…`)", example = "dlv_01JD0Q8Y4T8W6Q0C4X5M9Z2B7N"),
+    ),
+    responses((status = 200, description = "The delivery.", body = Delivery)),
+    extensions(("x-error-codes" = json!(["not_found"]))),
+)]
+pub async fn dashboard_webhook_delivery_get(
+    State(state): State<AppState>,
+    session: DashboardSession,
+    Path((id, delivery_id)): Path<(String, String)>,
+) -> Result<Json<Delivery>, ApiError> {
+    super::delivery(&state, &session.organization_id, &id, &delivery_id).await.map(Json)
+}
+
+/// Resend a delivery (dashboard)
+///
+/// The same as `POST /v1/webhooks/{id}/deliveries/{delivery_id}/resend`.
+#[utoipa::path(
+    post,
+    path = "/api/developer/webhooks/{id}/deliveries/{delivery_id}/resend",
+    operation_id = "dashboard_webhook_delivery_resend",
+    tag = "webhooks",
+    params(
+        ("id" = String, Path, description = "The endpoint's id (`whk_…`)", example = "whk_01JD0Q8Y4T8W6Q0C4X5M9Z2B7N"),
+        ("delivery_id" = String, Path, description = "The delivery's id (`dlv_…`)", example = "dlv_01JD0Q8Y4T8W6Q0C4X5M9Z2B7N"),
+    ),
+    responses((status = 202, description = "The new delivery is queued.", body = PingQueued)),
+    extensions(("x-error-codes" = json!(["not_found"]))),
+)]
+pub async fn dashboard_webhook_delivery_resend(
+    State(state): State<AppState>,
+    session: DashboardSession,
+    Path((id, delivery_id)): Path<(String, String)>,
+) -> Result<(StatusCode, Json<PingQueued>), ApiError> {
+    super::resend(&state, &session.organization_id, &id, &delivery_id).await
 }

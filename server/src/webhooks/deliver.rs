@@ -82,7 +82,12 @@ async fn send(state: &AppState, due: Due) -> Result<(), StoreError> {
     let attempt_number = due.attempts + 1;
     let Some(endpoint) = store::get_any(&state.db, &due.endpoint_id).await? else { return Ok(()) };
     let attempt = if !endpoint.enabled {
-        Attempt { status_code: None, error: Some("the endpoint is disabled".into()), latency: Duration::ZERO }
+        Attempt {
+            status_code: None,
+            error: Some("the endpoint is disabled".into()),
+            latency: Duration::ZERO,
+            timestamp: None,
+        }
     } else {
         match state.master_key.unseal(&endpoint.secret_sealed) {
             Some(secret) => post(state, &endpoint.url, secret.expose(), &due).await,
@@ -90,6 +95,7 @@ async fn send(state: &AppState, due: Due) -> Result<(), StoreError> {
                 status_code: None,
                 error: Some("the endpoint's secret cannot be unsealed with this master key".into()),
                 latency: Duration::ZERO,
+                timestamp: None,
             },
         }
     };

@@ -160,6 +160,65 @@ pub struct DeliveryAttempt {
     pub attempted_at: DateTime<Utc>,
 }
 
+/// One delivery: the event as sent (the same body on every attempt), the headers the
+/// receiver got, and each attempt with the timestamp and signature it carried.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct Delivery {
+    /// `dlv_…`
+    #[schema(example = "dlv_01JD0Q8Y4T8W6Q0C4X5M9Z2B7N")]
+    pub id: String,
+    /// The event (`webhook-id`).
+    #[schema(example = "evt_01JD0Q8Y4T8W6Q0C4X5M9Z2B7N")]
+    pub event_id: String,
+    /// The event's type.
+    #[schema(example = "link.created")]
+    pub event_type: String,
+    /// `pending` (an attempt is due), `succeeded` or `failed` (no attempt left).
+    #[schema(example = "succeeded")]
+    pub status: String,
+    /// The JSON body POSTed to the endpoint.
+    #[schema(value_type = Object, example = json!({"type": "ping", "timestamp": "2026-12-01T09:30:00Z", "data": {"endpoint_id": "whk_01JD0Q8Y4T8W6Q0C4X5M9Z2B7N"}}))]
+    pub payload: serde_json::Value,
+    /// The headers every attempt carries (the timestamp and signature are per attempt).
+    #[schema(example = json!({"content-type": "application/json", "webhook-id": "evt_01JD0Q8Y4T8W6Q0C4X5M9Z2B7N"}))]
+    pub headers: std::collections::BTreeMap<String, String>,
+    /// When the next attempt is due; `null` when none is.
+    #[schema(required = true)]
+    #[schema(example = json!(null))]
+    pub next_attempt_at: Option<DateTime<Utc>>,
+    /// Every attempt, oldest first.
+    pub attempts: Vec<SentAttempt>,
+    /// When the delivery was queued.
+    #[schema(example = "2026-12-01T09:30:00Z")]
+    pub created_at: DateTime<Utc>,
+}
+
+/// One attempt of a delivery, with the headers that differ per attempt.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct SentAttempt {
+    /// 1 for the first attempt.
+    #[schema(example = 1)]
+    pub attempt: i64,
+    /// The receiver's status; `null` when there was no answer.
+    #[schema(required = true)]
+    #[schema(example = 200)]
+    pub status_code: Option<i64>,
+    /// How long the receiver took to answer (or to fail), in milliseconds.
+    #[schema(example = 84.2)]
+    pub latency_ms: f64,
+    /// Why the attempt failed, when it did.
+    #[schema(required = true)]
+    #[schema(example = json!(null))]
+    pub error: Option<String>,
+    /// When the attempt was made.
+    #[schema(example = "2026-12-01T09:30:02Z")]
+    pub attempted_at: DateTime<Utc>,
+    /// `webhook-timestamp` and `webhook-signature` as sent; empty when nothing was sent (the
+    /// endpoint was disabled, or its address refused).
+    #[schema(example = json!({"webhook-timestamp": "1764581402", "webhook-signature": "v1,K5oZfzN95Z9UVu1EsfQmfVNQhnkZ2pj9o9NDN/H/pI4="}))]
+    pub headers: std::collections::BTreeMap<String, String>,
+}
+
 /// The query of lists.
 #[derive(Debug, Default, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
@@ -476,4 +535,132 @@ async fn deliveries(
     let endpoint = find(state, organization_id, id).await?;
     let (attempts, total) = store::attempts(&state.db, &endpoint.id, page).await?;
     Ok(ListEnvelope::new(attempts, total, page))
+}
+
+/// One delivery
+///
+/// A delivery to the endpoint: the payload as sent, the headers the receiver got (the
+/// signature recomputed with the endpoint's secret for each attempt's timestamp) and every
+/// attempt.
+#[utoipa::path(
+    get,
+    path = "/v1/webhooks/{id}/deliveries/{delivery_id}",
+    operation_id = "webhook_delivery_get",
+    tag = "webhooks",
+    params(
+        ("id" = String, Path, description = "The endpoint's id (`whk_…`)", example = "whk_01JD0Q8Y4T8W6Q0C4X5M9Z2B7N"),
+        ("delivery_id" = String, Path, description = "The delivery's id (`dlv_…`)", example = "dlv_01JD0Q8Y4T8W6Q0C4X5M9Z2B7N"),
+    ),
+    responses((status = 200, description = "The delivery.", body = Delivery)),
+    extensions(("x-required-scope" = json!("webhooks:manage")), ("x-error-codes" = json!(["not_found"]))),
+)]
+pub async fn webhook_delivery_get(
+    State(state): State<AppState>,
+    principal: ApiPrincipal,
+    Path((id, delivery_id)): Path<(String, String)>,
+) -> Result<Json<Delivery>, ApiError> {
+    delivery(&state, &principal.key().organization_id, &id, &delivery_id).await.map(Json)
+}
+
+/// Resend a delivery
+///
+/// Queues the delivery's event to the endpoint again, now: the same body and `webhook-id`
+/// (receivers that deduplicate by it see a repeat), a new delivery with attempts of its own.
+#[utoipa::path(
+    post,
+    path = "/v1/webhooks/{id}/deliveries/{delivery_id}/resend",
+    operation_id = "webhook_delivery_resend",
+    tag = "webhooks",
+    params(
+        ("id" = String, Path, description = "The endpoint's id (`whk_…`)", example = "whk_01JD0Q8Y4T8W6Q0C4X5M9Z2B7N"),
+        ("delivery_id" = String, Path, description = "The delivery's id (`dlv_…`)", example = "dlv_01JD0Q8Y4T8W6Q0C4X5M9Z2B7N"),
+    ),
+    responses((status = 202, description = "The new delivery is queued.", body = PingQueued)),
+    extensions(("x-required-scope" = json!("webhooks:manage")), ("x-error-codes" = json!(["not_found"]))),
+)]
+pub async fn webhook_delivery_resend(
+    State(state): State<AppState>,
+    principal: ApiPrincipal,
+    Path((id, delivery_id)): Path<(String, String)>,
+) -> Result<(StatusCode, Json<PingQueued>), ApiError> {
+    resend(&state, &principal.key().organization_id, &id, &delivery_id).await
+}
+
+async fn find_delivery(
+    state: &AppState,
+    organization_id: &str,
+    id: &str,
+    delivery_id: &str,
+) -> Result<(store::EndpointRow, store::DeliveryRow, Vec<store::SentRow>), ApiError> {
+    let endpoint = find(state, organization_id, id).await?;
+    if Id::parse(IdKind::Delivery, delivery_id).is_none() {
+        return Err(ApiError::not_found("delivery"));
+    }
+    let (row, attempts) = store::delivery(&state.db, &endpoint.id, delivery_id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("delivery"))?;
+    Ok((endpoint, row, attempts))
+}
+
+async fn delivery(
+    state: &AppState,
+    organization_id: &str,
+    id: &str,
+    delivery_id: &str,
+) -> Result<Delivery, ApiError> {
+    let (endpoint, row, sent) = find_delivery(state, organization_id, id, delivery_id).await?;
+    let secret = state.master_key.unseal(&endpoint.secret_sealed);
+    let attempts = sent
+        .into_iter()
+        .map(|a| {
+            let mut headers = std::collections::BTreeMap::new();
+            if let Some(timestamp) = a.webhook_timestamp {
+                headers.insert("webhook-timestamp".to_owned(), timestamp.to_string());
+                if let Some(signature) =
+                    secret.as_ref().and_then(|s| send::sign(s.expose(), &row.event_id, timestamp, &row.body))
+                {
+                    headers.insert("webhook-signature".to_owned(), signature);
+                }
+            }
+            SentAttempt {
+                attempt: a.attempt,
+                status_code: a.status_code,
+                latency_ms: a.latency_ms,
+                error: a.error,
+                attempted_at: a.attempted_at,
+                headers,
+            }
+        })
+        .collect();
+    let headers = [
+        ("content-type", "application/json".to_owned()),
+        ("user-agent", concat!("Portico-Webhooks/", env!("CARGO_PKG_VERSION")).to_owned()),
+        ("webhook-id", row.event_id.clone()),
+    ]
+    .into_iter()
+    .map(|(name, value)| (name.to_owned(), value))
+    .collect();
+    Ok(Delivery {
+        payload: serde_json::from_str(&row.body).unwrap_or(serde_json::Value::String(row.body.clone())),
+        id: row.id,
+        event_id: row.event_id,
+        event_type: row.event_type,
+        status: row.status,
+        headers,
+        next_attempt_at: row.next_attempt_at,
+        attempts,
+        created_at: row.created_at,
+    })
+}
+
+async fn resend(
+    state: &AppState,
+    organization_id: &str,
+    id: &str,
+    delivery_id: &str,
+) -> Result<(StatusCode, Json<PingQueued>), ApiError> {
+    let (endpoint, row, _) = find_delivery(state, organization_id, id, delivery_id).await?;
+    let queued = store::resend(&state.db, &endpoint.id, &row).await?;
+    state.webhooks_wake.notify_one();
+    Ok((StatusCode::ACCEPTED, Json(queued)))
 }

@@ -26,6 +26,8 @@ pub struct Attempt {
     pub status_code: Option<u16>,
     pub error: Option<String>,
     pub latency: Duration,
+    /// The `webhook-timestamp` it was signed with; `None` when nothing was sent.
+    pub timestamp: Option<i64>,
 }
 
 /// Sends one attempt, to the address the guard checked, without following redirects.
@@ -35,6 +37,7 @@ pub async fn post(state: &AppState, target: &str, secret: &str, due: &Due) -> At
         status_code: None,
         error: Some(error),
         latency: started.elapsed(),
+        timestamp: None,
     };
     let Ok(url) = url::Url::parse(target) else { return fail("the endpoint URL is invalid".into(), started) };
     let addr = match guard::check(&url, state.config.webhook_allow_private).await {
@@ -70,10 +73,20 @@ pub async fn post(state: &AppState, target: &str, secret: &str, due: &Due) -> At
         Ok(response) => {
             let status = response.status().as_u16();
             let error = (!response.status().is_success()).then(|| format!("the endpoint answered {status}"));
-            Attempt { status_code: Some(status), error, latency: started.elapsed() }
+            Attempt {
+                status_code: Some(status),
+                error,
+                latency: started.elapsed(),
+                timestamp: Some(timestamp),
+            }
         }
-        Err(e) if e.is_timeout() => fail("timed out".into(), started),
-        Err(e) => fail(format!("could not deliver: {}", without_url(&e)), started),
+        Err(e) if e.is_timeout() => {
+            Attempt { timestamp: Some(timestamp), ..fail("timed out".into(), started) }
+        }
+        Err(e) => Attempt {
+            timestamp: Some(timestamp),
+            ..fail(format!("could not deliver: {}", without_url(&e)), started)
+        },
     }
 }
 

@@ -197,6 +197,91 @@ pub async fn attempts(
     Ok((rows, u64::try_from(total).unwrap_or(0)))
 }
 
+/// A delivery as stored: what was (or will be) sent, and where it stands.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct DeliveryRow {
+    pub id: String,
+    pub event_id: String,
+    pub event_type: String,
+    pub body: String,
+    pub status: String,
+    pub next_attempt_at: Option<Timestamp>,
+    pub created_at: Timestamp,
+}
+
+/// One attempt of a delivery, with the timestamp it was signed with.
+#[derive(Debug, Clone)]
+pub struct SentRow {
+    pub attempt: i64,
+    pub status_code: Option<i64>,
+    pub latency_ms: f64,
+    pub error: Option<String>,
+    pub attempted_at: Timestamp,
+    pub webhook_timestamp: Option<i64>,
+}
+
+/// A delivery joined with one of its attempts (none when it has none yet).
+#[derive(sqlx::FromRow)]
+struct DeliveryAttemptRow {
+    #[sqlx(flatten)]
+    delivery: DeliveryRow,
+    attempt: Option<i64>,
+    status_code: Option<i64>,
+    latency_ms: Option<f64>,
+    error: Option<String>,
+    attempted_at: Option<Timestamp>,
+    webhook_timestamp: Option<i64>,
+}
+
+/// A delivery to `endpoint_id` and its attempts, oldest first — read in one statement, so
+/// that its state and its attempts agree.
+pub async fn delivery(
+    db: &Db,
+    endpoint_id: &str,
+    delivery_id: &str,
+) -> Result<Option<(DeliveryRow, Vec<SentRow>)>, StoreError> {
+    const SQL: &str = "SELECT d.id, d.event_id, d.event_type, d.body, d.status, d.next_attempt_at, d.created_at, \
+         a.attempt, a.status_code, a.latency_ms, a.error, a.attempted_at, a.webhook_timestamp \
+         FROM webhook_deliveries d LEFT JOIN webhook_attempts a ON a.delivery_id = d.id \
+         WHERE d.id = $1 AND d.endpoint_id = $2 ORDER BY a.attempt";
+    let rows: Vec<DeliveryAttemptRow> =
+        dispatch!(db, |pool| sqlx::query_as(SQL).bind(delivery_id).bind(endpoint_id).fetch_all(pool).await)?;
+    let Some(first) = rows.first() else { return Ok(None) };
+    let delivery = first.delivery.clone();
+    let attempts = rows
+        .into_iter()
+        .filter_map(|r| {
+            Some(SentRow {
+                attempt: r.attempt?,
+                status_code: r.status_code,
+                latency_ms: r.latency_ms.unwrap_or_default(),
+                error: r.error,
+                attempted_at: r.attempted_at?,
+                webhook_timestamp: r.webhook_timestamp,
+            })
+        })
+        .collect();
+    Ok(Some((delivery, attempts)))
+}
+
+/// Queues the same event to the same endpoint again: a new delivery with the same
+/// `webhook-id` and body, due at once.
+pub async fn resend(db: &Db, endpoint_id: &str, original: &DeliveryRow) -> Result<PingQueued, StoreError> {
+    let delivery_id = Id::generate(IdKind::Delivery).into_string();
+    let at = db.now();
+    dispatch!(db, |pool| sqlx::query(INSERT_DELIVERY)
+        .bind(&delivery_id)
+        .bind(endpoint_id)
+        .bind(&original.event_id)
+        .bind(&original.event_type)
+        .bind(&original.body)
+        .bind(at)
+        .execute(pool)
+        .await
+        .map(drop))?;
+    Ok(PingQueued { delivery_id, event_id: original.event_id.clone() })
+}
+
 // --- delivery: the fan-out, the senders' claims and their records -------------------------
 
 /// How long a sender's claim on a delivery lasts (longer than the 15 s request timeout).
@@ -321,7 +406,7 @@ pub struct AttemptRecord<'a> {
 /// failure adds one and disables the endpoint at the limit; a 410 disables it at once).
 pub async fn record(db: &Db, r: AttemptRecord<'_>) -> Result<(), StoreError> {
     const ATTEMPT: &str = "INSERT INTO webhook_attempts (delivery_id, attempt, status_code, latency_ms, error, \
-         next_attempt_at, attempted_at) VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT DO NOTHING";
+         next_attempt_at, attempted_at, webhook_timestamp) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT DO NOTHING";
     const DELIVERY: &str = "UPDATE webhook_deliveries SET status = $1, attempts = $2, next_attempt_at = $3, \
          lease_until = NULL WHERE id = $4";
     const SUCCESS: &str = "UPDATE webhook_endpoints SET consecutive_failures = 0 WHERE id = $1";
@@ -343,6 +428,7 @@ pub async fn record(db: &Db, r: AttemptRecord<'_>) -> Result<(), StoreError> {
             .bind(a.error.as_deref())
             .bind(r.next_attempt_at)
             .bind(at)
+            .bind(a.timestamp)
             .execute(&mut *tx)
             .await?;
         sqlx::query(DELIVERY)

@@ -114,8 +114,64 @@ mod delivery {
         an_endpoint_answering_410_is_disabled,
         repeated_failed_deliveries_disable_an_endpoint,
         a_test_ping_is_delivered_and_logged,
+        a_delivery_shows_what_was_sent_and_can_be_resent,
         events_follow_the_changes_that_cause_them,
     );
+
+    async fn a_delivery_shows_what_was_sent_and_can_be_resent(s: &TestServer) {
+        let receiver = Receiver::start(&[]).await;
+        let (token, key, _) = s.org_with_key("resend@example.com", &["full_access"]).await;
+        let endpoint = create_endpoint(s, &key, &receiver.url, json!(["link.created"])).await;
+        let id = endpoint["id"].as_str().unwrap();
+        let queued: Value = s
+            .v1(Method::POST, &format!("/v1/webhooks/{id}/test"), &key)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let (headers, body, _) = receiver.wait_for(1).await.remove(0);
+        let path = format!("/v1/webhooks/{id}/deliveries/{}", queued["delivery_id"].as_str().unwrap());
+        // The sender records the attempt just after the receiver answers it.
+        let delivery = s.poll(&path, &key, |d| d["attempts"].as_array().is_some_and(|a| !a.is_empty())).await;
+        assert_eq!(delivery["status"], "succeeded", "{delivery}");
+        assert_eq!(delivery["event_id"], queued["event_id"]);
+        assert_eq!(delivery["payload"], serde_json::from_str::<Value>(&body).unwrap(), "the payload as sent");
+        assert_eq!(delivery["headers"]["webhook-id"], headers["webhook-id"].to_str().unwrap());
+        assert_eq!(delivery["headers"]["content-type"], "application/json");
+        let attempt = &delivery["attempts"][0];
+        assert_eq!(attempt["status_code"], 200);
+        assert_eq!(attempt["headers"]["webhook-timestamp"], headers["webhook-timestamp"].to_str().unwrap());
+        assert_eq!(attempt["headers"]["webhook-signature"], headers["webhook-signature"].to_str().unwrap());
+        let dashboard: Value =
+            s.get_with_token(&format!("/api/developer{}", &path[3..]), &token).await.json().await.unwrap();
+        assert_eq!(dashboard, delivery, "the dashboard reads the same delivery");
+
+        // Resend: a new delivery of the same event, with the same webhook-id.
+        let response = s.v1(Method::POST, &format!("{path}/resend"), &key).send().await.unwrap();
+        assert_eq!(response.status(), StatusCode::ACCEPTED);
+        let again: Value = response.json().await.unwrap();
+        assert_eq!(again["event_id"], queued["event_id"]);
+        assert_ne!(again["delivery_id"], queued["delivery_id"]);
+        let received = receiver.wait_for(2).await;
+        assert_eq!(received[1].0["webhook-id"], headers["webhook-id"]);
+        assert_eq!(received[1].1, body, "the same body");
+        let resent = s
+            .request(Method::POST, &format!("/api/developer{}/resend", &path[3..]))
+            .bearer_auth(&token)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(resent.status(), StatusCode::ACCEPTED);
+
+        let unknown = format!("/v1/webhooks/{id}/deliveries/dlv_01JD0Q8Y4T8W6Q0C4X5M9Z2B7N");
+        assert_problem(s.v1(Method::GET, &unknown, &key).send().await.unwrap(), 404, "not_found").await;
+        let garbled = format!("/v1/webhooks/{id}/deliveries/nope/resend");
+        assert_problem(s.v1(Method::POST, &garbled, &key).send().await.unwrap(), 404, "not_found").await;
+        let (_, stranger, _) = s.org_with_key("resend-other@example.com", &["full_access"]).await;
+        assert_problem(s.v1(Method::GET, &path, &stranger).send().await.unwrap(), 404, "not_found").await;
+    }
 
     async fn a_delivery_verifies_with_the_standard_webhooks_algorithm(s: &TestServer) {
         let receiver = Receiver::start(&[]).await;

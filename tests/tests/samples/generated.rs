@@ -235,6 +235,24 @@ pub async fn dashboard_webhook_deliveries() -> Result<(), Box<dyn std::error::Er
     Ok(())
 }
 
+pub async fn dashboard_webhook_delivery_get() -> Result<(), Box<dyn std::error::Error>> {
+    use portico_sdk::Client;
+
+    let client = Client::with_session_token(&std::env::var("PORTICO_URL")?, &std::env::var("PORTICO_SESSION")?)?;
+    let response = client.dashboard_webhook_delivery_get().id("whk_01JD0Q8Y4T8W6Q0C4X5M9Z2B7N").delivery_id("dlv_01JD0Q8Y4T8W6Q0C4X5M9Z2B7N").send().await?;
+    println!("{:#?}", response.into_inner());
+    Ok(())
+}
+
+pub async fn dashboard_webhook_delivery_resend() -> Result<(), Box<dyn std::error::Error>> {
+    use portico_sdk::Client;
+
+    let client = Client::with_session_token(&std::env::var("PORTICO_URL")?, &std::env::var("PORTICO_SESSION")?)?;
+    let response = client.dashboard_webhook_delivery_resend().id("whk_01JD0Q8Y4T8W6Q0C4X5M9Z2B7N").delivery_id("dlv_01JD0Q8Y4T8W6Q0C4X5M9Z2B7N").send().await?;
+    println!("{:#?}", response.into_inner());
+    Ok(())
+}
+
 pub async fn dashboard_webhook_test() -> Result<(), Box<dyn std::error::Error>> {
     use portico_sdk::Client;
 
@@ -619,6 +637,24 @@ pub async fn webhook_deliveries() -> Result<(), Box<dyn std::error::Error>> {
     Ok(())
 }
 
+pub async fn webhook_delivery_get() -> Result<(), Box<dyn std::error::Error>> {
+    use portico_sdk::Client;
+
+    let client = Client::with_api_key(&std::env::var("PORTICO_URL")?, &std::env::var("PORTICO_API_KEY")?)?;
+    let response = client.webhook_delivery_get().id("whk_01JD0Q8Y4T8W6Q0C4X5M9Z2B7N").delivery_id("dlv_01JD0Q8Y4T8W6Q0C4X5M9Z2B7N").send().await?;
+    println!("{:#?}", response.into_inner());
+    Ok(())
+}
+
+pub async fn webhook_delivery_resend() -> Result<(), Box<dyn std::error::Error>> {
+    use portico_sdk::Client;
+
+    let client = Client::with_api_key(&std::env::var("PORTICO_URL")?, &std::env::var("PORTICO_API_KEY")?)?;
+    let response = client.webhook_delivery_resend().id("whk_01JD0Q8Y4T8W6Q0C4X5M9Z2B7N").delivery_id("dlv_01JD0Q8Y4T8W6Q0C4X5M9Z2B7N").send().await?;
+    println!("{:#?}", response.into_inner());
+    Ok(())
+}
+
 pub async fn webhook_test() -> Result<(), Box<dyn std::error::Error>> {
     use portico_sdk::Client;
 
@@ -654,6 +690,8 @@ pub const SAMPLES: &[&str] = &[
     "dashboard_webhook_delete",
     "dashboard_webhook_update",
     "dashboard_webhook_deliveries",
+    "dashboard_webhook_delivery_get",
+    "dashboard_webhook_delivery_resend",
     "dashboard_webhook_test",
     "openapi_get_v1",
     "postman_get_v1",
@@ -696,5 +734,7 @@ pub const SAMPLES: &[&str] = &[
     "webhook_delete",
     "webhook_update",
     "webhook_deliveries",
+    "webhook_delivery_get",
+    "webhook_delivery_resend",
     "webhook_test",
 ];

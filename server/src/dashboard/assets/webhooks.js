@@ -119,7 +119,7 @@ export async function webhooksPage(container) {
     mount(deliveries, h('h2', {}, 'Deliveries'), h('p', {class: 'muted'}, 'Loading…'));
     try {
       const page = await call('GET', `/${w.id}/deliveries?limit=50`);
-      const names = ['When', 'Event', 'Attempt', 'Answer', 'Latency', 'Error'];
+      const names = ['When', 'Event', 'Attempt', 'Answer', 'Latency', 'Error', 'Delivery'];
       const td = (index, ...content) => h('td', {dataset: {label: names[index]}}, ...content);
       const rows = page.data.map((d) => h('tr', {},
         td(0, formatDate(d.attempted_at)),
@@ -127,14 +127,54 @@ export async function webhooksPage(container) {
         td(2, `#${d.attempt}`),
         td(3, d.status_code ? h('span', {class: `badge ${statusKind(d.status_code)}`}, String(d.status_code)) : h('span', {class: 'badge bad'}, 'no answer')),
         td(4, d.latency_ms == null ? '—' : `${Math.round(d.latency_ms)} ms`),
-        td(5, h('span', {class: 'small'}, d.error || (d.next_attempt_at ? `retry ${formatDate(d.next_attempt_at)}` : '')))));
+        td(5, h('span', {class: 'small'}, d.error || (d.next_attempt_at ? `retry ${formatDate(d.next_attempt_at)}` : ''))),
+        td(6, h('button', {class: 'button secondary small', type: 'button', dataset: {deliveryId: d.delivery_id},
+          'aria-label': `Details of delivery ${d.delivery_id}, attempt ${d.attempt}`, onclick: () => deliveryDetails(w, d.delivery_id)}, 'Details'))));
       mount(deliveries, h('h2', {}, `Deliveries to ${w.url}`),
         h('div', {class: 'table-wrap'}, h('table', {class: 'responsive'},
           h('thead', {}, h('tr', {}, names.map((t) => h('th', {scope: 'col'}, t)))),
-          h('tbody', {}, rows.length ? rows : h('tr', {}, h('td', {class: 'empty', colspan: 6}, 'No attempts yet.'))))));
+          h('tbody', {}, rows.length ? rows : h('tr', {}, h('td', {class: 'empty', colspan: 7}, 'No attempts yet.'))))));
     } catch (e) {
       mount(deliveries, failure(e, () => showDeliveries(w)));
     }
+  }
+
+  /** A delivery: the payload and headers as sent, every attempt, and Resend. */
+  async function deliveryDetails(w, deliveryId) {
+    let d;
+    try {
+      d = await call('GET', `/${w.id}/deliveries/${deliveryId}`);
+    } catch (e) {
+      toast(explain(e), 'bad');
+      return;
+    }
+    const headerRows = (headers) => Object.entries(headers).map(([name, value]) => h('tr', {}, h('td', {}, name), h('td', {}, value)));
+    await dialog((close) => h('div', {class: 'dialog-body', id: 'delivery-details'},
+      h('h2', {}, `${d.event_type} to ${w.url}`),
+      h('p', {class: 'muted small'}, `${d.id} · ${d.status} · queued ${formatDate(d.created_at)}`),
+      h('h3', {}, 'Headers'),
+      h('div', {class: 'table-wrap'}, h('table', {class: 'headers-table'}, h('tbody', {}, headerRows(d.headers)))),
+      h('h3', {}, 'Payload'),
+      h('pre', {class: 'body', id: 'delivery-payload', tabindex: '0', 'aria-label': 'Payload'}, JSON.stringify(d.payload, null, 2)),
+      h('h3', {}, 'Attempts'),
+      d.attempts.length ? d.attempts.map((a) => h('div', {class: 'attempt'},
+        h('p', {class: 'small'}, `#${a.attempt} · ${formatDate(a.attempted_at)} · `,
+          a.status_code ? h('span', {class: `badge ${statusKind(a.status_code)}`}, String(a.status_code)) : h('span', {class: 'badge bad'}, 'no answer'),
+          ` · ${Math.round(a.latency_ms)} ms`, a.error ? ` · ${a.error}` : ''),
+        Object.keys(a.headers).length ? h('div', {class: 'table-wrap'}, h('table', {class: 'headers-table'}, h('tbody', {}, headerRows(a.headers)))) : null))
+        : h('p', {class: 'muted'}, 'No attempt yet.'),
+      h('div', {class: 'dialog-actions'},
+        h('button', {class: 'button secondary', type: 'button', onclick: () => close()}, 'Close'),
+        h('button', {class: 'button', type: 'button', id: 'resend-delivery', onclick: async () => {
+          try {
+            const queued = await call('POST', `/${w.id}/deliveries/${d.id}/resend`);
+            close();
+            toast(`Resent as ${queued.delivery_id}`);
+            setTimeout(() => showDeliveries(w), 1000);
+          } catch (e) {
+            toast(explain(e), 'bad');
+          }
+        }}, 'Resend'))), {label: 'Delivery details'});
   }
 
   mount(container,

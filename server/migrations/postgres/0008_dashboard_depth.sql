@@ -2,3 +2,7 @@
 -- that a key's page can say so. NULL: never rotated.
 
 ALTER TABLE api_keys ADD COLUMN previous_secret_expires_at TIMESTAMPTZ;
+
+-- The `webhook-timestamp` each attempt was signed with (NULL: nothing was sent), so that the
+-- delivery log can show the headers the receiver got.
+ALTER TABLE webhook_attempts ADD COLUMN webhook_timestamp BIGINT;

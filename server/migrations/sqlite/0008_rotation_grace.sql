@@ -1,4 +1,0 @@
--- Until when the secret a rotation replaced keeps working (the end of its grace period), so
--- that a key's page can say so. NULL: never rotated.
-
-ALTER TABLE api_keys ADD COLUMN previous_secret_expires_at TEXT;
