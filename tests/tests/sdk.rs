@@ -274,6 +274,12 @@ async fn the_domain_operations_round_trip() {
     assert_eq!(f.api.domain_delete().id(&doomed.id).send().await.unwrap().status(), 204);
     let listed = f.dashboard.dashboard_domain_list().send().await.unwrap().into_inner();
     assert_eq!(listed.data.iter().map(|d| d.hostname.as_str()).collect::<Vec<_>>(), ["go.sdk.example.com"]);
+    // The dashboard manages domains with a session.
+    let request = types::CreateDomainRequest::builder().hostname("dash.sdk.example.com");
+    let added = f.dashboard.dashboard_domain_create().body(request).send().await.unwrap().into_inner();
+    let read = f.dashboard.dashboard_domain_get().id(&added.id).send().await.unwrap().into_inner();
+    assert_eq!(read.hostname, "dash.sdk.example.com");
+    assert_eq!(f.dashboard.dashboard_domain_delete().id(&added.id).send().await.unwrap().status(), 204);
     f.called_every_operation_of("domains").await;
 }
 
@@ -392,7 +398,66 @@ async fn the_webhook_operations_round_trip() {
     assert!(ping.delivery_id.starts_with("dlv_"));
     let deliveries = f.api.webhook_deliveries().id(&endpoint.id).send().await.unwrap().into_inner();
     assert!(deliveries.total >= 0);
+    let delivery = f
+        .api
+        .webhook_delivery_get()
+        .id(&endpoint.id)
+        .delivery_id(&ping.delivery_id)
+        .send()
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(delivery.event_id, ping.event_id);
+    let resent = f
+        .api
+        .webhook_delivery_resend()
+        .id(&endpoint.id)
+        .delivery_id(&ping.delivery_id)
+        .send()
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(resent.event_id, ping.event_id);
     assert_eq!(f.api.webhook_delete().id(&endpoint.id).send().await.unwrap().status(), 204);
+
+    // The same operations with a dashboard session.
+    let d = &f.dashboard;
+    let body = types::CreateWebhookRequest::builder()
+        .url("http://127.0.0.1:9/dash")
+        .events(vec![EventType::LinkCreated]);
+    let endpoint = d.dashboard_webhook_create().body(body).send().await.unwrap().into_inner();
+    assert_eq!(d.dashboard_webhook_list().send().await.unwrap().into_inner().total, 1);
+    assert_eq!(
+        d.dashboard_webhook_get().id(&endpoint.id).send().await.unwrap().into_inner().url,
+        "http://127.0.0.1:9/dash"
+    );
+    let change = types::UpdateWebhookRequest::builder().enabled(Some(false));
+    assert!(
+        !d.dashboard_webhook_update()
+            .id(&endpoint.id)
+            .body(change)
+            .send()
+            .await
+            .unwrap()
+            .into_inner()
+            .enabled
+    );
+    let ping = d.dashboard_webhook_test().id(&endpoint.id).send().await.unwrap().into_inner();
+    assert!(d.dashboard_webhook_deliveries().id(&endpoint.id).send().await.unwrap().into_inner().total >= 0);
+    let id = &endpoint.id;
+    let delivery = d
+        .dashboard_webhook_delivery_get()
+        .id(id)
+        .delivery_id(&ping.delivery_id)
+        .send()
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(delivery.id, ping.delivery_id);
+    let resent =
+        d.dashboard_webhook_delivery_resend().id(id).delivery_id(&ping.delivery_id).send().await.unwrap();
+    assert_eq!(resent.into_inner().event_id, ping.event_id);
+    assert_eq!(d.dashboard_webhook_delete().id(id).send().await.unwrap().status(), 204);
     f.called_every_operation_of("webhooks").await;
 }
 
@@ -408,6 +473,11 @@ async fn the_usage_operations_round_trip() {
     assert!(logged.total > 0);
     let entry = f.api.request_get().id(&logged.data[0].id).send().await.unwrap().into_inner();
     assert_eq!(entry.id, logged.data[0].id);
+    let since = chrono::Utc::now() - chrono::TimeDelta::hours(1);
+    let seen = f.dashboard.dashboard_request_list().from(since).limit(100).send().await.unwrap().into_inner();
+    assert_eq!(seen.total, logged.total, "the dashboard reads the same log");
+    let same = f.dashboard.dashboard_request_get().id(&entry.id).send().await.unwrap().into_inner();
+    assert_eq!(same.id, entry.id);
     f.called_every_operation_of("usage").await;
 }
 
