@@ -91,7 +91,9 @@ export function dialog(build, {label, guard, cancelled} = {}) {
     const close = (value) => {
       el.close();
       el.remove();
+      // Back where it was; if the page was redrawn meanwhile, to the page itself.
       if (opener && document.contains(opener)) opener.focus();
+      else document.getElementById('main')?.focus();
       resolve(value);
     };
     el.addEventListener('cancel', async (e) => {
