@@ -121,7 +121,7 @@ export async function keyPage(container, {id}) {
         h('div', {class: 'card-head'}, h('h2', {id: 'key-usage'}, 'Calls per day'), h('span', {class: 'spacer'}),
           h('div', {class: 'legend'}, CLASSES.map((c) => h('span', {}, h('span', {class: `swatch class-${c}`}), c)))),
         h('p', {class: 'muted small'}, `${days.total.toLocaleString()} calls from ${days.from} to ${days.to}.`),
-        chart(days.series, byStatus.series, `key-chart`))),
+        chart(days.series, byStatus.series, 'key-chart', {column: true}))),
     h('section', {class: 'card', 'aria-labelledby': 'key-requests'},
       h('div', {class: 'card-head'}, h('h2', {id: 'key-requests'}, 'Recent requests'), h('span', {class: 'spacer'}),
         h('a', {href: `#/usage?key_id=${key.id}`}, 'All of this key’s requests')),

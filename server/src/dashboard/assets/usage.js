@@ -38,15 +38,20 @@ function stat(value, label, id) {
   return h('div', {class: 'stat', id}, h('div', {class: 'value'}, value), h('div', {class: 'label'}, label));
 }
 
-/** The chart's width: the page's, so that text keeps its size on a phone. */
-function chartWidth() {
+/**
+ * The chart's width in CSS pixels, so that its text keeps its size: the page's, or half of
+ * it (`column`) where the page is wide enough for two columns.
+ */
+function chartWidth(column) {
   const main = document.getElementById('main');
-  return Math.max(300, Math.min(1100, (main?.clientWidth || 960) - 48));
+  const inner = (main?.clientWidth || 960) - 48;
+  const width = column && inner > 860 ? inner / 2 - 52 : inner;
+  return Math.round(Math.max(280, Math.min(1100, width)));
 }
 
-/** A stacked bar per day, by status class, with a y axis, drawn at the page's width. */
-export function chart(days, byStatus, id) {
-  const width = chartWidth();
+/** A stacked bar per day, by status class, with a y axis, drawn at the width it is shown. */
+export function chart(days, byStatus, id, {column = false} = {}) {
+  const width = chartWidth(column);
   const height = width < 600 ? 200 : 240;
   const pad = {left: 44, right: 8, top: 12, bottom: 28};
   const max = Math.max(1, ...days.map((d) => d.count));
