@@ -11217,8 +11217,9 @@ let response = client.openapi_samples_get()
     /**Postman collection
 
 The whole API as a Postman collection (v2.1): one folder per tag, example bodies, and test
-scripts, ordered so that `newman run` walks the API against a fresh server. The same bytes
-as `spec/postman_collection.json`.
+scripts. Run it with your own `apiKey` (and `sessionToken`): each folder makes what it acts
+on and deletes it, so it is safe on a real account; `demo=true` signs up a throwaway
+organisation first. The same bytes as `spec/postman_collection.json`.
 
 **Authentication:** none.
 
