@@ -634,7 +634,7 @@ async fn delivery(
         .collect();
     let headers = [
         ("content-type", "application/json".to_owned()),
-        ("user-agent", concat!("Portico-Webhooks/", env!("CARGO_PKG_VERSION")).to_owned()),
+        ("user-agent", send::USER_AGENT.to_owned()),
         ("webhook-id", row.event_id.clone()),
     ]
     .into_iter()

@@ -12,6 +12,9 @@ use super::guard;
 use super::store::Due;
 use crate::state::AppState;
 
+/// The `user-agent` of every delivery.
+pub const USER_AGENT: &str = concat!("Portico-Webhooks/", env!("CARGO_PKG_VERSION"));
+
 /// The Standard Webhooks signature of a message: `v1,` + base64(HMAC-SHA256(key, "{id}.{timestamp}.{body}")),
 /// the key being the base64 after `whsec_`.
 pub fn sign(secret: &str, id: &str, timestamp: i64, body: &str) -> Option<String> {
@@ -49,7 +52,7 @@ pub async fn post(state: &AppState, target: &str, secret: &str, due: &Due) -> At
         .redirect(reqwest::redirect::Policy::none())
         .timeout(state.config.webhook_timeout)
         .resolve(&host, addr)
-        .user_agent(concat!("Portico-Webhooks/", env!("CARGO_PKG_VERSION")))
+        .user_agent(USER_AGENT)
         .build()
     {
         Ok(client) => client,

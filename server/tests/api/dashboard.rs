@@ -13,13 +13,10 @@ storage_tests_with!(
     a_session_manages_webhook_endpoints_without_a_key,
 );
 
-fn session(s: &TestServer, method: Method, path: &str, token: &str) -> reqwest::RequestBuilder {
-    s.request(method, path).bearer_auth(token)
-}
-
 async fn a_session_registers_reads_and_removes_domains_once_no_link_uses_them(s: &TestServer) {
     let (token, key, _) = s.org_with_key("dash-domains@example.com", &["full_access"]).await;
-    let response = session(s, Method::POST, "/api/developer/domains", &token)
+    let response = s
+        .session(Method::POST, "/api/developer/domains", &token)
         .json(&json!({"hostname": "go.dash.example.com"}))
         .send()
         .await
@@ -33,13 +30,15 @@ async fn a_session_registers_reads_and_removes_domains_once_no_link_uses_them(s:
     assert_eq!(shown, domain);
 
     // The same rules as `/v1/domains`: one registration per hostname, a checked hostname.
-    let again = session(s, Method::POST, "/api/developer/domains", &token)
+    let again = s
+        .session(Method::POST, "/api/developer/domains", &token)
         .json(&json!({"hostname": "go.dash.example.com"}))
         .send()
         .await
         .unwrap();
     assert_problem(again, 409, "conflict").await;
-    let bad = session(s, Method::POST, "/api/developer/domains", &token)
+    let bad = s
+        .session(Method::POST, "/api/developer/domains", &token)
         .json(&json!({"hostname": "not a hostname"}))
         .send()
         .await
@@ -54,7 +53,7 @@ async fn a_session_registers_reads_and_removes_domains_once_no_link_uses_them(s:
     assert_eq!(listed["data"][0]["id"], domain["id"]);
     let other = s.signup("dash-domains-other@example.com").await["token"].as_str().unwrap().to_owned();
     assert_problem(s.get_with_token(&location, &other).await, 404, "not_found").await;
-    let response = session(s, Method::DELETE, &location, &other).send().await.unwrap();
+    let response = s.session(Method::DELETE, &location, &other).send().await.unwrap();
     assert_problem(response, 404, "not_found").await;
 
     // Removal waits until no live link uses the domain.
@@ -67,11 +66,11 @@ async fn a_session_registers_reads_and_removes_domains_once_no_link_uses_them(s:
         .json()
         .await
         .unwrap();
-    let busy = session(s, Method::DELETE, &location, &token).send().await.unwrap();
+    let busy = s.session(Method::DELETE, &location, &token).send().await.unwrap();
     assert_problem(busy, 409, "conflict").await;
     let link_path = format!("/v1/links/{}", link["id"].as_str().unwrap());
     assert_eq!(s.v1(Method::DELETE, &link_path, &key).send().await.unwrap().status(), StatusCode::NO_CONTENT);
-    let removed = session(s, Method::DELETE, &location, &token).send().await.unwrap();
+    let removed = s.session(Method::DELETE, &location, &token).send().await.unwrap();
     assert_eq!(removed.status(), StatusCode::NO_CONTENT);
     assert_problem(s.get_with_token(&location, &token).await, 404, "not_found").await;
     assert_problem(s.get_with_token("/api/developer/domains/nope", &token).await, 404, "not_found").await;
@@ -136,7 +135,8 @@ async fn a_session_reads_the_request_log_by_key_status_route_and_time(s: &TestSe
 
 async fn a_session_manages_webhook_endpoints_without_a_key(s: &TestServer) {
     let (token, key, _) = s.org_with_key("dash-hooks@example.com", &["full_access"]).await;
-    let response = session(s, Method::POST, "/api/developer/webhooks", &token)
+    let response = s
+        .session(Method::POST, "/api/developer/webhooks", &token)
         .json(&json!({"url": "http://127.0.0.1:9/hooks", "events": ["link.created"]}))
         .send()
         .await
@@ -151,7 +151,8 @@ async fn a_session_manages_webhook_endpoints_without_a_key(s: &TestServer) {
     let via_key: Value = s.v1(Method::GET, "/v1/webhooks", &key).send().await.unwrap().json().await.unwrap();
     assert_eq!(via_key["data"][0]["id"], created["id"], "the same endpoints as /v1");
 
-    let bad = session(s, Method::POST, "/api/developer/webhooks", &token)
+    let bad = s
+        .session(Method::POST, "/api/developer/webhooks", &token)
         .json(&json!({"url": "ftp://example.com/", "events": []}))
         .send()
         .await
@@ -161,7 +162,8 @@ async fn a_session_manages_webhook_endpoints_without_a_key(s: &TestServer) {
         problem["errors"].as_array().unwrap().iter().filter_map(|e| e["field"].as_str()).collect();
     assert_eq!(fields, ["url", "events"]);
 
-    let updated: Value = session(s, Method::PATCH, &location, &token)
+    let updated: Value = s
+        .session(Method::PATCH, &location, &token)
         .json(&json!({"events": ["link.created", "link.deleted"], "description": "Dashboard"}))
         .send()
         .await
@@ -175,7 +177,7 @@ async fn a_session_manages_webhook_endpoints_without_a_key(s: &TestServer) {
     assert_eq!(listed["total"], 1);
     assert_eq!(listed["data"][0], updated);
 
-    let ping = session(s, Method::POST, &format!("{location}/test"), &token).send().await.unwrap();
+    let ping = s.session(Method::POST, &format!("{location}/test"), &token).send().await.unwrap();
     assert_eq!(ping.status(), StatusCode::ACCEPTED);
     let ping: Value = ping.json().await.unwrap();
     assert!(ping["delivery_id"].as_str().unwrap().starts_with("dlv_"));
@@ -185,7 +187,7 @@ async fn a_session_manages_webhook_endpoints_without_a_key(s: &TestServer) {
     let stranger = s.signup("dash-hooks-other@example.com").await["token"].as_str().unwrap().to_owned();
     assert_problem(s.get_with_token(&location, &stranger).await, 404, "not_found").await;
     assert_eq!(
-        session(s, Method::DELETE, &location, &token).send().await.unwrap().status(),
+        s.session(Method::DELETE, &location, &token).send().await.unwrap().status(),
         StatusCode::NO_CONTENT
     );
     assert_problem(s.get_with_token(&location, &token).await, 404, "not_found").await;

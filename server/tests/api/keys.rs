@@ -28,13 +28,10 @@ storage_tests!(
     organizations_never_see_each_others_keys,
 );
 
-fn session(s: &TestServer, method: Method, path: &str, token: &str) -> reqwest::RequestBuilder {
-    s.request(method, path).bearer_auth(token)
-}
-
 async fn a_new_key_is_shown_once_and_lists_show_only_metadata(s: &TestServer) {
     let token = s.signup("mint@example.com").await["token"].as_str().unwrap().to_owned();
-    let response = session(s, Method::POST, "/api/developer/apikeys", &token)
+    let response = s
+        .session(Method::POST, "/api/developer/apikeys", &token)
         .json(&json!({
             "name": "  Production backend ",
             "scopes": ["links:write", "links:read", "links:read"],
@@ -70,12 +67,12 @@ async fn a_new_key_is_shown_once_and_lists_show_only_metadata(s: &TestServer) {
     assert_eq!((expires - chrono::Utc::now()).num_days(), 29);
 
     let list: Value =
-        session(s, Method::GET, "/api/developer/apikeys", &token).send().await.unwrap().json().await.unwrap();
+        s.session(Method::GET, "/api/developer/apikeys", &token).send().await.unwrap().json().await.unwrap();
     assert_eq!(list["total"], 1);
     let listed = &list["data"][0];
     assert!(listed.get("key").is_none(), "lists never show the key");
     assert!(!list.to_string().contains(&key[12..]), "nor any part of it beyond the prefix");
-    let one = session(s, Method::GET, &id_location, &token).send().await.unwrap();
+    let one = s.session(Method::GET, &id_location, &token).send().await.unwrap();
     assert_eq!(one.headers()["etag"], "\"1\"");
     let one: Value = one.json().await.unwrap();
     assert!(one.get("key").is_none());
@@ -84,7 +81,7 @@ async fn a_new_key_is_shown_once_and_lists_show_only_metadata(s: &TestServer) {
 
 async fn key_creation_names_every_invalid_field(s: &TestServer) {
     let token = s.signup("invalid@example.com").await["token"].as_str().unwrap().to_owned();
-    let post = |body: Value| session(s, Method::POST, "/api/developer/apikeys", &token).json(&body).send();
+    let post = |body: Value| s.session(Method::POST, "/api/developer/apikeys", &token).json(&body).send();
     let problem = assert_problem(
         post(json!({
             "name": "",
@@ -172,11 +169,11 @@ async fn a_revoked_key_is_refused_on_the_next_request(s: &TestServer) {
     let (token, key, id) = s.org_with_key("revoke@example.com", &["keys:read", "keys:write"]).await;
     assert_eq!(s.v1(Method::GET, "/v1/key", &key).send().await.unwrap().status(), StatusCode::OK);
     let revoke =
-        session(s, Method::DELETE, &format!("/api/developer/apikeys/{id}"), &token).send().await.unwrap();
+        s.session(Method::DELETE, &format!("/api/developer/apikeys/{id}"), &token).send().await.unwrap();
     assert_eq!(revoke.status(), StatusCode::NO_CONTENT);
     assert_problem(s.v1(Method::GET, "/v1/key", &key).send().await.unwrap(), 401, "key_revoked").await;
     let again =
-        session(s, Method::DELETE, &format!("/api/developer/apikeys/{id}"), &token).send().await.unwrap();
+        s.session(Method::DELETE, &format!("/api/developer/apikeys/{id}"), &token).send().await.unwrap();
     assert_eq!(again.status(), StatusCode::NO_CONTENT, "revoking twice is harmless");
 
     // A key can revoke itself through /v1, and is refused right after.
@@ -185,7 +182,8 @@ async fn a_revoked_key_is_refused_on_the_next_request(s: &TestServer) {
     let response = s.v1(Method::DELETE, &format!("/v1/apikeys/{id}"), key).send().await.unwrap();
     assert_eq!(response.status(), StatusCode::NO_CONTENT);
     assert_problem(s.v1(Method::GET, "/v1/key", key).send().await.unwrap(), 401, "key_revoked").await;
-    let listed: Value = session(s, Method::GET, &format!("/api/developer/apikeys/{id}"), &token)
+    let listed: Value = s
+        .session(Method::GET, &format!("/api/developer/apikeys/{id}"), &token)
         .send()
         .await
         .unwrap()
@@ -206,7 +204,8 @@ async fn an_expiry_takes_effect_without_a_restart(s: &TestServer) {
     s.advance_clock(Duration::from_millis(1700));
     assert_problem(s.v1(Method::GET, "/v1/key", key).send().await.unwrap(), 401, "key_expired").await;
     let id = created["id"].as_str().unwrap();
-    let shown: Value = session(s, Method::GET, &format!("/api/developer/apikeys/{id}"), &token)
+    let shown: Value = s
+        .session(Method::GET, &format!("/api/developer/apikeys/{id}"), &token)
         .send()
         .await
         .unwrap()
@@ -214,7 +213,8 @@ async fn an_expiry_takes_effect_without_a_restart(s: &TestServer) {
         .await
         .unwrap();
     assert_eq!(shown["status"], "expired");
-    let rotate = session(s, Method::POST, &format!("/api/developer/apikeys/{id}/rotate"), &token)
+    let rotate = s
+        .session(Method::POST, &format!("/api/developer/apikeys/{id}/rotate"), &token)
         .json(&json!({}))
         .send()
         .await
@@ -225,7 +225,8 @@ async fn an_expiry_takes_effect_without_a_restart(s: &TestServer) {
 async fn a_blocked_key_is_refused_with_its_reason_until_unblocked(s: &TestServer) {
     let (token, key, id) = s.org_with_key("blocked@example.com", &["keys:read"]).await;
     let path = format!("/api/developer/apikeys/{id}");
-    let block = session(s, Method::PATCH, &path, &token)
+    let block = s
+        .session(Method::PATCH, &path, &token)
         .json(&json!({"blocked": true, "blocked_reason": "suspicious traffic"}))
         .send()
         .await
@@ -235,7 +236,7 @@ async fn a_blocked_key_is_refused_with_its_reason_until_unblocked(s: &TestServer
         assert_problem(s.v1(Method::GET, "/v1/key", &key).send().await.unwrap(), 403, "key_blocked").await;
     assert!(problem["detail"].as_str().unwrap().contains("suspicious traffic"));
     let unblock =
-        session(s, Method::PATCH, &path, &token).json(&json!({"blocked": false})).send().await.unwrap();
+        s.session(Method::PATCH, &path, &token).json(&json!({"blocked": false})).send().await.unwrap();
     let unblocked: Value = unblock.json().await.unwrap();
     assert_eq!(unblocked["blocked"], false);
     assert!(unblocked["blocked_reason"].is_null());
@@ -335,7 +336,8 @@ async fn keys_cannot_mint_keys(s: &TestServer) {
 
 async fn rotation_without_grace_ends_the_old_secret_at_once(s: &TestServer) {
     let (token, old, id) = s.org_with_key("rotate0@example.com", &["keys:read"]).await;
-    let response = session(s, Method::POST, &format!("/api/developer/apikeys/{id}/rotate"), &token)
+    let response = s
+        .session(Method::POST, &format!("/api/developer/apikeys/{id}/rotate"), &token)
         .json(&json!({"grace_period_seconds": 0}))
         .send()
         .await
@@ -357,13 +359,15 @@ async fn rotation_without_grace_ends_the_old_secret_at_once(s: &TestServer) {
 async fn rotation_with_grace_keeps_both_secrets_until_it_ends(s: &TestServer) {
     let (token, old, id) = s.org_with_key("rotate1@example.com", &["keys:read"]).await;
     let path = format!("/api/developer/apikeys/{id}/rotate");
-    let bad = session(s, Method::POST, &path, &token)
+    let bad = s
+        .session(Method::POST, &path, &token)
         .json(&json!({"grace_period_seconds": -1}))
         .send()
         .await
         .unwrap();
     assert_problem(bad, 422, "validation_failed").await;
-    let rotated: Value = session(s, Method::POST, &path, &token)
+    let rotated: Value = s
+        .session(Method::POST, &path, &token)
         .json(&json!({"grace_period_seconds": 2}))
         .send()
         .await
@@ -393,7 +397,7 @@ async fn rotation_with_grace_keeps_both_secrets_until_it_ends(s: &TestServer) {
 async fn updates_honour_if_match_and_bump_the_version(s: &TestServer) {
     let (token, key, id) = s.org_with_key("patch@example.com", &["keys:read"]).await;
     let path = format!("/api/developer/apikeys/{id}");
-    let response = session(s, Method::PATCH, &path, &token)
+    let response = s.session(Method::PATCH, &path, &token)
         .header("if-match", "\"1\"")
         .json(&json!({"name": "renamed", "domains": ["a.example.com"], "allowed_ips": ["127.0.0.1"], "rate_limit_rpm": 60}))
         .send()
@@ -408,28 +412,32 @@ async fn updates_honour_if_match_and_bump_the_version(s: &TestServer) {
     assert_eq!(updated["version"], 2);
     assert_eq!(updated["scopes"], json!(["keys:read"]), "scopes cannot change");
 
-    let stale = session(s, Method::PATCH, &path, &token)
+    let stale = s
+        .session(Method::PATCH, &path, &token)
         .header("if-match", "\"1\"")
         .json(&json!({"name": "lost"}))
         .send()
         .await
         .unwrap();
     assert_problem(stale, 412, "version_mismatch").await;
-    let garbled = session(s, Method::PATCH, &path, &token)
+    let garbled = s
+        .session(Method::PATCH, &path, &token)
         .header("if-match", "yesterday")
         .json(&json!({}))
         .send()
         .await
         .unwrap();
     assert_problem(garbled, 400, "invalid_request").await;
-    let scopes = session(s, Method::PATCH, &path, &token)
+    let scopes = s
+        .session(Method::PATCH, &path, &token)
         .json(&json!({"scopes": ["full_access"]}))
         .send()
         .await
         .unwrap();
     let problem = assert_problem(scopes, 422, "validation_failed").await;
     assert!(problem["detail"].as_str().unwrap().contains("scopes"));
-    let invalid = session(s, Method::PATCH, &path, &token)
+    let invalid = s
+        .session(Method::PATCH, &path, &token)
         .json(&json!({"allowed_ips": ["nope"], "rate_limit_rpm": -1}))
         .send()
         .await
@@ -437,7 +445,8 @@ async fn updates_honour_if_match_and_bump_the_version(s: &TestServer) {
     assert_problem(invalid, 422, "validation_failed").await;
 
     // null clears; the change applies to the next request.
-    let cleared: Value = session(s, Method::PATCH, &path, &token)
+    let cleared: Value = s
+        .session(Method::PATCH, &path, &token)
         .json(&json!({"rate_limit_rpm": null, "allowed_ips": ["10.0.0.0/8"]}))
         .send()
         .await
@@ -457,11 +466,12 @@ async fn lists_paginate_and_hide_inactive_keys_unless_asked(s: &TestServer) {
         let created = s.create_key(&token, json!({"name": format!("k{i}"), "scopes": ["keys:read"]})).await;
         ids.push(created["id"].as_str().unwrap().to_owned());
     }
-    session(s, Method::DELETE, &format!("/api/developer/apikeys/{}", ids[0]), &token).send().await.unwrap();
+    s.session(Method::DELETE, &format!("/api/developer/apikeys/{}", ids[0]), &token).send().await.unwrap();
     let list = |query: &'static str| {
         let token = token.clone();
         async move {
-            let response = session(s, Method::GET, &format!("/api/developer/apikeys{query}"), &token)
+            let response = s
+                .session(Method::GET, &format!("/api/developer/apikeys{query}"), &token)
                 .send()
                 .await
                 .unwrap();
@@ -486,12 +496,12 @@ async fn lists_paginate_and_hide_inactive_keys_unless_asked(s: &TestServer) {
     assert_eq!(all["total"], 5);
     for bad in ["?limit=0", "?limit=101", "?offset=-1"] {
         let response =
-            session(s, Method::GET, &format!("/api/developer/apikeys{bad}"), &token).send().await.unwrap();
+            s.session(Method::GET, &format!("/api/developer/apikeys{bad}"), &token).send().await.unwrap();
         assert_problem(response, 422, "validation_failed").await;
     }
     for bad in ["?limit=ten", "?include_inactive=maybe"] {
         let response =
-            session(s, Method::GET, &format!("/api/developer/apikeys{bad}"), &token).send().await.unwrap();
+            s.session(Method::GET, &format!("/api/developer/apikeys{bad}"), &token).send().await.unwrap();
         assert_problem(response, 400, "invalid_request").await;
     }
 }
@@ -518,13 +528,13 @@ async fn organizations_never_see_each_others_keys(s: &TestServer) {
 
     // Org B's session on org A's key: 404 on every dashboard route.
     let path = format!("/api/developer/apikeys/{id_a}");
-    assert_problem(session(s, Method::GET, &path, &token_b).send().await.unwrap(), 404, "not_found").await;
+    assert_problem(s.session(Method::GET, &path, &token_b).send().await.unwrap(), 404, "not_found").await;
     let patch =
-        session(s, Method::PATCH, &path, &token_b).json(&json!({"name": "mine"})).send().await.unwrap();
+        s.session(Method::PATCH, &path, &token_b).json(&json!({"name": "mine"})).send().await.unwrap();
     assert_problem(patch, 404, "not_found").await;
-    assert_problem(session(s, Method::DELETE, &path, &token_b).send().await.unwrap(), 404, "not_found").await;
+    assert_problem(s.session(Method::DELETE, &path, &token_b).send().await.unwrap(), 404, "not_found").await;
     let rotate =
-        session(s, Method::POST, &format!("{path}/rotate"), &token_b).json(&json!({})).send().await.unwrap();
+        s.session(Method::POST, &format!("{path}/rotate"), &token_b).json(&json!({})).send().await.unwrap();
     assert_problem(rotate, 404, "not_found").await;
 
     // Org B's key on org A's key: 404 on every /v1 route.
@@ -536,7 +546,8 @@ async fn organizations_never_see_each_others_keys(s: &TestServer) {
     let list_b: Value = s.v1(Method::GET, "/v1/apikeys", &key_b).send().await.unwrap().json().await.unwrap();
     assert_eq!(list_b["total"], 1);
     assert!(!list_b.to_string().contains(&id_a));
-    let list_b: Value = session(s, Method::GET, "/api/developer/apikeys", &token_b)
+    let list_b: Value = s
+        .session(Method::GET, "/api/developer/apikeys", &token_b)
         .send()
         .await
         .unwrap()
@@ -546,7 +557,7 @@ async fn organizations_never_see_each_others_keys(s: &TestServer) {
     assert!(!list_b.to_string().contains(&id_a));
 
     // And org A's key still works, untouched.
-    let a: Value = session(s, Method::GET, &path, &token_a).send().await.unwrap().json().await.unwrap();
+    let a: Value = s.session(Method::GET, &path, &token_a).send().await.unwrap().json().await.unwrap();
     assert_eq!(a["status"], "active");
     assert_eq!(a["name"], "test key");
     // Ids of the wrong kind, or made up, are 404 too.

@@ -223,6 +223,11 @@ impl TestServer {
         (token, created["key"].as_str().unwrap().to_owned(), created["id"].as_str().unwrap().to_owned())
     }
 
+    /// A dashboard request authenticated with the session `token`.
+    pub fn session(&self, method: Method, path: &str, token: &str) -> reqwest::RequestBuilder {
+        self.request(method, path).bearer_auth(token)
+    }
+
     /// A `/v1` request authenticated with `key` as a bearer token.
     pub fn v1(&self, method: Method, path: &str, key: &str) -> reqwest::RequestBuilder {
         self.request(method, path).bearer_auth(key)

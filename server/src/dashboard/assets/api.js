@@ -73,15 +73,6 @@ export async function request(method, path, {body, form, auth = 'session', heade
 export const get = (path, options) => request('GET', path, options).then((r) => r.data);
 export const post = (path, body, options) => request('POST', path, {...options, body}).then((r) => r.data);
 
-/** Runs a `/v1` call through the playground with a stored key (injected by the server). */
-export async function viaPlayground(apiKeyId, method, endpoint, {body, query, headers} = {}) {
-  const result = await post('/api/developer/playground/test', {api_key_id: apiKeyId, method, endpoint, body, query, headers});
-  if (result.status_code >= 400) {
-    throw new ApiProblem(result.status_code, typeof result.body === 'object' ? result.body : null);
-  }
-  return result.body;
-}
-
 let spec;
 /** The OpenAPI document, fetched once. */
 export async function openapi() {

@@ -12,14 +12,11 @@ export async function loadKeys(includeInactive = false) {
 
 /**
  * A <select> of keys: the active ones, and — with `inactive` — revoked, expired and blocked
- * ones after them (the playground shows what calling with those answers). `scopes` (any of)
- * narrows it to keys that may make a call.
+ * ones after them (the playground shows what calling with those answers).
  */
-export function keyPicker(keys, {scopes = [], id, inactive = false} = {}) {
+export function keyPicker(keys, {id, inactive = false} = {}) {
   const active = (k) => k.status === 'active' && !k.blocked;
-  const usable = keys.filter((k) => inactive || active(k))
-    .filter((k) => !scopes.length || k.scopes.includes('full_access') || k.scopes.some((s) => scopes.includes(s)))
-    .sort((a, b) => Number(active(b)) - Number(active(a)));
+  const usable = keys.filter((k) => inactive || active(k)).sort((a, b) => Number(active(b)) - Number(active(a)));
   const select = h('select', {id, name: 'api_key_id', 'aria-label': 'Stored key'},
     usable.map((k) => h('option', {value: k.id},
       `${k.name} (${k.prefix}…) — ${active(k) ? k.scopes.join(', ') : (k.blocked ? 'blocked' : k.status)}`)));
