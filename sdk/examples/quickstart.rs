@@ -24,7 +24,7 @@ async fn main() -> Result<(), Error> {
             types::SignupRequest::builder()
                 .email(email.clone())
                 .password("correct horse battery staple")
-                .organization_name("Quickstart"),
+                .organization_name("Quickstart".to_owned()),
         )
         .send()
         .await?

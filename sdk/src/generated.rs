@@ -9,6 +9,92 @@ use progenitor_client::{encode_path, ClientHooks, OperationInfo, RequestBuilderE
 /// Types used as operation parameters and responses.
 #[allow(clippy::all)]
 pub mod types {
+    ///Accept an invitation as the signed-in user.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[serde(deny_unknown_fields)]
+    pub struct AcceptInvitationRequest {
+        ///The invitation token (`pti_…`).
+        pub token: ::std::string::String,
+    }
+    impl AcceptInvitationRequest {
+        pub fn builder() -> builder::AcceptInvitationRequest {
+            Default::default()
+        }
+    }
+    ///Who acted.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    pub struct Actor {
+        ///The user (`usr_…`) or key (`key_…`); `null` for `system`.
+        #[serde(deserialize_with = "::std::option::Option::deserialize")]
+        pub id: ::std::option::Option<::std::string::String>,
+        ///`user`, `api_key` or `system`.
+        #[serde(rename = "type")]
+        pub type_: ActorType,
+    }
+    impl Actor {
+        pub fn builder() -> builder::Actor {
+            Default::default()
+        }
+    }
+    ///Who acted.
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Copy,
+        Debug,
+        Eq,
+        Hash,
+        Ord,
+        PartialEq,
+        PartialOrd
+    )]
+    pub enum ActorType {
+        #[serde(rename = "user")]
+        User,
+        #[serde(rename = "api_key")]
+        ApiKey,
+        #[serde(rename = "system")]
+        System,
+    }
+    impl ::std::fmt::Display for ActorType {
+        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+            match *self {
+                Self::User => f.write_str("user"),
+                Self::ApiKey => f.write_str("api_key"),
+                Self::System => f.write_str("system"),
+            }
+        }
+    }
+    impl ::std::str::FromStr for ActorType {
+        type Err = self::error::ConversionError;
+        fn from_str(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            match value {
+                "user" => Ok(Self::User),
+                "api_key" => Ok(Self::ApiKey),
+                "system" => Ok(Self::System),
+                _ => Err("invalid value".into()),
+            }
+        }
+    }
+    impl ::std::convert::TryFrom<&str> for ActorType {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl ::std::convert::TryFrom<::std::string::String> for ActorType {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: ::std::string::String,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
     ///An API key's metadata. The key itself is never part of it (see `ApiKeyCreated`).
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
     pub struct ApiKey {
@@ -21,7 +107,7 @@ pub mod types {
         pub blocked_reason: ::std::option::Option<::std::string::String>,
         ///When the key was created.
         pub created_at: ::chrono::DateTime<::chrono::offset::Utc>,
-        ///The user who created the key.
+        ///The user who created the key (`usr_…`).
         pub created_by: ::std::string::String,
         ///The hostnames the key may act on; empty means all of the organisation's domains.
         pub domains: ::std::vec::Vec<::std::string::String>,
@@ -51,6 +137,10 @@ end of its grace period, in the past once it has ended; `null` if never rotated.
         ///Requests per minute; `null` means the deployment's default.
         #[serde(deserialize_with = "::std::option::Option::deserialize")]
         pub rate_limit_rpm: ::std::option::Option<i64>,
+        /**Who revoked the key: a user (`usr_…`) or an API key (`key_…`); `null` while it is not
+revoked.*/
+        #[serde(deserialize_with = "::std::option::Option::deserialize")]
+        pub revoked_by: ::std::option::Option<::std::string::String>,
         ///When the key was last rotated; `null` if never.
         #[serde(deserialize_with = "::std::option::Option::deserialize")]
         pub rotated_at: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
@@ -61,8 +151,15 @@ end of its grace period, in the past once it has ended; `null` if never rotated.
         pub scopes: ::std::vec::Vec<Scope>,
         ///`active`, `revoked` or `expired`; blocking is separate (`blocked`).
         pub status: KeyStatus,
+        /**Free-form labels (team, environment, customer…): at most 20 of 1–50 letters, digits,
+spaces and `-_.:/`. Filter the lists with `?tag=`.*/
+        pub tags: ::std::vec::Vec<::std::string::String>,
         ///When the key's metadata last changed.
         pub updated_at: ::chrono::DateTime<::chrono::offset::Utc>,
+        /**Who changed the key last — its settings, its block or its secret: a user (`usr_…`) or
+an API key (`key_…`); `null` until the first change.*/
+        #[serde(deserialize_with = "::std::option::Option::deserialize")]
+        pub updated_by: ::std::option::Option<::std::string::String>,
         ///Bumped by every change; send it back in `If-Match` to update safely.
         pub version: i64,
     }
@@ -83,7 +180,7 @@ end of its grace period, in the past once it has ended; `null` if never rotated.
         pub blocked_reason: ::std::option::Option<::std::string::String>,
         ///When the key was created.
         pub created_at: ::chrono::DateTime<::chrono::offset::Utc>,
-        ///The user who created the key.
+        ///The user who created the key (`usr_…`).
         pub created_by: ::std::string::String,
         ///The hostnames the key may act on; empty means all of the organisation's domains.
         pub domains: ::std::vec::Vec<::std::string::String>,
@@ -115,6 +212,10 @@ end of its grace period, in the past once it has ended; `null` if never rotated.
         ///Requests per minute; `null` means the deployment's default.
         #[serde(deserialize_with = "::std::option::Option::deserialize")]
         pub rate_limit_rpm: ::std::option::Option<i64>,
+        /**Who revoked the key: a user (`usr_…`) or an API key (`key_…`); `null` while it is not
+revoked.*/
+        #[serde(deserialize_with = "::std::option::Option::deserialize")]
+        pub revoked_by: ::std::option::Option<::std::string::String>,
         ///When the key was last rotated; `null` if never.
         #[serde(deserialize_with = "::std::option::Option::deserialize")]
         pub rotated_at: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
@@ -125,8 +226,15 @@ end of its grace period, in the past once it has ended; `null` if never rotated.
         pub scopes: ::std::vec::Vec<Scope>,
         ///`active`, `revoked` or `expired`; blocking is separate (`blocked`).
         pub status: KeyStatus,
+        /**Free-form labels (team, environment, customer…): at most 20 of 1–50 letters, digits,
+spaces and `-_.:/`. Filter the lists with `?tag=`.*/
+        pub tags: ::std::vec::Vec<::std::string::String>,
         ///When the key's metadata last changed.
         pub updated_at: ::chrono::DateTime<::chrono::offset::Utc>,
+        /**Who changed the key last — its settings, its block or its secret: a user (`usr_…`) or
+an API key (`key_…`); `null` until the first change.*/
+        #[serde(deserialize_with = "::std::option::Option::deserialize")]
+        pub updated_by: ::std::option::Option<::std::string::String>,
         ///Bumped by every change; send it back in `If-Match` to update safely.
         pub version: i64,
     }
@@ -152,6 +260,183 @@ end of its grace period, in the past once it has ended; `null` if never rotated.
             Default::default()
         }
     }
+    ///What an audit entry records.
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Copy,
+        Debug,
+        Eq,
+        Hash,
+        Ord,
+        PartialEq,
+        PartialOrd
+    )]
+    pub enum AuditAction {
+        #[serde(rename = "organization.created")]
+        OrganizationCreated,
+        #[serde(rename = "organization.updated")]
+        OrganizationUpdated,
+        #[serde(rename = "key.created")]
+        KeyCreated,
+        #[serde(rename = "key.updated")]
+        KeyUpdated,
+        #[serde(rename = "key.blocked")]
+        KeyBlocked,
+        #[serde(rename = "key.unblocked")]
+        KeyUnblocked,
+        #[serde(rename = "key.rotated")]
+        KeyRotated,
+        #[serde(rename = "key.revoked")]
+        KeyRevoked,
+        #[serde(rename = "invitation.created")]
+        InvitationCreated,
+        #[serde(rename = "invitation.revoked")]
+        InvitationRevoked,
+        #[serde(rename = "invitation.accepted")]
+        InvitationAccepted,
+        #[serde(rename = "member.role_changed")]
+        MemberRoleChanged,
+        #[serde(rename = "member.removed")]
+        MemberRemoved,
+        #[serde(rename = "domain.created")]
+        DomainCreated,
+        #[serde(rename = "domain.deleted")]
+        DomainDeleted,
+        #[serde(rename = "webhook.created")]
+        WebhookCreated,
+        #[serde(rename = "webhook.updated")]
+        WebhookUpdated,
+        #[serde(rename = "webhook.deleted")]
+        WebhookDeleted,
+        #[serde(rename = "sign_in.succeeded")]
+        SignInSucceeded,
+        #[serde(rename = "sign_in.failed")]
+        SignInFailed,
+    }
+    impl ::std::fmt::Display for AuditAction {
+        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+            match *self {
+                Self::OrganizationCreated => f.write_str("organization.created"),
+                Self::OrganizationUpdated => f.write_str("organization.updated"),
+                Self::KeyCreated => f.write_str("key.created"),
+                Self::KeyUpdated => f.write_str("key.updated"),
+                Self::KeyBlocked => f.write_str("key.blocked"),
+                Self::KeyUnblocked => f.write_str("key.unblocked"),
+                Self::KeyRotated => f.write_str("key.rotated"),
+                Self::KeyRevoked => f.write_str("key.revoked"),
+                Self::InvitationCreated => f.write_str("invitation.created"),
+                Self::InvitationRevoked => f.write_str("invitation.revoked"),
+                Self::InvitationAccepted => f.write_str("invitation.accepted"),
+                Self::MemberRoleChanged => f.write_str("member.role_changed"),
+                Self::MemberRemoved => f.write_str("member.removed"),
+                Self::DomainCreated => f.write_str("domain.created"),
+                Self::DomainDeleted => f.write_str("domain.deleted"),
+                Self::WebhookCreated => f.write_str("webhook.created"),
+                Self::WebhookUpdated => f.write_str("webhook.updated"),
+                Self::WebhookDeleted => f.write_str("webhook.deleted"),
+                Self::SignInSucceeded => f.write_str("sign_in.succeeded"),
+                Self::SignInFailed => f.write_str("sign_in.failed"),
+            }
+        }
+    }
+    impl ::std::str::FromStr for AuditAction {
+        type Err = self::error::ConversionError;
+        fn from_str(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            match value {
+                "organization.created" => Ok(Self::OrganizationCreated),
+                "organization.updated" => Ok(Self::OrganizationUpdated),
+                "key.created" => Ok(Self::KeyCreated),
+                "key.updated" => Ok(Self::KeyUpdated),
+                "key.blocked" => Ok(Self::KeyBlocked),
+                "key.unblocked" => Ok(Self::KeyUnblocked),
+                "key.rotated" => Ok(Self::KeyRotated),
+                "key.revoked" => Ok(Self::KeyRevoked),
+                "invitation.created" => Ok(Self::InvitationCreated),
+                "invitation.revoked" => Ok(Self::InvitationRevoked),
+                "invitation.accepted" => Ok(Self::InvitationAccepted),
+                "member.role_changed" => Ok(Self::MemberRoleChanged),
+                "member.removed" => Ok(Self::MemberRemoved),
+                "domain.created" => Ok(Self::DomainCreated),
+                "domain.deleted" => Ok(Self::DomainDeleted),
+                "webhook.created" => Ok(Self::WebhookCreated),
+                "webhook.updated" => Ok(Self::WebhookUpdated),
+                "webhook.deleted" => Ok(Self::WebhookDeleted),
+                "sign_in.succeeded" => Ok(Self::SignInSucceeded),
+                "sign_in.failed" => Ok(Self::SignInFailed),
+                _ => Err("invalid value".into()),
+            }
+        }
+    }
+    impl ::std::convert::TryFrom<&str> for AuditAction {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl ::std::convert::TryFrom<::std::string::String> for AuditAction {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: ::std::string::String,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    ///One audit entry: an action, who took it, from where, on what, and what it changed.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    pub struct AuditEntry {
+        ///What happened.
+        pub action: AuditAction,
+        ///Who did it.
+        pub actor: Actor,
+        /**What changed: field → `[before, after]` (`null` for a field that did not exist
+before or no longer does). Never holds a secret.*/
+        pub changes: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+        ///When.
+        pub created_at: ::chrono::DateTime<::chrono::offset::Utc>,
+        ///`aud_…`; ids sort by time.
+        pub id: ::std::string::String,
+        ///The client address (`null` for `system`).
+        #[serde(deserialize_with = "::std::option::Option::deserialize")]
+        pub ip: ::std::option::Option<::std::string::String>,
+        ///The request that made the change (`x-request-id`); `null` for `system`.
+        #[serde(deserialize_with = "::std::option::Option::deserialize")]
+        pub request_id: ::std::option::Option<::std::string::String>,
+        ///What it was done to.
+        pub resource: Resource,
+        ///Through the dashboard, the API, or Portico itself.
+        pub source: Source,
+        ///The client's `User-Agent`, cut at 256 characters; `null` when none was sent.
+        #[serde(deserialize_with = "::std::option::Option::deserialize")]
+        pub user_agent: ::std::option::Option<::std::string::String>,
+    }
+    impl AuditEntry {
+        pub fn builder() -> builder::AuditEntry {
+            Default::default()
+        }
+    }
+    ///One page of a list.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    pub struct AuditEntryList {
+        ///The items on this page.
+        pub data: ::std::vec::Vec<AuditEntry>,
+        ///The `limit` that was applied.
+        pub limit: i32,
+        ///The `offset` that was applied.
+        pub offset: i64,
+        ///How many items match in all (not only on this page).
+        pub total: i64,
+    }
+    impl AuditEntryList {
+        pub fn builder() -> builder::AuditEntryList {
+            Default::default()
+        }
+    }
     ///A new key.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
     #[serde(deny_unknown_fields)]
@@ -170,11 +455,15 @@ end of its grace period, in the past once it has ended; `null` if never rotated.
         pub expires_in_days: ::std::option::Option<::std::num::NonZeroU64>,
         ///1–100 characters.
         pub name: CreateApiKeyRequestName,
-        ///Requests per minute (1–1000000); absent means the deployment's default.
+        /**Requests per minute (1–1000000); absent means the organisation's default (or the
+deployment's).*/
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub rate_limit_rpm: ::std::option::Option<::std::num::NonZeroU64>,
         ///At least one.
         pub scopes: ::std::vec::Vec<Scope>,
+        ///Free-form labels: at most 20 of 1–50 letters, digits, spaces and `-_.:/`.
+        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
+        pub tags: ::std::vec::Vec<::std::string::String>,
     }
     impl CreateApiKeyRequest {
         pub fn builder() -> builder::CreateApiKeyRequest {
@@ -248,6 +537,75 @@ end of its grace period, in the past once it has ended; `null` if never rotated.
     impl CreateDomainRequest {
         pub fn builder() -> builder::CreateDomainRequest {
             Default::default()
+        }
+    }
+    ///Invite someone.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[serde(deny_unknown_fields)]
+    pub struct CreateInvitationRequest {
+        ///Their email: they accept by signing up or signing in with it.
+        pub email: CreateInvitationRequestEmail,
+        ///The role they get. Only owners may invite owners.
+        pub role: Role,
+    }
+    impl CreateInvitationRequest {
+        pub fn builder() -> builder::CreateInvitationRequest {
+            Default::default()
+        }
+    }
+    ///Their email: they accept by signing up or signing in with it.
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[serde(transparent)]
+    pub struct CreateInvitationRequestEmail(::std::string::String);
+    impl ::std::ops::Deref for CreateInvitationRequestEmail {
+        type Target = ::std::string::String;
+        fn deref(&self) -> &::std::string::String {
+            &self.0
+        }
+    }
+    impl ::std::convert::From<CreateInvitationRequestEmail> for ::std::string::String {
+        fn from(value: CreateInvitationRequestEmail) -> Self {
+            value.0
+        }
+    }
+    impl ::std::str::FromStr for CreateInvitationRequestEmail {
+        type Err = self::error::ConversionError;
+        fn from_str(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            if value.chars().count() > 254usize {
+                return Err("longer than 254 characters".into());
+            }
+            Ok(Self(value.to_string()))
+        }
+    }
+    impl ::std::convert::TryFrom<&str> for CreateInvitationRequestEmail {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl ::std::convert::TryFrom<::std::string::String>
+    for CreateInvitationRequestEmail {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: ::std::string::String,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for CreateInvitationRequestEmail {
+        fn deserialize<D>(deserializer: D) -> ::std::result::Result<Self, D::Error>
+        where
+            D: ::serde::Deserializer<'de>,
+        {
+            ::std::string::String::deserialize(deserializer)?
+                .parse()
+                .map_err(|e: self::error::ConversionError| {
+                    <D::Error as ::serde::de::Error>::custom(e.to_string())
+                })
         }
     }
     ///A new link.
@@ -724,6 +1082,19 @@ receiver got, and each attempt with the timestamp and signature it carried.*/
             Default::default()
         }
     }
+    ///What applies where an organisation sets nothing of its own.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    pub struct DeploymentDefaults {
+        ///`/v1` calls per month.
+        pub monthly_quota: i64,
+        ///Requests per minute per key.
+        pub rate_limit_rpm: i32,
+    }
+    impl DeploymentDefaults {
+        pub fn builder() -> builder::DeploymentDefaults {
+            Default::default()
+        }
+    }
     ///A custom domain.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
     pub struct Domain {
@@ -818,7 +1189,7 @@ receiver got, and each attempt with the timestamp and signature it carried.*/
             Default::default()
         }
     }
-    ///A stable, machine-readable error code. The known codes, with the status each is answered with: `invalid_request` (400), `endpoint_not_allowed` (400), `missing_credentials` (401), `invalid_api_key` (401), `key_revoked` (401), `key_expired` (401), `invalid_session` (401), `invalid_credentials` (401), `insufficient_scope` (403), `ip_not_allowed` (403), `domain_not_allowed` (403), `key_blocked` (403), `api_key_forbidden` (403), `not_found` (404), `method_not_allowed` (405), `conflict` (409), `idempotency_in_progress` (409), `version_mismatch` (412), `payload_too_large` (413), `uri_too_long` (414), `unsupported_media_type` (415), `headers_too_large` (431), `validation_failed` (422), `idempotency_key_reused` (422), `rate_limited` (429), `quota_exceeded` (429), `internal` (500), `unavailable` (503). What each means is in the error responses that list it and in /docs/guides/errors.md.
+    ///A stable, machine-readable error code. The known codes, with the status each is answered with: `invalid_request` (400), `endpoint_not_allowed` (400), `missing_credentials` (401), `invalid_api_key` (401), `key_revoked` (401), `key_expired` (401), `invalid_session` (401), `invalid_credentials` (401), `insufficient_scope` (403), `insufficient_role` (403), `ip_not_allowed` (403), `domain_not_allowed` (403), `key_blocked` (403), `api_key_forbidden` (403), `not_found` (404), `method_not_allowed` (405), `conflict` (409), `idempotency_in_progress` (409), `version_mismatch` (412), `payload_too_large` (413), `uri_too_long` (414), `unsupported_media_type` (415), `headers_too_large` (431), `validation_failed` (422), `idempotency_key_reused` (422), `rate_limited` (429), `quota_exceeded` (429), `internal` (500), `unavailable` (503). What each means is in the error responses that list it and in /docs/guides/errors.md.
     #[derive(
         ::serde::Deserialize,
         ::serde::Serialize,
@@ -850,6 +1221,8 @@ receiver got, and each attempt with the timestamp and signature it carried.*/
         InvalidCredentials,
         #[serde(rename = "insufficient_scope")]
         InsufficientScope,
+        #[serde(rename = "insufficient_role")]
+        InsufficientRole,
         #[serde(rename = "ip_not_allowed")]
         IpNotAllowed,
         #[serde(rename = "domain_not_allowed")]
@@ -901,6 +1274,7 @@ receiver got, and each attempt with the timestamp and signature it carried.*/
                 Self::InvalidSession => f.write_str("invalid_session"),
                 Self::InvalidCredentials => f.write_str("invalid_credentials"),
                 Self::InsufficientScope => f.write_str("insufficient_scope"),
+                Self::InsufficientRole => f.write_str("insufficient_role"),
                 Self::IpNotAllowed => f.write_str("ip_not_allowed"),
                 Self::DomainNotAllowed => f.write_str("domain_not_allowed"),
                 Self::KeyBlocked => f.write_str("key_blocked"),
@@ -938,6 +1312,7 @@ receiver got, and each attempt with the timestamp and signature it carried.*/
                 "invalid_session" => Ok(Self::InvalidSession),
                 "invalid_credentials" => Ok(Self::InvalidCredentials),
                 "insufficient_scope" => Ok(Self::InsufficientScope),
+                "insufficient_role" => Ok(Self::InsufficientRole),
                 "ip_not_allowed" => Ok(Self::IpNotAllowed),
                 "domain_not_allowed" => Ok(Self::DomainNotAllowed),
                 "key_blocked" => Ok(Self::KeyBlocked),
@@ -1168,6 +1543,61 @@ trailing dot, at most 253 characters. The pattern is exactly what [`normalize`] 
     }
     impl ImportResult {
         pub fn builder() -> builder::ImportResult {
+            Default::default()
+        }
+    }
+    ///A pending invitation. Its token is shown only when it is created.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    pub struct Invitation {
+        ///When it was made.
+        pub created_at: ::chrono::DateTime<::chrono::offset::Utc>,
+        ///Who may accept it: the email they sign up or sign in with.
+        pub email: ::std::string::String,
+        ///When it stops working: 7 days after it was made.
+        pub expires_at: ::chrono::DateTime<::chrono::offset::Utc>,
+        ///`inv_…`
+        pub id: ::std::string::String,
+        ///Who invited them (`usr_…`).
+        pub invited_by: ::std::string::String,
+        ///The role they get.
+        pub role: Role,
+    }
+    impl Invitation {
+        pub fn builder() -> builder::Invitation {
+            Default::default()
+        }
+    }
+    ///A new invitation and, this once, its token and link.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    pub struct InvitationCreated {
+        ///The invitation.
+        pub invitation: Invitation,
+        /**The invitation token (`pti_…`). Shown here only; Portico keeps its SHA-256. Send it
+(or `url`) to the person invited.*/
+        pub token: ::std::string::String,
+        /**The dashboard link that accepts it (the token is in the fragment, which browsers never
+send to a server).*/
+        pub url: ::std::string::String,
+    }
+    impl InvitationCreated {
+        pub fn builder() -> builder::InvitationCreated {
+            Default::default()
+        }
+    }
+    ///One page of a list.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    pub struct InvitationList {
+        ///The items on this page.
+        pub data: ::std::vec::Vec<Invitation>,
+        ///The `limit` that was applied.
+        pub limit: i32,
+        ///The `offset` that was applied.
+        pub offset: i64,
+        ///How many items match in all (not only on this page).
+        pub total: i64,
+    }
+    impl InvitationList {
+        pub fn builder() -> builder::InvitationList {
             Default::default()
         }
     }
@@ -2034,10 +2464,13 @@ trailing dot, at most 253 characters. The pattern is exactly what [`normalize`] 
             Default::default()
         }
     }
-    ///The signed-in user, their organisation and their role in it.
+    /**The signed-in user, the organisation the session acts in and their role in it, and every
+organisation they belong to.*/
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
     pub struct Me {
-        ///Their organisation.
+        ///Every organisation they belong to, with their role in each, oldest first.
+        pub memberships: ::std::vec::Vec<Membership>,
+        ///The organisation the session acts in (switch with `PUT /api/developer/me/organization`).
         pub organization: Organization,
         ///Their role in it.
         pub role: Role,
@@ -2046,6 +2479,53 @@ trailing dot, at most 253 characters. The pattern is exactly what [`normalize`] 
     }
     impl Me {
         pub fn builder() -> builder::Me {
+            Default::default()
+        }
+    }
+    ///A member of the organisation: a user and their role in it.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    pub struct Member {
+        ///Their sign-in email.
+        pub email: ::std::string::String,
+        ///When they joined.
+        pub joined_at: ::chrono::DateTime<::chrono::offset::Utc>,
+        ///Their role here.
+        pub role: Role,
+        ///The user (`usr_…`).
+        pub user_id: ::std::string::String,
+    }
+    impl Member {
+        pub fn builder() -> builder::Member {
+            Default::default()
+        }
+    }
+    ///One page of a list.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    pub struct MemberList {
+        ///The items on this page.
+        pub data: ::std::vec::Vec<Member>,
+        ///The `limit` that was applied.
+        pub limit: i32,
+        ///The `offset` that was applied.
+        pub offset: i64,
+        ///How many items match in all (not only on this page).
+        pub total: i64,
+    }
+    impl MemberList {
+        pub fn builder() -> builder::MemberList {
+            Default::default()
+        }
+    }
+    ///A user's place in one organisation.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    pub struct Membership {
+        ///The organisation.
+        pub organization: Organization,
+        ///The user's role in it.
+        pub role: Role,
+    }
+    impl Membership {
+        pub fn builder() -> builder::Membership {
             Default::default()
         }
     }
@@ -2061,6 +2541,30 @@ trailing dot, at most 253 characters. The pattern is exactly what [`normalize`] 
     }
     impl Organization {
         pub fn builder() -> builder::Organization {
+            Default::default()
+        }
+    }
+    ///The organisation's settings. `null`: the deployment's default, shown in `defaults`.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    pub struct OrganizationSettings {
+        ///When the organisation was created.
+        pub created_at: ::chrono::DateTime<::chrono::offset::Utc>,
+        /**Requests per minute for keys without their own `rate_limit_rpm`; `null`: the
+deployment's default.*/
+        #[serde(deserialize_with = "::std::option::Option::deserialize")]
+        pub default_rate_limit_rpm: ::std::option::Option<i64>,
+        ///The deployment's defaults, which apply where the settings are `null`.
+        pub defaults: DeploymentDefaults,
+        ///`org_…`
+        pub id: ::std::string::String,
+        ///`/v1` calls per calendar month (UTC); `null`: the deployment's default.
+        #[serde(deserialize_with = "::std::option::Option::deserialize")]
+        pub monthly_quota: ::std::option::Option<i64>,
+        ///The organisation's name.
+        pub name: ::std::string::String,
+    }
+    impl OrganizationSettings {
+        pub fn builder() -> builder::OrganizationSettings {
             Default::default()
         }
     }
@@ -2443,7 +2947,99 @@ its quota was spent in.*/
             Default::default()
         }
     }
-    ///A user's role in their organisation.
+    ///What an entry is about.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    pub struct Resource {
+        ///Its id (`key_…`, `inv_…`, `usr_…`, `dom_…`, `whk_…`, `org_…`).
+        pub id: ::std::string::String,
+        ///The kind of thing.
+        #[serde(rename = "type")]
+        pub type_: ResourceType,
+    }
+    impl Resource {
+        pub fn builder() -> builder::Resource {
+            Default::default()
+        }
+    }
+    ///What kind of thing an entry is about.
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Copy,
+        Debug,
+        Eq,
+        Hash,
+        Ord,
+        PartialEq,
+        PartialOrd
+    )]
+    pub enum ResourceType {
+        #[serde(rename = "organization")]
+        Organization,
+        #[serde(rename = "api_key")]
+        ApiKey,
+        #[serde(rename = "invitation")]
+        Invitation,
+        #[serde(rename = "member")]
+        Member,
+        #[serde(rename = "domain")]
+        Domain,
+        #[serde(rename = "webhook_endpoint")]
+        WebhookEndpoint,
+        #[serde(rename = "user")]
+        User,
+    }
+    impl ::std::fmt::Display for ResourceType {
+        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+            match *self {
+                Self::Organization => f.write_str("organization"),
+                Self::ApiKey => f.write_str("api_key"),
+                Self::Invitation => f.write_str("invitation"),
+                Self::Member => f.write_str("member"),
+                Self::Domain => f.write_str("domain"),
+                Self::WebhookEndpoint => f.write_str("webhook_endpoint"),
+                Self::User => f.write_str("user"),
+            }
+        }
+    }
+    impl ::std::str::FromStr for ResourceType {
+        type Err = self::error::ConversionError;
+        fn from_str(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            match value {
+                "organization" => Ok(Self::Organization),
+                "api_key" => Ok(Self::ApiKey),
+                "invitation" => Ok(Self::Invitation),
+                "member" => Ok(Self::Member),
+                "domain" => Ok(Self::Domain),
+                "webhook_endpoint" => Ok(Self::WebhookEndpoint),
+                "user" => Ok(Self::User),
+                _ => Err("invalid value".into()),
+            }
+        }
+    }
+    impl ::std::convert::TryFrom<&str> for ResourceType {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl ::std::convert::TryFrom<::std::string::String> for ResourceType {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: ::std::string::String,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    /**A user's role in an organisation. Each role can do everything the roles below it can:
+`viewer` reads; `developer` also manages keys, domains and webhooks and uses the
+playground; `admin` also manages members, invitations and the organisation's
+settings, and reads the audit log; `owner` also manages owners.*/
     #[derive(
         ::serde::Deserialize,
         ::serde::Serialize,
@@ -2459,11 +3055,20 @@ its quota was spent in.*/
     pub enum Role {
         #[serde(rename = "owner")]
         Owner,
+        #[serde(rename = "admin")]
+        Admin,
+        #[serde(rename = "developer")]
+        Developer,
+        #[serde(rename = "viewer")]
+        Viewer,
     }
     impl ::std::fmt::Display for Role {
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Owner => f.write_str("owner"),
+                Self::Admin => f.write_str("admin"),
+                Self::Developer => f.write_str("developer"),
+                Self::Viewer => f.write_str("viewer"),
             }
         }
     }
@@ -2474,6 +3079,9 @@ its quota was spent in.*/
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
             match value {
                 "owner" => Ok(Self::Owner),
+                "admin" => Ok(Self::Admin),
+                "developer" => Ok(Self::Developer),
+                "viewer" => Ok(Self::Viewer),
                 _ => Err("invalid value".into()),
             }
         }
@@ -2558,6 +3166,8 @@ grants the matching `…:read`.*/
         KeysRead,
         #[serde(rename = "keys:write")]
         KeysWrite,
+        #[serde(rename = "audit:read")]
+        AuditRead,
     }
     impl ::std::fmt::Display for Scope {
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
@@ -2572,6 +3182,7 @@ grants the matching `…:read`.*/
                 Self::JobsRead => f.write_str("jobs:read"),
                 Self::KeysRead => f.write_str("keys:read"),
                 Self::KeysWrite => f.write_str("keys:write"),
+                Self::AuditRead => f.write_str("audit:read"),
             }
         }
     }
@@ -2591,6 +3202,7 @@ grants the matching `…:read`.*/
                 "jobs:read" => Ok(Self::JobsRead),
                 "keys:read" => Ok(Self::KeysRead),
                 "keys:write" => Ok(Self::KeysWrite),
+                "audit:read" => Ok(Self::AuditRead),
                 _ => Err("invalid value".into()),
             }
         }
@@ -2656,13 +3268,19 @@ endpoint was disabled, or its address refused).*/
             Default::default()
         }
     }
-    ///Sign up: a new user and the organisation they own.
+    /**Sign up: a new user and the organisation they own — or, with `invitation_token`, the
+organisation that invited them.*/
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
     pub struct SignupRequest {
-        ///The sign-in email; must be unused.
+        ///The sign-in email; must be unused (and, with `invitation_token`, the one invited).
         pub email: SignupRequestEmail,
-        ///The new organisation's name, 1–100 characters.
-        pub organization_name: SignupRequestOrganizationName,
+        ///An invitation (`pti_…`): join its organisation with its role instead of creating one.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub invitation_token: ::std::option::Option<::std::string::String>,
+        /**The new organisation's name, 1–100 characters. Required unless `invitation_token` is
+given (then it is not used).*/
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub organization_name: ::std::option::Option<::std::string::String>,
         ///At least 10 characters (at most 1024).
         pub password: SignupRequestPassword,
     }
@@ -2671,7 +3289,7 @@ endpoint was disabled, or its address refused).*/
             Default::default()
         }
     }
-    ///The sign-in email; must be unused.
+    ///The sign-in email; must be unused (and, with `invitation_token`, the one invited).
     #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     #[serde(transparent)]
     pub struct SignupRequestEmail(::std::string::String);
@@ -2714,64 +3332,6 @@ endpoint was disabled, or its address refused).*/
         }
     }
     impl<'de> ::serde::Deserialize<'de> for SignupRequestEmail {
-        fn deserialize<D>(deserializer: D) -> ::std::result::Result<Self, D::Error>
-        where
-            D: ::serde::Deserializer<'de>,
-        {
-            ::std::string::String::deserialize(deserializer)?
-                .parse()
-                .map_err(|e: self::error::ConversionError| {
-                    <D::Error as ::serde::de::Error>::custom(e.to_string())
-                })
-        }
-    }
-    ///The new organisation's name, 1–100 characters.
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
-    #[serde(transparent)]
-    pub struct SignupRequestOrganizationName(::std::string::String);
-    impl ::std::ops::Deref for SignupRequestOrganizationName {
-        type Target = ::std::string::String;
-        fn deref(&self) -> &::std::string::String {
-            &self.0
-        }
-    }
-    impl ::std::convert::From<SignupRequestOrganizationName> for ::std::string::String {
-        fn from(value: SignupRequestOrganizationName) -> Self {
-            value.0
-        }
-    }
-    impl ::std::str::FromStr for SignupRequestOrganizationName {
-        type Err = self::error::ConversionError;
-        fn from_str(
-            value: &str,
-        ) -> ::std::result::Result<Self, self::error::ConversionError> {
-            if value.chars().count() > 100usize {
-                return Err("longer than 100 characters".into());
-            }
-            if value.chars().count() < 1usize {
-                return Err("shorter than 1 characters".into());
-            }
-            Ok(Self(value.to_string()))
-        }
-    }
-    impl ::std::convert::TryFrom<&str> for SignupRequestOrganizationName {
-        type Error = self::error::ConversionError;
-        fn try_from(
-            value: &str,
-        ) -> ::std::result::Result<Self, self::error::ConversionError> {
-            value.parse()
-        }
-    }
-    impl ::std::convert::TryFrom<::std::string::String>
-    for SignupRequestOrganizationName {
-        type Error = self::error::ConversionError;
-        fn try_from(
-            value: ::std::string::String,
-        ) -> ::std::result::Result<Self, self::error::ConversionError> {
-            value.parse()
-        }
-    }
-    impl<'de> ::serde::Deserialize<'de> for SignupRequestOrganizationName {
         fn deserialize<D>(deserializer: D) -> ::std::result::Result<Self, D::Error>
         where
             D: ::serde::Deserializer<'de>,
@@ -2840,6 +3400,77 @@ endpoint was disabled, or its address refused).*/
                 })
         }
     }
+    ///Through what the change was made.
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Copy,
+        Debug,
+        Eq,
+        Hash,
+        Ord,
+        PartialEq,
+        PartialOrd
+    )]
+    pub enum Source {
+        #[serde(rename = "dashboard")]
+        Dashboard,
+        #[serde(rename = "api")]
+        Api,
+        #[serde(rename = "system")]
+        System,
+    }
+    impl ::std::fmt::Display for Source {
+        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+            match *self {
+                Self::Dashboard => f.write_str("dashboard"),
+                Self::Api => f.write_str("api"),
+                Self::System => f.write_str("system"),
+            }
+        }
+    }
+    impl ::std::str::FromStr for Source {
+        type Err = self::error::ConversionError;
+        fn from_str(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            match value {
+                "dashboard" => Ok(Self::Dashboard),
+                "api" => Ok(Self::Api),
+                "system" => Ok(Self::System),
+                _ => Err("invalid value".into()),
+            }
+        }
+    }
+    impl ::std::convert::TryFrom<&str> for Source {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl ::std::convert::TryFrom<::std::string::String> for Source {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: ::std::string::String,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    ///Switch the session to another of the user's organisations.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[serde(deny_unknown_fields)]
+    pub struct SwitchOrganizationRequest {
+        ///One of the user's organisations (`org_…`, from `memberships`).
+        pub organization_id: ::std::string::String,
+    }
+    impl SwitchOrganizationRequest {
+        pub fn builder() -> builder::SwitchOrganizationRequest {
+            Default::default()
+        }
+    }
     /**Changes to a key. Absent fields stay as they are; `null` clears `expires_at`,
 `rate_limit_rpm` and `blocked_reason`. The scopes and the key itself cannot change:
 create a new key for that.*/
@@ -2864,9 +3495,12 @@ create a new key for that.*/
         ///A new name, 1–100 characters.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub name: ::std::option::Option<UpdateApiKeyRequestName>,
-        ///Requests per minute (1–1000000); `null`: the deployment's default.
+        ///Requests per minute (1–1000000); `null`: the organisation's default (or the deployment's).
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub rate_limit_rpm: ::std::option::Option<i64>,
+        ///New tags, replacing the old (at most 20); `[]` removes them all.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub tags: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
     }
     impl UpdateApiKeyRequest {
         pub fn builder() -> builder::UpdateApiKeyRequest {
@@ -3057,6 +3691,97 @@ create a new key for that.*/
         }
     }
     impl<'de> ::serde::Deserialize<'de> for UpdateLinkRequestUrl {
+        fn deserialize<D>(deserializer: D) -> ::std::result::Result<Self, D::Error>
+        where
+            D: ::serde::Deserializer<'de>,
+        {
+            ::std::string::String::deserialize(deserializer)?
+                .parse()
+                .map_err(|e: self::error::ConversionError| {
+                    <D::Error as ::serde::de::Error>::custom(e.to_string())
+                })
+        }
+    }
+    ///A new role for a member.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[serde(deny_unknown_fields)]
+    pub struct UpdateMemberRequest {
+        ///The role to give. Only owners may make or unmake owners; the last owner stays one.
+        pub role: Role,
+    }
+    impl UpdateMemberRequest {
+        pub fn builder() -> builder::UpdateMemberRequest {
+            Default::default()
+        }
+    }
+    /**Changes to the organisation's settings. Absent fields stay as they are; `null` returns
+`monthly_quota` or `default_rate_limit_rpm` to the deployment's default.*/
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[serde(deny_unknown_fields)]
+    pub struct UpdateOrganizationRequest {
+        /**Requests per minute (1–1000000) for keys without their own limit; `null`: the
+deployment's default.*/
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub default_rate_limit_rpm: ::std::option::Option<::std::num::NonZeroU64>,
+        ///`/v1` calls per month, 0–10¹²; `null`: the deployment's default. Takes effect at once.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub monthly_quota: ::std::option::Option<i64>,
+        ///A new name, 1–100 characters.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub name: ::std::option::Option<UpdateOrganizationRequestName>,
+    }
+    impl UpdateOrganizationRequest {
+        pub fn builder() -> builder::UpdateOrganizationRequest {
+            Default::default()
+        }
+    }
+    ///A new name, 1–100 characters.
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[serde(transparent)]
+    pub struct UpdateOrganizationRequestName(::std::string::String);
+    impl ::std::ops::Deref for UpdateOrganizationRequestName {
+        type Target = ::std::string::String;
+        fn deref(&self) -> &::std::string::String {
+            &self.0
+        }
+    }
+    impl ::std::convert::From<UpdateOrganizationRequestName> for ::std::string::String {
+        fn from(value: UpdateOrganizationRequestName) -> Self {
+            value.0
+        }
+    }
+    impl ::std::str::FromStr for UpdateOrganizationRequestName {
+        type Err = self::error::ConversionError;
+        fn from_str(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            if value.chars().count() > 100usize {
+                return Err("longer than 100 characters".into());
+            }
+            if value.chars().count() < 1usize {
+                return Err("shorter than 1 characters".into());
+            }
+            Ok(Self(value.to_string()))
+        }
+    }
+    impl ::std::convert::TryFrom<&str> for UpdateOrganizationRequestName {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl ::std::convert::TryFrom<::std::string::String>
+    for UpdateOrganizationRequestName {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: ::std::string::String,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for UpdateOrganizationRequestName {
         fn deserialize<D>(deserializer: D) -> ::std::result::Result<Self, D::Error>
         where
             D: ::serde::Deserializer<'de>,
@@ -3459,6 +4184,105 @@ deliveries in a row, is disabled (see `disabled_reason`).*/
     /// Types for composing complex structures.
     pub mod builder {
         #[derive(Clone, Debug)]
+        pub struct AcceptInvitationRequest {
+            token: ::std::result::Result<::std::string::String, ::std::string::String>,
+        }
+        impl ::std::default::Default for AcceptInvitationRequest {
+            fn default() -> Self {
+                Self {
+                    token: Err("no value supplied for token".to_string()),
+                }
+            }
+        }
+        impl AcceptInvitationRequest {
+            pub fn token<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.token = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for token: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<AcceptInvitationRequest>
+        for super::AcceptInvitationRequest {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: AcceptInvitationRequest,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self { token: value.token? })
+            }
+        }
+        impl ::std::convert::From<super::AcceptInvitationRequest>
+        for AcceptInvitationRequest {
+            fn from(value: super::AcceptInvitationRequest) -> Self {
+                Self { token: Ok(value.token) }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct Actor {
+            id: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            type_: ::std::result::Result<super::ActorType, ::std::string::String>,
+        }
+        impl ::std::default::Default for Actor {
+            fn default() -> Self {
+                Self {
+                    id: Err("no value supplied for id".to_string()),
+                    type_: Err("no value supplied for type_".to_string()),
+                }
+            }
+        }
+        impl Actor {
+            pub fn id<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.id = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for id: {e}"));
+                self
+            }
+            pub fn type_<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<super::ActorType>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.type_ = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for type_: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<Actor> for super::Actor {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: Actor,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    id: value.id?,
+                    type_: value.type_?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::Actor> for Actor {
+            fn from(value: super::Actor) -> Self {
+                Self {
+                    id: Ok(value.id),
+                    type_: Ok(value.type_),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
         pub struct ApiKey {
             allowed_ips: ::std::result::Result<
                 ::std::vec::Vec<::std::string::String>,
@@ -3504,6 +4328,10 @@ deliveries in a row, is disabled (see `disabled_reason`).*/
                 ::std::option::Option<i64>,
                 ::std::string::String,
             >,
+            revoked_by: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
             rotated_at: ::std::result::Result<
                 ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
                 ::std::string::String,
@@ -3517,8 +4345,16 @@ deliveries in a row, is disabled (see `disabled_reason`).*/
                 ::std::string::String,
             >,
             status: ::std::result::Result<super::KeyStatus, ::std::string::String>,
+            tags: ::std::result::Result<
+                ::std::vec::Vec<::std::string::String>,
+                ::std::string::String,
+            >,
             updated_at: ::std::result::Result<
                 ::chrono::DateTime<::chrono::offset::Utc>,
+                ::std::string::String,
+            >,
+            updated_by: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
                 ::std::string::String,
             >,
             version: ::std::result::Result<i64, ::std::string::String>,
@@ -3546,11 +4382,14 @@ deliveries in a row, is disabled (see `disabled_reason`).*/
                     rate_limit_rpm: Err(
                         "no value supplied for rate_limit_rpm".to_string(),
                     ),
+                    revoked_by: Err("no value supplied for revoked_by".to_string()),
                     rotated_at: Err("no value supplied for rotated_at".to_string()),
                     rotated_from: Err("no value supplied for rotated_from".to_string()),
                     scopes: Err("no value supplied for scopes".to_string()),
                     status: Err("no value supplied for status".to_string()),
+                    tags: Err("no value supplied for tags".to_string()),
                     updated_at: Err("no value supplied for updated_at".to_string()),
+                    updated_by: Err("no value supplied for updated_by".to_string()),
                     version: Err("no value supplied for version".to_string()),
                 }
             }
@@ -3734,6 +4573,18 @@ deliveries in a row, is disabled (see `disabled_reason`).*/
                     });
                 self
             }
+            pub fn revoked_by<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.revoked_by = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for revoked_by: {e}")
+                    });
+                self
+            }
             pub fn rotated_at<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<
@@ -3784,6 +4635,18 @@ deliveries in a row, is disabled (see `disabled_reason`).*/
                     });
                 self
             }
+            pub fn tags<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::vec::Vec<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.tags = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for tags: {e}")
+                    });
+                self
+            }
             pub fn updated_at<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::chrono::DateTime<::chrono::offset::Utc>>,
@@ -3793,6 +4656,18 @@ deliveries in a row, is disabled (see `disabled_reason`).*/
                     .try_into()
                     .map_err(|e| {
                         format!("error converting supplied value for updated_at: {e}")
+                    });
+                self
+            }
+            pub fn updated_by<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.updated_by = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for updated_by: {e}")
                     });
                 self
             }
@@ -3829,11 +4704,14 @@ deliveries in a row, is disabled (see `disabled_reason`).*/
                     prefix: value.prefix?,
                     previous_secret_expires_at: value.previous_secret_expires_at?,
                     rate_limit_rpm: value.rate_limit_rpm?,
+                    revoked_by: value.revoked_by?,
                     rotated_at: value.rotated_at?,
                     rotated_from: value.rotated_from?,
                     scopes: value.scopes?,
                     status: value.status?,
+                    tags: value.tags?,
                     updated_at: value.updated_at?,
+                    updated_by: value.updated_by?,
                     version: value.version?,
                 })
             }
@@ -3855,11 +4733,14 @@ deliveries in a row, is disabled (see `disabled_reason`).*/
                     prefix: Ok(value.prefix),
                     previous_secret_expires_at: Ok(value.previous_secret_expires_at),
                     rate_limit_rpm: Ok(value.rate_limit_rpm),
+                    revoked_by: Ok(value.revoked_by),
                     rotated_at: Ok(value.rotated_at),
                     rotated_from: Ok(value.rotated_from),
                     scopes: Ok(value.scopes),
                     status: Ok(value.status),
+                    tags: Ok(value.tags),
                     updated_at: Ok(value.updated_at),
+                    updated_by: Ok(value.updated_by),
                     version: Ok(value.version),
                 }
             }
@@ -3911,6 +4792,10 @@ deliveries in a row, is disabled (see `disabled_reason`).*/
                 ::std::option::Option<i64>,
                 ::std::string::String,
             >,
+            revoked_by: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
             rotated_at: ::std::result::Result<
                 ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
                 ::std::string::String,
@@ -3924,8 +4809,16 @@ deliveries in a row, is disabled (see `disabled_reason`).*/
                 ::std::string::String,
             >,
             status: ::std::result::Result<super::KeyStatus, ::std::string::String>,
+            tags: ::std::result::Result<
+                ::std::vec::Vec<::std::string::String>,
+                ::std::string::String,
+            >,
             updated_at: ::std::result::Result<
                 ::chrono::DateTime<::chrono::offset::Utc>,
+                ::std::string::String,
+            >,
+            updated_by: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
                 ::std::string::String,
             >,
             version: ::std::result::Result<i64, ::std::string::String>,
@@ -3954,11 +4847,14 @@ deliveries in a row, is disabled (see `disabled_reason`).*/
                     rate_limit_rpm: Err(
                         "no value supplied for rate_limit_rpm".to_string(),
                     ),
+                    revoked_by: Err("no value supplied for revoked_by".to_string()),
                     rotated_at: Err("no value supplied for rotated_at".to_string()),
                     rotated_from: Err("no value supplied for rotated_from".to_string()),
                     scopes: Err("no value supplied for scopes".to_string()),
                     status: Err("no value supplied for status".to_string()),
+                    tags: Err("no value supplied for tags".to_string()),
                     updated_at: Err("no value supplied for updated_at".to_string()),
+                    updated_by: Err("no value supplied for updated_by".to_string()),
                     version: Err("no value supplied for version".to_string()),
                 }
             }
@@ -4154,6 +5050,18 @@ deliveries in a row, is disabled (see `disabled_reason`).*/
                     });
                 self
             }
+            pub fn revoked_by<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.revoked_by = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for revoked_by: {e}")
+                    });
+                self
+            }
             pub fn rotated_at<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<
@@ -4204,6 +5112,18 @@ deliveries in a row, is disabled (see `disabled_reason`).*/
                     });
                 self
             }
+            pub fn tags<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::vec::Vec<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.tags = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for tags: {e}")
+                    });
+                self
+            }
             pub fn updated_at<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::chrono::DateTime<::chrono::offset::Utc>>,
@@ -4213,6 +5133,18 @@ deliveries in a row, is disabled (see `disabled_reason`).*/
                     .try_into()
                     .map_err(|e| {
                         format!("error converting supplied value for updated_at: {e}")
+                    });
+                self
+            }
+            pub fn updated_by<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.updated_by = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for updated_by: {e}")
                     });
                 self
             }
@@ -4250,11 +5182,14 @@ deliveries in a row, is disabled (see `disabled_reason`).*/
                     prefix: value.prefix?,
                     previous_secret_expires_at: value.previous_secret_expires_at?,
                     rate_limit_rpm: value.rate_limit_rpm?,
+                    revoked_by: value.revoked_by?,
                     rotated_at: value.rotated_at?,
                     rotated_from: value.rotated_from?,
                     scopes: value.scopes?,
                     status: value.status?,
+                    tags: value.tags?,
                     updated_at: value.updated_at?,
+                    updated_by: value.updated_by?,
                     version: value.version?,
                 })
             }
@@ -4277,11 +5212,14 @@ deliveries in a row, is disabled (see `disabled_reason`).*/
                     prefix: Ok(value.prefix),
                     previous_secret_expires_at: Ok(value.previous_secret_expires_at),
                     rate_limit_rpm: Ok(value.rate_limit_rpm),
+                    revoked_by: Ok(value.revoked_by),
                     rotated_at: Ok(value.rotated_at),
                     rotated_from: Ok(value.rotated_from),
                     scopes: Ok(value.scopes),
                     status: Ok(value.status),
+                    tags: Ok(value.tags),
                     updated_at: Ok(value.updated_at),
+                    updated_by: Ok(value.updated_by),
                     version: Ok(value.version),
                 }
             }
@@ -4380,6 +5318,298 @@ deliveries in a row, is disabled (see `disabled_reason`).*/
             }
         }
         #[derive(Clone, Debug)]
+        pub struct AuditEntry {
+            action: ::std::result::Result<super::AuditAction, ::std::string::String>,
+            actor: ::std::result::Result<super::Actor, ::std::string::String>,
+            changes: ::std::result::Result<
+                ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+                ::std::string::String,
+            >,
+            created_at: ::std::result::Result<
+                ::chrono::DateTime<::chrono::offset::Utc>,
+                ::std::string::String,
+            >,
+            id: ::std::result::Result<::std::string::String, ::std::string::String>,
+            ip: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            request_id: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            resource: ::std::result::Result<super::Resource, ::std::string::String>,
+            source: ::std::result::Result<super::Source, ::std::string::String>,
+            user_agent: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+        }
+        impl ::std::default::Default for AuditEntry {
+            fn default() -> Self {
+                Self {
+                    action: Err("no value supplied for action".to_string()),
+                    actor: Err("no value supplied for actor".to_string()),
+                    changes: Err("no value supplied for changes".to_string()),
+                    created_at: Err("no value supplied for created_at".to_string()),
+                    id: Err("no value supplied for id".to_string()),
+                    ip: Err("no value supplied for ip".to_string()),
+                    request_id: Err("no value supplied for request_id".to_string()),
+                    resource: Err("no value supplied for resource".to_string()),
+                    source: Err("no value supplied for source".to_string()),
+                    user_agent: Err("no value supplied for user_agent".to_string()),
+                }
+            }
+        }
+        impl AuditEntry {
+            pub fn action<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<super::AuditAction>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.action = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for action: {e}")
+                    });
+                self
+            }
+            pub fn actor<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<super::Actor>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.actor = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for actor: {e}")
+                    });
+                self
+            }
+            pub fn changes<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<
+                    ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+                >,
+                T::Error: ::std::fmt::Display,
+            {
+                self.changes = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for changes: {e}")
+                    });
+                self
+            }
+            pub fn created_at<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::chrono::DateTime<::chrono::offset::Utc>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.created_at = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for created_at: {e}")
+                    });
+                self
+            }
+            pub fn id<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.id = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for id: {e}"));
+                self
+            }
+            pub fn ip<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.ip = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for ip: {e}"));
+                self
+            }
+            pub fn request_id<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.request_id = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for request_id: {e}")
+                    });
+                self
+            }
+            pub fn resource<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<super::Resource>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.resource = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for resource: {e}")
+                    });
+                self
+            }
+            pub fn source<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<super::Source>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.source = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for source: {e}")
+                    });
+                self
+            }
+            pub fn user_agent<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.user_agent = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for user_agent: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<AuditEntry> for super::AuditEntry {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: AuditEntry,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    action: value.action?,
+                    actor: value.actor?,
+                    changes: value.changes?,
+                    created_at: value.created_at?,
+                    id: value.id?,
+                    ip: value.ip?,
+                    request_id: value.request_id?,
+                    resource: value.resource?,
+                    source: value.source?,
+                    user_agent: value.user_agent?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::AuditEntry> for AuditEntry {
+            fn from(value: super::AuditEntry) -> Self {
+                Self {
+                    action: Ok(value.action),
+                    actor: Ok(value.actor),
+                    changes: Ok(value.changes),
+                    created_at: Ok(value.created_at),
+                    id: Ok(value.id),
+                    ip: Ok(value.ip),
+                    request_id: Ok(value.request_id),
+                    resource: Ok(value.resource),
+                    source: Ok(value.source),
+                    user_agent: Ok(value.user_agent),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct AuditEntryList {
+            data: ::std::result::Result<
+                ::std::vec::Vec<super::AuditEntry>,
+                ::std::string::String,
+            >,
+            limit: ::std::result::Result<i32, ::std::string::String>,
+            offset: ::std::result::Result<i64, ::std::string::String>,
+            total: ::std::result::Result<i64, ::std::string::String>,
+        }
+        impl ::std::default::Default for AuditEntryList {
+            fn default() -> Self {
+                Self {
+                    data: Err("no value supplied for data".to_string()),
+                    limit: Err("no value supplied for limit".to_string()),
+                    offset: Err("no value supplied for offset".to_string()),
+                    total: Err("no value supplied for total".to_string()),
+                }
+            }
+        }
+        impl AuditEntryList {
+            pub fn data<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::vec::Vec<super::AuditEntry>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.data = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for data: {e}")
+                    });
+                self
+            }
+            pub fn limit<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<i32>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.limit = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for limit: {e}")
+                    });
+                self
+            }
+            pub fn offset<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<i64>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.offset = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for offset: {e}")
+                    });
+                self
+            }
+            pub fn total<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<i64>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.total = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for total: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<AuditEntryList> for super::AuditEntryList {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: AuditEntryList,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    data: value.data?,
+                    limit: value.limit?,
+                    offset: value.offset?,
+                    total: value.total?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::AuditEntryList> for AuditEntryList {
+            fn from(value: super::AuditEntryList) -> Self {
+                Self {
+                    data: Ok(value.data),
+                    limit: Ok(value.limit),
+                    offset: Ok(value.offset),
+                    total: Ok(value.total),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
         pub struct CreateApiKeyRequest {
             allowed_ips: ::std::result::Result<
                 ::std::vec::Vec<::std::string::String>,
@@ -4409,6 +5639,10 @@ deliveries in a row, is disabled (see `disabled_reason`).*/
                 ::std::vec::Vec<super::Scope>,
                 ::std::string::String,
             >,
+            tags: ::std::result::Result<
+                ::std::vec::Vec<::std::string::String>,
+                ::std::string::String,
+            >,
         }
         impl ::std::default::Default for CreateApiKeyRequest {
             fn default() -> Self {
@@ -4420,6 +5654,7 @@ deliveries in a row, is disabled (see `disabled_reason`).*/
                     name: Err("no value supplied for name".to_string()),
                     rate_limit_rpm: Ok(Default::default()),
                     scopes: Err("no value supplied for scopes".to_string()),
+                    tags: Ok(Default::default()),
                 }
             }
         }
@@ -4518,6 +5753,18 @@ deliveries in a row, is disabled (see `disabled_reason`).*/
                     });
                 self
             }
+            pub fn tags<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::vec::Vec<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.tags = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for tags: {e}")
+                    });
+                self
+            }
         }
         impl ::std::convert::TryFrom<CreateApiKeyRequest>
         for super::CreateApiKeyRequest {
@@ -4533,6 +5780,7 @@ deliveries in a row, is disabled (see `disabled_reason`).*/
                     name: value.name?,
                     rate_limit_rpm: value.rate_limit_rpm?,
                     scopes: value.scopes?,
+                    tags: value.tags?,
                 })
             }
         }
@@ -4546,6 +5794,7 @@ deliveries in a row, is disabled (see `disabled_reason`).*/
                     name: Ok(value.name),
                     rate_limit_rpm: Ok(value.rate_limit_rpm),
                     scopes: Ok(value.scopes),
+                    tags: Ok(value.tags),
                 }
             }
         }
@@ -4587,6 +5836,69 @@ deliveries in a row, is disabled (see `disabled_reason`).*/
             fn from(value: super::CreateDomainRequest) -> Self {
                 Self {
                     hostname: Ok(value.hostname),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct CreateInvitationRequest {
+            email: ::std::result::Result<
+                super::CreateInvitationRequestEmail,
+                ::std::string::String,
+            >,
+            role: ::std::result::Result<super::Role, ::std::string::String>,
+        }
+        impl ::std::default::Default for CreateInvitationRequest {
+            fn default() -> Self {
+                Self {
+                    email: Err("no value supplied for email".to_string()),
+                    role: Err("no value supplied for role".to_string()),
+                }
+            }
+        }
+        impl CreateInvitationRequest {
+            pub fn email<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<super::CreateInvitationRequestEmail>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.email = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for email: {e}")
+                    });
+                self
+            }
+            pub fn role<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<super::Role>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.role = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for role: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<CreateInvitationRequest>
+        for super::CreateInvitationRequest {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: CreateInvitationRequest,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    email: value.email?,
+                    role: value.role?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::CreateInvitationRequest>
+        for CreateInvitationRequest {
+            fn from(value: super::CreateInvitationRequest) -> Self {
+                Self {
+                    email: Ok(value.email),
+                    role: Ok(value.role),
                 }
             }
         }
@@ -5380,6 +6692,70 @@ deliveries in a row, is disabled (see `disabled_reason`).*/
             }
         }
         #[derive(Clone, Debug)]
+        pub struct DeploymentDefaults {
+            monthly_quota: ::std::result::Result<i64, ::std::string::String>,
+            rate_limit_rpm: ::std::result::Result<i32, ::std::string::String>,
+        }
+        impl ::std::default::Default for DeploymentDefaults {
+            fn default() -> Self {
+                Self {
+                    monthly_quota: Err(
+                        "no value supplied for monthly_quota".to_string(),
+                    ),
+                    rate_limit_rpm: Err(
+                        "no value supplied for rate_limit_rpm".to_string(),
+                    ),
+                }
+            }
+        }
+        impl DeploymentDefaults {
+            pub fn monthly_quota<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<i64>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.monthly_quota = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for monthly_quota: {e}")
+                    });
+                self
+            }
+            pub fn rate_limit_rpm<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<i32>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.rate_limit_rpm = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for rate_limit_rpm: {e}"
+                        )
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<DeploymentDefaults> for super::DeploymentDefaults {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: DeploymentDefaults,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    monthly_quota: value.monthly_quota?,
+                    rate_limit_rpm: value.rate_limit_rpm?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::DeploymentDefaults> for DeploymentDefaults {
+            fn from(value: super::DeploymentDefaults) -> Self {
+                Self {
+                    monthly_quota: Ok(value.monthly_quota),
+                    rate_limit_rpm: Ok(value.rate_limit_rpm),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
         pub struct Domain {
             created_at: ::std::result::Result<
                 ::chrono::DateTime<::chrono::offset::Utc>,
@@ -5781,6 +7157,302 @@ deliveries in a row, is disabled (see `disabled_reason`).*/
                     created: Ok(value.created),
                     errors: Ok(value.errors),
                     skipped: Ok(value.skipped),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct Invitation {
+            created_at: ::std::result::Result<
+                ::chrono::DateTime<::chrono::offset::Utc>,
+                ::std::string::String,
+            >,
+            email: ::std::result::Result<::std::string::String, ::std::string::String>,
+            expires_at: ::std::result::Result<
+                ::chrono::DateTime<::chrono::offset::Utc>,
+                ::std::string::String,
+            >,
+            id: ::std::result::Result<::std::string::String, ::std::string::String>,
+            invited_by: ::std::result::Result<
+                ::std::string::String,
+                ::std::string::String,
+            >,
+            role: ::std::result::Result<super::Role, ::std::string::String>,
+        }
+        impl ::std::default::Default for Invitation {
+            fn default() -> Self {
+                Self {
+                    created_at: Err("no value supplied for created_at".to_string()),
+                    email: Err("no value supplied for email".to_string()),
+                    expires_at: Err("no value supplied for expires_at".to_string()),
+                    id: Err("no value supplied for id".to_string()),
+                    invited_by: Err("no value supplied for invited_by".to_string()),
+                    role: Err("no value supplied for role".to_string()),
+                }
+            }
+        }
+        impl Invitation {
+            pub fn created_at<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::chrono::DateTime<::chrono::offset::Utc>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.created_at = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for created_at: {e}")
+                    });
+                self
+            }
+            pub fn email<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.email = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for email: {e}")
+                    });
+                self
+            }
+            pub fn expires_at<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::chrono::DateTime<::chrono::offset::Utc>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.expires_at = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for expires_at: {e}")
+                    });
+                self
+            }
+            pub fn id<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.id = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for id: {e}"));
+                self
+            }
+            pub fn invited_by<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.invited_by = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for invited_by: {e}")
+                    });
+                self
+            }
+            pub fn role<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<super::Role>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.role = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for role: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<Invitation> for super::Invitation {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: Invitation,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    created_at: value.created_at?,
+                    email: value.email?,
+                    expires_at: value.expires_at?,
+                    id: value.id?,
+                    invited_by: value.invited_by?,
+                    role: value.role?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::Invitation> for Invitation {
+            fn from(value: super::Invitation) -> Self {
+                Self {
+                    created_at: Ok(value.created_at),
+                    email: Ok(value.email),
+                    expires_at: Ok(value.expires_at),
+                    id: Ok(value.id),
+                    invited_by: Ok(value.invited_by),
+                    role: Ok(value.role),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct InvitationCreated {
+            invitation: ::std::result::Result<super::Invitation, ::std::string::String>,
+            token: ::std::result::Result<::std::string::String, ::std::string::String>,
+            url: ::std::result::Result<::std::string::String, ::std::string::String>,
+        }
+        impl ::std::default::Default for InvitationCreated {
+            fn default() -> Self {
+                Self {
+                    invitation: Err("no value supplied for invitation".to_string()),
+                    token: Err("no value supplied for token".to_string()),
+                    url: Err("no value supplied for url".to_string()),
+                }
+            }
+        }
+        impl InvitationCreated {
+            pub fn invitation<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<super::Invitation>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.invitation = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for invitation: {e}")
+                    });
+                self
+            }
+            pub fn token<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.token = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for token: {e}")
+                    });
+                self
+            }
+            pub fn url<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.url = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for url: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<InvitationCreated> for super::InvitationCreated {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: InvitationCreated,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    invitation: value.invitation?,
+                    token: value.token?,
+                    url: value.url?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::InvitationCreated> for InvitationCreated {
+            fn from(value: super::InvitationCreated) -> Self {
+                Self {
+                    invitation: Ok(value.invitation),
+                    token: Ok(value.token),
+                    url: Ok(value.url),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct InvitationList {
+            data: ::std::result::Result<
+                ::std::vec::Vec<super::Invitation>,
+                ::std::string::String,
+            >,
+            limit: ::std::result::Result<i32, ::std::string::String>,
+            offset: ::std::result::Result<i64, ::std::string::String>,
+            total: ::std::result::Result<i64, ::std::string::String>,
+        }
+        impl ::std::default::Default for InvitationList {
+            fn default() -> Self {
+                Self {
+                    data: Err("no value supplied for data".to_string()),
+                    limit: Err("no value supplied for limit".to_string()),
+                    offset: Err("no value supplied for offset".to_string()),
+                    total: Err("no value supplied for total".to_string()),
+                }
+            }
+        }
+        impl InvitationList {
+            pub fn data<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::vec::Vec<super::Invitation>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.data = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for data: {e}")
+                    });
+                self
+            }
+            pub fn limit<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<i32>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.limit = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for limit: {e}")
+                    });
+                self
+            }
+            pub fn offset<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<i64>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.offset = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for offset: {e}")
+                    });
+                self
+            }
+            pub fn total<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<i64>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.total = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for total: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<InvitationList> for super::InvitationList {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: InvitationList,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    data: value.data?,
+                    limit: value.limit?,
+                    offset: value.offset?,
+                    total: value.total?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::InvitationList> for InvitationList {
+            fn from(value: super::InvitationList) -> Self {
+                Self {
+                    data: Ok(value.data),
+                    limit: Ok(value.limit),
+                    offset: Ok(value.offset),
+                    total: Ok(value.total),
                 }
             }
         }
@@ -7502,6 +9174,10 @@ deliveries in a row, is disabled (see `disabled_reason`).*/
         }
         #[derive(Clone, Debug)]
         pub struct Me {
+            memberships: ::std::result::Result<
+                ::std::vec::Vec<super::Membership>,
+                ::std::string::String,
+            >,
             organization: ::std::result::Result<
                 super::Organization,
                 ::std::string::String,
@@ -7512,6 +9188,7 @@ deliveries in a row, is disabled (see `disabled_reason`).*/
         impl ::std::default::Default for Me {
             fn default() -> Self {
                 Self {
+                    memberships: Err("no value supplied for memberships".to_string()),
                     organization: Err("no value supplied for organization".to_string()),
                     role: Err("no value supplied for role".to_string()),
                     user: Err("no value supplied for user".to_string()),
@@ -7519,6 +9196,18 @@ deliveries in a row, is disabled (see `disabled_reason`).*/
             }
         }
         impl Me {
+            pub fn memberships<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::vec::Vec<super::Membership>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.memberships = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for memberships: {e}")
+                    });
+                self
+            }
             pub fn organization<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<super::Organization>,
@@ -7562,6 +9251,7 @@ deliveries in a row, is disabled (see `disabled_reason`).*/
                 value: Me,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
                 Ok(Self {
+                    memberships: value.memberships?,
                     organization: value.organization?,
                     role: value.role?,
                     user: value.user?,
@@ -7571,9 +9261,257 @@ deliveries in a row, is disabled (see `disabled_reason`).*/
         impl ::std::convert::From<super::Me> for Me {
             fn from(value: super::Me) -> Self {
                 Self {
+                    memberships: Ok(value.memberships),
                     organization: Ok(value.organization),
                     role: Ok(value.role),
                     user: Ok(value.user),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct Member {
+            email: ::std::result::Result<::std::string::String, ::std::string::String>,
+            joined_at: ::std::result::Result<
+                ::chrono::DateTime<::chrono::offset::Utc>,
+                ::std::string::String,
+            >,
+            role: ::std::result::Result<super::Role, ::std::string::String>,
+            user_id: ::std::result::Result<::std::string::String, ::std::string::String>,
+        }
+        impl ::std::default::Default for Member {
+            fn default() -> Self {
+                Self {
+                    email: Err("no value supplied for email".to_string()),
+                    joined_at: Err("no value supplied for joined_at".to_string()),
+                    role: Err("no value supplied for role".to_string()),
+                    user_id: Err("no value supplied for user_id".to_string()),
+                }
+            }
+        }
+        impl Member {
+            pub fn email<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.email = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for email: {e}")
+                    });
+                self
+            }
+            pub fn joined_at<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::chrono::DateTime<::chrono::offset::Utc>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.joined_at = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for joined_at: {e}")
+                    });
+                self
+            }
+            pub fn role<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<super::Role>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.role = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for role: {e}")
+                    });
+                self
+            }
+            pub fn user_id<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.user_id = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for user_id: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<Member> for super::Member {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: Member,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    email: value.email?,
+                    joined_at: value.joined_at?,
+                    role: value.role?,
+                    user_id: value.user_id?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::Member> for Member {
+            fn from(value: super::Member) -> Self {
+                Self {
+                    email: Ok(value.email),
+                    joined_at: Ok(value.joined_at),
+                    role: Ok(value.role),
+                    user_id: Ok(value.user_id),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct MemberList {
+            data: ::std::result::Result<
+                ::std::vec::Vec<super::Member>,
+                ::std::string::String,
+            >,
+            limit: ::std::result::Result<i32, ::std::string::String>,
+            offset: ::std::result::Result<i64, ::std::string::String>,
+            total: ::std::result::Result<i64, ::std::string::String>,
+        }
+        impl ::std::default::Default for MemberList {
+            fn default() -> Self {
+                Self {
+                    data: Err("no value supplied for data".to_string()),
+                    limit: Err("no value supplied for limit".to_string()),
+                    offset: Err("no value supplied for offset".to_string()),
+                    total: Err("no value supplied for total".to_string()),
+                }
+            }
+        }
+        impl MemberList {
+            pub fn data<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::vec::Vec<super::Member>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.data = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for data: {e}")
+                    });
+                self
+            }
+            pub fn limit<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<i32>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.limit = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for limit: {e}")
+                    });
+                self
+            }
+            pub fn offset<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<i64>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.offset = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for offset: {e}")
+                    });
+                self
+            }
+            pub fn total<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<i64>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.total = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for total: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<MemberList> for super::MemberList {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: MemberList,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    data: value.data?,
+                    limit: value.limit?,
+                    offset: value.offset?,
+                    total: value.total?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::MemberList> for MemberList {
+            fn from(value: super::MemberList) -> Self {
+                Self {
+                    data: Ok(value.data),
+                    limit: Ok(value.limit),
+                    offset: Ok(value.offset),
+                    total: Ok(value.total),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct Membership {
+            organization: ::std::result::Result<
+                super::Organization,
+                ::std::string::String,
+            >,
+            role: ::std::result::Result<super::Role, ::std::string::String>,
+        }
+        impl ::std::default::Default for Membership {
+            fn default() -> Self {
+                Self {
+                    organization: Err("no value supplied for organization".to_string()),
+                    role: Err("no value supplied for role".to_string()),
+                }
+            }
+        }
+        impl Membership {
+            pub fn organization<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<super::Organization>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.organization = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for organization: {e}")
+                    });
+                self
+            }
+            pub fn role<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<super::Role>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.role = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for role: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<Membership> for super::Membership {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: Membership,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    organization: value.organization?,
+                    role: value.role?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::Membership> for Membership {
+            fn from(value: super::Membership) -> Self {
+                Self {
+                    organization: Ok(value.organization),
+                    role: Ok(value.role),
                 }
             }
         }
@@ -7648,6 +9586,145 @@ deliveries in a row, is disabled (see `disabled_reason`).*/
                 Self {
                     created_at: Ok(value.created_at),
                     id: Ok(value.id),
+                    name: Ok(value.name),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct OrganizationSettings {
+            created_at: ::std::result::Result<
+                ::chrono::DateTime<::chrono::offset::Utc>,
+                ::std::string::String,
+            >,
+            default_rate_limit_rpm: ::std::result::Result<
+                ::std::option::Option<i64>,
+                ::std::string::String,
+            >,
+            defaults: ::std::result::Result<
+                super::DeploymentDefaults,
+                ::std::string::String,
+            >,
+            id: ::std::result::Result<::std::string::String, ::std::string::String>,
+            monthly_quota: ::std::result::Result<
+                ::std::option::Option<i64>,
+                ::std::string::String,
+            >,
+            name: ::std::result::Result<::std::string::String, ::std::string::String>,
+        }
+        impl ::std::default::Default for OrganizationSettings {
+            fn default() -> Self {
+                Self {
+                    created_at: Err("no value supplied for created_at".to_string()),
+                    default_rate_limit_rpm: Err(
+                        "no value supplied for default_rate_limit_rpm".to_string(),
+                    ),
+                    defaults: Err("no value supplied for defaults".to_string()),
+                    id: Err("no value supplied for id".to_string()),
+                    monthly_quota: Err(
+                        "no value supplied for monthly_quota".to_string(),
+                    ),
+                    name: Err("no value supplied for name".to_string()),
+                }
+            }
+        }
+        impl OrganizationSettings {
+            pub fn created_at<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::chrono::DateTime<::chrono::offset::Utc>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.created_at = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for created_at: {e}")
+                    });
+                self
+            }
+            pub fn default_rate_limit_rpm<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<i64>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.default_rate_limit_rpm = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for default_rate_limit_rpm: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn defaults<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<super::DeploymentDefaults>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.defaults = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for defaults: {e}")
+                    });
+                self
+            }
+            pub fn id<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.id = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for id: {e}"));
+                self
+            }
+            pub fn monthly_quota<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<i64>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.monthly_quota = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for monthly_quota: {e}")
+                    });
+                self
+            }
+            pub fn name<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.name = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for name: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<OrganizationSettings>
+        for super::OrganizationSettings {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: OrganizationSettings,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    created_at: value.created_at?,
+                    default_rate_limit_rpm: value.default_rate_limit_rpm?,
+                    defaults: value.defaults?,
+                    id: value.id?,
+                    monthly_quota: value.monthly_quota?,
+                    name: value.name?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::OrganizationSettings> for OrganizationSettings {
+            fn from(value: super::OrganizationSettings) -> Self {
+                Self {
+                    created_at: Ok(value.created_at),
+                    default_rate_limit_rpm: Ok(value.default_rate_limit_rpm),
+                    defaults: Ok(value.defaults),
+                    id: Ok(value.id),
+                    monthly_quota: Ok(value.monthly_quota),
                     name: Ok(value.name),
                 }
             }
@@ -8704,6 +10781,62 @@ deliveries in a row, is disabled (see `disabled_reason`).*/
             }
         }
         #[derive(Clone, Debug)]
+        pub struct Resource {
+            id: ::std::result::Result<::std::string::String, ::std::string::String>,
+            type_: ::std::result::Result<super::ResourceType, ::std::string::String>,
+        }
+        impl ::std::default::Default for Resource {
+            fn default() -> Self {
+                Self {
+                    id: Err("no value supplied for id".to_string()),
+                    type_: Err("no value supplied for type_".to_string()),
+                }
+            }
+        }
+        impl Resource {
+            pub fn id<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.id = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for id: {e}"));
+                self
+            }
+            pub fn type_<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<super::ResourceType>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.type_ = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for type_: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<Resource> for super::Resource {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: Resource,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    id: value.id?,
+                    type_: value.type_?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::Resource> for Resource {
+            fn from(value: super::Resource) -> Self {
+                Self {
+                    id: Ok(value.id),
+                    type_: Ok(value.type_),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
         pub struct RotateApiKeyRequest {
             grace_period_seconds: ::std::result::Result<
                 ::std::option::Option<i64>,
@@ -9069,8 +11202,12 @@ deliveries in a row, is disabled (see `disabled_reason`).*/
                 super::SignupRequestEmail,
                 ::std::string::String,
             >,
+            invitation_token: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
             organization_name: ::std::result::Result<
-                super::SignupRequestOrganizationName,
+                ::std::option::Option<::std::string::String>,
                 ::std::string::String,
             >,
             password: ::std::result::Result<
@@ -9082,9 +11219,8 @@ deliveries in a row, is disabled (see `disabled_reason`).*/
             fn default() -> Self {
                 Self {
                     email: Err("no value supplied for email".to_string()),
-                    organization_name: Err(
-                        "no value supplied for organization_name".to_string(),
-                    ),
+                    invitation_token: Ok(Default::default()),
+                    organization_name: Ok(Default::default()),
                     password: Err("no value supplied for password".to_string()),
                 }
             }
@@ -9102,9 +11238,23 @@ deliveries in a row, is disabled (see `disabled_reason`).*/
                     });
                 self
             }
+            pub fn invitation_token<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.invitation_token = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for invitation_token: {e}"
+                        )
+                    });
+                self
+            }
             pub fn organization_name<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<super::SignupRequestOrganizationName>,
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
                 self.organization_name = value
@@ -9136,6 +11286,7 @@ deliveries in a row, is disabled (see `disabled_reason`).*/
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
                 Ok(Self {
                     email: value.email?,
+                    invitation_token: value.invitation_token?,
                     organization_name: value.organization_name?,
                     password: value.password?,
                 })
@@ -9145,8 +11296,60 @@ deliveries in a row, is disabled (see `disabled_reason`).*/
             fn from(value: super::SignupRequest) -> Self {
                 Self {
                     email: Ok(value.email),
+                    invitation_token: Ok(value.invitation_token),
                     organization_name: Ok(value.organization_name),
                     password: Ok(value.password),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct SwitchOrganizationRequest {
+            organization_id: ::std::result::Result<
+                ::std::string::String,
+                ::std::string::String,
+            >,
+        }
+        impl ::std::default::Default for SwitchOrganizationRequest {
+            fn default() -> Self {
+                Self {
+                    organization_id: Err(
+                        "no value supplied for organization_id".to_string(),
+                    ),
+                }
+            }
+        }
+        impl SwitchOrganizationRequest {
+            pub fn organization_id<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.organization_id = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for organization_id: {e}"
+                        )
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<SwitchOrganizationRequest>
+        for super::SwitchOrganizationRequest {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: SwitchOrganizationRequest,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    organization_id: value.organization_id?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::SwitchOrganizationRequest>
+        for SwitchOrganizationRequest {
+            fn from(value: super::SwitchOrganizationRequest) -> Self {
+                Self {
+                    organization_id: Ok(value.organization_id),
                 }
             }
         }
@@ -9180,6 +11383,10 @@ deliveries in a row, is disabled (see `disabled_reason`).*/
                 ::std::option::Option<i64>,
                 ::std::string::String,
             >,
+            tags: ::std::result::Result<
+                ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+                ::std::string::String,
+            >,
         }
         impl ::std::default::Default for UpdateApiKeyRequest {
             fn default() -> Self {
@@ -9191,6 +11398,7 @@ deliveries in a row, is disabled (see `disabled_reason`).*/
                     expires_at: Ok(Default::default()),
                     name: Ok(Default::default()),
                     rate_limit_rpm: Ok(Default::default()),
+                    tags: Ok(Default::default()),
                 }
             }
         }
@@ -9291,6 +11499,20 @@ deliveries in a row, is disabled (see `disabled_reason`).*/
                     });
                 self
             }
+            pub fn tags<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+                >,
+                T::Error: ::std::fmt::Display,
+            {
+                self.tags = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for tags: {e}")
+                    });
+                self
+            }
         }
         impl ::std::convert::TryFrom<UpdateApiKeyRequest>
         for super::UpdateApiKeyRequest {
@@ -9306,6 +11528,7 @@ deliveries in a row, is disabled (see `disabled_reason`).*/
                     expires_at: value.expires_at?,
                     name: value.name?,
                     rate_limit_rpm: value.rate_limit_rpm?,
+                    tags: value.tags?,
                 })
             }
         }
@@ -9319,6 +11542,7 @@ deliveries in a row, is disabled (see `disabled_reason`).*/
                     expires_at: Ok(value.expires_at),
                     name: Ok(value.name),
                     rate_limit_rpm: Ok(value.rate_limit_rpm),
+                    tags: Ok(value.tags),
                 }
             }
         }
@@ -9467,6 +11691,136 @@ deliveries in a row, is disabled (see `disabled_reason`).*/
                     tags: Ok(value.tags),
                     title: Ok(value.title),
                     url: Ok(value.url),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct UpdateMemberRequest {
+            role: ::std::result::Result<super::Role, ::std::string::String>,
+        }
+        impl ::std::default::Default for UpdateMemberRequest {
+            fn default() -> Self {
+                Self {
+                    role: Err("no value supplied for role".to_string()),
+                }
+            }
+        }
+        impl UpdateMemberRequest {
+            pub fn role<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<super::Role>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.role = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for role: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<UpdateMemberRequest>
+        for super::UpdateMemberRequest {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: UpdateMemberRequest,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self { role: value.role? })
+            }
+        }
+        impl ::std::convert::From<super::UpdateMemberRequest> for UpdateMemberRequest {
+            fn from(value: super::UpdateMemberRequest) -> Self {
+                Self { role: Ok(value.role) }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct UpdateOrganizationRequest {
+            default_rate_limit_rpm: ::std::result::Result<
+                ::std::option::Option<::std::num::NonZeroU64>,
+                ::std::string::String,
+            >,
+            monthly_quota: ::std::result::Result<
+                ::std::option::Option<i64>,
+                ::std::string::String,
+            >,
+            name: ::std::result::Result<
+                ::std::option::Option<super::UpdateOrganizationRequestName>,
+                ::std::string::String,
+            >,
+        }
+        impl ::std::default::Default for UpdateOrganizationRequest {
+            fn default() -> Self {
+                Self {
+                    default_rate_limit_rpm: Ok(Default::default()),
+                    monthly_quota: Ok(Default::default()),
+                    name: Ok(Default::default()),
+                }
+            }
+        }
+        impl UpdateOrganizationRequest {
+            pub fn default_rate_limit_rpm<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<::std::num::NonZeroU64>,
+                >,
+                T::Error: ::std::fmt::Display,
+            {
+                self.default_rate_limit_rpm = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for default_rate_limit_rpm: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn monthly_quota<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<i64>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.monthly_quota = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for monthly_quota: {e}")
+                    });
+                self
+            }
+            pub fn name<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<super::UpdateOrganizationRequestName>,
+                >,
+                T::Error: ::std::fmt::Display,
+            {
+                self.name = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for name: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<UpdateOrganizationRequest>
+        for super::UpdateOrganizationRequest {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: UpdateOrganizationRequest,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    default_rate_limit_rpm: value.default_rate_limit_rpm?,
+                    monthly_quota: value.monthly_quota?,
+                    name: value.name?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::UpdateOrganizationRequest>
+        for UpdateOrganizationRequest {
+            fn from(value: super::UpdateOrganizationRequest) -> Self {
+                Self {
+                    default_rate_limit_rpm: Ok(value.default_rate_limit_rpm),
+                    monthly_quota: Ok(value.monthly_quota),
+                    name: Ok(value.name),
                 }
             }
         }
@@ -10427,7 +12781,7 @@ let response = client.dashboard_get()
 The organisation's keys, newest first: active ones, or all with `include_inactive=true`.
 Metadata only; keys themselves are never shown again.
 
-**Authentication:** a dashboard session (`Authorization: Bearer pts_…`).
+**Authentication:** a dashboard session (`Authorization: Bearer pts_…`), any role.
 
 Sends a `GET` request to `/api/developer/apikeys`
 
@@ -10435,11 +12789,13 @@ Arguments:
 - `include_inactive`: Include revoked and expired keys (default: active keys only).
 - `limit`: How many items to return, 1–100.
 - `offset`: How many items to skip: the next page starts at `offset + limit`.
+- `tag`: Only keys with this tag (exact match).
 ```ignore
 let response = client.apikey_list()
     .include_inactive(include_inactive)
     .limit(limit)
     .offset(offset)
+    .tag(tag)
     .send()
     .await;
 ```*/
@@ -10451,7 +12807,7 @@ let response = client.apikey_list()
 Mints a key for the signed-in user's organisation. The answer holds the key itself
 (`key`, `ptk_…`) — the only time it is ever shown — and its metadata.
 
-**Authentication:** a dashboard session (`Authorization: Bearer pts_…`).
+**Authentication:** a dashboard session (`Authorization: Bearer pts_…`) of a member whose role is `developer` or higher.
 
 Sends a `POST` request to `/api/developer/apikeys`
 
@@ -10468,7 +12824,7 @@ let response = client.apikey_create()
 
 One key's metadata. The `ETag` header carries its version, for `If-Match` on updates.
 
-**Authentication:** a dashboard session (`Authorization: Bearer pts_…`).
+**Authentication:** a dashboard session (`Authorization: Bearer pts_…`), any role.
 
 Sends a `GET` request to `/api/developer/apikeys/{id}`
 
@@ -10490,7 +12846,7 @@ let response = client.apikey_get()
 The key stops working on its very next request (401 `key_revoked`). Revoking a revoked
 key succeeds and changes nothing.
 
-**Authentication:** a dashboard session (`Authorization: Bearer pts_…`).
+**Authentication:** a dashboard session (`Authorization: Bearer pts_…`) of a member whose role is `developer` or higher.
 
 Sends a `DELETE` request to `/api/developer/apikeys/{id}`
 
@@ -10512,7 +12868,7 @@ not its scopes and not the key itself. Absent fields stay as they are. Send the 
 `If-Match` to be sure nobody changed the key since you read it (412 `version_mismatch`
 otherwise). Takes effect on the next request made with the key.
 
-**Authentication:** a dashboard session (`Authorization: Bearer pts_…`).
+**Authentication:** a dashboard session (`Authorization: Bearer pts_…`) of a member whose role is `developer` or higher.
 
 Sends a `PATCH` request to `/api/developer/apikeys/{id}`
 
@@ -10537,7 +12893,7 @@ Issues a new secret for the same key (same id, same settings) and answers it, on
 old secret keeps working for `grace_period_seconds` (0: it stops at once), so you can
 deploy the new one without downtime; after that it is refused with `key_expired`.
 
-**Authentication:** a dashboard session (`Authorization: Bearer pts_…`).
+**Authentication:** a dashboard session (`Authorization: Bearer pts_…`) of a member whose role is `developer` or higher.
 
 Sends a `POST` request to `/api/developer/apikeys/{id}/rotate`
 
@@ -10554,12 +12910,48 @@ let response = client.apikey_rotate()
     pub fn apikey_rotate(&self) -> builder::ApikeyRotate<'_> {
         builder::ApikeyRotate::new(self)
     }
+    /**The audit log (dashboard)
+
+The organisation's audit entries, newest first: who created, changed, rotated, blocked or
+revoked keys; invited, promoted or removed members; registered domains; changed webhook
+endpoints and settings; and every sign-in, successful or not. Filter by `action`,
+`actor_id`, `resource_id` and time (`from`, `to`). With `Accept: application/x-ndjson`
+every matching entry is streamed instead, oldest first, one per line. Entries hold no
+secret and are kept for the deployment's audit retention (365 days by default).
+
+**Authentication:** a dashboard session (`Authorization: Bearer pts_…`) of a member whose role is `admin` or higher.
+
+Sends a `GET` request to `/api/developer/audit-log`
+
+Arguments:
+- `action`: Only this action.
+- `actor_id`: Only what this user (`usr_…`) or key (`key_…`) did.
+- `from`: Only entries made at or after this time (RFC 3339).
+- `limit`: How many entries to return, 1–100 (ignored for NDJSON, which streams them all).
+- `offset`: How many entries to skip: the next page starts at `offset + limit`.
+- `resource_id`: Only entries about this resource (any id: `key_…`, `usr_…`, `whk_…`…).
+- `to`: Only entries made before this time (RFC 3339).
+```ignore
+let response = client.dashboard_audit_log_list()
+    .action(action)
+    .actor_id(actor_id)
+    .from(from)
+    .limit(limit)
+    .offset(offset)
+    .resource_id(resource_id)
+    .to(to)
+    .send()
+    .await;
+```*/
+    pub fn dashboard_audit_log_list(&self) -> builder::DashboardAuditLogList<'_> {
+        builder::DashboardAuditLogList::new(self)
+    }
     /**List domains (dashboard)
 
 The organisation's registered domains, newest first: what the dashboard offers as a new
 key's domain scope.
 
-**Authentication:** a dashboard session (`Authorization: Bearer pts_…`).
+**Authentication:** a dashboard session (`Authorization: Bearer pts_…`), any role.
 
 Sends a `GET` request to `/api/developer/domains`
 
@@ -10582,7 +12974,7 @@ The same as `POST /v1/domains`, for the signed-in user's organisation: the hostn
 checked (lower-cased, IDNA, no port, path or trailing dot) and registered once in the whole
 deployment (409 `conflict`).
 
-**Authentication:** a dashboard session (`Authorization: Bearer pts_…`).
+**Authentication:** a dashboard session (`Authorization: Bearer pts_…`) of a member whose role is `developer` or higher.
 
 Sends a `POST` request to `/api/developer/domains`
 
@@ -10599,7 +12991,7 @@ let response = client.dashboard_domain_create()
 
 One of the organisation's registered domains, by id.
 
-**Authentication:** a dashboard session (`Authorization: Bearer pts_…`).
+**Authentication:** a dashboard session (`Authorization: Bearer pts_…`), any role.
 
 Sends a `GET` request to `/api/developer/domains/{id}`
 
@@ -10619,7 +13011,7 @@ let response = client.dashboard_domain_get()
 The same as `DELETE /v1/domains/{id}`, for the signed-in user's organisation: refused with
 409 `conflict` while live links use the domain.
 
-**Authentication:** a dashboard session (`Authorization: Bearer pts_…`).
+**Authentication:** a dashboard session (`Authorization: Bearer pts_…`) of a member whose role is `developer` or higher.
 
 Sends a `DELETE` request to `/api/developer/domains/{id}`
 
@@ -10634,14 +13026,97 @@ let response = client.dashboard_domain_delete()
     pub fn dashboard_domain_delete(&self) -> builder::DashboardDomainDelete<'_> {
         builder::DashboardDomainDelete::new(self)
     }
+    /**List invitations
+
+The organisation's pending invitations, newest first (accepted, revoked and expired ones
+are not listed). Tokens are never shown again.
+
+**Authentication:** a dashboard session (`Authorization: Bearer pts_…`) of a member whose role is `admin` or higher.
+
+Sends a `GET` request to `/api/developer/invitations`
+
+Arguments:
+- `limit`: How many items to return, 1–100.
+- `offset`: How many items to skip: the next page starts at `offset + limit`.
+```ignore
+let response = client.invitation_list()
+    .limit(limit)
+    .offset(offset)
+    .send()
+    .await;
+```*/
+    pub fn invitation_list(&self) -> builder::InvitationList<'_> {
+        builder::InvitationList::new(self)
+    }
+    /**Invite someone
+
+Invites an email to the organisation with a role. The answer holds the invitation token
+(`pti_…`) and a dashboard link carrying it — shown this once; send it to them. It works
+for 7 days, once, for that email only. Only owners may invite owners (403
+`insufficient_role`); a member or a pending invitation with the email is 409 `conflict`.
+
+**Authentication:** a dashboard session (`Authorization: Bearer pts_…`) of a member whose role is `admin` or higher.
+
+Sends a `POST` request to `/api/developer/invitations`
+
+```ignore
+let response = client.invitation_create()
+    .body(body)
+    .send()
+    .await;
+```*/
+    pub fn invitation_create(&self) -> builder::InvitationCreate<'_> {
+        builder::InvitationCreate::new(self)
+    }
+    /**Accept an invitation
+
+The signed-in user joins the invitation's organisation with its role, and the session
+moves to that organisation. The user's email must be the one invited (409 `conflict`);
+a used, revoked, expired or unknown token is 404 `not_found`. The answer is the user with
+all their memberships.
+
+**Authentication:** a dashboard session (`Authorization: Bearer pts_…`), any role.
+
+Sends a `POST` request to `/api/developer/invitations/accept`
+
+```ignore
+let response = client.invitation_accept()
+    .body(body)
+    .send()
+    .await;
+```*/
+    pub fn invitation_accept(&self) -> builder::InvitationAccept<'_> {
+        builder::InvitationAccept::new(self)
+    }
+    /**Revoke an invitation
+
+The invitation's token stops working at once (404 for whoever tries it).
+
+**Authentication:** a dashboard session (`Authorization: Bearer pts_…`) of a member whose role is `admin` or higher.
+
+Sends a `DELETE` request to `/api/developer/invitations/{id}`
+
+Arguments:
+- `id`: The invitation's id (`inv_…`)
+```ignore
+let response = client.invitation_revoke()
+    .id(id)
+    .send()
+    .await;
+```*/
+    pub fn invitation_revoke(&self) -> builder::InvitationRevoke<'_> {
+        builder::InvitationRevoke::new(self)
+    }
     /**Sign in
 
-Exchanges an email and password for a session token (`pts_…`). A wrong password and an
+Exchanges an email and password for a session token (`pts_…`), in the user's first
+organisation (switch with `PUT /api/developer/me/organization`). A wrong password and an
 unknown email get the same answer, 401 `invalid_credentials`. Attempts are throttled per
 client network (an IPv4 address or an IPv6 /64), per account and network, and per account
 from networks it has not signed in from before (429 `rate_limited` with `retry-after`), so
 a stranger cannot lock an owner out. When the server is already hashing as many passwords
-as it can, 503 `unavailable` with `retry-after`.
+as it can, 503 `unavailable` with `retry-after`. Successful and failed sign-ins of members
+are in the audit log.
 
 **Authentication:** none.
 
@@ -10660,7 +13135,7 @@ let response = client.session_create()
 
 Ends the session whose token authenticates the request; the token stops working at once.
 
-**Authentication:** a dashboard session (`Authorization: Bearer pts_…`).
+**Authentication:** a dashboard session (`Authorization: Bearer pts_…`), any role.
 
 Sends a `POST` request to `/api/developer/logout`
 
@@ -10674,9 +13149,10 @@ let response = client.session_delete()
     }
     /**Who am I
 
-The signed-in user, their organisation and their role in it.
+The signed-in user, the organisation the session acts in and their role in it, and every
+organisation they belong to (`memberships`).
 
-**Authentication:** a dashboard session (`Authorization: Bearer pts_…`).
+**Authentication:** a dashboard session (`Authorization: Bearer pts_…`), any role.
 
 Sends a `GET` request to `/api/developer/me`
 
@@ -10687,6 +13163,127 @@ let response = client.account_get()
 ```*/
     pub fn account_get(&self) -> builder::AccountGet<'_> {
         builder::AccountGet::new(self)
+    }
+    /**Switch organisation
+
+Moves the session to another organisation the user belongs to, without signing in again:
+every dashboard route then acts there, with the user's role there. Not a member: 404
+`not_found`.
+
+**Authentication:** a dashboard session (`Authorization: Bearer pts_…`), any role.
+
+Sends a `PUT` request to `/api/developer/me/organization`
+
+```ignore
+let response = client.account_switch_organization()
+    .body(body)
+    .send()
+    .await;
+```*/
+    pub fn account_switch_organization(&self) -> builder::AccountSwitchOrganization<'_> {
+        builder::AccountSwitchOrganization::new(self)
+    }
+    /**List members
+
+The organisation's members with their roles, oldest first.
+
+**Authentication:** a dashboard session (`Authorization: Bearer pts_…`), any role.
+
+Sends a `GET` request to `/api/developer/members`
+
+Arguments:
+- `limit`: How many items to return, 1–100.
+- `offset`: How many items to skip: the next page starts at `offset + limit`.
+```ignore
+let response = client.member_list()
+    .limit(limit)
+    .offset(offset)
+    .send()
+    .await;
+```*/
+    pub fn member_list(&self) -> builder::MemberList<'_> {
+        builder::MemberList::new(self)
+    }
+    /**Remove a member
+
+Removes someone from the organisation and ends their sessions in it at once. Only owners
+may remove an owner (403 `insufficient_role`); the last owner cannot be removed (409
+`conflict`).
+
+**Authentication:** a dashboard session (`Authorization: Bearer pts_…`) of a member whose role is `admin` or higher.
+
+Sends a `DELETE` request to `/api/developer/members/{user_id}`
+
+Arguments:
+- `user_id`: The member's user id (`usr_…`)
+```ignore
+let response = client.member_remove()
+    .user_id(user_id)
+    .send()
+    .await;
+```*/
+    pub fn member_remove(&self) -> builder::MemberRemove<'_> {
+        builder::MemberRemove::new(self)
+    }
+    /**Change a member's role
+
+Gives a member another role. Admins manage developers, viewers and other admins; only
+owners may make someone an owner or change an owner's role (403 `insufficient_role`). The
+organisation's last owner cannot be demoted (409 `conflict`). Takes effect on the
+member's next request.
+
+**Authentication:** a dashboard session (`Authorization: Bearer pts_…`) of a member whose role is `admin` or higher.
+
+Sends a `PATCH` request to `/api/developer/members/{user_id}`
+
+Arguments:
+- `user_id`: The member's user id (`usr_…`)
+- `body`
+```ignore
+let response = client.member_update()
+    .user_id(user_id)
+    .body(body)
+    .send()
+    .await;
+```*/
+    pub fn member_update(&self) -> builder::MemberUpdate<'_> {
+        builder::MemberUpdate::new(self)
+    }
+    /**The organisation's settings
+
+Its name, monthly quota and default rate limit (`null`: the deployment's default, shown in
+`defaults`).
+
+**Authentication:** a dashboard session (`Authorization: Bearer pts_…`), any role.
+
+Sends a `GET` request to `/api/developer/organization`
+
+```ignore
+let response = client.organization_get()
+    .send()
+    .await;
+```*/
+    pub fn organization_get(&self) -> builder::OrganizationGet<'_> {
+        builder::OrganizationGet::new(self)
+    }
+    /**Change the organisation's settings
+
+Renames the organisation, or sets its monthly quota or its default rate limit (for keys
+without their own); `null` returns a limit to the deployment's default. Both limits take
+effect at once on every instance.
+
+**Authentication:** a dashboard session (`Authorization: Bearer pts_…`) of a member whose role is `admin` or higher.
+
+Sends a `PATCH` request to `/api/developer/organization`
+
+```ignore
+let response = client.organization_update()
+    .body(body)
+    .send()
+    .await;
+```*/
+    pub fn organization_update(&self) -> builder::OrganizationUpdate<'_> {
+        builder::OrganizationUpdate::new(self)
     }
     /**Try a request
 
@@ -10699,7 +13296,7 @@ too). `endpoint` must be a normalised path under `/v1/` — absolute URLs, `//`,
 upload endpoints. The playground has its own rate limit per user (429 `rate_limited`).
 The answer never contains the key.
 
-**Authentication:** a dashboard session (`Authorization: Bearer pts_…`).
+**Authentication:** a dashboard session (`Authorization: Bearer pts_…`) of a member whose role is `developer` or higher.
 
 Sends a `POST` request to `/api/developer/playground/test`
 
@@ -10716,7 +13313,7 @@ let response = client.playground_test()
 
 The same as `GET /v1/requests`, for the signed-in user's organisation: no key needed.
 
-**Authentication:** a dashboard session (`Authorization: Bearer pts_…`).
+**Authentication:** a dashboard session (`Authorization: Bearer pts_…`), any role.
 
 Sends a `GET` request to `/api/developer/requests`
 
@@ -10747,7 +13344,7 @@ let response = client.dashboard_request_list()
 
 The same as `GET /v1/requests/{id}`, for the signed-in user's organisation.
 
-**Authentication:** a dashboard session (`Authorization: Bearer pts_…`).
+**Authentication:** a dashboard session (`Authorization: Bearer pts_…`), any role.
 
 Sends a `GET` request to `/api/developer/requests/{id}`
 
@@ -10765,10 +13362,13 @@ let response = client.dashboard_request_get()
     /**Sign up
 
 Creates a user and an organisation they own, and signs them in: the answer carries a
-session token (`pts_…`) for the dashboard routes. The password must be at least 10
-characters; the email must not be in use (409 `conflict`). Sign-ups are throttled per
-client network (429 `rate_limited` with `retry-after`); when the server is already hashing
-as many passwords as it can, 503 `unavailable` with `retry-after`.
+session token (`pts_…`) for the dashboard routes. With `invitation_token` the user joins
+the organisation that invited them, with the invited role, instead (the email must be the
+one invited, 409 `conflict`; a used, revoked or expired invitation is 404 `not_found`).
+The password must be at least 10 characters; the email must not be in use (409
+`conflict`). Sign-ups are throttled per client network (429 `rate_limited` with
+`retry-after`); when the server is already hashing as many passwords as it can, 503
+`unavailable` with `retry-after`.
 
 **Authentication:** none.
 
@@ -10787,7 +13387,7 @@ let response = client.account_signup()
 
 The same as `GET /v1/usage`, for the signed-in user's organisation.
 
-**Authentication:** a dashboard session (`Authorization: Bearer pts_…`).
+**Authentication:** a dashboard session (`Authorization: Bearer pts_…`), any role.
 
 Sends a `GET` request to `/api/developer/usage`
 
@@ -10813,7 +13413,7 @@ let response = client.dashboard_usage_get()
 
 The same as `GET /v1/webhooks`, for the signed-in user's organisation.
 
-**Authentication:** a dashboard session (`Authorization: Bearer pts_…`).
+**Authentication:** a dashboard session (`Authorization: Bearer pts_…`), any role.
 
 Sends a `GET` request to `/api/developer/webhooks`
 
@@ -10834,7 +13434,7 @@ let response = client.dashboard_webhook_list()
 
 The same as `POST /v1/webhooks`: the answer holds the signing secret, shown this once.
 
-**Authentication:** a dashboard session (`Authorization: Bearer pts_…`).
+**Authentication:** a dashboard session (`Authorization: Bearer pts_…`) of a member whose role is `developer` or higher.
 
 Sends a `POST` request to `/api/developer/webhooks`
 
@@ -10851,7 +13451,7 @@ let response = client.dashboard_webhook_create()
 
 The same as `GET /v1/webhooks/{id}`, for the signed-in user's organisation.
 
-**Authentication:** a dashboard session (`Authorization: Bearer pts_…`).
+**Authentication:** a dashboard session (`Authorization: Bearer pts_…`), any role.
 
 Sends a `GET` request to `/api/developer/webhooks/{id}`
 
@@ -10870,7 +13470,7 @@ let response = client.dashboard_webhook_get()
 
 The same as `DELETE /v1/webhooks/{id}`: the endpoint, its pending deliveries and its log.
 
-**Authentication:** a dashboard session (`Authorization: Bearer pts_…`).
+**Authentication:** a dashboard session (`Authorization: Bearer pts_…`) of a member whose role is `developer` or higher.
 
 Sends a `DELETE` request to `/api/developer/webhooks/{id}`
 
@@ -10889,7 +13489,7 @@ let response = client.dashboard_webhook_delete()
 
 The same as `PATCH /v1/webhooks/{id}`: the URL is checked again by the SSRF guard.
 
-**Authentication:** a dashboard session (`Authorization: Bearer pts_…`).
+**Authentication:** a dashboard session (`Authorization: Bearer pts_…`) of a member whose role is `developer` or higher.
 
 Sends a `PATCH` request to `/api/developer/webhooks/{id}`
 
@@ -10910,7 +13510,7 @@ let response = client.dashboard_webhook_update()
 
 The same as `GET /v1/webhooks/{id}/deliveries`: every attempt, newest first.
 
-**Authentication:** a dashboard session (`Authorization: Bearer pts_…`).
+**Authentication:** a dashboard session (`Authorization: Bearer pts_…`), any role.
 
 Sends a `GET` request to `/api/developer/webhooks/{id}/deliveries`
 
@@ -10935,7 +13535,7 @@ let response = client.dashboard_webhook_deliveries()
 
 The same as `GET /v1/webhooks/{id}/deliveries/{delivery_id}`: payload, headers, attempts.
 
-**Authentication:** a dashboard session (`Authorization: Bearer pts_…`).
+**Authentication:** a dashboard session (`Authorization: Bearer pts_…`), any role.
 
 Sends a `GET` request to `/api/developer/webhooks/{id}/deliveries/{delivery_id}`
 
@@ -10958,7 +13558,7 @@ let response = client.dashboard_webhook_delivery_get()
 
 The same as `POST /v1/webhooks/{id}/deliveries/{delivery_id}/resend`.
 
-**Authentication:** a dashboard session (`Authorization: Bearer pts_…`).
+**Authentication:** a dashboard session (`Authorization: Bearer pts_…`) of a member whose role is `developer` or higher.
 
 Sends a `POST` request to `/api/developer/webhooks/{id}/deliveries/{delivery_id}/resend`
 
@@ -10981,7 +13581,7 @@ let response = client.dashboard_webhook_delivery_resend()
 
 The same as `POST /v1/webhooks/{id}/test`: a signed `ping` delivery is queued.
 
-**Authentication:** a dashboard session (`Authorization: Bearer pts_…`).
+**Authentication:** a dashboard session (`Authorization: Bearer pts_…`) of a member whose role is `developer` or higher.
 
 Sends a `POST` request to `/api/developer/webhooks/{id}/test`
 
@@ -11268,11 +13868,13 @@ Arguments:
 - `include_inactive`: Include revoked and expired keys (default: active keys only).
 - `limit`: How many items to return, 1–100.
 - `offset`: How many items to skip: the next page starts at `offset + limit`.
+- `tag`: Only keys with this tag (exact match).
 ```ignore
 let response = client.v1_apikey_list()
     .include_inactive(include_inactive)
     .limit(limit)
     .offset(offset)
+    .tag(tag)
     .send()
     .await;
 ```*/
@@ -11337,6 +13939,39 @@ let response = client.v1_apikey_revoke()
 ```*/
     pub fn v1_apikey_revoke(&self) -> builder::V1ApikeyRevoke<'_> {
         builder::V1ApikeyRevoke::new(self)
+    }
+    /**The audit log
+
+The same entries as the dashboard's audit log, for the calling key's organisation, with
+the same filters; `Accept: application/x-ndjson` streams every matching entry, oldest
+first.
+
+**Authentication:** an API key with the `audit:read` scope (or `full_access`).
+
+Sends a `GET` request to `/v1/audit-log`
+
+Arguments:
+- `action`: Only this action.
+- `actor_id`: Only what this user (`usr_…`) or key (`key_…`) did.
+- `from`: Only entries made at or after this time (RFC 3339).
+- `limit`: How many entries to return, 1–100 (ignored for NDJSON, which streams them all).
+- `offset`: How many entries to skip: the next page starts at `offset + limit`.
+- `resource_id`: Only entries about this resource (any id: `key_…`, `usr_…`, `whk_…`…).
+- `to`: Only entries made before this time (RFC 3339).
+```ignore
+let response = client.audit_log_list()
+    .action(action)
+    .actor_id(actor_id)
+    .from(from)
+    .limit(limit)
+    .offset(offset)
+    .resource_id(resource_id)
+    .to(to)
+    .send()
+    .await;
+```*/
+    pub fn audit_log_list(&self) -> builder::AuditLogList<'_> {
+        builder::AuditLogList::new(self)
     }
     /**List domains
 
@@ -11970,6 +14605,7 @@ pub mod builder {
         include_inactive: Result<Option<bool>, String>,
         limit: Result<Option<::std::num::NonZeroU64>, String>,
         offset: Result<Option<i64>, String>,
+        tag: Result<Option<::std::string::String>, String>,
     }
     impl<'a> ApikeyList<'a> {
         pub fn new(client: &'a super::Client) -> Self {
@@ -11978,6 +14614,7 @@ pub mod builder {
                 include_inactive: Ok(None),
                 limit: Ok(None),
                 offset: Ok(None),
+                tag: Ok(None),
             }
         }
         pub fn include_inactive<V>(mut self, value: V) -> Self
@@ -12015,14 +14652,28 @@ pub mod builder {
                 .map_err(|_| "conversion to `i64` for offset failed".to_string());
             self
         }
+        pub fn tag<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::string::String>,
+        {
+            self.tag = value
+                .try_into()
+                .map(Some)
+                .map_err(|_| {
+                    "conversion to `:: std :: string :: String` for tag failed"
+                        .to_string()
+                });
+            self
+        }
         ///Sends a `GET` request to `/api/developer/apikeys`
         pub async fn send(
             self,
         ) -> Result<ResponseValue<types::ApiKeyList>, Error<types::Problem>> {
-            let Self { client, include_inactive, limit, offset } = self;
+            let Self { client, include_inactive, limit, offset, tag } = self;
             let include_inactive = include_inactive.map_err(Error::InvalidRequest)?;
             let limit = limit.map_err(Error::InvalidRequest)?;
             let offset = offset.map_err(Error::InvalidRequest)?;
+            let tag = tag.map_err(Error::InvalidRequest)?;
             let url = format!("{}/api/developer/apikeys", client.baseurl,);
             let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
             header_map
@@ -12048,6 +14699,7 @@ pub mod builder {
                 )
                 .query(&progenitor_client::QueryParam::new("limit", &limit))
                 .query(&progenitor_client::QueryParam::new("offset", &offset))
+                .query(&progenitor_client::QueryParam::new("tag", &tag))
                 .headers(header_map)
                 .build()?;
             let info = OperationInfo {
@@ -12177,6 +14829,13 @@ pub mod builder {
                     )
                 }
                 401u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                403u16 => {
                     Err(
                         Error::ErrorResponse(
                             ResponseValue::from_response(response).await?,
@@ -12406,6 +15065,13 @@ pub mod builder {
                         ),
                     )
                 }
+                403u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
                 404u16 => {
                     Err(
                         Error::ErrorResponse(
@@ -12547,6 +15213,13 @@ pub mod builder {
                     )
                 }
                 401u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                403u16 => {
                     Err(
                         Error::ErrorResponse(
                             ResponseValue::from_response(response).await?,
@@ -12716,6 +15389,13 @@ pub mod builder {
                         ),
                     )
                 }
+                403u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
                 404u16 => {
                     Err(
                         Error::ErrorResponse(
@@ -12738,6 +15418,215 @@ pub mod builder {
                     )
                 }
                 415u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                422u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                500u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
+    /**Builder for [`Client::dashboard_audit_log_list`]
+
+[`Client::dashboard_audit_log_list`]: super::Client::dashboard_audit_log_list*/
+    #[derive(Debug, Clone)]
+    pub struct DashboardAuditLogList<'a> {
+        client: &'a super::Client,
+        action: Result<Option<types::AuditAction>, String>,
+        actor_id: Result<Option<::std::string::String>, String>,
+        from: Result<Option<::chrono::DateTime<::chrono::offset::Utc>>, String>,
+        limit: Result<Option<::std::num::NonZeroU64>, String>,
+        offset: Result<Option<i64>, String>,
+        resource_id: Result<Option<::std::string::String>, String>,
+        to: Result<Option<::chrono::DateTime<::chrono::offset::Utc>>, String>,
+    }
+    impl<'a> DashboardAuditLogList<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self {
+                client: client,
+                action: Ok(None),
+                actor_id: Ok(None),
+                from: Ok(None),
+                limit: Ok(None),
+                offset: Ok(None),
+                resource_id: Ok(None),
+                to: Ok(None),
+            }
+        }
+        pub fn action<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<types::AuditAction>,
+        {
+            self.action = value
+                .try_into()
+                .map(Some)
+                .map_err(|_| {
+                    "conversion to `AuditAction` for action failed".to_string()
+                });
+            self
+        }
+        pub fn actor_id<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::string::String>,
+        {
+            self.actor_id = value
+                .try_into()
+                .map(Some)
+                .map_err(|_| {
+                    "conversion to `:: std :: string :: String` for actor_id failed"
+                        .to_string()
+                });
+            self
+        }
+        pub fn from<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::chrono::DateTime<::chrono::offset::Utc>>,
+        {
+            self.from = value
+                .try_into()
+                .map(Some)
+                .map_err(|_| {
+                    "conversion to `:: chrono :: DateTime < :: chrono :: offset :: Utc >` for from failed"
+                        .to_string()
+                });
+            self
+        }
+        pub fn limit<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::num::NonZeroU64>,
+        {
+            self.limit = value
+                .try_into()
+                .map(Some)
+                .map_err(|_| {
+                    "conversion to `:: std :: num :: NonZeroU64` for limit failed"
+                        .to_string()
+                });
+            self
+        }
+        pub fn offset<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<i64>,
+        {
+            self.offset = value
+                .try_into()
+                .map(Some)
+                .map_err(|_| "conversion to `i64` for offset failed".to_string());
+            self
+        }
+        pub fn resource_id<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::string::String>,
+        {
+            self.resource_id = value
+                .try_into()
+                .map(Some)
+                .map_err(|_| {
+                    "conversion to `:: std :: string :: String` for resource_id failed"
+                        .to_string()
+                });
+            self
+        }
+        pub fn to<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::chrono::DateTime<::chrono::offset::Utc>>,
+        {
+            self.to = value
+                .try_into()
+                .map(Some)
+                .map_err(|_| {
+                    "conversion to `:: chrono :: DateTime < :: chrono :: offset :: Utc >` for to failed"
+                        .to_string()
+                });
+            self
+        }
+        ///Sends a `GET` request to `/api/developer/audit-log`
+        pub async fn send(
+            self,
+        ) -> Result<ResponseValue<types::AuditEntryList>, Error<types::Problem>> {
+            let Self {
+                client,
+                action,
+                actor_id,
+                from,
+                limit,
+                offset,
+                resource_id,
+                to,
+            } = self;
+            let action = action.map_err(Error::InvalidRequest)?;
+            let actor_id = actor_id.map_err(Error::InvalidRequest)?;
+            let from = from.map_err(Error::InvalidRequest)?;
+            let limit = limit.map_err(Error::InvalidRequest)?;
+            let offset = offset.map_err(Error::InvalidRequest)?;
+            let resource_id = resource_id.map_err(Error::InvalidRequest)?;
+            let to = to.map_err(Error::InvalidRequest)?;
+            let url = format!("{}/api/developer/audit-log", client.baseurl,);
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            header_map
+                .append(
+                    ::reqwest::header::HeaderName::from_static("api-version"),
+                    ::reqwest::header::HeaderValue::from_static(
+                        super::Client::api_version(),
+                    ),
+                );
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .get(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .query(&progenitor_client::QueryParam::new("action", &action))
+                .query(&progenitor_client::QueryParam::new("actor_id", &actor_id))
+                .query(&progenitor_client::QueryParam::new("from", &from))
+                .query(&progenitor_client::QueryParam::new("limit", &limit))
+                .query(&progenitor_client::QueryParam::new("offset", &offset))
+                .query(&progenitor_client::QueryParam::new("resource_id", &resource_id))
+                .query(&progenitor_client::QueryParam::new("to", &to))
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo {
+                operation_id: "dashboard_audit_log_list",
+            };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                200u16 => ResponseValue::from_response(response).await,
+                400u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                401u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                403u16 => {
                     Err(
                         Error::ErrorResponse(
                             ResponseValue::from_response(response).await?,
@@ -12963,6 +15852,13 @@ pub mod builder {
                         ),
                     )
                 }
+                403u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
                 409u16 => {
                     Err(
                         Error::ErrorResponse(
@@ -13174,6 +16070,13 @@ pub mod builder {
                         ),
                     )
                 }
+                403u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
                 404u16 => {
                     Err(
                         Error::ErrorResponse(
@@ -13182,6 +16085,505 @@ pub mod builder {
                     )
                 }
                 409u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                500u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
+    /**Builder for [`Client::invitation_list`]
+
+[`Client::invitation_list`]: super::Client::invitation_list*/
+    #[derive(Debug, Clone)]
+    pub struct InvitationList<'a> {
+        client: &'a super::Client,
+        limit: Result<Option<::std::num::NonZeroU64>, String>,
+        offset: Result<Option<i64>, String>,
+    }
+    impl<'a> InvitationList<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self {
+                client: client,
+                limit: Ok(None),
+                offset: Ok(None),
+            }
+        }
+        pub fn limit<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::num::NonZeroU64>,
+        {
+            self.limit = value
+                .try_into()
+                .map(Some)
+                .map_err(|_| {
+                    "conversion to `:: std :: num :: NonZeroU64` for limit failed"
+                        .to_string()
+                });
+            self
+        }
+        pub fn offset<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<i64>,
+        {
+            self.offset = value
+                .try_into()
+                .map(Some)
+                .map_err(|_| "conversion to `i64` for offset failed".to_string());
+            self
+        }
+        ///Sends a `GET` request to `/api/developer/invitations`
+        pub async fn send(
+            self,
+        ) -> Result<ResponseValue<types::InvitationList>, Error<types::Problem>> {
+            let Self { client, limit, offset } = self;
+            let limit = limit.map_err(Error::InvalidRequest)?;
+            let offset = offset.map_err(Error::InvalidRequest)?;
+            let url = format!("{}/api/developer/invitations", client.baseurl,);
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            header_map
+                .append(
+                    ::reqwest::header::HeaderName::from_static("api-version"),
+                    ::reqwest::header::HeaderValue::from_static(
+                        super::Client::api_version(),
+                    ),
+                );
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .get(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .query(&progenitor_client::QueryParam::new("limit", &limit))
+                .query(&progenitor_client::QueryParam::new("offset", &offset))
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo {
+                operation_id: "invitation_list",
+            };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                200u16 => ResponseValue::from_response(response).await,
+                400u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                401u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                403u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                422u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                500u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
+    /**Builder for [`Client::invitation_create`]
+
+[`Client::invitation_create`]: super::Client::invitation_create*/
+    #[derive(Debug, Clone)]
+    pub struct InvitationCreate<'a> {
+        client: &'a super::Client,
+        body: Result<types::builder::CreateInvitationRequest, String>,
+    }
+    impl<'a> InvitationCreate<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self {
+                client: client,
+                body: Ok(::std::default::Default::default()),
+            }
+        }
+        pub fn body<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<types::CreateInvitationRequest>,
+            <V as std::convert::TryInto<
+                types::CreateInvitationRequest,
+            >>::Error: std::fmt::Display,
+        {
+            self.body = value
+                .try_into()
+                .map(From::from)
+                .map_err(|s| {
+                    format!(
+                        "conversion to `CreateInvitationRequest` for body failed: {}", s
+                    )
+                });
+            self
+        }
+        pub fn body_map<F>(mut self, f: F) -> Self
+        where
+            F: std::ops::FnOnce(
+                types::builder::CreateInvitationRequest,
+            ) -> types::builder::CreateInvitationRequest,
+        {
+            self.body = self.body.map(f);
+            self
+        }
+        ///Sends a `POST` request to `/api/developer/invitations`
+        pub async fn send(
+            self,
+        ) -> Result<ResponseValue<types::InvitationCreated>, Error<types::Problem>> {
+            let Self { client, body } = self;
+            let body = body
+                .and_then(|v| {
+                    types::CreateInvitationRequest::try_from(v)
+                        .map_err(|e| e.to_string())
+                })
+                .map_err(Error::InvalidRequest)?;
+            let url = format!("{}/api/developer/invitations", client.baseurl,);
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            header_map
+                .append(
+                    ::reqwest::header::HeaderName::from_static("api-version"),
+                    ::reqwest::header::HeaderValue::from_static(
+                        super::Client::api_version(),
+                    ),
+                );
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .post(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .json(&body)
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo {
+                operation_id: "invitation_create",
+            };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                201u16 => ResponseValue::from_response(response).await,
+                400u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                401u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                403u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                409u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                413u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                415u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                422u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                500u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
+    /**Builder for [`Client::invitation_accept`]
+
+[`Client::invitation_accept`]: super::Client::invitation_accept*/
+    #[derive(Debug, Clone)]
+    pub struct InvitationAccept<'a> {
+        client: &'a super::Client,
+        body: Result<types::builder::AcceptInvitationRequest, String>,
+    }
+    impl<'a> InvitationAccept<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self {
+                client: client,
+                body: Ok(::std::default::Default::default()),
+            }
+        }
+        pub fn body<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<types::AcceptInvitationRequest>,
+            <V as std::convert::TryInto<
+                types::AcceptInvitationRequest,
+            >>::Error: std::fmt::Display,
+        {
+            self.body = value
+                .try_into()
+                .map(From::from)
+                .map_err(|s| {
+                    format!(
+                        "conversion to `AcceptInvitationRequest` for body failed: {}", s
+                    )
+                });
+            self
+        }
+        pub fn body_map<F>(mut self, f: F) -> Self
+        where
+            F: std::ops::FnOnce(
+                types::builder::AcceptInvitationRequest,
+            ) -> types::builder::AcceptInvitationRequest,
+        {
+            self.body = self.body.map(f);
+            self
+        }
+        ///Sends a `POST` request to `/api/developer/invitations/accept`
+        pub async fn send(
+            self,
+        ) -> Result<ResponseValue<types::Me>, Error<types::Problem>> {
+            let Self { client, body } = self;
+            let body = body
+                .and_then(|v| {
+                    types::AcceptInvitationRequest::try_from(v)
+                        .map_err(|e| e.to_string())
+                })
+                .map_err(Error::InvalidRequest)?;
+            let url = format!("{}/api/developer/invitations/accept", client.baseurl,);
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            header_map
+                .append(
+                    ::reqwest::header::HeaderName::from_static("api-version"),
+                    ::reqwest::header::HeaderValue::from_static(
+                        super::Client::api_version(),
+                    ),
+                );
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .post(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .json(&body)
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo {
+                operation_id: "invitation_accept",
+            };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                200u16 => ResponseValue::from_response(response).await,
+                400u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                401u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                404u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                409u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                413u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                415u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                422u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                500u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
+    /**Builder for [`Client::invitation_revoke`]
+
+[`Client::invitation_revoke`]: super::Client::invitation_revoke*/
+    #[derive(Debug, Clone)]
+    pub struct InvitationRevoke<'a> {
+        client: &'a super::Client,
+        id: Result<::std::string::String, String>,
+    }
+    impl<'a> InvitationRevoke<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self {
+                client: client,
+                id: Err("id was not initialized".to_string()),
+            }
+        }
+        pub fn id<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::string::String>,
+        {
+            self.id = value
+                .try_into()
+                .map_err(|_| {
+                    "conversion to `:: std :: string :: String` for id failed"
+                        .to_string()
+                });
+            self
+        }
+        ///Sends a `DELETE` request to `/api/developer/invitations/{id}`
+        pub async fn send(self) -> Result<ResponseValue<()>, Error<types::Problem>> {
+            let Self { client, id } = self;
+            let id = id.map_err(Error::InvalidRequest)?;
+            let url = format!(
+                "{}/api/developer/invitations/{}", client.baseurl, encode_path(& id
+                .to_string()),
+            );
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            header_map
+                .append(
+                    ::reqwest::header::HeaderName::from_static("api-version"),
+                    ::reqwest::header::HeaderValue::from_static(
+                        super::Client::api_version(),
+                    ),
+                );
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .delete(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo {
+                operation_id: "invitation_revoke",
+            };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                204u16 => Ok(ResponseValue::empty(response)),
+                400u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                401u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                403u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                404u16 => {
                     Err(
                         Error::ErrorResponse(
                             ResponseValue::from_response(response).await?,
@@ -13471,6 +16873,725 @@ pub mod builder {
             }
         }
     }
+    /**Builder for [`Client::account_switch_organization`]
+
+[`Client::account_switch_organization`]: super::Client::account_switch_organization*/
+    #[derive(Debug, Clone)]
+    pub struct AccountSwitchOrganization<'a> {
+        client: &'a super::Client,
+        body: Result<types::builder::SwitchOrganizationRequest, String>,
+    }
+    impl<'a> AccountSwitchOrganization<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self {
+                client: client,
+                body: Ok(::std::default::Default::default()),
+            }
+        }
+        pub fn body<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<types::SwitchOrganizationRequest>,
+            <V as std::convert::TryInto<
+                types::SwitchOrganizationRequest,
+            >>::Error: std::fmt::Display,
+        {
+            self.body = value
+                .try_into()
+                .map(From::from)
+                .map_err(|s| {
+                    format!(
+                        "conversion to `SwitchOrganizationRequest` for body failed: {}",
+                        s
+                    )
+                });
+            self
+        }
+        pub fn body_map<F>(mut self, f: F) -> Self
+        where
+            F: std::ops::FnOnce(
+                types::builder::SwitchOrganizationRequest,
+            ) -> types::builder::SwitchOrganizationRequest,
+        {
+            self.body = self.body.map(f);
+            self
+        }
+        ///Sends a `PUT` request to `/api/developer/me/organization`
+        pub async fn send(
+            self,
+        ) -> Result<ResponseValue<types::Me>, Error<types::Problem>> {
+            let Self { client, body } = self;
+            let body = body
+                .and_then(|v| {
+                    types::SwitchOrganizationRequest::try_from(v)
+                        .map_err(|e| e.to_string())
+                })
+                .map_err(Error::InvalidRequest)?;
+            let url = format!("{}/api/developer/me/organization", client.baseurl,);
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            header_map
+                .append(
+                    ::reqwest::header::HeaderName::from_static("api-version"),
+                    ::reqwest::header::HeaderValue::from_static(
+                        super::Client::api_version(),
+                    ),
+                );
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .put(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .json(&body)
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo {
+                operation_id: "account_switch_organization",
+            };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                200u16 => ResponseValue::from_response(response).await,
+                400u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                401u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                404u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                413u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                415u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                422u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                500u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
+    /**Builder for [`Client::member_list`]
+
+[`Client::member_list`]: super::Client::member_list*/
+    #[derive(Debug, Clone)]
+    pub struct MemberList<'a> {
+        client: &'a super::Client,
+        limit: Result<Option<::std::num::NonZeroU64>, String>,
+        offset: Result<Option<i64>, String>,
+    }
+    impl<'a> MemberList<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self {
+                client: client,
+                limit: Ok(None),
+                offset: Ok(None),
+            }
+        }
+        pub fn limit<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::num::NonZeroU64>,
+        {
+            self.limit = value
+                .try_into()
+                .map(Some)
+                .map_err(|_| {
+                    "conversion to `:: std :: num :: NonZeroU64` for limit failed"
+                        .to_string()
+                });
+            self
+        }
+        pub fn offset<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<i64>,
+        {
+            self.offset = value
+                .try_into()
+                .map(Some)
+                .map_err(|_| "conversion to `i64` for offset failed".to_string());
+            self
+        }
+        ///Sends a `GET` request to `/api/developer/members`
+        pub async fn send(
+            self,
+        ) -> Result<ResponseValue<types::MemberList>, Error<types::Problem>> {
+            let Self { client, limit, offset } = self;
+            let limit = limit.map_err(Error::InvalidRequest)?;
+            let offset = offset.map_err(Error::InvalidRequest)?;
+            let url = format!("{}/api/developer/members", client.baseurl,);
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            header_map
+                .append(
+                    ::reqwest::header::HeaderName::from_static("api-version"),
+                    ::reqwest::header::HeaderValue::from_static(
+                        super::Client::api_version(),
+                    ),
+                );
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .get(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .query(&progenitor_client::QueryParam::new("limit", &limit))
+                .query(&progenitor_client::QueryParam::new("offset", &offset))
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo {
+                operation_id: "member_list",
+            };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                200u16 => ResponseValue::from_response(response).await,
+                400u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                401u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                422u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                500u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
+    /**Builder for [`Client::member_remove`]
+
+[`Client::member_remove`]: super::Client::member_remove*/
+    #[derive(Debug, Clone)]
+    pub struct MemberRemove<'a> {
+        client: &'a super::Client,
+        user_id: Result<::std::string::String, String>,
+    }
+    impl<'a> MemberRemove<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self {
+                client: client,
+                user_id: Err("user_id was not initialized".to_string()),
+            }
+        }
+        pub fn user_id<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::string::String>,
+        {
+            self.user_id = value
+                .try_into()
+                .map_err(|_| {
+                    "conversion to `:: std :: string :: String` for user_id failed"
+                        .to_string()
+                });
+            self
+        }
+        ///Sends a `DELETE` request to `/api/developer/members/{user_id}`
+        pub async fn send(self) -> Result<ResponseValue<()>, Error<types::Problem>> {
+            let Self { client, user_id } = self;
+            let user_id = user_id.map_err(Error::InvalidRequest)?;
+            let url = format!(
+                "{}/api/developer/members/{}", client.baseurl, encode_path(& user_id
+                .to_string()),
+            );
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            header_map
+                .append(
+                    ::reqwest::header::HeaderName::from_static("api-version"),
+                    ::reqwest::header::HeaderValue::from_static(
+                        super::Client::api_version(),
+                    ),
+                );
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .delete(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo {
+                operation_id: "member_remove",
+            };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                204u16 => Ok(ResponseValue::empty(response)),
+                400u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                401u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                403u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                404u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                409u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                500u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
+    /**Builder for [`Client::member_update`]
+
+[`Client::member_update`]: super::Client::member_update*/
+    #[derive(Debug, Clone)]
+    pub struct MemberUpdate<'a> {
+        client: &'a super::Client,
+        user_id: Result<::std::string::String, String>,
+        body: Result<types::builder::UpdateMemberRequest, String>,
+    }
+    impl<'a> MemberUpdate<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self {
+                client: client,
+                user_id: Err("user_id was not initialized".to_string()),
+                body: Ok(::std::default::Default::default()),
+            }
+        }
+        pub fn user_id<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::string::String>,
+        {
+            self.user_id = value
+                .try_into()
+                .map_err(|_| {
+                    "conversion to `:: std :: string :: String` for user_id failed"
+                        .to_string()
+                });
+            self
+        }
+        pub fn body<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<types::UpdateMemberRequest>,
+            <V as std::convert::TryInto<
+                types::UpdateMemberRequest,
+            >>::Error: std::fmt::Display,
+        {
+            self.body = value
+                .try_into()
+                .map(From::from)
+                .map_err(|s| {
+                    format!("conversion to `UpdateMemberRequest` for body failed: {}", s)
+                });
+            self
+        }
+        pub fn body_map<F>(mut self, f: F) -> Self
+        where
+            F: std::ops::FnOnce(
+                types::builder::UpdateMemberRequest,
+            ) -> types::builder::UpdateMemberRequest,
+        {
+            self.body = self.body.map(f);
+            self
+        }
+        ///Sends a `PATCH` request to `/api/developer/members/{user_id}`
+        pub async fn send(
+            self,
+        ) -> Result<ResponseValue<types::Member>, Error<types::Problem>> {
+            let Self { client, user_id, body } = self;
+            let user_id = user_id.map_err(Error::InvalidRequest)?;
+            let body = body
+                .and_then(|v| {
+                    types::UpdateMemberRequest::try_from(v).map_err(|e| e.to_string())
+                })
+                .map_err(Error::InvalidRequest)?;
+            let url = format!(
+                "{}/api/developer/members/{}", client.baseurl, encode_path(& user_id
+                .to_string()),
+            );
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            header_map
+                .append(
+                    ::reqwest::header::HeaderName::from_static("api-version"),
+                    ::reqwest::header::HeaderValue::from_static(
+                        super::Client::api_version(),
+                    ),
+                );
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .patch(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .json(&body)
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo {
+                operation_id: "member_update",
+            };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                200u16 => ResponseValue::from_response(response).await,
+                400u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                401u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                403u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                404u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                409u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                413u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                415u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                422u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                500u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
+    /**Builder for [`Client::organization_get`]
+
+[`Client::organization_get`]: super::Client::organization_get*/
+    #[derive(Debug, Clone)]
+    pub struct OrganizationGet<'a> {
+        client: &'a super::Client,
+    }
+    impl<'a> OrganizationGet<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self { client: client }
+        }
+        ///Sends a `GET` request to `/api/developer/organization`
+        pub async fn send(
+            self,
+        ) -> Result<ResponseValue<types::OrganizationSettings>, Error<types::Problem>> {
+            let Self { client } = self;
+            let url = format!("{}/api/developer/organization", client.baseurl,);
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            header_map
+                .append(
+                    ::reqwest::header::HeaderName::from_static("api-version"),
+                    ::reqwest::header::HeaderValue::from_static(
+                        super::Client::api_version(),
+                    ),
+                );
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .get(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo {
+                operation_id: "organization_get",
+            };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                200u16 => ResponseValue::from_response(response).await,
+                400u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                401u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                500u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
+    /**Builder for [`Client::organization_update`]
+
+[`Client::organization_update`]: super::Client::organization_update*/
+    #[derive(Debug, Clone)]
+    pub struct OrganizationUpdate<'a> {
+        client: &'a super::Client,
+        body: Result<types::builder::UpdateOrganizationRequest, String>,
+    }
+    impl<'a> OrganizationUpdate<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self {
+                client: client,
+                body: Ok(::std::default::Default::default()),
+            }
+        }
+        pub fn body<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<types::UpdateOrganizationRequest>,
+            <V as std::convert::TryInto<
+                types::UpdateOrganizationRequest,
+            >>::Error: std::fmt::Display,
+        {
+            self.body = value
+                .try_into()
+                .map(From::from)
+                .map_err(|s| {
+                    format!(
+                        "conversion to `UpdateOrganizationRequest` for body failed: {}",
+                        s
+                    )
+                });
+            self
+        }
+        pub fn body_map<F>(mut self, f: F) -> Self
+        where
+            F: std::ops::FnOnce(
+                types::builder::UpdateOrganizationRequest,
+            ) -> types::builder::UpdateOrganizationRequest,
+        {
+            self.body = self.body.map(f);
+            self
+        }
+        ///Sends a `PATCH` request to `/api/developer/organization`
+        pub async fn send(
+            self,
+        ) -> Result<ResponseValue<types::OrganizationSettings>, Error<types::Problem>> {
+            let Self { client, body } = self;
+            let body = body
+                .and_then(|v| {
+                    types::UpdateOrganizationRequest::try_from(v)
+                        .map_err(|e| e.to_string())
+                })
+                .map_err(Error::InvalidRequest)?;
+            let url = format!("{}/api/developer/organization", client.baseurl,);
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            header_map
+                .append(
+                    ::reqwest::header::HeaderName::from_static("api-version"),
+                    ::reqwest::header::HeaderValue::from_static(
+                        super::Client::api_version(),
+                    ),
+                );
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .patch(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .json(&body)
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo {
+                operation_id: "organization_update",
+            };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                200u16 => ResponseValue::from_response(response).await,
+                400u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                401u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                403u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                413u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                415u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                422u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                500u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
     /**Builder for [`Client::playground_test`]
 
 [`Client::playground_test`]: super::Client::playground_test*/
@@ -13557,6 +17678,13 @@ pub mod builder {
                     )
                 }
                 401u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                403u16 => {
                     Err(
                         Error::ErrorResponse(
                             ResponseValue::from_response(response).await?,
@@ -13979,6 +18107,13 @@ pub mod builder {
                         ),
                     )
                 }
+                404u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
                 409u16 => {
                     Err(
                         Error::ErrorResponse(
@@ -14384,6 +18519,13 @@ pub mod builder {
                         ),
                     )
                 }
+                403u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
                 413u16 => {
                     Err(
                         Error::ErrorResponse(
@@ -14588,6 +18730,13 @@ pub mod builder {
                         ),
                     )
                 }
+                403u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
                 404u16 => {
                     Err(
                         Error::ErrorResponse(
@@ -14712,6 +18861,13 @@ pub mod builder {
                     )
                 }
                 401u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                403u16 => {
                     Err(
                         Error::ErrorResponse(
                             ResponseValue::from_response(response).await?,
@@ -15095,6 +19251,13 @@ pub mod builder {
                         ),
                     )
                 }
+                403u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
                 404u16 => {
                     Err(
                         Error::ErrorResponse(
@@ -15185,6 +19348,13 @@ pub mod builder {
                     )
                 }
                 401u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                403u16 => {
                     Err(
                         Error::ErrorResponse(
                             ResponseValue::from_response(response).await?,
@@ -16165,6 +20335,7 @@ pub mod builder {
         include_inactive: Result<Option<bool>, String>,
         limit: Result<Option<::std::num::NonZeroU64>, String>,
         offset: Result<Option<i64>, String>,
+        tag: Result<Option<::std::string::String>, String>,
     }
     impl<'a> V1ApikeyList<'a> {
         pub fn new(client: &'a super::Client) -> Self {
@@ -16173,6 +20344,7 @@ pub mod builder {
                 include_inactive: Ok(None),
                 limit: Ok(None),
                 offset: Ok(None),
+                tag: Ok(None),
             }
         }
         pub fn include_inactive<V>(mut self, value: V) -> Self
@@ -16210,14 +20382,28 @@ pub mod builder {
                 .map_err(|_| "conversion to `i64` for offset failed".to_string());
             self
         }
+        pub fn tag<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::string::String>,
+        {
+            self.tag = value
+                .try_into()
+                .map(Some)
+                .map_err(|_| {
+                    "conversion to `:: std :: string :: String` for tag failed"
+                        .to_string()
+                });
+            self
+        }
         ///Sends a `GET` request to `/v1/apikeys`
         pub async fn send(
             self,
         ) -> Result<ResponseValue<types::ApiKeyList>, Error<types::Problem>> {
-            let Self { client, include_inactive, limit, offset } = self;
+            let Self { client, include_inactive, limit, offset, tag } = self;
             let include_inactive = include_inactive.map_err(Error::InvalidRequest)?;
             let limit = limit.map_err(Error::InvalidRequest)?;
             let offset = offset.map_err(Error::InvalidRequest)?;
+            let tag = tag.map_err(Error::InvalidRequest)?;
             let url = format!("{}/v1/apikeys", client.baseurl,);
             let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
             header_map
@@ -16243,6 +20429,7 @@ pub mod builder {
                 )
                 .query(&progenitor_client::QueryParam::new("limit", &limit))
                 .query(&progenitor_client::QueryParam::new("offset", &offset))
+                .query(&progenitor_client::QueryParam::new("tag", &tag))
                 .headers(header_map)
                 .build()?;
             let info = OperationInfo {
@@ -16586,6 +20773,222 @@ pub mod builder {
                     )
                 }
                 404u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                429u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                500u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
+    /**Builder for [`Client::audit_log_list`]
+
+[`Client::audit_log_list`]: super::Client::audit_log_list*/
+    #[derive(Debug, Clone)]
+    pub struct AuditLogList<'a> {
+        client: &'a super::Client,
+        action: Result<Option<types::AuditAction>, String>,
+        actor_id: Result<Option<::std::string::String>, String>,
+        from: Result<Option<::chrono::DateTime<::chrono::offset::Utc>>, String>,
+        limit: Result<Option<::std::num::NonZeroU64>, String>,
+        offset: Result<Option<i64>, String>,
+        resource_id: Result<Option<::std::string::String>, String>,
+        to: Result<Option<::chrono::DateTime<::chrono::offset::Utc>>, String>,
+    }
+    impl<'a> AuditLogList<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self {
+                client: client,
+                action: Ok(None),
+                actor_id: Ok(None),
+                from: Ok(None),
+                limit: Ok(None),
+                offset: Ok(None),
+                resource_id: Ok(None),
+                to: Ok(None),
+            }
+        }
+        pub fn action<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<types::AuditAction>,
+        {
+            self.action = value
+                .try_into()
+                .map(Some)
+                .map_err(|_| {
+                    "conversion to `AuditAction` for action failed".to_string()
+                });
+            self
+        }
+        pub fn actor_id<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::string::String>,
+        {
+            self.actor_id = value
+                .try_into()
+                .map(Some)
+                .map_err(|_| {
+                    "conversion to `:: std :: string :: String` for actor_id failed"
+                        .to_string()
+                });
+            self
+        }
+        pub fn from<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::chrono::DateTime<::chrono::offset::Utc>>,
+        {
+            self.from = value
+                .try_into()
+                .map(Some)
+                .map_err(|_| {
+                    "conversion to `:: chrono :: DateTime < :: chrono :: offset :: Utc >` for from failed"
+                        .to_string()
+                });
+            self
+        }
+        pub fn limit<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::num::NonZeroU64>,
+        {
+            self.limit = value
+                .try_into()
+                .map(Some)
+                .map_err(|_| {
+                    "conversion to `:: std :: num :: NonZeroU64` for limit failed"
+                        .to_string()
+                });
+            self
+        }
+        pub fn offset<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<i64>,
+        {
+            self.offset = value
+                .try_into()
+                .map(Some)
+                .map_err(|_| "conversion to `i64` for offset failed".to_string());
+            self
+        }
+        pub fn resource_id<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::string::String>,
+        {
+            self.resource_id = value
+                .try_into()
+                .map(Some)
+                .map_err(|_| {
+                    "conversion to `:: std :: string :: String` for resource_id failed"
+                        .to_string()
+                });
+            self
+        }
+        pub fn to<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::chrono::DateTime<::chrono::offset::Utc>>,
+        {
+            self.to = value
+                .try_into()
+                .map(Some)
+                .map_err(|_| {
+                    "conversion to `:: chrono :: DateTime < :: chrono :: offset :: Utc >` for to failed"
+                        .to_string()
+                });
+            self
+        }
+        ///Sends a `GET` request to `/v1/audit-log`
+        pub async fn send(
+            self,
+        ) -> Result<ResponseValue<types::AuditEntryList>, Error<types::Problem>> {
+            let Self {
+                client,
+                action,
+                actor_id,
+                from,
+                limit,
+                offset,
+                resource_id,
+                to,
+            } = self;
+            let action = action.map_err(Error::InvalidRequest)?;
+            let actor_id = actor_id.map_err(Error::InvalidRequest)?;
+            let from = from.map_err(Error::InvalidRequest)?;
+            let limit = limit.map_err(Error::InvalidRequest)?;
+            let offset = offset.map_err(Error::InvalidRequest)?;
+            let resource_id = resource_id.map_err(Error::InvalidRequest)?;
+            let to = to.map_err(Error::InvalidRequest)?;
+            let url = format!("{}/v1/audit-log", client.baseurl,);
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            header_map
+                .append(
+                    ::reqwest::header::HeaderName::from_static("api-version"),
+                    ::reqwest::header::HeaderValue::from_static(
+                        super::Client::api_version(),
+                    ),
+                );
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .get(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .query(&progenitor_client::QueryParam::new("action", &action))
+                .query(&progenitor_client::QueryParam::new("actor_id", &actor_id))
+                .query(&progenitor_client::QueryParam::new("from", &from))
+                .query(&progenitor_client::QueryParam::new("limit", &limit))
+                .query(&progenitor_client::QueryParam::new("offset", &offset))
+                .query(&progenitor_client::QueryParam::new("resource_id", &resource_id))
+                .query(&progenitor_client::QueryParam::new("to", &to))
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo {
+                operation_id: "audit_log_list",
+            };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                200u16 => ResponseValue::from_response(response).await,
+                400u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                401u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                403u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                422u16 => {
                     Err(
                         Error::ErrorResponse(
                             ResponseValue::from_response(response).await?,

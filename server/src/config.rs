@@ -22,6 +22,7 @@ pub mod defaults {
     pub const PLAYGROUND_RATE_LIMIT_RPM: u32 = 120;
     pub const MONTHLY_QUOTA: u64 = 1_000_000;
     pub const LOG_RETENTION_DAYS: u64 = 30;
+    pub const AUDIT_RETENTION_DAYS: u64 = 365;
     pub const JOB_WORKERS: usize = 2;
     pub const JOB_LEASE_SECONDS: u64 = 30;
     pub const WEBHOOK_DISABLE_AFTER: u32 = 5;
@@ -106,6 +107,9 @@ pub struct ServeArgs {
     /// How many days request-log rows (and raw clicks) are kept.
     #[arg(long, env = "PORTICO_LOG_RETENTION_DAYS", default_value_t = defaults::LOG_RETENTION_DAYS)]
     pub log_retention_days: u64,
+    /// How many days audit-log entries are kept.
+    #[arg(long, env = "PORTICO_AUDIT_RETENTION_DAYS", default_value_t = defaults::AUDIT_RETENTION_DAYS)]
+    pub audit_retention_days: u64,
     /// Proxies (comma-separated IPs or CIDRs) whose `X-Forwarded-For` is believed.
     #[arg(long, env = "PORTICO_TRUSTED_PROXIES", value_delimiter = ',')]
     pub trusted_proxies: Vec<String>,
@@ -223,6 +227,8 @@ pub struct Config {
     pub monthly_quota: u64,
     /// How long request-log rows (and raw clicks) are kept.
     pub request_log_retention: Duration,
+    /// How long audit-log entries are kept.
+    pub audit_retention: Duration,
     /// How often queued request-log entries are written (batched durability).
     pub request_log_flush: Duration,
     /// Batched or strict request-log durability.
@@ -329,6 +335,7 @@ impl Config {
             playground_rate_limit_rpm: defaults::PLAYGROUND_RATE_LIMIT_RPM,
             monthly_quota: defaults::MONTHLY_QUOTA,
             request_log_retention: Duration::from_secs(defaults::LOG_RETENTION_DAYS * 24 * 3600),
+            audit_retention: Duration::from_secs(defaults::AUDIT_RETENTION_DAYS * 24 * 3600),
             request_log_flush: Duration::from_millis(100),
             metering_durability: crate::metering::Durability::Batched,
             bench_baseline: false,
@@ -382,6 +389,7 @@ impl Config {
             request_log_retention: Duration::from_secs(
                 args.log_retention_days.max(1).saturating_mul(24 * 3600),
             ),
+            audit_retention: Duration::from_secs(args.audit_retention_days.max(1).saturating_mul(24 * 3600)),
             password_hashers: args
                 .password_hashers
                 .unwrap_or_else(|| std::thread::available_parallelism().map_or(2, usize::from))

@@ -100,6 +100,11 @@ crate::wire_enum! {
             title: "Insufficient scope",
             meaning: "The API key lacks the scope the operation needs.",
         },
+        InsufficientRole = "insufficient_role" => CodeInfo {
+            status: StatusCode::FORBIDDEN,
+            title: "Insufficient role",
+            meaning: "The signed-in user's role in the organisation does not allow the operation; the detail names the role it needs.",
+        },
         IpNotAllowed = "ip_not_allowed" => CodeInfo {
             status: StatusCode::FORBIDDEN,
             title: "IP address not allowed",

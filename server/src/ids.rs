@@ -23,10 +23,12 @@ pub enum IdKind {
     Event,
     Delivery,
     Request,
+    Invitation,
+    AuditEntry,
 }
 
 impl IdKind {
-    const ALL: [IdKind; 11] = [
+    const ALL: [IdKind; 13] = [
         Self::Organization,
         Self::User,
         Self::Session,
@@ -38,6 +40,8 @@ impl IdKind {
         Self::Event,
         Self::Delivery,
         Self::Request,
+        Self::Invitation,
+        Self::AuditEntry,
     ];
 
     /// The kind an id prefix names (`lnk` → `Link`).
@@ -58,6 +62,8 @@ impl IdKind {
             Self::Event => "evt",
             Self::Delivery => "dlv",
             Self::Request => "req",
+            Self::Invitation => "inv",
+            Self::AuditEntry => "aud",
         }
     }
 }
@@ -78,6 +84,20 @@ impl Id {
         id.push('_');
         id.push_str(ulid);
         Self(id)
+    }
+
+    /// A new id of the given kind whose time part is `at` (the application clock's "now"), so
+    /// that ids compare as their records' times do even where a test moved the clock.
+    pub fn generate_at(kind: IdKind, at: crate::time::Timestamp) -> Self {
+        let millis = u64::try_from(at.timestamp_millis()).unwrap_or(0);
+        let ulid = Ulid::from_parts(millis, Ulid::new().random());
+        Self(format!("{}_{ulid}", kind.prefix()))
+    }
+
+    /// The smallest id of the given kind made at `at` or later (a time range is an id range).
+    pub fn first_at(kind: IdKind, at: crate::time::Timestamp) -> String {
+        let millis = u64::try_from(at.timestamp_millis()).unwrap_or(0);
+        format!("{}_{}", kind.prefix(), Ulid::from_parts(millis, 0))
     }
 
     /// Parses an id of the given kind; `None` when the prefix or the ULID is wrong (which

@@ -16,6 +16,7 @@
 //! [`openapi`] turns the annotated handlers into the published spec. [`server`] starts it all.
 
 pub mod accounts;
+pub mod audit;
 pub mod batch;
 pub mod cluster;
 pub mod config;
@@ -33,6 +34,7 @@ pub mod keys;
 pub mod links;
 pub mod metering;
 pub mod openapi;
+pub mod organizations;
 pub mod pipeline;
 pub mod playground;
 pub mod router;

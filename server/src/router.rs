@@ -17,8 +17,8 @@ use utoipa_swagger_ui::{Config as SwaggerConfig, SwaggerUi};
 use crate::http::{conditional, observe, problem_fallback};
 use crate::state::AppState;
 use crate::{
-    accounts, dashboard, domains, jobs, keys, links, metering, openapi, pipeline, playground, system,
-    webhooks,
+    accounts, audit, dashboard, domains, jobs, keys, links, metering, openapi, organizations, pipeline,
+    playground, system, webhooks,
 };
 
 /// The annotated routes, all audiences: the source of the OpenAPI document.
@@ -61,6 +61,14 @@ impl Audience {
             Self::Dashboard => OpenApiRouter::new()
                 .routes(routes!(accounts::logout))
                 .routes(routes!(accounts::me))
+                .routes(routes!(accounts::switch_organization))
+                // The team: members, invitations, settings; and who changed what.
+                .routes(routes!(organizations::member_list))
+                .routes(routes!(organizations::member_update, organizations::member_remove))
+                .routes(routes!(organizations::invitation_list, organizations::invitation_create))
+                .routes(routes!(organizations::invitation_revoke))
+                .routes(routes!(organizations::invitation_accept))
+                .routes(routes!(organizations::organization_get, organizations::organization_update))
                 .routes(routes!(metering::dashboard_usage_get))
                 .routes(routes!(metering::dashboard_request_list))
                 .routes(routes!(metering::dashboard_request_get))
@@ -80,6 +88,7 @@ impl Audience {
                 .routes(routes!(webhooks::dashboard_webhook_deliveries))
                 .routes(routes!(webhooks::dashboard_webhook_delivery_get))
                 .routes(routes!(webhooks::dashboard_webhook_delivery_resend))
+                .routes(routes!(audit::dashboard_audit_log_list))
                 // The playground runs `/v1` requests with a stored key.
                 .routes(with_body_limit(
                     routes!(playground::playground_test),
@@ -112,7 +121,9 @@ impl Audience {
                 // Usage and the request log.
                 .routes(routes!(metering::usage_get))
                 .routes(routes!(metering::request_list))
-                .routes(routes!(metering::request_get)),
+                .routes(routes!(metering::request_get))
+                // Who changed what.
+                .routes(routes!(audit::audit_log_list)),
             Self::Public => OpenApiRouter::new()
                 .routes(routes!(accounts::signup))
                 .routes(routes!(accounts::login))
@@ -196,15 +207,18 @@ fn with_body_limit(
 /// 2. catch panic — a panicking handler becomes a 500 problem, still with its request id;
 /// 3. problem fallback — bare error responses (405s, plain-text rejections) rewritten;
 /// 4. body limit — the JSON body cap, enforced by the extractors;
-/// 5. on the `/v1` group only, the [`pipeline`]: API key, scope, limits, idempotency, log.
+/// 5. on the `/v1` group only, the [`pipeline`]: API key, scope, limits, idempotency, log;
+///    on the dashboard group, [`accounts::roles::guard`]: the session and its role.
 ///
 /// 1–3 run as one middleware (`platform`).
 pub fn app(state: AppState) -> Router {
     // The `/v1` pipeline is the `/v1` group's own layer: it runs for the routes it matched, so
     // nothing else needs to ask whether a request is `/v1`.
     let v1 = Audience::V1.routes().route_layer(from_fn_with_state(state.clone(), pipeline::v1));
-    let (routes, _spec) = Audience::Dashboard
-        .routes()
+    // Likewise the dashboard's: the session and the role each operation declares.
+    let dashboard =
+        Audience::Dashboard.routes().route_layer(from_fn_with_state(state.clone(), accounts::roles::guard));
+    let (routes, _spec) = dashboard
         .merge(v1)
         .merge(Audience::Public.routes())
         .merge(Audience::System.routes())

@@ -163,8 +163,14 @@ fn build_state(
     };
     let keys = Arc::new(Verifier::new(db.clone(), 100_000, config.key_cache_ttl));
     let redirects = Arc::new(crate::links::RedirectCache::new(100_000, config.redirect_cache_ttl));
-    let invalidations =
-        Arc::new(Invalidations::new(db.clone(), keys.clone(), redirects.clone(), &mut registry));
+    let quotas = Arc::new(Quotas::new(db.clone(), config.monthly_quota).shared(redis.clone()));
+    let invalidations = Arc::new(Invalidations::new(
+        db.clone(),
+        keys.clone(),
+        redirects.clone(),
+        quotas.clone(),
+        &mut registry,
+    ));
     let document = crate::openapi::document();
     let state = AppState::new(crate::state::AppParts {
         login_throttle: Arc::new(LoginThrottle::new(config.login_throttle).shared(redis.clone())),
@@ -172,6 +178,7 @@ fn build_state(
         keys,
         master_key: Arc::new(master_key),
         route_scopes: Arc::new(RouteScopes::from_document(&document)),
+        route_roles: Arc::new(accounts::RouteRoles::from_document(&document)),
         public: Arc::new(public),
         rate_limits: Arc::new(RateLimits::new(config.default_rate_limit_rpm).shared(redis.clone())),
         playground_limits: Arc::new(
@@ -182,7 +189,7 @@ fn build_state(
             .shared(redis.clone()),
         ),
         playground_app: Default::default(),
-        quotas: Arc::new(Quotas::new(db.clone(), config.monthly_quota).shared(redis.clone())),
+        quotas,
         request_log,
         jobs_wake: Arc::new(tokio::sync::Notify::new()),
         webhooks_wake: Arc::new(tokio::sync::Notify::new()),
@@ -410,6 +417,20 @@ fn spawn_housekeeping(tasks: &mut JoinSet<()>, state: &AppState, shutdown: &Canc
                 Ok(0) => {}
                 Ok(n) => tracing::info!(rows = n, "purged request-log rows past retention"),
                 Err(e) => tracing::warn!(error = %e, "purging the request log failed; will retry"),
+            }
+        }
+    }));
+
+    let audit_db = state.db.clone();
+    let audit_retention =
+        chrono::TimeDelta::from_std(state.config.audit_retention).unwrap_or(chrono::TimeDelta::days(365));
+    tasks.spawn(every(Duration::from_secs(3600), shutdown.clone(), Finally::Stop, move || {
+        let db = audit_db.clone();
+        async move {
+            match crate::audit::store::purge(&db, db.now() - audit_retention).await {
+                Ok(0) => {}
+                Ok(n) => tracing::info!(entries = n, "purged audit-log entries past retention"),
+                Err(e) => tracing::warn!(error = %e, "purging the audit log failed; will retry"),
             }
         }
     }));

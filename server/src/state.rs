@@ -105,6 +105,8 @@ pub struct AppParts {
     pub jobs_wake: Arc<tokio::sync::Notify>,
     /// The scope each `/v1` operation needs, from the spec.
     pub route_scopes: Arc<RouteScopes>,
+    /// The role each dashboard operation needs, from the spec.
+    pub route_roles: Arc<crate::accounts::RouteRoles>,
     /// The published documents — the OpenAPI document and everything generated from it —
     /// rendered once at start-up, by path.
     pub documents: Arc<crate::documents::Library>,

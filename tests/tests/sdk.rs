@@ -37,7 +37,7 @@ async fn fixture() -> Fixture {
     let signup = types::SignupRequest::builder()
         .email("sdk@example.com")
         .password(PASSWORD)
-        .organization_name("SDK round trip");
+        .organization_name("SDK round trip".to_owned());
     let session = anonymous.account_signup().body(signup).send().await.unwrap().into_inner();
     let dashboard = Client::with_session_token(&base, &session.token).unwrap();
     let full = types::CreateApiKeyRequest::builder().name("round trip").scopes(vec![Scope::FullAccess]);

@@ -10,16 +10,20 @@ use crate::secret::{generate_token, sha256};
 use crate::state::AppState;
 
 use super::session::{DashboardSession, TOKEN_PREFIX};
-use super::store::{self, NewAccount};
-use super::types::{LoginRequest, Me, SessionCreated, SignupRequest};
+use super::store::{self, Joining, NewAccount};
+use super::types::{LoginRequest, Me, Membership, SessionCreated, SignupRequest, SwitchOrganizationRequest};
+use crate::audit::{AuditContext, RequestOrigin};
 
 /// Sign up
 ///
 /// Creates a user and an organisation they own, and signs them in: the answer carries a
-/// session token (`pts_…`) for the dashboard routes. The password must be at least 10
-/// characters; the email must not be in use (409 `conflict`). Sign-ups are throttled per
-/// client network (429 `rate_limited` with `retry-after`); when the server is already hashing
-/// as many passwords as it can, 503 `unavailable` with `retry-after`.
+/// session token (`pts_…`) for the dashboard routes. With `invitation_token` the user joins
+/// the organisation that invited them, with the invited role, instead (the email must be the
+/// one invited, 409 `conflict`; a used, revoked or expired invitation is 404 `not_found`).
+/// The password must be at least 10 characters; the email must not be in use (409
+/// `conflict`). Sign-ups are throttled per client network (429 `rate_limited` with
+/// `retry-after`); when the server is already hashing as many passwords as it can, 503
+/// `unavailable` with `retry-after`.
 #[utoipa::path(
     post,
     path = "/api/developer/signup",
@@ -27,15 +31,16 @@ use super::types::{LoginRequest, Me, SessionCreated, SignupRequest};
     tag = "account",
     request_body = SignupRequest,
     responses((status = 201, description = "Signed up and signed in.", body = SessionCreated)),
-    extensions(("x-error-codes" = json!(["conflict", "rate_limited", "unavailable"]))),
+    extensions(("x-error-codes" = json!(["conflict", "not_found", "rate_limited", "unavailable"]))),
 )]
 pub async fn signup(
     State(state): State<AppState>,
     ClientIp(ip): ClientIp,
+    origin: RequestOrigin,
     ApiJson(req): ApiJson<SignupRequest>,
 ) -> Result<(StatusCode, Json<SessionCreated>), ApiError> {
     let email = normalize_email(&req.email);
-    let organization_name = req.organization_name.trim();
+    let organization_name = req.organization_name.as_deref().map(str::trim);
     let mut v = Validation::new();
     if let Err(message) = check_email(&email) {
         v.reject("email", message);
@@ -43,39 +48,57 @@ pub async fn signup(
     let password_chars = req.password.expose().chars().count();
     v.check(password_chars >= 10, "password", "must be at least 10 characters");
     v.check(password_chars <= 1024, "password", "must be at most 1024 characters");
-    v.check(!organization_name.is_empty(), "organization_name", "must not be empty");
-    v.check(organization_name.chars().count() <= 100, "organization_name", "must be at most 100 characters");
+    match (organization_name, &req.invitation_token) {
+        (None, None) => v.reject("organization_name", "is required unless `invitation_token` is given"),
+        (Some(name), None) => {
+            v.check(!name.is_empty(), "organization_name", "must not be empty");
+            v.check(name.chars().count() <= 100, "organization_name", "must be at most 100 characters");
+        }
+        (_, Some(_)) => {}
+    }
     v.finish()?;
 
     state.login_throttle.check(ip, None).await?;
+    let pending = match &req.invitation_token {
+        Some(token) => Some(crate::organizations::pending_invitation(&state, token, &email).await?),
+        None => None,
+    };
     let password_hash = state.hashers.hash(&req.password).await?;
     let token = generate_token(TOKEN_PREFIX);
     let expires_at = state.db.now() + state.config.session_ttl;
-    let (user, organization) = store::create_account(
+    let joining = match &pending {
+        Some(pending) => Joining::Invitation(pending),
+        None => Joining::NewOrganization(organization_name.unwrap_or_default()),
+    };
+    let created = store::create_account(
         &state.db,
         NewAccount {
             email: &email,
             password_hash: &password_hash,
-            organization_name,
+            joining,
             session_token_hash: &sha256(token.expose()),
             session_expires_at: expires_at,
         },
+        &origin,
     )
     .await?;
+    let Some((user, organization)) = created else { return Err(crate::organizations::invitation_gone()) };
     state.login_throttle.remember(ip, &email).await;
-    tracing::info!(user_id = %user.id, organization_id = %organization.id, "signed up");
+    tracing::info!(user_id = %user.id, organization_id = %organization.id, invited = pending.is_some(), "signed up");
     let body = SessionCreated { token: token.expose().clone(), expires_at, user, organization };
     Ok((StatusCode::CREATED, Json(body)))
 }
 
 /// Sign in
 ///
-/// Exchanges an email and password for a session token (`pts_…`). A wrong password and an
+/// Exchanges an email and password for a session token (`pts_…`), in the user's first
+/// organisation (switch with `PUT /api/developer/me/organization`). A wrong password and an
 /// unknown email get the same answer, 401 `invalid_credentials`. Attempts are throttled per
 /// client network (an IPv4 address or an IPv6 /64), per account and network, and per account
 /// from networks it has not signed in from before (429 `rate_limited` with `retry-after`), so
 /// a stranger cannot lock an owner out. When the server is already hashing as many passwords
-/// as it can, 503 `unavailable` with `retry-after`.
+/// as it can, 503 `unavailable` with `retry-after`. Successful and failed sign-ins of members
+/// are in the audit log.
 #[utoipa::path(
     post,
     path = "/api/developer/login",
@@ -88,6 +111,7 @@ pub async fn signup(
 pub async fn login(
     State(state): State<AppState>,
     ClientIp(ip): ClientIp,
+    origin: RequestOrigin,
     ApiJson(req): ApiJson<LoginRequest>,
 ) -> Result<Json<SessionCreated>, ApiError> {
     let email = normalize_email(&req.email);
@@ -96,18 +120,26 @@ pub async fn login(
     let found = store::find_credentials(&state.db, &email).await?;
     let stored_hash = found.as_ref().map(|c| c.password_hash.clone());
     let valid = state.hashers.verify(&req.password, stored_hash).await?;
-    let Some(credentials) = found.filter(|_| valid) else {
-        return Err(ApiError::new(ErrorCode::InvalidCredentials, "The email or password is wrong."));
+    let credentials = match found {
+        Some(credentials) if valid => credentials,
+        Some(credentials) => {
+            let audit = AuditContext::user(&credentials.user_id, origin);
+            store::record_failed_sign_in(&state.db, &credentials.user_id, &audit).await?;
+            return Err(ApiError::new(ErrorCode::InvalidCredentials, "The email or password is wrong."));
+        }
+        None => return Err(ApiError::new(ErrorCode::InvalidCredentials, "The email or password is wrong.")),
     };
 
     let token = generate_token(TOKEN_PREFIX);
     let expires_at = state.db.now() + state.config.session_ttl;
+    let audit = AuditContext::user(&credentials.user_id, origin);
     store::create_session(
         &state.db,
         &sha256(token.expose()),
         &credentials.user_id,
         &credentials.organization_id,
         expires_at,
+        &audit,
     )
     .await?;
     state.login_throttle.remember(ip, &email).await;
@@ -129,6 +161,7 @@ pub async fn login(
     operation_id = "session_delete",
     tag = "account",
     responses((status = 204, description = "Signed out.")),
+    extensions(("x-required-role" = json!("viewer"))),
 )]
 pub async fn logout(
     State(state): State<AppState>,
@@ -140,33 +173,83 @@ pub async fn logout(
 
 /// Who am I
 ///
-/// The signed-in user, their organisation and their role in it.
+/// The signed-in user, the organisation the session acts in and their role in it, and every
+/// organisation they belong to (`memberships`).
 #[utoipa::path(
     get,
     path = "/api/developer/me",
     operation_id = "account_get",
     tag = "account",
     responses((status = 200, description = "The signed-in user.", body = Me)),
+    extensions(("x-required-role" = json!("viewer"))),
 )]
 pub async fn me(State(state): State<AppState>, session: DashboardSession) -> Result<Json<Me>, ApiError> {
-    let user = store::find_user(&state.db, &session.user_id).await?;
-    let organization = store::find_organization(&state.db, &session.organization_id).await?;
-    match (user, organization) {
-        (Some(user), Some(organization)) => Ok(Json(Me { user, organization, role: session.role })),
-        // The session row references both, with cascading deletes: this cannot happen unless
-        // the database was edited by hand.
-        _ => Err(ApiError::internal("session references a missing user or organisation")),
+    Ok(Json(me_of(&state, &session.user_id, &session.organization_id).await?))
+}
+
+/// Switch organisation
+///
+/// Moves the session to another organisation the user belongs to, without signing in again:
+/// every dashboard route then acts there, with the user's role there. Not a member: 404
+/// `not_found`.
+#[utoipa::path(
+    put,
+    path = "/api/developer/me/organization",
+    operation_id = "account_switch_organization",
+    tag = "account",
+    request_body = SwitchOrganizationRequest,
+    responses((status = 200, description = "Switched: the user in the organisation now active.", body = Me)),
+    extensions(("x-required-role" = json!("viewer")), ("x-error-codes" = json!(["not_found"]))),
+)]
+pub async fn switch_organization(
+    State(state): State<AppState>,
+    session: DashboardSession,
+    ApiJson(req): ApiJson<SwitchOrganizationRequest>,
+) -> Result<Json<Me>, ApiError> {
+    let valid = crate::ids::Id::parse(crate::ids::IdKind::Organization, &req.organization_id).is_some();
+    if !valid
+        || !crate::organizations::store::switch(
+            &state.db,
+            &session.session_id,
+            &session.user_id,
+            &req.organization_id,
+        )
+        .await?
+    {
+        return Err(ApiError::not_found("organisation (you are not a member of it)"));
+    }
+    Ok(Json(me_of(&state, &session.user_id, &req.organization_id).await?))
+}
+
+/// The user `user_id` acting in `organization_id`, with all their memberships.
+pub async fn me_of(state: &AppState, user_id: &str, organization_id: &str) -> Result<Me, ApiError> {
+    let user = store::find_user(&state.db, user_id).await?;
+    let memberships = crate::organizations::store::memberships(&state.db, user_id).await?;
+    let active = memberships.iter().find(|(org, _)| org.id == organization_id).cloned();
+    match (user, active) {
+        (Some(user), Some((organization, role))) => Ok(Me {
+            user,
+            organization,
+            role,
+            memberships: memberships
+                .into_iter()
+                .map(|(organization, role)| Membership { organization, role })
+                .collect(),
+        }),
+        // The session row references both, with cascading deletes, and the session is only
+        // found while the membership exists.
+        _ => Err(ApiError::internal("session references a missing user or membership")),
     }
 }
 
 /// Emails compare case-insensitively: stored and looked up trimmed and lower-cased.
-fn normalize_email(email: &str) -> String {
+pub fn normalize_email(email: &str) -> String {
     email.trim().to_lowercase()
 }
 
 /// A deliberately simple email check: one `@`, something before it, a dotted domain after
 /// it, no spaces, at most 254 characters. Real proof of an address is a confirmation mail.
-fn check_email(email: &str) -> Result<(), &'static str> {
+pub fn check_email(email: &str) -> Result<(), &'static str> {
     if email.is_empty() {
         return Err("must not be empty");
     }

@@ -8,13 +8,15 @@
 
 mod handlers;
 mod password;
+pub mod roles;
 mod session;
-mod store;
+pub mod store;
 mod throttle;
 mod types;
 
 pub use handlers::*;
 pub use password::Hashers;
+pub use roles::{RouteRoles, require};
 pub use session::DashboardSession;
 pub use store::purge_sessions;
 pub use throttle::LoginThrottle;

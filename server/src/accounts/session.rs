@@ -24,10 +24,12 @@ pub struct DashboardSession {
     pub role: Role,
 }
 
-impl FromRequestParts<AppState> for DashboardSession {
-    type Rejection = ApiError;
-
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+impl DashboardSession {
+    /// The session a request's `Authorization: Bearer pts_…` names, with the member's role in
+    /// the session's organisation. 401 `missing_credentials` without a token and 401
+    /// `invalid_session` for an unknown, expired or ended one — or one whose user is no longer
+    /// a member of the organisation.
+    pub async fn authenticate(parts: &Parts, state: &AppState) -> Result<Self, ApiError> {
         let token = bearer_token(parts)?;
         if !token.expose().starts_with("pts_") {
             let detail = if token.expose().starts_with("ptk_") {
@@ -51,6 +53,19 @@ impl FromRequestParts<AppState> for DashboardSession {
             organization_id: row.organization_id,
             role,
         })
+    }
+}
+
+/// The session the dashboard's layer ([`super::roles::guard`]) authenticated and checked.
+impl FromRequestParts<AppState> for DashboardSession {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &AppState) -> Result<Self, Self::Rejection> {
+        parts
+            .extensions
+            .get::<DashboardSession>()
+            .cloned()
+            .ok_or_else(|| ApiError::internal("a dashboard handler ran without the dashboard's layer"))
     }
 }
 

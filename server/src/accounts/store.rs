@@ -11,30 +11,35 @@ use super::types::{Organization, Role, User};
 pub struct NewAccount<'a> {
     pub email: &'a str,
     pub password_hash: &'a str,
-    pub organization_name: &'a str,
+    /// A new organisation (its name) the user will own, or the invitation they accept.
+    pub joining: Joining<'a>,
     pub session_token_hash: &'a [u8],
     pub session_expires_at: Timestamp,
 }
 
-/// Creates the organisation, the user (its owner) and their first session, atomically.
-/// A taken email is [`StoreError::Conflict`].
-pub async fn create_account(db: &Db, new: NewAccount<'_>) -> Result<(User, Organization), StoreError> {
+/// Where a new user lands.
+pub enum Joining<'a> {
+    NewOrganization(&'a str),
+    Invitation(&'a crate::organizations::store::PendingInvitation),
+}
+
+/// Creates the user, their organisation (which they own) or their membership of the one that
+/// invited them, and their first session, atomically, with the audit entry
+/// (`organization.created` or `invitation.accepted`). A taken email is
+/// [`StoreError::Conflict`]; an invitation used up meanwhile is `Ok(None)`.
+pub async fn create_account(
+    db: &Db,
+    new: NewAccount<'_>,
+    origin: &crate::audit::RequestOrigin,
+) -> Result<Option<(User, Organization)>, StoreError> {
+    use crate::audit::{AuditAction, AuditContext, Changes, Resource, ResourceType};
+    use crate::organizations::store::Accepted;
     let created_at = db.now();
-    let org = Organization {
-        id: Id::generate(IdKind::Organization).into_string(),
-        name: new.organization_name.to_owned(),
-        created_at,
-    };
     let user = User { id: Id::generate(IdKind::User).into_string(), email: new.email.to_owned(), created_at };
+    let audit = AuditContext::user(&user.id, origin.clone());
     let session_id = Id::generate(IdKind::Session).into_string();
     dispatch!(db, |pool| {
         let mut tx = pool.begin_write().await?;
-        sqlx::query("INSERT INTO organizations (id, name, created_at) VALUES ($1, $2, $3)")
-            .bind(&org.id)
-            .bind(&org.name)
-            .bind(org.created_at)
-            .execute(&mut *tx)
-            .await?;
         sqlx::query("INSERT INTO users (id, email, password_hash, created_at) VALUES ($1, $2, $3, $4)")
             .bind(&user.id)
             .bind(&user.email)
@@ -43,15 +48,50 @@ pub async fn create_account(db: &Db, new: NewAccount<'_>) -> Result<(User, Organ
             .execute(&mut *tx)
             .await
             .map_err(|e| StoreError::on_unique(e, "An account with this email already exists."))?;
-        sqlx::query(
-            "INSERT INTO memberships (organization_id, user_id, role, created_at) VALUES ($1, $2, $3, $4)",
-        )
-        .bind(&org.id)
-        .bind(&user.id)
-        .bind(Role::Owner.as_str())
-        .bind(created_at)
-        .execute(&mut *tx)
-        .await?;
+        let org = match new.joining {
+            Joining::NewOrganization(name) => {
+                let org = Organization {
+                    id: Id::generate(IdKind::Organization).into_string(),
+                    name: name.to_owned(),
+                    created_at,
+                };
+                sqlx::query("INSERT INTO organizations (id, name, created_at) VALUES ($1, $2, $3)")
+                    .bind(&org.id)
+                    .bind(&org.name)
+                    .bind(org.created_at)
+                    .execute(&mut *tx)
+                    .await?;
+                sqlx::query(
+                    "INSERT INTO memberships (organization_id, user_id, role, created_at) VALUES ($1, $2, $3, $4)",
+                )
+                .bind(&org.id)
+                .bind(&user.id)
+                .bind(Role::Owner.as_str())
+                .bind(created_at)
+                .execute(&mut *tx)
+                .await?;
+                let entry = audit.entry(
+                    &org.id,
+                    AuditAction::OrganizationCreated,
+                    Resource::new(ResourceType::Organization, &org.id),
+                    Changes::new().created("name", &org.name).created("owner", &user.id),
+                    created_at,
+                );
+                crate::insert_audit!(&mut *tx, &entry)?;
+                org
+            }
+            Joining::Invitation(pending) => {
+                if crate::accept_in!(tx, pending, &user.id, &audit, created_at) != Accepted::Joined {
+                    return Ok(None);
+                }
+                let org: Organization =
+                    sqlx::query_as("SELECT id, name, created_at FROM organizations WHERE id = $1")
+                        .bind(&pending.organization_id)
+                        .fetch_one(&mut *tx)
+                        .await?;
+                org
+            }
+        };
         sqlx::query(
             "INSERT INTO sessions (id, token_hash, user_id, organization_id, created_at, expires_at) \
              VALUES ($1, $2, $3, $4, $5, $6)",
@@ -65,7 +105,7 @@ pub async fn create_account(db: &Db, new: NewAccount<'_>) -> Result<(User, Organ
         .execute(&mut *tx)
         .await?;
         tx.commit().await?;
-        Ok((user, org))
+        Ok(Some((user, org)))
     })
 }
 
@@ -106,26 +146,68 @@ pub async fn find_credentials(db: &Db, email: &str) -> Result<Option<Credentials
     crate::db::optional_row::<Credentials>(db, SQL, &[email]).await
 }
 
+/// Starts a session, with the `sign_in.succeeded` audit entry.
 pub async fn create_session(
     db: &Db,
     token_hash: &[u8],
     user_id: &str,
     organization_id: &str,
     expires_at: Timestamp,
+    audit: &crate::audit::AuditContext,
 ) -> Result<(), StoreError> {
+    use crate::audit::{AuditAction, Changes, Resource, ResourceType};
     const SQL: &str = "INSERT INTO sessions (id, token_hash, user_id, organization_id, created_at, expires_at) \
          VALUES ($1, $2, $3, $4, $5, $6)";
     let id = Id::generate(IdKind::Session).into_string();
-    dispatch!(db, |pool| sqlx::query(SQL)
-        .bind(&id)
-        .bind(token_hash)
-        .bind(user_id)
-        .bind(organization_id)
-        .bind(db.now())
-        .bind(expires_at)
-        .execute(pool)
-        .await
-        .map(drop))?;
+    let at = db.now();
+    let entry = audit.entry(
+        organization_id,
+        AuditAction::SignInSucceeded,
+        Resource::new(ResourceType::User, user_id),
+        Changes::new().created("session_expires_at", expires_at),
+        at,
+    );
+    dispatch!(db, |pool| {
+        let mut tx = pool.begin_write().await?;
+        sqlx::query(SQL)
+            .bind(&id)
+            .bind(token_hash)
+            .bind(user_id)
+            .bind(organization_id)
+            .bind(at)
+            .bind(expires_at)
+            .execute(&mut *tx)
+            .await?;
+        crate::insert_audit!(&mut *tx, &entry)?;
+        tx.commit().await
+    })?;
+    Ok(())
+}
+
+/// Records a failed sign-in with a member's email in each of their organisations.
+pub async fn record_failed_sign_in(
+    db: &Db,
+    user_id: &str,
+    audit: &crate::audit::AuditContext,
+) -> Result<(), StoreError> {
+    use crate::audit::{AuditAction, Changes, Resource, ResourceType};
+    const ORGS: &str = "SELECT organization_id FROM memberships WHERE user_id = $1";
+    let at = db.now();
+    dispatch!(db, |pool| {
+        let mut tx = pool.begin_write().await?;
+        let orgs: Vec<String> = sqlx::query_scalar(ORGS).bind(user_id).fetch_all(&mut *tx).await?;
+        for org in &orgs {
+            let entry = audit.entry(
+                org,
+                AuditAction::SignInFailed,
+                Resource::new(ResourceType::User, user_id),
+                Changes::new(),
+                at,
+            );
+            crate::insert_audit!(&mut *tx, &entry)?;
+        }
+        tx.commit().await
+    })?;
     Ok(())
 }
 

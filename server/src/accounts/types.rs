@@ -35,15 +35,42 @@ pub struct Organization {
 }
 
 crate::wire_enum! {
-    /// A user's role in their organisation.
-    #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+    /// A user's role in an organisation. Each role can do everything the roles below it can:
+    /// `viewer` reads; `developer` also manages keys, domains and webhooks and uses the
+    /// playground; `admin` also manages members, invitations and the organisation's
+    /// settings, and reads the audit log; `owner` also manages owners.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
     pub enum Role {
-        /// Created the organisation; can do everything.
+        /// Everything, including making and removing owners.
         Owner = "owner",
+        /// Members, invitations, settings and the audit log, besides what developers do.
+        Admin = "admin",
+        /// Keys, domains, webhooks and the playground, besides what viewers do.
+        Developer = "developer",
+        /// Reads keys, usage, the request log, docs and webhooks; changes nothing.
+        Viewer = "viewer",
     }
 }
 
-/// Sign up: a new user and the organisation they own.
+impl Role {
+    /// 0 for `viewer` up to 3 for `owner`.
+    const fn rank(self) -> u8 {
+        match self {
+            Self::Viewer => 0,
+            Self::Developer => 1,
+            Self::Admin => 2,
+            Self::Owner => 3,
+        }
+    }
+
+    /// Whether this role may do what `needed` may.
+    pub const fn includes(self, needed: Role) -> bool {
+        self.rank() >= needed.rank()
+    }
+}
+
+/// Sign up: a new user and the organisation they own — or, with `invitation_token`, the
+/// organisation that invited them.
 #[derive(Debug, Deserialize, ToSchema)]
 #[schema(example = json!({
     "email": "ada@example.com",
@@ -51,15 +78,19 @@ crate::wire_enum! {
     "organization_name": "Acme Links"
 }))]
 pub struct SignupRequest {
-    /// The sign-in email; must be unused.
+    /// The sign-in email; must be unused (and, with `invitation_token`, the one invited).
     #[schema(format = Email, max_length = 254)]
     pub email: String,
     /// At least 10 characters (at most 1024).
     #[schema(value_type = String, format = Password, min_length = 10, max_length = 1024)]
     pub password: Secret<String>,
-    /// The new organisation's name, 1–100 characters.
-    #[schema(min_length = 1, max_length = 100)]
-    pub organization_name: String,
+    /// The new organisation's name, 1–100 characters. Required unless `invitation_token` is
+    /// given (then it is not used).
+    #[schema(example = "Acme Links")]
+    pub organization_name: Option<String>,
+    /// An invitation (`pti_…`): join its organisation with its role instead of creating one.
+    #[schema(value_type = Option<String>, example = json!(null))]
+    pub invitation_token: Option<Secret<String>>,
 }
 
 /// Sign in with email and password.
@@ -100,13 +131,34 @@ impl std::fmt::Debug for SessionCreated {
     }
 }
 
-/// The signed-in user, their organisation and their role in it.
+/// The signed-in user, the organisation the session acts in and their role in it, and every
+/// organisation they belong to.
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct Me {
     /// The signed-in user.
     pub user: User,
-    /// Their organisation.
+    /// The organisation the session acts in (switch with `PUT /api/developer/me/organization`).
     pub organization: Organization,
     /// Their role in it.
     pub role: Role,
+    /// Every organisation they belong to, with their role in each, oldest first.
+    pub memberships: Vec<Membership>,
+}
+
+/// A user's place in one organisation.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct Membership {
+    /// The organisation.
+    pub organization: Organization,
+    /// The user's role in it.
+    pub role: Role,
+}
+
+/// Switch the session to another of the user's organisations.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"organization_id": "org_01JD0Q8Y4T8W6Q0C4X5M9Z2B7N"}))]
+pub struct SwitchOrganizationRequest {
+    /// One of the user's organisations (`org_…`, from `memberships`).
+    pub organization_id: String,
 }

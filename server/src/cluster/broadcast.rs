@@ -39,6 +39,8 @@ pub enum Change {
     Link { domain: String, slug: String },
     /// Whether `hostname` is a registered domain.
     Domain(String),
+    /// An organisation's limits (its quota, its keys' default rate limit).
+    Organization(String),
 }
 
 impl Change {
@@ -48,6 +50,7 @@ impl Change {
             Self::Key(id) => format!("key {id}"),
             Self::Link { domain, slug } => format!("link {domain} {slug}"),
             Self::Domain(hostname) => format!("domain {hostname}"),
+            Self::Organization(id) => format!("org {id}"),
         }
     }
 
@@ -57,6 +60,7 @@ impl Change {
             ("key", id, None) => Self::Key(id.to_owned()),
             ("link", domain, Some(slug)) => Self::Link { domain: domain.to_owned(), slug: slug.to_owned() },
             ("domain", hostname, None) => Self::Domain(hostname.to_owned()),
+            ("org", id, None) => Self::Organization(id.to_owned()),
             _ => return None,
         };
         words.next().is_none().then_some(change)
@@ -87,13 +91,20 @@ pub struct Invalidations {
     db: Db,
     keys: Arc<Verifier>,
     redirects: Arc<RedirectCache>,
+    quotas: Arc<crate::metering::Quotas>,
     sent: Counter,
     received: Counter,
     resets: Counter,
 }
 
 impl Invalidations {
-    pub fn new(db: Db, keys: Arc<Verifier>, redirects: Arc<RedirectCache>, registry: &mut Registry) -> Self {
+    pub fn new(
+        db: Db,
+        keys: Arc<Verifier>,
+        redirects: Arc<RedirectCache>,
+        quotas: Arc<crate::metering::Quotas>,
+        registry: &mut Registry,
+    ) -> Self {
         let (sent, received, resets) = (Counter::default(), Counter::default(), Counter::default());
         registry.register(
             "portico_invalidations_sent",
@@ -110,7 +121,7 @@ impl Invalidations {
             "Times every cache was dropped because the broadcast's connection was lost",
             resets.clone(),
         );
-        Self { db, keys, redirects, sent, received, resets }
+        Self { db, keys, redirects, quotas, sent, received, resets }
     }
 
     /// Drops this instance's copies of what `changes` name, then tells the other instances
@@ -139,6 +150,10 @@ impl Invalidations {
             Change::Key(id) => self.keys.forget(id),
             Change::Link { domain, slug } => self.redirects.forget(domain, slug),
             Change::Domain(hostname) => self.redirects.forget_domain(hostname),
+            Change::Organization(id) => {
+                self.keys.forget_organization(id);
+                self.quotas.forget(id);
+            }
         }
     }
 

@@ -180,6 +180,25 @@ where
     Ok((rows, u64::try_from(total).unwrap_or(0)))
 }
 
+/// A `LIKE … ESCAPE '\'` pattern that matches a JSON array of strings (as stored) holding
+/// `element` — exactly, since the strings stored this way hold no quotes.
+pub fn json_element_pattern(element: &str) -> String {
+    let quoted = serde_json::to_string(element).expect("a string serialises");
+    format!("%{}%", like_escape(&quoted))
+}
+
+/// `text` with `LIKE`'s wildcards (and the escape character) escaped by `\`.
+pub fn like_escape(text: &str) -> String {
+    let mut out = String::with_capacity(text.len() + 2);
+    for c in text.chars() {
+        if matches!(c, '%' | '_' | '\\') {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out
+}
+
 /// `$start, $start+1, …` for `n` values.
 pub fn placeholders(start: usize, n: usize) -> String {
     (start..start + n).map(|i| format!("${i}")).collect::<Vec<_>>().join(", ")

@@ -14,6 +14,7 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 pub use store::{is_registered, is_registered_to};
 pub use types::{CreateDomainRequest, Domain, ListDomainsParams};
 
+use crate::audit::AuditContext;
 use crate::error::{ApiError, ErrorCode, Validation};
 use crate::http::{ApiJson, ApiQuery, ListEnvelope, Pagination};
 use crate::ids::{Id, IdKind};
@@ -39,11 +40,12 @@ use crate::state::AppState;
 pub async fn domain_create(
     State(state): State<AppState>,
     principal: ApiPrincipal,
+    audit: AuditContext,
     ApiJson(req): ApiJson<CreateDomainRequest>,
 ) -> Result<(StatusCode, HeaderMap, Json<Domain>), ApiError> {
     let organization_id = &principal.key().organization_id;
     let domain =
-        register(&state, organization_id, &req, |hostname| principal.allows_domain(hostname)).await?;
+        register(&state, organization_id, &req, |hostname| principal.allows_domain(hostname), &audit).await?;
     Ok(created(domain, "/v1/domains"))
 }
 
@@ -60,14 +62,15 @@ pub async fn domain_create(
     request_body = CreateDomainRequest,
     responses((status = 201, description = "The registered domain.", body = Domain,
         headers(("location" = String, description = "The domain's URL")))),
-    extensions(("x-error-codes" = json!(["conflict"]))),
+    extensions(("x-required-role" = json!("developer")), ("x-error-codes" = json!(["conflict"]))),
 )]
 pub async fn dashboard_domain_create(
     State(state): State<AppState>,
     session: crate::accounts::DashboardSession,
+    audit: AuditContext,
     ApiJson(req): ApiJson<CreateDomainRequest>,
 ) -> Result<(StatusCode, HeaderMap, Json<Domain>), ApiError> {
-    let domain = register(&state, &session.organization_id, &req, |_| true).await?;
+    let domain = register(&state, &session.organization_id, &req, |_| true, &audit).await?;
     Ok(created(domain, "/api/developer/domains"))
 }
 
@@ -78,6 +81,7 @@ async fn register(
     organization_id: &str,
     req: &CreateDomainRequest,
     allowed: impl Fn(&str) -> bool,
+    audit: &AuditContext,
 ) -> Result<Domain, ApiError> {
     let hostname = match crate::hostname::normalize(&req.hostname) {
         Ok(h) => h,
@@ -97,7 +101,7 @@ async fn register(
     }
     let domain =
         Domain { id: Id::generate(IdKind::Domain).into_string(), hostname, created_at: state.db.now() };
-    store::insert(&state.db, organization_id, &domain).await?;
+    store::insert(&state.db, organization_id, &domain, audit).await?;
     state.invalidations.changed(&[crate::cluster::Change::Domain(domain.hostname.clone())]).await;
     Ok(domain)
 }
@@ -146,6 +150,7 @@ pub async fn domain_list(
     tag = "domains",
     params(ListDomainsParams),
     responses((status = 200, description = "One page of domains.", body = ListEnvelope<Domain>)),
+    extensions(("x-required-role" = json!("viewer"))),
 )]
 pub async fn dashboard_domain_list(
     State(state): State<AppState>,
@@ -193,10 +198,11 @@ pub async fn domain_get(
 pub async fn domain_delete(
     State(state): State<AppState>,
     principal: ApiPrincipal,
+    audit: AuditContext,
     Path(id): Path<String>,
 ) -> Result<StatusCode, ApiError> {
     let domain = find_visible(&state, &principal, &id).await?;
-    remove(&state, &principal.key().organization_id, domain).await
+    remove(&state, &principal.key().organization_id, domain, &audit).await
 }
 
 /// Get a domain (dashboard)
@@ -209,7 +215,7 @@ pub async fn domain_delete(
     tag = "domains",
     params(("id" = String, Path, description = "The domain's id (`dom_…`)", example = "dom_01JD0Q8Y4T8W6Q0C4X5M9Z2B7N")),
     responses((status = 200, description = "The domain.", body = Domain)),
-    extensions(("x-error-codes" = json!(["not_found"]))),
+    extensions(("x-required-role" = json!("viewer")), ("x-error-codes" = json!(["not_found"]))),
 )]
 pub async fn dashboard_domain_get(
     State(state): State<AppState>,
@@ -230,20 +236,26 @@ pub async fn dashboard_domain_get(
     tag = "domains",
     params(("id" = String, Path, description = "The domain's id (`dom_…`)", example = "dom_01JD0Q8Y4T8W6Q0C4X5M9Z2B7N")),
     responses((status = 204, description = "Removed.")),
-    extensions(("x-error-codes" = json!(["not_found", "conflict"]))),
+    extensions(("x-required-role" = json!("developer")), ("x-error-codes" = json!(["not_found", "conflict"]))),
 )]
 pub async fn dashboard_domain_delete(
     State(state): State<AppState>,
     session: crate::accounts::DashboardSession,
+    audit: AuditContext,
     Path(id): Path<String>,
 ) -> Result<StatusCode, ApiError> {
     let domain = find_owned(&state, &session.organization_id, &id).await?;
-    remove(&state, &session.organization_id, domain).await
+    remove(&state, &session.organization_id, domain, &audit).await
 }
 
 /// Unregisters a domain no live link uses.
-async fn remove(state: &AppState, organization_id: &str, domain: Domain) -> Result<StatusCode, ApiError> {
-    if !store::delete_unused(&state.db, organization_id, &domain).await? {
+async fn remove(
+    state: &AppState,
+    organization_id: &str,
+    domain: Domain,
+    audit: &AuditContext,
+) -> Result<StatusCode, ApiError> {
+    if !store::delete_unused(&state.db, organization_id, &domain, audit).await? {
         return Err(ApiError::conflict(format!(
             "Live links use {}; delete or move them before removing the domain.",
             domain.hostname

@@ -1,22 +1,41 @@
 //! Domains in the database.
 
 use super::Domain;
+use crate::audit::{AuditAction, AuditContext, Changes, Resource, ResourceType};
 use crate::db::{BeginWrite, Db, StoreError, placeholders};
 use crate::dispatch;
 use crate::http::Pagination;
 
-pub async fn insert(db: &Db, organization_id: &str, domain: &Domain) -> Result<(), StoreError> {
+/// Registers the domain, with its `domain.created` audit entry.
+pub async fn insert(
+    db: &Db,
+    organization_id: &str,
+    domain: &Domain,
+    audit: &AuditContext,
+) -> Result<(), StoreError> {
     const SQL: &str =
         "INSERT INTO domains (id, organization_id, hostname, created_at) VALUES ($1, $2, $3, $4)";
-    dispatch!(db, |pool| sqlx::query(SQL)
-        .bind(&domain.id)
-        .bind(organization_id)
-        .bind(&domain.hostname)
-        .bind(domain.created_at)
-        .execute(pool)
-        .await
-        .map(drop))
-    .map_err(|e| StoreError::on_unique(e, "This hostname is already registered."))
+    let entry = audit.entry(
+        organization_id,
+        AuditAction::DomainCreated,
+        Resource::new(ResourceType::Domain, &domain.id),
+        Changes::new().created("hostname", &domain.hostname),
+        domain.created_at,
+    );
+    dispatch!(db, |pool| {
+        let mut tx = pool.begin_write().await?;
+        sqlx::query(SQL)
+            .bind(&domain.id)
+            .bind(organization_id)
+            .bind(&domain.hostname)
+            .bind(domain.created_at)
+            .execute(&mut *tx)
+            .await
+            .map_err(|e| StoreError::on_unique(e, "This hostname is already registered."))?;
+        crate::insert_audit!(&mut *tx, &entry)?;
+        tx.commit().await?;
+        Ok::<_, StoreError>(())
+    })
 }
 
 pub async fn get(db: &Db, organization_id: &str, id: &str) -> Result<Option<Domain>, StoreError> {
@@ -46,7 +65,13 @@ pub async fn list(
 }
 
 /// Deletes the domain unless live links use it (checked and deleted in one transaction).
-pub async fn delete_unused(db: &Db, organization_id: &str, domain: &Domain) -> Result<bool, StoreError> {
+/// With its `domain.deleted` audit entry.
+pub async fn delete_unused(
+    db: &Db,
+    organization_id: &str,
+    domain: &Domain,
+    audit: &AuditContext,
+) -> Result<bool, StoreError> {
     const IN_USE: &str = "SELECT COUNT(*) FROM links WHERE domain = $1 AND deleted_at IS NULL";
     const DELETE: &str = "DELETE FROM domains WHERE id = $1 AND organization_id = $2";
     dispatch!(db, |pool| {
@@ -55,7 +80,22 @@ pub async fn delete_unused(db: &Db, organization_id: &str, domain: &Domain) -> R
         if used > 0 {
             return Ok(false);
         }
-        sqlx::query(DELETE).bind(&domain.id).bind(organization_id).execute(&mut *tx).await?;
+        let deleted = sqlx::query(DELETE)
+            .bind(&domain.id)
+            .bind(organization_id)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+        if deleted > 0 {
+            let entry = audit.entry(
+                organization_id,
+                AuditAction::DomainDeleted,
+                Resource::new(ResourceType::Domain, &domain.id),
+                Changes::new().removed("hostname", &domain.hostname),
+                db.now(),
+            );
+            crate::insert_audit!(&mut *tx, &entry)?;
+        }
         tx.commit().await?;
         Ok(true)
     })

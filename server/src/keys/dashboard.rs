@@ -10,6 +10,7 @@ use super::material;
 use super::store::{self, KeyChanges, NewKey, NewSecret};
 use super::types::*;
 use crate::accounts::DashboardSession;
+use crate::audit::AuditContext;
 use crate::error::{ApiError, Validation};
 use crate::http::conditional::{IfMatch, changed_meanwhile, etag};
 use crate::http::{ApiJson, ApiQuery, ListEnvelope};
@@ -28,15 +29,18 @@ use crate::state::AppState;
     request_body = CreateApiKeyRequest,
     responses((status = 201, description = "The key, shown once, and its metadata.", body = ApiKeyCreated,
         headers(("location" = String, description = "The key's URL"), ("etag" = String, description = "The key's version")))),
+    extensions(("x-required-role" = json!("developer"))),
 )]
 pub async fn apikey_create(
     State(state): State<AppState>,
     session: DashboardSession,
+    audit: AuditContext,
     ApiJson(req): ApiJson<CreateApiKeyRequest>,
 ) -> Result<(StatusCode, HeaderMap, Json<ApiKeyCreated>), ApiError> {
     let at = state.db.now();
     let mut v = Validation::new();
     let name = check_name(&mut v, &req.name);
+    let tags = crate::links::check_tags(&mut v, &req.tags);
     v.check(!req.scopes.is_empty(), "scopes", "must list at least one scope");
     let mut scopes = req.scopes.clone();
     scopes.sort();
@@ -66,6 +70,7 @@ pub async fn apikey_create(
             allowed_ips: &allowed_ips,
             expires_at,
             rate_limit_rpm: req.rate_limit_rpm,
+            tags: &tags,
             created_by: &session.user_id,
             secret: NewSecret {
                 hash: key.hash(),
@@ -74,6 +79,7 @@ pub async fn apikey_create(
                 master_key_id: state.master_key.id(),
             },
         },
+        &audit,
     )
     .await?;
     tracing::info!(key_id = %id, prefix = %api_key.prefix, "API key created");
@@ -101,6 +107,7 @@ fn created_headers(key: &ApiKey) -> HeaderMap {
     tag = "apikeys",
     params(ListApiKeysParams),
     responses((status = 200, description = "One page of keys.", body = ListEnvelope<ApiKey>)),
+    extensions(("x-required-role" = json!("viewer"))),
 )]
 pub async fn apikey_list(
     State(state): State<AppState>,
@@ -121,7 +128,7 @@ pub async fn apikey_list(
     params(("id" = String, Path, description = "The key's id (`key_…`)", example = "key_01JD0Q8Y4T8W6Q0C4X5M9Z2B7N")),
     responses((status = 200, description = "The key's metadata.", body = ApiKey,
         headers(("etag" = String, description = "The key's version")))),
-    extensions(("x-error-codes" = json!(["not_found"]))),
+    extensions(("x-required-role" = json!("viewer")), ("x-error-codes" = json!(["not_found"]))),
 )]
 pub async fn apikey_get(
     State(state): State<AppState>,
@@ -149,11 +156,12 @@ pub async fn apikey_get(
     request_body = UpdateApiKeyRequest,
     responses((status = 200, description = "The updated key.", body = ApiKey,
         headers(("etag" = String, description = "The key's new version")))),
-    extensions(("x-error-codes" = json!(["not_found", "conflict", "version_mismatch"]))),
+    extensions(("x-required-role" = json!("developer")), ("x-error-codes" = json!(["not_found", "conflict", "version_mismatch"]))),
 )]
 pub async fn apikey_update(
     State(state): State<AppState>,
     session: DashboardSession,
+    audit: AuditContext,
     Path(id): Path<String>,
     if_match: IfMatch,
     ApiJson(req): ApiJson<UpdateApiKeyRequest>,
@@ -172,6 +180,7 @@ pub async fn apikey_update(
         rate_limit_rpm: req.rate_limit_rpm.unwrap_or(current.rate_limit_rpm),
         blocked: req.blocked.unwrap_or(current.blocked),
         blocked_reason: req.blocked_reason.clone().unwrap_or_else(|| current.blocked_reason.clone()),
+        tags: req.tags.as_deref().map_or_else(|| current.tags(), |t| crate::links::check_tags(&mut v, t)),
     };
     if let Some(new_expiry) = req.expires_at {
         check_expires_at(&mut v, new_expiry, state.db.now());
@@ -191,7 +200,7 @@ pub async fn apikey_update(
         blocked_reason: if changes.blocked { changes.blocked_reason } else { None },
         ..changes
     };
-    let Some(row) = store::update_key(&state.db, org, &id, current.version, &changes).await? else {
+    let Some(row) = store::update_key(&state.db, &current, &changes, &audit).await? else {
         return Err(changed_meanwhile("key"));
     };
     state.invalidations.changed(&[crate::cluster::Change::Key(id.clone())]).await;
@@ -209,14 +218,15 @@ pub async fn apikey_update(
     tag = "apikeys",
     params(("id" = String, Path, description = "The key's id (`key_…`)", example = "key_01JD0Q8Y4T8W6Q0C4X5M9Z2B7N")),
     responses((status = 204, description = "Revoked.")),
-    extensions(("x-error-codes" = json!(["not_found"]))),
+    extensions(("x-required-role" = json!("developer")), ("x-error-codes" = json!(["not_found"]))),
 )]
 pub async fn apikey_revoke(
     State(state): State<AppState>,
     session: DashboardSession,
+    audit: AuditContext,
     Path(id): Path<String>,
 ) -> Result<StatusCode, ApiError> {
-    manage::revoke(&state, &session.organization_id, &id).await?;
+    manage::revoke(&state, &session.organization_id, &id, &audit).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -234,11 +244,12 @@ pub async fn apikey_revoke(
     request_body = RotateApiKeyRequest,
     responses((status = 201, description = "The new secret, shown once, and the key's metadata.", body = ApiKeyCreated,
         headers(("etag" = String, description = "The key's new version")))),
-    extensions(("x-error-codes" = json!(["not_found", "conflict"]))),
+    extensions(("x-required-role" = json!("developer")), ("x-error-codes" = json!(["not_found", "conflict"]))),
 )]
 pub async fn apikey_rotate(
     State(state): State<AppState>,
     session: DashboardSession,
+    audit: AuditContext,
     Path(id): Path<String>,
     ApiJson(req): ApiJson<RotateApiKeyRequest>,
 ) -> Result<(StatusCode, HeaderMap, Json<ApiKeyCreated>), ApiError> {
@@ -260,8 +271,7 @@ pub async fn apikey_rotate(
     let old_expires_at = at + TimeDelta::seconds(req.grace_period_seconds);
     let row = store::rotate_key(
         &state.db,
-        &id,
-        &current.prefix,
+        &current,
         NewSecret {
             hash: key.hash(),
             prefix: key.display_prefix(),
@@ -269,6 +279,7 @@ pub async fn apikey_rotate(
             master_key_id: state.master_key.id(),
         },
         old_expires_at,
+        &audit,
     )
     .await?;
     state.invalidations.changed(&[crate::cluster::Change::Key(id.clone())]).await;

@@ -34,7 +34,13 @@ pub async fn list(
 ) -> Result<ListEnvelope<ApiKey>, ApiError> {
     let page = Pagination::new(params.limit, params.offset)?;
     let include_inactive = params.include_inactive.unwrap_or(false);
-    let (rows, total) = store::list_keys(&state.db, organization_id, include_inactive, page).await?;
+    if let Some(tag) = &params.tag {
+        let mut v = crate::error::Validation::new();
+        v.check((1..=50).contains(&tag.chars().count()), "tag", "must be 1–50 characters");
+        v.finish()?;
+    }
+    let (rows, total) =
+        store::list_keys(&state.db, organization_id, include_inactive, params.tag.as_deref(), page).await?;
     let at = state.db.now();
     Ok(ListEnvelope::new(rows.into_iter().map(|r| r.into_api_key(at)).collect(), total, page))
 }
@@ -45,8 +51,15 @@ pub async fn get(state: &AppState, organization_id: &str, id: &str) -> Result<Ap
 
 /// Revokes the key; every instance refuses it on the next request (this one at once, others
 /// within the verification cache's lifetime).
-pub async fn revoke(state: &AppState, organization_id: &str, id: &str) -> Result<(), ApiError> {
-    if Id::parse(IdKind::ApiKey, id).is_none() || !store::revoke_key(&state.db, organization_id, id).await? {
+pub async fn revoke(
+    state: &AppState,
+    organization_id: &str,
+    id: &str,
+    audit: &crate::audit::AuditContext,
+) -> Result<(), ApiError> {
+    if Id::parse(IdKind::ApiKey, id).is_none()
+        || !store::revoke_key(&state.db, organization_id, id, audit).await?
+    {
         return Err(ApiError::not_found("API key"));
     }
     state.events_committed();

@@ -90,9 +90,10 @@ pub async fn v1_apikey_get(
 pub async fn v1_apikey_revoke(
     State(state): State<AppState>,
     principal: ApiPrincipal,
+    audit: crate::audit::AuditContext,
     Path(id): Path<String>,
 ) -> Result<StatusCode, ApiError> {
-    manage::revoke(&state, &principal.key().organization_id, &id).await?;
+    manage::revoke(&state, &principal.key().organization_id, &id, &audit).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 

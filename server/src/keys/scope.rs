@@ -18,6 +18,7 @@ crate::wire_enum! {
         JobsRead = "jobs:read",
         KeysRead = "keys:read",
         KeysWrite = "keys:write",
+        AuditRead = "audit:read",
     }
 }
 

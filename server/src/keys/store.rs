@@ -6,6 +6,7 @@ use chrono::{DateTime, Utc};
 use super::material::KeyHash;
 use super::scope::Scope;
 use super::types::{ApiKey, KeyStatus};
+use crate::audit::{AuditAction, AuditContext, Changes, Resource, ResourceType};
 use crate::db::{BeginWrite, Db, StoreError};
 use crate::dispatch;
 use crate::events::{EventType, NewEvent};
@@ -50,6 +51,12 @@ macro_rules! key_columns {
             $t,
             "created_by, ",
             $t,
+            "updated_by, ",
+            $t,
+            "revoked_by, ",
+            $t,
+            "tags, ",
+            $t,
             "rotated_from, ",
             $t,
             "rotated_at, ",
@@ -83,6 +90,9 @@ pub struct KeyRow {
     pub last_used_at: Option<Timestamp>,
     pub last_used_ip: Option<String>,
     pub created_by: String,
+    pub updated_by: Option<String>,
+    pub revoked_by: Option<String>,
+    pub tags: String,
     pub rotated_from: Option<String>,
     pub rotated_at: Option<Timestamp>,
     pub previous_secret_expires_at: Option<Timestamp>,
@@ -114,6 +124,10 @@ impl KeyRow {
         json_list(&self.allowed_ips)
     }
 
+    pub fn tags(&self) -> Vec<String> {
+        json_list(&self.tags)
+    }
+
     pub fn status(&self, at: Timestamp) -> KeyStatus {
         if self.revoked_at.is_some() {
             KeyStatus::Revoked
@@ -130,6 +144,7 @@ impl KeyRow {
             scopes: self.scopes(),
             domains: self.domains(),
             allowed_ips: self.allowed_ips(),
+            tags: self.tags(),
             id: self.id,
             name: self.name,
             prefix: self.prefix,
@@ -140,6 +155,8 @@ impl KeyRow {
             last_used_at: self.last_used_at,
             last_used_ip: self.last_used_ip,
             created_by: self.created_by,
+            updated_by: self.updated_by,
+            revoked_by: self.revoked_by,
             rotated_from: self.rotated_from,
             rotated_at: self.rotated_at,
             previous_secret_expires_at: self.previous_secret_expires_at,
@@ -168,6 +185,7 @@ pub struct NewKey<'a> {
     pub allowed_ips: &'a [String],
     pub expires_at: Option<Timestamp>,
     pub rate_limit_rpm: Option<i64>,
+    pub tags: &'a [String],
     pub created_by: &'a str,
     pub secret: NewSecret<'a>,
 }
@@ -175,7 +193,8 @@ pub struct NewKey<'a> {
 const INSERT_SECRET: &str = "INSERT INTO api_key_secrets (key_hash, key_id, prefix, sealed, master_key_id, created_at) \
      VALUES ($1, $2, $3, $4, $5, $6)";
 
-pub async fn insert_key(db: &Db, new: NewKey<'_>) -> Result<ApiKey, StoreError> {
+/// Stores a new key and its first secret, with its `key.created` audit entry.
+pub async fn insert_key(db: &Db, new: NewKey<'_>, audit: &AuditContext) -> Result<ApiKey, StoreError> {
     let at = db.now();
     let row = KeyRow {
         id: new.id.to_owned(),
@@ -193,6 +212,9 @@ pub async fn insert_key(db: &Db, new: NewKey<'_>) -> Result<ApiKey, StoreError> 
         last_used_at: None,
         last_used_ip: None,
         created_by: new.created_by.to_owned(),
+        updated_by: None,
+        revoked_by: None,
+        tags: to_json(&new.tags),
         rotated_from: None,
         rotated_at: None,
         previous_secret_expires_at: None,
@@ -201,8 +223,23 @@ pub async fn insert_key(db: &Db, new: NewKey<'_>) -> Result<ApiKey, StoreError> 
         version: 1,
     };
     const INSERT_KEY: &str = "INSERT INTO api_keys (id, organization_id, name, prefix, scopes, domains, \
-         allowed_ips, expires_at, rate_limit_rpm, blocked, created_by, created_at, updated_at, version) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)";
+         allowed_ips, expires_at, rate_limit_rpm, blocked, created_by, created_at, updated_at, version, tags) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)";
+    let entry = audit.entry(
+        new.organization_id,
+        AuditAction::KeyCreated,
+        Resource::new(ResourceType::ApiKey, new.id),
+        Changes::new()
+            .created("name", new.name)
+            .created("prefix", new.secret.prefix)
+            .created("scopes", new.scopes)
+            .created("domains", new.domains)
+            .created("allowed_ips", new.allowed_ips)
+            .created("expires_at", new.expires_at)
+            .created("rate_limit_rpm", new.rate_limit_rpm)
+            .created("tags", new.tags),
+        at,
+    );
     dispatch!(db, |pool| {
         let mut tx = pool.begin_write().await?;
         sqlx::query(INSERT_KEY)
@@ -220,8 +257,10 @@ pub async fn insert_key(db: &Db, new: NewKey<'_>) -> Result<ApiKey, StoreError> 
             .bind(row.created_at)
             .bind(row.updated_at)
             .bind(row.version)
+            .bind(&row.tags)
             .execute(&mut *tx)
             .await?;
+        crate::insert_audit!(&mut *tx, &entry)?;
         sqlx::query(INSERT_SECRET)
             .bind(&new.secret.hash.0[..])
             .bind(&row.id)
@@ -265,12 +304,15 @@ pub async fn list_keys(
     db: &Db,
     organization_id: &str,
     include_inactive: bool,
+    tag: Option<&str>,
     page: Pagination,
 ) -> Result<(Vec<KeyRow>, u64), StoreError> {
-    // `$3`: whether revoked and expired keys are listed too.
+    // `$3`: whether revoked and expired keys are listed too; `$4`: a tag, as a `LIKE` pattern
+    // matching one quoted element of the JSON array (tags hold no quotes).
     macro_rules! matching {
         () => {
-            "organization_id = $1 AND ($3 OR (revoked_at IS NULL AND (expires_at IS NULL OR expires_at > $2)))"
+            "organization_id = $1 AND ($3 OR (revoked_at IS NULL AND (expires_at IS NULL OR expires_at > $2))) \
+             AND ($4 IS NULL OR tags LIKE $4 ESCAPE '\\')"
         };
     }
     const LIST: &str = concat!(
@@ -278,10 +320,11 @@ pub async fn list_keys(
         key_columns!(),
         " FROM api_keys WHERE ",
         matching!(),
-        " ORDER BY created_at DESC, id DESC LIMIT $4 OFFSET $5"
+        " ORDER BY created_at DESC, id DESC LIMIT $5 OFFSET $6"
     );
     const COUNT: &str = concat!("SELECT COUNT(*) FROM api_keys WHERE ", matching!());
-    crate::page_with!(db, LIST, COUNT, page, organization_id, db.now(), include_inactive)
+    let tag = tag.map(crate::db::json_element_pattern);
+    crate::page_with!(db, LIST, COUNT, page, organization_id, db.now(), include_inactive, tag.as_deref())
 }
 
 /// The new values of a key's editable fields (already validated).
@@ -293,56 +336,119 @@ pub struct KeyChanges {
     pub rate_limit_rpm: Option<i64>,
     pub blocked: bool,
     pub blocked_reason: Option<String>,
+    pub tags: Vec<String>,
 }
 
-/// Writes `changes` if the key is still at `version`; `false` when it moved on meanwhile.
+impl KeyChanges {
+    /// What the audit log records of going from `current` to these values, and as what:
+    /// `key.blocked` / `key.unblocked` when the block changes, `key.updated` otherwise.
+    fn audited(&self, current: &KeyRow) -> (AuditAction, Changes) {
+        let action = match (current.blocked, self.blocked) {
+            (false, true) => AuditAction::KeyBlocked,
+            (true, false) => AuditAction::KeyUnblocked,
+            _ => AuditAction::KeyUpdated,
+        };
+        let changes = Changes::new()
+            .field("name", &current.name, &self.name)
+            .field("domains", current.domains(), &self.domains)
+            .field("allowed_ips", current.allowed_ips(), &self.allowed_ips)
+            .field("expires_at", current.expires_at, self.expires_at)
+            .field("rate_limit_rpm", current.rate_limit_rpm, self.rate_limit_rpm)
+            .field("blocked", current.blocked, self.blocked)
+            .field("blocked_reason", &current.blocked_reason, &self.blocked_reason)
+            .field("tags", current.tags(), &self.tags);
+        (action, changes)
+    }
+}
+
+/// Writes `changes` to `current` if the key is still at its version, with the audit entry;
+/// `None` when it moved on meanwhile.
 pub async fn update_key(
     db: &Db,
-    organization_id: &str,
-    id: &str,
-    version: i64,
+    current: &KeyRow,
     changes: &KeyChanges,
+    audit: &AuditContext,
 ) -> Result<Option<KeyRow>, StoreError> {
     const SQL: &str = concat!(
         "UPDATE api_keys SET name = $1, domains = $2, allowed_ips = $3, expires_at = $4, \
-         rate_limit_rpm = $5, blocked = $6, blocked_reason = $7, updated_at = $8, version = version + 1 \
+         rate_limit_rpm = $5, blocked = $6, blocked_reason = $7, updated_at = $8, tags = $12, \
+         updated_by = $13, version = version + 1 \
          WHERE id = $9 AND organization_id = $10 AND version = $11 RETURNING ",
         key_columns!()
     );
     let domains = to_json(&changes.domains);
     let allowed_ips = to_json(&changes.allowed_ips);
-    Ok(dispatch!(db, |pool| sqlx::query_as::<_, KeyRow>(SQL)
-        .bind(&changes.name)
-        .bind(&domains)
-        .bind(&allowed_ips)
-        .bind(changes.expires_at)
-        .bind(changes.rate_limit_rpm)
-        .bind(changes.blocked)
-        .bind(&changes.blocked_reason)
-        .bind(db.now())
-        .bind(id)
-        .bind(organization_id)
-        .bind(version)
-        .fetch_optional(pool)
-        .await)?)
+    let tags = to_json(&changes.tags);
+    let at = db.now();
+    let (action, diff) = changes.audited(current);
+    let entry = audit.entry(
+        &current.organization_id,
+        action,
+        Resource::new(ResourceType::ApiKey, &current.id),
+        diff,
+        at,
+    );
+    dispatch!(db, |pool| {
+        let mut tx = pool.begin_write().await?;
+        let row = sqlx::query_as::<_, KeyRow>(SQL)
+            .bind(&changes.name)
+            .bind(&domains)
+            .bind(&allowed_ips)
+            .bind(changes.expires_at)
+            .bind(changes.rate_limit_rpm)
+            .bind(changes.blocked)
+            .bind(&changes.blocked_reason)
+            .bind(at)
+            .bind(&current.id)
+            .bind(&current.organization_id)
+            .bind(current.version)
+            .bind(&tags)
+            .bind(audit.actor_id())
+            .fetch_optional(&mut *tx)
+            .await?;
+        if row.is_some() {
+            crate::insert_audit!(&mut *tx, &entry)?;
+        }
+        tx.commit().await?;
+        Ok::<_, StoreError>(row)
+    })
 }
 
-/// Revokes a key (idempotent), writing the `key.revoked` event in the same transaction.
-/// `false` when the organisation has no such key.
-pub async fn revoke_key(db: &Db, organization_id: &str, id: &str) -> Result<bool, StoreError> {
-    const REVOKE: &str = "UPDATE api_keys SET revoked_at = $1, updated_at = $1, version = version + 1 \
-         WHERE id = $2 AND organization_id = $3 AND revoked_at IS NULL RETURNING name, prefix";
+/// Revokes a key (idempotent), writing the `key.revoked` event and audit entry in the same
+/// transaction. `false` when the organisation has no such key. Revoking a revoked key changes
+/// nothing and records nothing.
+pub async fn revoke_key(
+    db: &Db,
+    organization_id: &str,
+    id: &str,
+    audit: &AuditContext,
+) -> Result<bool, StoreError> {
+    const REVOKE: &str = "UPDATE api_keys SET revoked_at = $1, updated_at = $1, revoked_by = $4, \
+         version = version + 1 WHERE id = $2 AND organization_id = $3 AND revoked_at IS NULL RETURNING name, prefix";
     const EXISTS: &str = "SELECT COUNT(*) FROM api_keys WHERE id = $1 AND organization_id = $2";
     let at = db.now();
     dispatch!(db, |pool| {
         let mut tx = pool.begin_write().await?;
-        let revoked: Option<(String, String)> =
-            sqlx::query_as(REVOKE).bind(at).bind(id).bind(organization_id).fetch_optional(&mut *tx).await?;
+        let revoked: Option<(String, String)> = sqlx::query_as(REVOKE)
+            .bind(at)
+            .bind(id)
+            .bind(organization_id)
+            .bind(audit.actor_id())
+            .fetch_optional(&mut *tx)
+            .await?;
         let Some((name, prefix)) = revoked else {
             let count: i64 =
                 sqlx::query_scalar(EXISTS).bind(id).bind(organization_id).fetch_one(&mut *tx).await?;
             return Ok(count == 1);
         };
+        let entry = audit.entry(
+            organization_id,
+            AuditAction::KeyRevoked,
+            Resource::new(ResourceType::ApiKey, id),
+            Changes::new().field("status", KeyStatus::Active, KeyStatus::Revoked).created("revoked_at", at),
+            at,
+        );
+        crate::insert_audit!(&mut *tx, &entry)?;
         let event = NewEvent::new(
             organization_id,
             EventType::KeyRevoked,
@@ -368,20 +474,32 @@ pub async fn revoke_key(db: &Db, organization_id: &str, id: &str) -> Result<bool
 /// are deleted here.
 pub async fn rotate_key(
     db: &Db,
-    id: &str,
-    old_prefix: &str,
+    current: &KeyRow,
     secret: NewSecret<'_>,
     old_expires_at: Timestamp,
+    audit: &AuditContext,
 ) -> Result<KeyRow, StoreError> {
+    let (id, old_prefix) = (current.id.as_str(), current.prefix.as_str());
     const RETIRE: &str = "UPDATE api_key_secrets SET expires_at = $1 \
          WHERE key_id = $2 AND (expires_at IS NULL OR expires_at > $1)";
     const PURGE: &str = "DELETE FROM api_key_secrets WHERE key_id = $1 AND expires_at <= $2";
     const UPDATE_KEY: &str = concat!(
         "UPDATE api_keys SET prefix = $1, rotated_from = $2, rotated_at = $3, \
-         previous_secret_expires_at = $5, updated_at = $3, version = version + 1 WHERE id = $4 RETURNING ",
+         previous_secret_expires_at = $5, updated_at = $3, updated_by = $6, version = version + 1 WHERE id = $4 RETURNING ",
         key_columns!()
     );
     let at = db.now();
+    let entry = audit.entry(
+        &current.organization_id,
+        AuditAction::KeyRotated,
+        Resource::new(ResourceType::ApiKey, id),
+        Changes::new().field("prefix", old_prefix, secret.prefix).field(
+            "previous_secret_expires_at",
+            current.previous_secret_expires_at,
+            Some(old_expires_at),
+        ),
+        at,
+    );
     dispatch!(db, |pool| {
         let mut tx = pool.begin_write().await?;
         sqlx::query(RETIRE).bind(old_expires_at).bind(id).execute(&mut *tx).await?;
@@ -401,8 +519,10 @@ pub async fn rotate_key(
             .bind(at)
             .bind(id)
             .bind(old_expires_at)
+            .bind(audit.actor_id())
             .fetch_one(&mut *tx)
             .await?;
+        crate::insert_audit!(&mut *tx, &entry)?;
         tx.commit().await?;
         Ok::<_, StoreError>(row)
     })
@@ -414,14 +534,17 @@ pub struct VerificationRow {
     #[sqlx(flatten)]
     pub key: KeyRow,
     pub secret_expires_at: Option<Timestamp>,
+    /// The organisation's default rate limit, for a key without its own.
+    pub organization_rate_limit_rpm: Option<i64>,
 }
 
 pub async fn find_by_hash(db: &Db, hash: &KeyHash) -> Result<Option<VerificationRow>, StoreError> {
     const SQL: &str = concat!(
         "SELECT ",
         key_columns!("k."),
-        ", s.expires_at AS secret_expires_at \
-         FROM api_key_secrets s JOIN api_keys k ON k.id = s.key_id WHERE s.key_hash = $1"
+        ", s.expires_at AS secret_expires_at, o.default_rate_limit_rpm AS organization_rate_limit_rpm \
+         FROM api_key_secrets s JOIN api_keys k ON k.id = s.key_id \
+         JOIN organizations o ON o.id = k.organization_id WHERE s.key_hash = $1"
     );
     Ok(dispatch!(db, |pool| sqlx::query_as::<_, VerificationRow>(SQL)
         .bind(&hash.0[..])

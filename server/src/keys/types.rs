@@ -67,9 +67,21 @@ pub struct ApiKey {
     #[schema(required = true)]
     #[schema(example = "203.0.113.7")]
     pub last_used_ip: Option<String>,
-    /// The user who created the key.
+    /// The user who created the key (`usr_…`).
     #[schema(example = "usr_01JD0Q8Y4T8W6Q0C4X5M9Z2B7N")]
     pub created_by: String,
+    /// Who changed the key last — its settings, its block or its secret: a user (`usr_…`) or
+    /// an API key (`key_…`); `null` until the first change.
+    #[schema(required = true, example = json!(null))]
+    pub updated_by: Option<String>,
+    /// Who revoked the key: a user (`usr_…`) or an API key (`key_…`); `null` while it is not
+    /// revoked.
+    #[schema(required = true, example = json!(null))]
+    pub revoked_by: Option<String>,
+    /// Free-form labels (team, environment, customer…): at most 20 of 1–50 letters, digits,
+    /// spaces and `-_.:/`. Filter the lists with `?tag=`.
+    #[schema(example = json!(["team:payments", "production"]))]
+    pub tags: Vec<String>,
     /// The prefix of the secret the last rotation replaced.
     #[schema(required = true)]
     #[schema(example = json!(null))]
@@ -141,9 +153,14 @@ pub struct CreateApiKeyRequest {
     /// Expire this many days from now (1–3650).
     #[schema(minimum = 1, maximum = 3650)]
     pub expires_in_days: Option<i64>,
-    /// Requests per minute (1–1000000); absent means the deployment's default.
+    /// Requests per minute (1–1000000); absent means the organisation's default (or the
+    /// deployment's).
     #[schema(minimum = 1, maximum = 1_000_000)]
     pub rate_limit_rpm: Option<i64>,
+    /// Free-form labels: at most 20 of 1–50 letters, digits, spaces and `-_.:/`.
+    #[serde(default)]
+    #[schema(max_items = 20)]
+    pub tags: Vec<String>,
 }
 
 /// Changes to a key. Absent fields stay as they are; `null` clears `expires_at`,
@@ -168,7 +185,7 @@ pub struct UpdateApiKeyRequest {
     pub expires_at: Option<Option<DateTime<Utc>>>,
     #[serde(default, deserialize_with = "crate::http::extract::nullable")]
     #[schema(value_type = Option<i64>)]
-    /// Requests per minute (1–1000000); `null`: the deployment's default.
+    /// Requests per minute (1–1000000); `null`: the organisation's default (or the deployment's).
     pub rate_limit_rpm: Option<Option<i64>>,
     /// Block (`true`) or unblock (`false`) the key.
     pub blocked: Option<bool>,
@@ -176,6 +193,9 @@ pub struct UpdateApiKeyRequest {
     #[schema(value_type = Option<String>)]
     /// Why the key is blocked, at most 500 characters; `null` clears it.
     pub blocked_reason: Option<Option<String>>,
+    /// New tags, replacing the old (at most 20); `[]` removes them all.
+    #[schema(max_items = 20)]
+    pub tags: Option<Vec<String>>,
 }
 
 /// Rotation: a new secret for the same key.
@@ -203,6 +223,8 @@ pub struct ListApiKeysParams {
     /// Include revoked and expired keys (default: active keys only).
     #[param(default = false)]
     pub include_inactive: Option<bool>,
+    /// Only keys with this tag (exact match).
+    pub tag: Option<String>,
 }
 
 /// Validates a key name.
@@ -322,6 +344,9 @@ mod tests {
                 last_used_at: None,
                 last_used_ip: None,
                 created_by: "usr_1".into(),
+                updated_by: None,
+                revoked_by: None,
+                tags: vec![],
                 rotated_from: None,
                 rotated_at: None,
                 previous_secret_expires_at: None,

@@ -46,6 +46,7 @@ pub struct KeyRecord {
     pub revoked: bool,
     pub blocked: bool,
     pub blocked_reason: Option<String>,
+    /// The limit that applies: the key's own, else its organisation's default.
     pub rate_limit_rpm: Option<i64>,
     /// The key's row as verified: what `GET /v1/key` answers, without reading it again.
     pub row: store::KeyRow,
@@ -70,7 +71,9 @@ impl From<store::VerificationRow> for KeyRecord {
             revoked: row.key.revoked_at.is_some(),
             blocked: row.key.blocked,
             blocked_reason: row.key.blocked_reason,
-            rate_limit_rpm: row.key.rate_limit_rpm,
+            // The key's own limit, else its organisation's default (else, in the rate
+            // limiter, the deployment's).
+            rate_limit_rpm: row.key.rate_limit_rpm.or(row.organization_rate_limit_rpm),
         }
     }
 }
@@ -138,6 +141,14 @@ impl Verifier {
         let key_id: Arc<str> = key_id.into();
         let _ =
             self.cache.invalidate_entries_if(move |_, entry| entry.as_ref().is_some_and(|r| r.id == key_id));
+    }
+
+    /// Drops every cached entry of an organisation's keys (its default rate limit changed).
+    pub fn forget_organization(&self, organization_id: &str) {
+        let organization_id: Arc<str> = organization_id.into();
+        let _ = self.cache.invalidate_entries_if(move |_, entry| {
+            entry.as_ref().is_some_and(|r| r.organization_id == organization_id)
+        });
     }
 
     /// Drops every cached entry (the invalidation broadcast lost its connection: what changed

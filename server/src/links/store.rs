@@ -45,18 +45,6 @@ pub fn search_text(title: Option<&str>, url: &str, slug: &str) -> String {
     format!("{}\n{}\n{}", title.unwrap_or(""), url, slug).to_lowercase()
 }
 
-/// Escapes `%`, `_` and `\` for a `LIKE … ESCAPE '\'` pattern.
-fn like_escape(text: &str) -> String {
-    let mut out = String::with_capacity(text.len() + 2);
-    for c in text.chars() {
-        if matches!(c, '%' | '_' | '\\') {
-            out.push('\\');
-        }
-        out.push(c);
-    }
-    out
-}
-
 pub fn tags_json(tags: &[String]) -> String {
     serde_json::to_string(tags).expect("strings serialise")
 }
@@ -199,7 +187,7 @@ pub async fn list(
     let mut clauses = vec!["organization_id = $1".to_owned(), "deleted_at IS NULL".to_owned()];
     let mut params: Vec<String> = vec![organization_id.to_owned()];
     if let Some(search) = filter.search {
-        params.push(format!("%{}%", like_escape(&search.to_lowercase())));
+        params.push(format!("%{}%", crate::db::like_escape(&search.to_lowercase())));
         clauses.push(format!("search_text LIKE ${} ESCAPE '\\'", params.len()));
     }
     if let Some(domain) = filter.domain {
@@ -209,7 +197,7 @@ pub async fn list(
     if let Some(tag) = filter.tag {
         // Tags are stored as a JSON array of strings that cannot contain quotes, so the
         // quoted tag matches exactly one element.
-        params.push(format!("%{}%", like_escape(&serde_json::to_string(tag).expect("a string serialises"))));
+        params.push(crate::db::json_element_pattern(tag));
         clauses.push(format!("tags LIKE ${} ESCAPE '\\'", params.len()));
     }
     if !filter.scope.is_empty() {
@@ -335,7 +323,7 @@ mod tests {
 
     #[test]
     fn like_patterns_escape_wildcards() {
-        assert_eq!(like_escape("50%_off\\"), "50\\%\\_off\\\\");
+        assert_eq!(crate::db::like_escape("50%_off\\"), "50\\%\\_off\\\\");
     }
 
     #[test]

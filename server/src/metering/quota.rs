@@ -224,6 +224,12 @@ impl Quotas {
         counters.get_mut(organization_id).filter(|c| c.month == month).map(f)
     }
 
+    /// Drops the organisation's counter, so that the next call reads its limit afresh (its
+    /// quota was changed). The count is not lost: it is read back from the database.
+    pub fn forget(&self, organization_id: &str) {
+        self.counters.lock().unwrap_or_else(|p| p.into_inner()).remove(organization_id);
+    }
+
     /// The calls left, from memory only (for headers on answers that spend nothing).
     pub fn peek(&self, organization_id: &str) -> Option<u64> {
         let month = Month::of(self.db.now());

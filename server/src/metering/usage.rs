@@ -174,6 +174,7 @@ pub async fn usage_get(
     tag = "usage",
     params(UsageParams),
     responses((status = 200, description = "Calls per day.", body = Usage)),
+    extensions(("x-required-role" = json!("viewer"))),
 )]
 pub async fn dashboard_usage_get(
     State(state): State<AppState>,
@@ -253,6 +254,7 @@ pub async fn request_list(
     tag = "usage",
     params(RequestsParams),
     responses((status = 200, description = "One page of the request log.", body = ListEnvelope<RequestLogEntry>)),
+    extensions(("x-required-role" = json!("viewer"))),
 )]
 pub async fn dashboard_request_list(
     State(state): State<AppState>,
@@ -319,7 +321,7 @@ pub async fn request_get(
     tag = "usage",
     params(("id" = String, Path, description = "The request id (`req_…`)", example = "req_01JD0Q8Y4T8W6Q0C4X5M9Z2B7N")),
     responses((status = 200, description = "The logged request.", body = RequestLogEntry)),
-    extensions(("x-error-codes" = json!(["not_found"]))),
+    extensions(("x-required-role" = json!("viewer")), ("x-error-codes" = json!(["not_found"]))),
 )]
 pub async fn dashboard_request_get(
     State(state): State<AppState>,

@@ -48,6 +48,8 @@ use crate::error::{ErrorCode, FieldError, Problem};
     modifiers(&SecuritySchemes),
     tags(
         (name = "account", description = "Dashboard accounts: sign up, sign in and out. Dashboard routes take a session token: `Authorization: Bearer pts_…`."),
+        (name = "team", description = "An organisation's people: members and their roles (`owner`, `admin`, `developer`, `viewer`), invitations (`pti_…` tokens, shown once, valid 7 days), and the organisation's settings. What each role may do is each dashboard operation's `x-required-role`."),
+        (name = "audit", description = "The audit log: who created, changed, rotated, blocked or revoked keys; invited, promoted or removed members; changed domains, webhook endpoints and settings; and every sign-in. Append-only, written with each change, never holding a secret; pages of JSON or an NDJSON export."),
         (name = "apikeys", description = "API keys: minted and managed in the dashboard (session); listed, introspected and revoked with a key under `/v1`. Keys look like `ptk_` + 49 letters and digits and are shown once."),
         (name = "domains", description = "Custom domains for short links. A hostname belongs to one organisation; the deployment's default domain needs no registration."),
         (name = "links", description = "Short links on custom domains: create, search, update (with `If-Match`), soft-delete, and click stats."),
@@ -296,6 +298,12 @@ pub fn takes_api_key(op: &Value) -> bool {
     op.as_object().is_some_and(|op| schemes(op).contains(&"api_key"))
 }
 
+/// Whether the operation takes a dashboard session (the dashboard route group declares it):
+/// one whose `x-required-role` the dashboard's layer enforces.
+pub fn takes_session(op: &Value) -> bool {
+    op.as_object().is_some_and(|op| schemes(op).contains(&"session_token"))
+}
+
 fn schemes(op: &Map<String, Value>) -> Vec<&str> {
     op.get("security")
         .and_then(Value::as_array)
@@ -319,7 +327,15 @@ fn describe_auth(doc: &mut Value) {
                 }
             }
         } else if schemes.contains(&"session_token") {
-            "**Authentication:** a dashboard session (`Authorization: Bearer pts_…`).".to_owned()
+            match op.get("x-required-role").and_then(Value::as_str) {
+                Some("viewer") | None => {
+                    "**Authentication:** a dashboard session (`Authorization: Bearer pts_…`), any role."
+                        .to_owned()
+                }
+                Some(role) => format!(
+                    "**Authentication:** a dashboard session (`Authorization: Bearer pts_…`) of a member whose role is `{role}` or higher."
+                ),
+            }
         } else {
             "**Authentication:** none.".to_owned()
         };
@@ -382,6 +398,19 @@ pub fn check(doc: &Value) -> Vec<String> {
                 problems.push(format!("{path}: operation {id:?} declares a scope but takes no API key"))
             }
             (false, false) => {}
+        }
+        // The dashboard's layer enforces the role of exactly the operations that take a
+        // session.
+        let role = op.get("x-required-role");
+        match (schemes(op).contains(&"session_token"), role) {
+            (true, Some(role)) if role.as_str().and_then(crate::accounts::Role::parse).is_some() => {}
+            (true, _) => {
+                problems.push(format!("{path}: session operation {id:?} declares no valid x-required-role"))
+            }
+            (false, Some(_)) => {
+                problems.push(format!("{path}: operation {id:?} declares a role but takes no session"))
+            }
+            (false, None) => {}
         }
     }
     problems

@@ -334,6 +334,9 @@ fn error_codes(op: &Map<String, Value>) -> Vec<ErrorCode> {
     if schemes.contains(&"session_token") {
         // A repeated `Authorization` header is 400 `invalid_request`.
         codes.extend([ErrorCode::InvalidRequest, ErrorCode::InvalidSession]);
+        if op.get("x-required-role").and_then(Value::as_str).is_some_and(|r| r != "viewer") {
+            codes.insert(ErrorCode::InsufficientRole);
+        }
     }
     if schemes.contains(&"api_key") {
         codes.extend([

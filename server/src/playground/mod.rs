@@ -203,7 +203,7 @@ const RESERVED_HEADERS: &[&str] = &[
         (PlaygroundForm = "multipart/form-data"),
     )),
     responses((status = 200, description = "The call ran; this is what it answered.", body = PlaygroundResponse)),
-    extensions(("x-error-codes" = json!(["endpoint_not_allowed", "not_found", "rate_limited"]))),
+    extensions(("x-required-role" = json!("developer")), ("x-error-codes" = json!(["endpoint_not_allowed", "not_found", "rate_limited"]))),
 )]
 pub async fn playground_test(
     State(state): State<AppState>,

@@ -10,6 +10,7 @@ use super::{
     WebhookEndpoint, WebhookEndpointCreated,
 };
 use crate::accounts::DashboardSession;
+use crate::audit::AuditContext;
 use crate::error::ApiError;
 use crate::http::{ApiJson, ApiQuery, ListEnvelope};
 use crate::state::AppState;
@@ -25,13 +26,15 @@ use crate::state::AppState;
     request_body = CreateWebhookRequest,
     responses((status = 201, description = "The endpoint and its secret, shown once.", body = WebhookEndpointCreated,
         headers(("location" = String, description = "The endpoint's URL")))),
+    extensions(("x-required-role" = json!("developer"))),
 )]
 pub async fn dashboard_webhook_create(
     State(state): State<AppState>,
     session: DashboardSession,
+    audit: AuditContext,
     ApiJson(req): ApiJson<CreateWebhookRequest>,
 ) -> Result<(StatusCode, HeaderMap, Json<WebhookEndpointCreated>), ApiError> {
-    super::create(&state, &session.organization_id, &req, "/api/developer/webhooks").await
+    super::create(&state, &session.organization_id, &req, "/api/developer/webhooks", &audit).await
 }
 
 /// List webhook endpoints (dashboard)
@@ -44,6 +47,7 @@ pub async fn dashboard_webhook_create(
     tag = "webhooks",
     params(ListWebhooksParams),
     responses((status = 200, description = "One page of endpoints.", body = ListEnvelope<WebhookEndpoint>)),
+    extensions(("x-required-role" = json!("viewer"))),
 )]
 pub async fn dashboard_webhook_list(
     State(state): State<AppState>,
@@ -63,7 +67,7 @@ pub async fn dashboard_webhook_list(
     tag = "webhooks",
     params(("id" = String, Path, description = "The endpoint's id (`whk_…`)", example = "whk_01JD0Q8Y4T8W6Q0C4X5M9Z2B7N")),
     responses((status = 200, description = "The endpoint.", body = WebhookEndpoint)),
-    extensions(("x-error-codes" = json!(["not_found"]))),
+    extensions(("x-required-role" = json!("viewer")), ("x-error-codes" = json!(["not_found"]))),
 )]
 pub async fn dashboard_webhook_get(
     State(state): State<AppState>,
@@ -84,15 +88,16 @@ pub async fn dashboard_webhook_get(
     params(("id" = String, Path, description = "The endpoint's id (`whk_…`)", example = "whk_01JD0Q8Y4T8W6Q0C4X5M9Z2B7N")),
     request_body = UpdateWebhookRequest,
     responses((status = 200, description = "The updated endpoint.", body = WebhookEndpoint)),
-    extensions(("x-error-codes" = json!(["not_found"]))),
+    extensions(("x-required-role" = json!("developer")), ("x-error-codes" = json!(["not_found"]))),
 )]
 pub async fn dashboard_webhook_update(
     State(state): State<AppState>,
     session: DashboardSession,
+    audit: AuditContext,
     Path(id): Path<String>,
     ApiJson(req): ApiJson<UpdateWebhookRequest>,
 ) -> Result<Json<WebhookEndpoint>, ApiError> {
-    super::update(&state, &session.organization_id, &id, &req).await.map(Json)
+    super::update(&state, &session.organization_id, &id, &req, &audit).await.map(Json)
 }
 
 /// Delete a webhook endpoint (dashboard)
@@ -105,14 +110,15 @@ pub async fn dashboard_webhook_update(
     tag = "webhooks",
     params(("id" = String, Path, description = "The endpoint's id (`whk_…`)", example = "whk_01JD0Q8Y4T8W6Q0C4X5M9Z2B7N")),
     responses((status = 204, description = "Deleted.")),
-    extensions(("x-error-codes" = json!(["not_found"]))),
+    extensions(("x-required-role" = json!("developer")), ("x-error-codes" = json!(["not_found"]))),
 )]
 pub async fn dashboard_webhook_delete(
     State(state): State<AppState>,
     session: DashboardSession,
+    audit: AuditContext,
     Path(id): Path<String>,
 ) -> Result<StatusCode, ApiError> {
-    super::delete(&state, &session.organization_id, &id).await
+    super::delete(&state, &session.organization_id, &id, &audit).await
 }
 
 /// Send a test event (dashboard)
@@ -125,7 +131,7 @@ pub async fn dashboard_webhook_delete(
     tag = "webhooks",
     params(("id" = String, Path, description = "The endpoint's id (`whk_…`)", example = "whk_01JD0Q8Y4T8W6Q0C4X5M9Z2B7N")),
     responses((status = 202, description = "The ping is queued.", body = PingQueued)),
-    extensions(("x-error-codes" = json!(["not_found"]))),
+    extensions(("x-required-role" = json!("developer")), ("x-error-codes" = json!(["not_found"]))),
 )]
 pub async fn dashboard_webhook_test(
     State(state): State<AppState>,
@@ -145,7 +151,7 @@ pub async fn dashboard_webhook_test(
     tag = "webhooks",
     params(("id" = String, Path, description = "The endpoint's id (`whk_…`)", example = "whk_01JD0Q8Y4T8W6Q0C4X5M9Z2B7N"), ListWebhooksParams),
     responses((status = 200, description = "One page of attempts.", body = ListEnvelope<DeliveryAttempt>)),
-    extensions(("x-error-codes" = json!(["not_found"]))),
+    extensions(("x-required-role" = json!("viewer")), ("x-error-codes" = json!(["not_found"]))),
 )]
 pub async fn dashboard_webhook_deliveries(
     State(state): State<AppState>,
@@ -169,7 +175,7 @@ pub async fn dashboard_webhook_deliveries(
         ("delivery_id" = String, Path, description = "The delivery's id (`dlv_…`)", example = "dlv_01JD0Q8Y4T8W6Q0C4X5M9Z2B7N"),
     ),
     responses((status = 200, description = "The delivery.", body = Delivery)),
-    extensions(("x-error-codes" = json!(["not_found"]))),
+    extensions(("x-required-role" = json!("viewer")), ("x-error-codes" = json!(["not_found"]))),
 )]
 pub async fn dashboard_webhook_delivery_get(
     State(state): State<AppState>,
@@ -192,7 +198,7 @@ pub async fn dashboard_webhook_delivery_get(
         ("delivery_id" = String, Path, description = "The delivery's id (`dlv_…`)", example = "dlv_01JD0Q8Y4T8W6Q0C4X5M9Z2B7N"),
     ),
     responses((status = 202, description = "The new delivery is queued.", body = PingQueued)),
-    extensions(("x-error-codes" = json!(["not_found"]))),
+    extensions(("x-required-role" = json!("developer")), ("x-error-codes" = json!(["not_found"]))),
 )]
 pub async fn dashboard_webhook_delivery_resend(
     State(state): State<AppState>,

@@ -19,6 +19,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
+use crate::audit::AuditContext;
 use crate::error::{ApiError, Validation};
 use crate::events::EventType;
 use crate::http::{ApiJson, ApiQuery, ListEnvelope, Pagination};
@@ -294,9 +295,10 @@ async fn find(state: &AppState, organization_id: &str, id: &str) -> Result<store
 pub async fn webhook_create(
     State(state): State<AppState>,
     principal: ApiPrincipal,
+    audit: AuditContext,
     ApiJson(req): ApiJson<CreateWebhookRequest>,
 ) -> Result<(StatusCode, HeaderMap, Json<WebhookEndpointCreated>), ApiError> {
-    create(&state, &principal.key().organization_id, &req, "/v1/webhooks").await
+    create(&state, &principal.key().organization_id, &req, "/v1/webhooks", &audit).await
 }
 
 /// A new endpoint for the organisation, its `Location` under `collection`.
@@ -305,6 +307,7 @@ async fn create(
     organization_id: &str,
     req: &CreateWebhookRequest,
     collection: &str,
+    audit: &AuditContext,
 ) -> Result<(StatusCode, HeaderMap, Json<WebhookEndpointCreated>), ApiError> {
     let mut v = Validation::new();
     let url = check_url(state, &mut v, &req.url).await;
@@ -325,6 +328,7 @@ async fn create(
             sealed: &sealed,
             master_key_id: state.master_key.id(),
         },
+        audit,
     )
     .await?;
     let mut headers = HeaderMap::new();
@@ -403,10 +407,11 @@ pub async fn webhook_get(
 pub async fn webhook_update(
     State(state): State<AppState>,
     principal: ApiPrincipal,
+    audit: AuditContext,
     Path(id): Path<String>,
     ApiJson(req): ApiJson<UpdateWebhookRequest>,
 ) -> Result<Json<WebhookEndpoint>, ApiError> {
-    update(&state, &principal.key().organization_id, &id, &req).await.map(Json)
+    update(&state, &principal.key().organization_id, &id, &req, &audit).await.map(Json)
 }
 
 async fn update(
@@ -414,6 +419,7 @@ async fn update(
     organization_id: &str,
     id: &str,
     req: &UpdateWebhookRequest,
+    audit: &AuditContext,
 ) -> Result<WebhookEndpoint, ApiError> {
     let current = find(state, organization_id, id).await?;
     let mut v = Validation::new();
@@ -431,17 +437,9 @@ async fn update(
     };
     v.finish()?;
     let enabled = req.enabled.unwrap_or(current.enabled);
-    store::update(
-        &state.db,
-        organization_id,
-        id,
-        &url,
-        &events,
-        description.as_deref(),
-        enabled,
-        !current.enabled && enabled,
-    )
-    .await?;
+    let changes =
+        store::EndpointChanges { url: &url, events: &events, description: description.as_deref(), enabled };
+    store::update(&state.db, organization_id, &current, &changes, audit).await?;
     Ok(find(state, organization_id, id).await?.into_endpoint())
 }
 
@@ -460,14 +458,20 @@ async fn update(
 pub async fn webhook_delete(
     State(state): State<AppState>,
     principal: ApiPrincipal,
+    audit: AuditContext,
     Path(id): Path<String>,
 ) -> Result<StatusCode, ApiError> {
-    delete(&state, &principal.key().organization_id, &id).await
+    delete(&state, &principal.key().organization_id, &id, &audit).await
 }
 
-async fn delete(state: &AppState, organization_id: &str, id: &str) -> Result<StatusCode, ApiError> {
-    find(state, organization_id, id).await?;
-    store::delete(&state.db, organization_id, id).await?;
+async fn delete(
+    state: &AppState,
+    organization_id: &str,
+    id: &str,
+    audit: &AuditContext,
+) -> Result<StatusCode, ApiError> {
+    let current = find(state, organization_id, id).await?;
+    store::delete(&state.db, organization_id, &current, audit).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 

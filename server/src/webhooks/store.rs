@@ -1,5 +1,6 @@
 //! Webhook queries.
 
+use crate::audit::{AuditAction, AuditContext, Changes, Resource, ResourceType};
 use chrono::{DateTime, Utc};
 
 use super::send::Attempt;
@@ -60,24 +61,44 @@ pub struct NewEndpoint<'a> {
     pub master_key_id: &'a str,
 }
 
-pub async fn insert(db: &Db, new: NewEndpoint<'_>) -> Result<WebhookEndpoint, StoreError> {
+/// Stores a new endpoint, with its `webhook.created` audit entry (the secret is not in it).
+pub async fn insert(
+    db: &Db,
+    new: NewEndpoint<'_>,
+    audit: &AuditContext,
+) -> Result<WebhookEndpoint, StoreError> {
     const SQL: &str = "INSERT INTO webhook_endpoints (id, organization_id, url, events, description, enabled, \
          secret_sealed, master_key_id, consecutive_failures, created_at, updated_at) \
          VALUES ($1, $2, $3, $4, $5, TRUE, $6, $7, 0, $8, $8)";
     let at = db.now();
     let events = serde_json::to_string(new.events).expect("serialises");
-    dispatch!(db, |pool| sqlx::query(SQL)
-        .bind(new.id)
-        .bind(new.organization_id)
-        .bind(new.url)
-        .bind(&events)
-        .bind(new.description)
-        .bind(new.sealed)
-        .bind(new.master_key_id)
-        .bind(at)
-        .execute(pool)
-        .await
-        .map(drop))?;
+    let entry = audit.entry(
+        new.organization_id,
+        AuditAction::WebhookCreated,
+        Resource::new(ResourceType::WebhookEndpoint, new.id),
+        Changes::new()
+            .created("url", new.url)
+            .created("events", new.events)
+            .created("description", new.description)
+            .created("enabled", true),
+        at,
+    );
+    dispatch!(db, |pool| {
+        let mut tx = pool.begin_write().await?;
+        sqlx::query(SQL)
+            .bind(new.id)
+            .bind(new.organization_id)
+            .bind(new.url)
+            .bind(&events)
+            .bind(new.description)
+            .bind(new.sealed)
+            .bind(new.master_key_id)
+            .bind(at)
+            .execute(&mut *tx)
+            .await?;
+        crate::insert_audit!(&mut *tx, &entry)?;
+        tx.commit().await
+    })?;
     Ok(WebhookEndpoint {
         id: new.id.to_owned(),
         url: new.url.to_owned(),
@@ -116,40 +137,82 @@ pub async fn list(
     crate::db::page(db, SQL, COUNT, &[organization_id], page).await
 }
 
-#[allow(clippy::too_many_arguments)]
+/// An endpoint's new settings (already checked).
+pub struct EndpointChanges<'a> {
+    pub url: &'a str,
+    pub events: &'a [EventType],
+    pub description: Option<&'a str>,
+    pub enabled: bool,
+}
+
+/// Writes `changes` to `current`, with the `webhook.updated` audit entry.
 pub async fn update(
     db: &Db,
     organization_id: &str,
-    id: &str,
-    url: &str,
-    events: &[EventType],
-    description: Option<&str>,
-    enabled: bool,
-    reenabled: bool,
+    current: &EndpointRow,
+    changes: &EndpointChanges<'_>,
+    audit: &AuditContext,
 ) -> Result<(), StoreError> {
     const SQL: &str = "UPDATE webhook_endpoints SET url = $1, events = $2, description = $3, enabled = $4, \
          disabled_reason = CASE WHEN $4 THEN NULL ELSE COALESCE(disabled_reason, 'disabled by the organisation') END, \
          consecutive_failures = CASE WHEN $5 THEN 0 ELSE consecutive_failures END, updated_at = $6 \
          WHERE id = $7 AND organization_id = $8";
-    let events = serde_json::to_string(events).expect("serialises");
-    dispatch!(db, |pool| sqlx::query(SQL)
-        .bind(url)
-        .bind(&events)
-        .bind(description)
-        .bind(enabled)
-        .bind(reenabled)
-        .bind(db.now())
-        .bind(id)
-        .bind(organization_id)
-        .execute(pool)
-        .await
-        .map(drop))?;
+    let events = serde_json::to_string(changes.events).expect("serialises");
+    let reenabled = !current.enabled && changes.enabled;
+    let at = db.now();
+    let entry = audit.entry(
+        organization_id,
+        AuditAction::WebhookUpdated,
+        Resource::new(ResourceType::WebhookEndpoint, &current.id),
+        Changes::new()
+            .field("url", &current.url, changes.url)
+            .field("events", current.events(), changes.events)
+            .field("description", &current.description, changes.description)
+            .field("enabled", current.enabled, changes.enabled),
+        at,
+    );
+    dispatch!(db, |pool| {
+        let mut tx = pool.begin_write().await?;
+        sqlx::query(SQL)
+            .bind(changes.url)
+            .bind(&events)
+            .bind(changes.description)
+            .bind(changes.enabled)
+            .bind(reenabled)
+            .bind(at)
+            .bind(&current.id)
+            .bind(organization_id)
+            .execute(&mut *tx)
+            .await?;
+        crate::insert_audit!(&mut *tx, &entry)?;
+        tx.commit().await
+    })?;
     Ok(())
 }
 
-pub async fn delete(db: &Db, organization_id: &str, id: &str) -> Result<(), StoreError> {
+/// Deletes the endpoint (its deliveries go with it), with the `webhook.deleted` audit entry.
+pub async fn delete(
+    db: &Db,
+    organization_id: &str,
+    current: &EndpointRow,
+    audit: &AuditContext,
+) -> Result<(), StoreError> {
     const SQL: &str = "DELETE FROM webhook_endpoints WHERE id = $1 AND organization_id = $2";
-    dispatch!(db, |pool| sqlx::query(SQL).bind(id).bind(organization_id).execute(pool).await.map(drop))?;
+    let entry = audit.entry(
+        organization_id,
+        AuditAction::WebhookDeleted,
+        Resource::new(ResourceType::WebhookEndpoint, &current.id),
+        Changes::new().removed("url", &current.url).removed("events", current.events()),
+        db.now(),
+    );
+    dispatch!(db, |pool| {
+        let mut tx = pool.begin_write().await?;
+        let deleted = sqlx::query(SQL).bind(&current.id).bind(organization_id).execute(&mut *tx).await?;
+        if deleted.rows_affected() > 0 {
+            crate::insert_audit!(&mut *tx, &entry)?;
+        }
+        tx.commit().await
+    })?;
     Ok(())
 }
 

@@ -67,6 +67,15 @@ pub async fn apikey_rotate() -> Result<(), Box<dyn std::error::Error>> {
     Ok(())
 }
 
+pub async fn dashboard_audit_log_list() -> Result<(), Box<dyn std::error::Error>> {
+    use portico_sdk::Client;
+
+    let client = Client::with_session_token(&std::env::var("PORTICO_URL")?, &std::env::var("PORTICO_SESSION")?)?;
+    let response = client.dashboard_audit_log_list().send().await?;
+    println!("{:#?}", response.into_inner());
+    Ok(())
+}
+
 pub async fn dashboard_domain_list() -> Result<(), Box<dyn std::error::Error>> {
     use portico_sdk::Client;
 
@@ -104,6 +113,44 @@ pub async fn dashboard_domain_delete() -> Result<(), Box<dyn std::error::Error>>
     Ok(())
 }
 
+pub async fn invitation_list() -> Result<(), Box<dyn std::error::Error>> {
+    use portico_sdk::Client;
+
+    let client = Client::with_session_token(&std::env::var("PORTICO_URL")?, &std::env::var("PORTICO_SESSION")?)?;
+    let response = client.invitation_list().send().await?;
+    println!("{:#?}", response.into_inner());
+    Ok(())
+}
+
+pub async fn invitation_create() -> Result<(), Box<dyn std::error::Error>> {
+    use portico_sdk::{Client, types};
+
+    let client = Client::with_session_token(&std::env::var("PORTICO_URL")?, &std::env::var("PORTICO_SESSION")?)?;
+    let body: types::CreateInvitationRequest = serde_json::from_value(serde_json::json!({"email":"grace@example.com","role":"developer"}))?;
+    let response = client.invitation_create().body(body).send().await?;
+    println!("{:#?}", response.into_inner());
+    Ok(())
+}
+
+pub async fn invitation_accept() -> Result<(), Box<dyn std::error::Error>> {
+    use portico_sdk::{Client, types};
+
+    let client = Client::with_session_token(&std::env::var("PORTICO_URL")?, &std::env::var("PORTICO_SESSION")?)?;
+    let body: types::AcceptInvitationRequest = serde_json::from_value(serde_json::json!({"token":"pti_4Jx1mQ8dTt0yZ2cV7bN5rL9wK3hF6gS1aE8uO2iP4qR"}))?;
+    let response = client.invitation_accept().body(body).send().await?;
+    println!("{:#?}", response.into_inner());
+    Ok(())
+}
+
+pub async fn invitation_revoke() -> Result<(), Box<dyn std::error::Error>> {
+    use portico_sdk::Client;
+
+    let client = Client::with_session_token(&std::env::var("PORTICO_URL")?, &std::env::var("PORTICO_SESSION")?)?;
+    let response = client.invitation_revoke().id("inv_01JD0Q8Y4T8W6Q0C4X5M9Z2B7N").send().await?;
+    println!("{}", response.status());
+    Ok(())
+}
+
 pub async fn session_create() -> Result<(), Box<dyn std::error::Error>> {
     use portico_sdk::{Client, types};
 
@@ -128,6 +175,63 @@ pub async fn account_get() -> Result<(), Box<dyn std::error::Error>> {
 
     let client = Client::with_session_token(&std::env::var("PORTICO_URL")?, &std::env::var("PORTICO_SESSION")?)?;
     let response = client.account_get().send().await?;
+    println!("{:#?}", response.into_inner());
+    Ok(())
+}
+
+pub async fn account_switch_organization() -> Result<(), Box<dyn std::error::Error>> {
+    use portico_sdk::{Client, types};
+
+    let client = Client::with_session_token(&std::env::var("PORTICO_URL")?, &std::env::var("PORTICO_SESSION")?)?;
+    let body: types::SwitchOrganizationRequest = serde_json::from_value(serde_json::json!({"organization_id":"org_01JD0Q8Y4T8W6Q0C4X5M9Z2B7N"}))?;
+    let response = client.account_switch_organization().body(body).send().await?;
+    println!("{:#?}", response.into_inner());
+    Ok(())
+}
+
+pub async fn member_list() -> Result<(), Box<dyn std::error::Error>> {
+    use portico_sdk::Client;
+
+    let client = Client::with_session_token(&std::env::var("PORTICO_URL")?, &std::env::var("PORTICO_SESSION")?)?;
+    let response = client.member_list().send().await?;
+    println!("{:#?}", response.into_inner());
+    Ok(())
+}
+
+pub async fn member_remove() -> Result<(), Box<dyn std::error::Error>> {
+    use portico_sdk::Client;
+
+    let client = Client::with_session_token(&std::env::var("PORTICO_URL")?, &std::env::var("PORTICO_SESSION")?)?;
+    let response = client.member_remove().user_id("usr_01JD0Q8Y4T8W6Q0C4X5M9Z2B7N").send().await?;
+    println!("{}", response.status());
+    Ok(())
+}
+
+pub async fn member_update() -> Result<(), Box<dyn std::error::Error>> {
+    use portico_sdk::{Client, types};
+
+    let client = Client::with_session_token(&std::env::var("PORTICO_URL")?, &std::env::var("PORTICO_SESSION")?)?;
+    let body: types::UpdateMemberRequest = serde_json::from_value(serde_json::json!({"role":"developer"}))?;
+    let response = client.member_update().user_id("usr_01JD0Q8Y4T8W6Q0C4X5M9Z2B7N").body(body).send().await?;
+    println!("{:#?}", response.into_inner());
+    Ok(())
+}
+
+pub async fn organization_get() -> Result<(), Box<dyn std::error::Error>> {
+    use portico_sdk::Client;
+
+    let client = Client::with_session_token(&std::env::var("PORTICO_URL")?, &std::env::var("PORTICO_SESSION")?)?;
+    let response = client.organization_get().send().await?;
+    println!("{:#?}", response.into_inner());
+    Ok(())
+}
+
+pub async fn organization_update() -> Result<(), Box<dyn std::error::Error>> {
+    use portico_sdk::{Client, types};
+
+    let client = Client::with_session_token(&std::env::var("PORTICO_URL")?, &std::env::var("PORTICO_SESSION")?)?;
+    let body: types::UpdateOrganizationRequest = serde_json::from_value(serde_json::json!({"name":"Acme Links (EU)","monthly_quota":2000000,"default_rate_limit_rpm":null}))?;
+    let response = client.organization_update().body(body).send().await?;
     println!("{:#?}", response.into_inner());
     Ok(())
 }
@@ -424,6 +528,15 @@ pub async fn v1_apikey_revoke() -> Result<(), Box<dyn std::error::Error>> {
     Ok(())
 }
 
+pub async fn audit_log_list() -> Result<(), Box<dyn std::error::Error>> {
+    use portico_sdk::Client;
+
+    let client = Client::with_api_key(&std::env::var("PORTICO_URL")?, &std::env::var("PORTICO_API_KEY")?)?;
+    let response = client.audit_log_list().send().await?;
+    println!("{:#?}", response.into_inner());
+    Ok(())
+}
+
 pub async fn domain_list() -> Result<(), Box<dyn std::error::Error>> {
     use portico_sdk::Client;
 
@@ -672,13 +785,24 @@ pub const SAMPLES: &[&str] = &[
     "apikey_revoke",
     "apikey_update",
     "apikey_rotate",
+    "dashboard_audit_log_list",
     "dashboard_domain_list",
     "dashboard_domain_create",
     "dashboard_domain_get",
     "dashboard_domain_delete",
+    "invitation_list",
+    "invitation_create",
+    "invitation_accept",
+    "invitation_revoke",
     "session_create",
     "session_delete",
     "account_get",
+    "account_switch_organization",
+    "member_list",
+    "member_remove",
+    "member_update",
+    "organization_get",
+    "organization_update",
     "playground_test",
     "dashboard_request_list",
     "dashboard_request_get",
@@ -711,6 +835,7 @@ pub const SAMPLES: &[&str] = &[
     "v1_apikey_create",
     "v1_apikey_get",
     "v1_apikey_revoke",
+    "audit_log_list",
     "domain_list",
     "domain_create",
     "domain_get",
