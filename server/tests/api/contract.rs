@@ -84,6 +84,21 @@ async fn check(State(violations): State<Violations>, request: Request, next: Nex
                             "{what}: content type {content_type:?}, documented: {:?}",
                             content.keys().collect::<Vec<_>>()
                         )),
+                        Some((documented, media)) if documented.contains("ndjson") => {
+                            // One JSON document per line, each an instance of the schema.
+                            let key = format!("{what} {documented}");
+                            let validator = validator(&key, &media["schema"]);
+                            for line in body_bytes.split(|b| *b == b'\n').filter(|l| !l.is_empty()) {
+                                match serde_json::from_slice::<Value>(line) {
+                                    Err(e) => {
+                                        problems.push(format!("{what}: an NDJSON line is not JSON: {e}"))
+                                    }
+                                    Ok(item) => problems.extend(validator.iter_errors(&item).map(|e| {
+                                        format!("{what}: NDJSON line at {}: {e}", e.instance_path())
+                                    })),
+                                }
+                            }
+                        }
                         Some((documented, media)) if documented.contains("json") => {
                             match serde_json::from_slice::<Value>(body_bytes) {
                                 Err(e) => problems.push(format!("{what}: body is not JSON: {e}")),

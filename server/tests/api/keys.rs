@@ -26,6 +26,7 @@ storage_tests!(
     lists_paginate_and_hide_inactive_keys_unless_asked,
     introspection_describes_the_calling_key,
     organizations_never_see_each_others_keys,
+    keys_carry_tags_and_who_changed_them_and_both_lists_filter_by_tag,
 );
 
 async fn a_new_key_is_shown_once_and_lists_show_only_metadata(s: &TestServer) {
@@ -672,4 +673,80 @@ async fn the_master_key_is_generated_once_and_never_silently_replaced() {
     assert_eq!(err.exit_code(), 2);
     assert!(err.to_string().contains("master.key is missing"), "{err}");
     assert!(!master_file.exists());
+}
+
+async fn keys_carry_tags_and_who_changed_them_and_both_lists_filter_by_tag(s: &TestServer) {
+    let (token, admin_key, admin_id) = s.org_with_key("tags@example.com", &["keys:write"]).await;
+    let me: Value = s.get_with_token("/api/developer/me", &token).await.json().await.unwrap();
+    let user = me["user"]["id"].as_str().unwrap();
+    let payments = s
+        .create_key(&token, json!({"name": "payments", "scopes": ["links:read"], "tags": ["team:payments", " prod ", "prod"]}))
+        .await;
+    assert_eq!(payments["tags"], json!(["team:payments", "prod"]), "trimmed, without duplicates");
+    assert_eq!(
+        (payments["created_by"].as_str(), &payments["updated_by"], &payments["revoked_by"]),
+        (Some(user), &Value::Null, &Value::Null)
+    );
+    let search = s
+        .create_key(
+            &token,
+            json!({"name": "search", "scopes": ["links:read"], "tags": ["team:search", "prod"]}),
+        )
+        .await;
+
+    let ids = |page: &Value| -> Vec<String> {
+        page["data"].as_array().unwrap().iter().map(|k| k["id"].as_str().unwrap().to_owned()).collect()
+    };
+    let dashboard: Value =
+        s.get_with_token("/api/developer/apikeys?tag=prod", &token).await.json().await.unwrap();
+    assert_eq!(ids(&dashboard), [search["id"].as_str().unwrap(), payments["id"].as_str().unwrap()]);
+    assert_eq!(dashboard["total"], 2);
+    let v1: Value = s
+        .v1(Method::GET, "/v1/apikeys?tag=team:payments", &admin_key)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(ids(&v1), [payments["id"].as_str().unwrap()]);
+    // Exact: a tag is not a substring search, and `_` / `%` are not wildcards.
+    let none: Value = s.get_with_token("/api/developer/apikeys?tag=team", &token).await.json().await.unwrap();
+    assert_eq!(none["total"], 0);
+    let none: Value =
+        s.get_with_token("/api/developer/apikeys?tag=pro%25", &token).await.json().await.unwrap();
+    assert_eq!(none["total"], 0);
+
+    // Updating tags replaces them and says who.
+    let path = format!("/api/developer/apikeys/{}", payments["id"].as_str().unwrap());
+    let updated: Value = s
+        .session(Method::PATCH, &path, &token)
+        .json(&json!({"tags": []}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!((&updated["tags"], updated["updated_by"].as_str()), (&json!([]), Some(user)));
+    let bad = s
+        .session(Method::PATCH, &path, &token)
+        .json(&json!({"tags": ["ok", "no\"quotes"]}))
+        .send()
+        .await
+        .unwrap();
+    let problem = assert_problem(bad, 422, "validation_failed").await;
+    assert_eq!(problem["errors"][0]["field"], "tags[1]");
+    // Revoked through /v1: `revoked_by` is the key that did it.
+    s.v1(Method::DELETE, &format!("/v1/apikeys/{}", search["id"].as_str().unwrap()), &admin_key)
+        .send()
+        .await
+        .unwrap();
+    let revoked: Value = s
+        .get_with_token(&format!("/api/developer/apikeys/{}", search["id"].as_str().unwrap()), &token)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(revoked["revoked_by"], admin_id);
 }

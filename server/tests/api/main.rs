@@ -6,6 +6,7 @@ mod contract;
 mod support;
 
 mod accounts;
+mod audit;
 mod cli;
 mod cluster;
 mod dashboard;
@@ -18,4 +19,5 @@ mod metering;
 mod playground;
 mod schema;
 mod system;
+mod teams;
 mod webhooks;
