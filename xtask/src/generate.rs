@@ -42,6 +42,10 @@ fn artifacts() -> Result<Vec<Artifact>, String> {
         Artifact { path: root.join("spec/llms.txt"), contents: portico::documents::llms_txt(&doc) },
         Artifact { path: root.join("spec/llms-full.txt"), contents: portico::documents::llms_full_txt(&doc) },
         Artifact {
+            path: root.join("docs/permissions.md"),
+            contents: portico::documents::permissions_md(&doc),
+        },
+        Artifact {
             path: root.join("spec/postman_collection.json"),
             contents: portico::documents::postman_collection(&doc),
         },

@@ -3,6 +3,7 @@
 //! Postman collection. `cargo xtask gen` writes them to `spec/`; the server renders the same
 //! bytes at start-up.
 
+mod permissions;
 mod postman;
 mod published;
 pub mod samples;
@@ -21,6 +22,8 @@ const TEXT: &str = "text/plain; charset=utf-8";
 const MARKDOWN: &str = "text/markdown; charset=utf-8";
 
 /// Every published document, by the path it is served at.
+pub use permissions::permissions_md;
+
 pub fn library(doc: &Value) -> Library {
     let mut library = Library::default();
     library.insert("/openapi.json", Published::new(JSON, crate::openapi::render(doc)));
@@ -65,6 +68,8 @@ pub const GUIDES: &[(&str, &str, &str)] = &[
     ("errors", "Errors", include_str!("../../../docs/errors.md")),
     ("usage-and-limits", "Usage and limits", include_str!("../../../docs/usage-and-limits.md")),
     ("dashboard", "The dashboard", include_str!("../../../docs/dashboard.md")),
+    ("teams", "Teams and the audit log", include_str!("../../../docs/teams.md")),
+    ("permissions", "Roles and permissions", include_str!("../../../docs/permissions.md")),
     ("deploying", "Deploying", include_str!("../../../docs/deploying.md")),
     ("operating", "Operating", include_str!("../../../docs/operating.md")),
     ("architecture", "Architecture", include_str!("../../../docs/architecture.md")),
