@@ -6,6 +6,8 @@
 // the request log (details, Replay in playground) → docs → webhooks without a key (a
 // delivery's payload and headers, Resend) → block,
 // revoke → 401 → the session ends elsewhere and the next page offers sign-in, then returns.
+// A team: an invitation accepted in a second browser, a viewer refused, promoted, allowed; the
+// audit log and its diffs.
 // On the phone: the menu opens the navigation, no page scrolls sideways, tables are cards.
 // axe-core checks every page at both sizes (WCAG 2.2 A/AA): no serious or critical finding.
 // A screenshot of every page at both sizes goes to the screenshot directory.
@@ -387,6 +389,101 @@ try {
     await page.locator('#keys-table').waitFor();
   });
 
+  // --- a team: invite, accept in a second browser, roles, the audit log ---------------------
+  const owner = page;
+  const viewerEmail = `viewer-${Date.now()}@example.com`;
+  let invitationUrl;
+  await check('team: invite a viewer; the link is shown once, focus on Copy', async () => {
+    await page.getByRole('link', {name: 'Team'}).click();
+    await page.locator('#members-table').waitFor();
+    await page.locator('#invite-email').fill(viewerEmail);
+    await page.locator('#invite-role').selectOption('viewer');
+    await page.locator('#invite').click();
+    await page.locator('#invite-url').waitFor();
+    invitationUrl = (await page.locator('#invite-url').textContent()).trim();
+    expect(/#\/join\?token=pti_[A-Za-z0-9]{43}$/.test(invitationUrl), `an invitation link: ${invitationUrl}`);
+    expect(await page.evaluate(() => document.activeElement?.id) === 'copy-invite-link', 'focus is on Copy link');
+    await shot('14-invitation');
+    await axe('the invitation dialog');
+    await page.locator('#invite-done').click();
+    await page.locator('#invitations-table').getByText(viewerEmail).waitFor();
+    await shot('15-team');
+    await axe('the team page');
+  });
+
+  const invitee = await open({width: 1440, height: 900});
+  await check('a second browser accepts by signing up; as a viewer it cannot create a key', async () => {
+    page = invitee;
+    await page.goto(invitationUrl.replace(/^https?:\/\/[^/]+/, base));
+    await page.locator('#invitation-notice').waitFor();
+    expect(!(await page.getByLabel('Organisation name').isVisible()), 'joining asks for no organisation name');
+    await page.getByLabel('Email').fill(viewerEmail);
+    await page.getByLabel('Password').fill(password);
+    await page.getByRole('button', {name: 'Create account'}).click();
+    await page.locator('#keys-table').waitFor();
+    expect(await page.locator('#account-name').textContent() === `${viewerEmail} · Journey Inc`, 'in the inviting organisation');
+    expect(!page.url().includes('pti_'), 'the invitation token leaves the address bar');
+    const create = page.locator('#create-key');
+    expect(await create.isDisabled(), 'a viewer cannot create a key');
+    expect((await create.getAttribute('title')).includes('developer'), 'and is told which role it needs');
+    await page.locator('#role-notice').waitFor();
+    // The server refuses anyway.
+    const refused = await page.evaluate(async () => {
+      const r = await fetch('/api/developer/apikeys', {method: 'POST', headers: {authorization: `Bearer ${localStorage.getItem('portico.session')}`,
+        'content-type': 'application/json'}, body: JSON.stringify({name: 'sneaky', scopes: ['links:read']})});
+      return [r.status, (await r.json()).code];
+    });
+    expect(refused[0] === 403 && refused[1] === 'insufficient_role', `the server refuses: ${refused}`);
+    expect(!(await page.getByRole('link', {name: 'Audit log'}).isVisible()), 'a viewer has no audit log link');
+    await shot('16-viewer-keys');
+    await axe('the keys page of a viewer');
+  });
+
+  await check('the owner promotes the viewer to developer', async () => {
+    page = owner;
+    await page.reload();
+    await page.locator('#members-table').getByText(viewerEmail).waitFor();
+    await page.locator('#members-table tr', {hasText: viewerEmail}).locator('select').selectOption('developer');
+    await page.locator('.toast').getByText(`${viewerEmail} is now a developer`).waitFor();
+  });
+
+  await check('the same session, now a developer, creates a key', async () => {
+    page = invitee;
+    await page.reload();
+    await page.locator('#keys-table').waitFor();
+    expect(!(await page.locator('#create-key').isDisabled()), 'Create key is enabled for a developer');
+    expect(await page.locator('#role-notice').count() === 0, 'no role notice for what the role allows');
+    await page.locator('#create-key').click();
+    await page.getByLabel('Name', {exact: true}).fill('Developer key');
+    await page.getByRole('button', {name: 'Create key', exact: true}).click();
+    await page.locator('#new-key-value').waitFor();
+    await page.locator('#key-done').click();
+    await page.locator('#keys-table').getByText('Developer key').waitFor();
+    await page.context().close();
+  });
+
+  await check('audit log: the invitation, its acceptance and the promotion, each row opening its diff', async () => {
+    page = owner;
+    await page.getByRole('link', {name: 'Audit log'}).click();
+    await page.locator('#audit-table').waitFor();
+    for (const action of ['invitation.created', 'invitation.accepted', 'member.role_changed', 'key.created']) {
+      await page.locator('#audit-table').getByText(action, {exact: true}).first().waitFor();
+    }
+    await shot('17-audit-log');
+    await axe('the audit log');
+    await page.locator('#audit-action').selectOption('member.role_changed');
+    await page.locator('#audit-filter').click();
+    await page.waitForFunction(() => document.querySelectorAll('#audit-table tbody tr').length === 1);
+    await page.locator('#audit-table tbody tr').first().getByRole('button', {name: /^Details/}).click();
+    await page.locator('#audit-diff').waitFor();
+    const diff = await page.locator('#audit-diff').textContent();
+    expect(diff.includes('role') && diff.includes('viewer') && diff.includes('developer'), `the diff: ${diff}`);
+    expect((await page.locator('dialog').textContent()).includes(email), 'the actor is named by email');
+    await shot('18-audit-diff');
+    await axe('the audit entry dialog');
+    await page.getByRole('button', {name: 'Close'}).click();
+  });
+
   // --- the same account on a phone ---------------------------------------------------------
   size = 'phone';
   const token = await page.evaluate(() => localStorage.getItem('portico.session'));
@@ -407,7 +504,7 @@ try {
     expect(!(await page.getByRole('link', {name: 'Usage'}).isVisible()), 'the navigation is folded');
     await menu.click();
     expect(await menu.getAttribute('aria-expanded') === 'true', 'the menu says it is open');
-    for (const name of ['API keys', 'Domains', 'Playground', 'Usage', 'Webhooks', 'Docs']) {
+    for (const name of ['API keys', 'Domains', 'Playground', 'Usage', 'Webhooks', 'Team', 'Audit log', 'Docs']) {
       const box = await page.getByRole('link', {name, exact: true}).boundingBox();
       expect(box && box.width > 100 && box.x >= 0 && box.x + box.width <= 390, `${name} is visible and tappable`);
     }
@@ -423,6 +520,7 @@ try {
   const phonePages = [
     ['keys', '#keys-table', '03-keys'], ['domains', '#domains-table', '04-domains'], ['playground', '#endpoint', '05-playground'],
     ['usage', '#request-log table', '06-usage'], ['webhooks', '#webhooks table', '07-webhooks'], ['docs', '[data-operation]', '08-docs'],
+    ['team', '#members-table', '10-team'], ['audit', '#audit-table', '11-audit-log'],
   ];
   for (const [name, ready, file] of phonePages) {
     await check(`phone: ${name} fits the screen and passes axe`, async () => {

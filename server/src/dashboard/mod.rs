@@ -25,6 +25,9 @@ const ASSETS: &[(&str, &str, &str)] = &[
     ("docs.js", "text/javascript; charset=utf-8", include_str!("assets/docs.js")),
     ("webhooks.js", "text/javascript; charset=utf-8", include_str!("assets/webhooks.js")),
     ("domains.js", "text/javascript; charset=utf-8", include_str!("assets/domains.js")),
+    ("roles.js", "text/javascript; charset=utf-8", include_str!("assets/roles.js")),
+    ("team.js", "text/javascript; charset=utf-8", include_str!("assets/team.js")),
+    ("audit.js", "text/javascript; charset=utf-8", include_str!("assets/audit.js")),
     ("favicon.svg", "image/svg+xml", include_str!("assets/favicon.svg")),
 ];
 

@@ -8,6 +8,9 @@ import {playgroundPage} from './playground.js';
 import {usagePage} from './usage.js';
 import {docsPage} from './docs.js';
 import {webhooksPage} from './webhooks.js';
+import {teamPage} from './team.js';
+import {auditPage} from './audit.js';
+import {can, watch} from './roles.js';
 
 const pages = {
   keys: (container, context) => (context.id ? keyPage(container, context) : keysPage(container, context)),
@@ -15,6 +18,9 @@ const pages = {
   playground: playgroundPage,
   usage: usagePage,
   webhooks: webhooksPage,
+  team: teamPage,
+  audit: auditPage,
+  join: joinPage,
   docs: docsPage,
 };
 
@@ -31,7 +37,9 @@ function setMenu(open) {
 }
 
 async function start() {
+  watch(() => me);
   document.getElementById('logout').addEventListener('click', logout);
+  document.getElementById('org-switch').addEventListener('change', (event) => switchOrganization(event.target.value));
   menu.addEventListener('click', () => setMenu(menu.getAttribute('aria-expanded') !== 'true'));
   window.addEventListener('hashchange', () => { setMenu(false); route(); });
   // The session ended elsewhere (signed out, expired): back to the sign-in form, keeping the
@@ -57,8 +65,57 @@ function showApp() {
   document.getElementById('nav').hidden = false;
   document.getElementById('account').hidden = false;
   menu.hidden = false;
-  document.getElementById('account-name').textContent = `${me.user.email} · ${me.organization.name}`;
+  document.getElementById('account-name').textContent = me.memberships.length > 1 ? me.user.email : `${me.user.email} · ${me.organization.name}`;
+  const switcher = document.getElementById('org-switch');
+  switcher.hidden = me.memberships.length < 2;
+  switcher.replaceChildren(...me.memberships.map((m) => h('option', {value: m.organization.id, selected: m.organization.id === me.organization.id},
+    `${m.organization.name} (${m.role})`)));
+  // The audit log is for admins and owners: others do not see the link (the server refuses
+  // them anyway).
+  document.querySelector('#nav a[data-page="audit"]').hidden = !can(me, 'admin');
   route();
+}
+
+/** Reads who is signed in again (after a role or organisation change) and redraws. */
+async function refreshMe() {
+  me = await get('/api/developer/me');
+  showApp();
+}
+
+/** Moves the session to another of the user's organisations, without signing in again. */
+async function switchOrganization(organizationId) {
+  try {
+    me = (await request('PUT', '/api/developer/me/organization', {body: {organization_id: organizationId}})).data;
+    toast(`Now in ${me.organization.name}, as ${me.role}`);
+    showApp();
+  } catch (e) {
+    toast(explain(e), 'bad');
+    showApp();
+  }
+}
+
+/** `#/join?token=pti_…` while signed in: accept the invitation into another organisation. */
+async function joinPage(container, {query}) {
+  const token = query.get('token') || '';
+  const error = h('div', {class: 'error-text', role: 'alert'});
+  const accept = h('button', {class: 'button', type: 'button', id: 'accept-invitation'}, 'Accept the invitation');
+  accept.addEventListener('click', async () => {
+    accept.disabled = true;
+    try {
+      me = await post('/api/developer/invitations/accept', {token});
+      toast(`Welcome to ${me.organization.name}, as ${me.role}`);
+      history.replaceState(null, '', '#/keys');
+      showApp();
+    } catch (e) {
+      error.textContent = explain(e);
+      accept.disabled = false;
+    }
+  });
+  mount(container, h('section', {class: 'card narrow'},
+    h('h1', {}, 'Join an organisation'),
+    h('p', {}, `You are signed in as ${me.user.email}. Accepting adds you to the organisation that invited this address, with the role it chose, and switches to it.`),
+    token ? null : h('p', {class: 'notice warn'}, 'This link has no invitation token: ask for a new invitation.'),
+    error, accept));
 }
 
 let routing = 0;
@@ -83,7 +140,7 @@ async function route() {
   const current = ++routing;
   const container = mount(main, h('p', {class: 'muted'}, 'Loading…'));
   try {
-    await pages[page](container, {me, id, query: new URLSearchParams(search)});
+    await pages[page](container, {me, id, query: new URLSearchParams(search), refreshMe});
   } catch (error) {
     // A newer page, or the sign-in form after the session ended, owns the screen now.
     if (current !== routing || !me) return;
@@ -99,6 +156,10 @@ function showAuth(message) {
   menu.hidden = true;
   document.title = 'Sign in — Portico';
   let mode = 'login';
+  // An invitation link (`#/join?token=pti_…`): sign up into that organisation, or sign in
+  // and accept.
+  const [joinPath, joinSearch = ''] = location.hash.replace(/^#\/?/, '').split('?');
+  const invitation = joinPath === 'join' ? new URLSearchParams(joinSearch).get('token') : null;
   const error = h('div', {class: 'error-text', role: 'alert', id: 'auth-error'});
   const email = h('input', {type: 'email', name: 'email', autocomplete: 'email', required: true});
   const password = h('input', {type: 'password', name: 'password', autocomplete: 'current-password', required: true, minlength: 10});
@@ -108,8 +169,8 @@ function showAuth(message) {
   const tabs = h('div', {class: 'tabs', role: 'tablist'});
   const setMode = (next) => {
     mode = next;
-    orgField.hidden = mode !== 'signup';
-    organization.required = mode === 'signup';
+    orgField.hidden = mode !== 'signup' || !!invitation;
+    organization.required = mode === 'signup' && !invitation;
     password.autocomplete = mode === 'signup' ? 'new-password' : 'current-password';
     submit.textContent = mode === 'signup' ? 'Create account' : 'Log in';
     for (const button of tabs.children) {
@@ -136,11 +197,20 @@ function showAuth(message) {
     try {
       const body = {email: email.value, password: password.value};
       const path = mode === 'signup' ? '/api/developer/signup' : '/api/developer/login';
-      if (mode === 'signup') body.organization_name = organization.value;
+      if (mode === 'signup' && invitation) body.invitation_token = invitation;
+      else if (mode === 'signup') body.organization_name = organization.value;
       const created = await post(path, body, {auth: 'none'});
       session.set(created.token);
-      me = await get('/api/developer/me');
-      if (mode === 'signup') toast(`Welcome to Portico, ${me.organization.name}`);
+      if (mode === 'login' && invitation) {
+        // Signed in with an account of their own: accepting moves the session to the
+        // inviting organisation.
+        me = await post('/api/developer/invitations/accept', {token: invitation});
+      } else {
+        me = await get('/api/developer/me');
+      }
+      if (invitation) toast(`Welcome to ${me.organization.name}, as ${me.role}`);
+      else if (mode === 'signup') toast(`Welcome to Portico, ${me.organization.name}`);
+      if (invitation) history.replaceState(null, '', '#/keys');
       if (!location.hash) location.hash = '#/keys';
       showApp();
     } catch (e) {
@@ -149,10 +219,13 @@ function showAuth(message) {
       submit.disabled = false;
     }
   });
-  setMode('login');
+  setMode(invitation ? 'signup' : 'login');
   mount(main, h('section', {class: 'auth'},
     h('h1', {}, 'Portico'),
-    h('p', {class: 'lead'}, 'API keys, a playground, usage and docs for the Portico API.'),
+    invitation
+      ? h('div', {class: 'notice info', id: 'invitation-notice', role: 'status'}, 'You have been invited to an organisation. ',
+        'Create an account with the email address the invitation was sent to, or log in to an account you already have with it.')
+      : h('p', {class: 'lead'}, 'API keys, a playground, usage and docs for the Portico API.'),
     message ? h('div', {class: 'notice warn', role: 'status', id: 'auth-message'}, message) : null,
     form,
     h('p', {class: 'muted small'}, 'The API reference is public: ', h('a', {href: '/docs/'}, 'Swagger UI'), ' · ',

@@ -25,7 +25,7 @@ export async function domainsPage(container) {
   const hostname = h('input', {type: 'text', id: 'new-domain', name: 'hostname', autocomplete: 'off', spellcheck: 'false',
     placeholder: 'links.example.com', 'aria-describedby': 'new-domain-error', required: true});
   const error = h('div', {class: 'error-text', id: 'new-domain-error', role: 'alert'});
-  const add = h('button', {class: 'button', type: 'submit', id: 'add-domain'}, 'Add domain');
+  const add = h('button', {class: 'button', type: 'submit', id: 'add-domain', dataset: {needs: 'developer'}}, 'Add domain');
   hostname.addEventListener('input', () => {
     error.textContent = hostname.value ? (hostnameProblem(hostname.value) || '') : '';
     hostname.setAttribute('aria-invalid', String(!!error.textContent));
@@ -62,7 +62,7 @@ export async function domainsPage(container) {
       cell(0, h('code', {}, domain.hostname)),
       cell(1, scoped.length ? scoped.map((k) => h('a', {class: 'chip', href: `#/keys/${k.id}`}, k.name)) : h('span', {class: 'muted'}, 'None')),
       cell(2, formatDate(domain.created_at)),
-      cell(3, h('div', {class: 'actions'}, h('button', {class: 'button danger-outline small', type: 'button', 'aria-label': `Remove ${domain.hostname}`,
+      cell(3, h('div', {class: 'actions'}, h('button', {class: 'button danger-outline small', type: 'button', dataset: {needs: 'developer'}, 'aria-label': `Remove ${domain.hostname}`,
         onclick: () => remove(domain).then((done) => done && refresh())}, 'Remove'))));
   });
 

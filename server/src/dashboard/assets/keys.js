@@ -49,22 +49,26 @@ function statusCell(key) {
 function keyActions(key, domains, done) {
   const inactive = key.status !== 'active';
   return h('div', {class: 'actions'},
-    h('button', {class: 'button secondary small', type: 'button', disabled: inactive, 'aria-label': `Edit ${key.name}`, onclick: () => editKey(key, domains).then((c) => c && done())}, 'Edit'),
-    h('button', {class: 'button secondary small', type: 'button', disabled: inactive, 'aria-label': `Rotate ${key.name}`, onclick: () => rotateKey(key).then((c) => c && done())}, 'Rotate'),
-    h('button', {class: 'button danger-outline small', type: 'button', disabled: inactive, 'aria-label': `Revoke ${key.name}`, onclick: () => revokeKey(key).then((c) => c && done())}, 'Revoke'));
+    h('button', {class: 'button secondary small', type: 'button', disabled: inactive, dataset: {needs: 'developer'}, 'aria-label': `Edit ${key.name}`, onclick: () => editKey(key, domains).then((c) => c && done())}, 'Edit'),
+    h('button', {class: 'button secondary small', type: 'button', disabled: inactive, dataset: {needs: 'developer'}, 'aria-label': `Rotate ${key.name}`, onclick: () => rotateKey(key).then((c) => c && done())}, 'Rotate'),
+    h('button', {class: 'button danger-outline small', type: 'button', disabled: inactive, dataset: {needs: 'developer'}, 'aria-label': `Revoke ${key.name}`, onclick: () => revokeKey(key).then((c) => c && done())}, 'Revoke'));
 }
 
 const loadDomains = () => get('/api/developer/domains?limit=100').then((p) => p.data).catch(() => []);
 
-export async function keysPage(container) {
-  const [keys, doc, domains] = await Promise.all([loadKeys(true), openapi(), loadDomains()]);
+export async function keysPage(container, {query} = {}) {
+  const tag = query?.get('tag') || '';
+  const [all, doc, domains] = await Promise.all([loadKeys(true), openapi(), loadDomains()]);
+  const keys = tag ? all.filter((k) => (k.tags || []).includes(tag)) : all;
+  const tags = [...new Set(all.flatMap((k) => k.tags || []))].sort();
   const scopes = doc.components.schemas.Scope.enum;
-  const refresh = () => keysPage(container);
+  const refresh = () => keysPage(container, {query});
   const labels = ['Name', 'Prefix', 'Scopes', 'Domain scope', 'Created', 'Last used', 'Expires', 'Status', 'Actions'];
   const cell = (index, ...content) => h('td', {dataset: {label: labels[index]}}, ...content);
 
   const rows = keys.map((key) => h('tr', {dataset: {keyId: key.id}},
-    cell(0, h('a', {href: `#/keys/${key.id}`, class: 'key-link'}, h('strong', {}, key.name))),
+    cell(0, h('a', {href: `#/keys/${key.id}`, class: 'key-link'}, h('strong', {}, key.name)),
+      (key.tags || []).length ? h('div', {class: 'tags'}, key.tags.map((t) => h('a', {class: 'chip tag', href: `#/keys?tag=${encodeURIComponent(t)}`}, t))) : null),
     cell(1, h('code', {}, `${key.prefix}…`)),
     cell(2, key.scopes.map((s) => h('span', {class: 'chip'}, s))),
     cell(3, key.domains.length ? key.domains.map((d) => h('span', {class: 'chip'}, d)) : h('span', {class: 'muted'}, 'All domains')),
@@ -77,7 +81,10 @@ export async function keysPage(container) {
   mount(container,
     h('div', {class: 'page-head'},
       h('div', {}, h('h1', {}, 'API keys'), h('p', {}, 'Keys call the /v1 API. Each is shown once, when created or rotated; Portico keeps only a hash and a sealed copy for the playground.')),
-      h('button', {class: 'button', type: 'button', id: 'create-key', onclick: () => createKey(scopes, domains).then((c) => c && refresh())}, '+ Create key')),
+      h('button', {class: 'button', type: 'button', id: 'create-key', dataset: {needs: 'developer'}, onclick: () => createKey(scopes, domains).then((c) => c && refresh())}, '+ Create key')),
+    tags.length ? h('div', {class: 'row tag-filter', role: 'group', 'aria-label': 'Filter by tag'}, h('span', {class: 'muted small'}, 'Tags:'),
+      h('a', {class: `chip ${tag ? '' : 'active'}`, href: '#/keys', 'aria-current': tag ? null : 'true'}, 'All'),
+      tags.map((t) => h('a', {class: `chip tag ${t === tag ? 'active' : ''}`, href: `#/keys?tag=${encodeURIComponent(t)}`, 'aria-current': t === tag ? 'true' : null}, t))) : null,
     h('div', {class: 'card'}, h('div', {class: 'table-wrap'}, h('table', {id: 'keys-table', class: 'responsive'},
       h('caption', {class: 'visually-hidden'}, 'The organisation’s API keys'),
       h('thead', {}, h('tr', {}, labels.map((t, i) => h('th', {scope: 'col', class: i === 8 ? 'visually-hidden-text' : null}, t)))),
@@ -86,7 +93,8 @@ export async function keysPage(container) {
 
 /** A key's own page: its settings, rotation state, usage and recent requests. */
 export async function keyPage(container, {id}) {
-  const [key, domains] = await Promise.all([get(`/api/developer/apikeys/${encodeURIComponent(id)}`), loadDomains()]);
+  const [key, domains, members] = await Promise.all([get(`/api/developer/apikeys/${encodeURIComponent(id)}`), loadDomains(), loadMembers()]);
+  const who = (actor) => displayName(actor, members);
   const [days, byStatus, recent] = await Promise.all([
     get(`/api/developer/usage?group_by=day&key_id=${key.id}`),
     get(`/api/developer/usage?group_by=status&key_id=${key.id}`),
@@ -110,7 +118,10 @@ export async function keyPage(container, {id}) {
           row('IP allowlist', key.allowed_ips.length ? key.allowed_ips.map((ip) => h('code', {class: 'chip'}, ip)) : 'Any address'),
           row('Rate limit', key.rate_limit_rpm ? `${key.rate_limit_rpm} requests per minute` : 'The deployment default'),
           row('Expires', key.expires_at ? formatDate(key.expires_at) : 'Never'),
-          row('Created', formatDate(key.created_at)),
+          row('Tags', (key.tags || []).length ? key.tags.map((t) => h('a', {class: 'chip tag', href: `#/keys?tag=${encodeURIComponent(t)}`}, t)) : 'None'),
+          row('Created', formatDate(key.created_at), ' by ', who(key.created_by)),
+          key.updated_by ? row('Last changed by', who(key.updated_by), ` (${formatDate(key.updated_at)})`) : null,
+          key.revoked_by ? row('Revoked by', who(key.revoked_by)) : null,
           row('Last used', relative(key.last_used_at), key.last_used_ip ? ` from ${key.last_used_ip}` : ''),
           row('Rotated', key.rotated_at ? `${formatDate(key.rotated_at)} (replacing ${key.rotated_from}…)` : 'Never'),
           key.blocked ? row('Blocked', key.blocked_reason || 'No reason given') : null)),
@@ -123,6 +134,19 @@ export async function keyPage(container, {id}) {
       h('div', {class: 'card-head'}, h('h2', {id: 'key-requests'}, 'Recent requests'), h('span', {class: 'spacer'}),
         h('a', {href: `#/usage?key_id=${key.id}`}, 'All of this key’s requests')),
       logTable(recent.data, [key])));
+}
+
+/** The organisation's members, for showing who did what (empty when they cannot be read). */
+export const loadMembers = () => get('/api/developer/members?limit=100').then((p) => p.data).catch(() => []);
+
+/** A user id (or key id) as people read it: the member's email, else the id. */
+export function displayName(id, members, keys = []) {
+  if (!id) return '—';
+  const member = members.find((m) => m.user_id === id);
+  if (member) return h('span', {title: id}, member.email);
+  const key = keys.find((k) => k.id === id);
+  if (key) return h('a', {href: `#/keys/${key.id}`, title: id}, `key ${key.name}`);
+  return h('code', {}, id.startsWith('key_') ? `key ${id}` : id);
 }
 
 /** The fields a key's create and edit dialogs share. */
@@ -155,8 +179,11 @@ function keyFields(domains, key = {}) {
     });
   }
   when.addEventListener('input', () => { expiryError.textContent = ''; });
+  const tags = h('input', {type: 'text', name: 'tags', value: (key.tags || []).join(', '), placeholder: 'team:payments, production',
+    autocomplete: 'off'});
   const nodes = [
     field('Name', name),
+    field('Tags', tags, 'Comma-separated labels (team, environment, customer…) to filter keys by; at most 20.'),
     h('fieldset', {class: 'field'}, h('legend', {}, 'Domain scope'),
       domains.length ? h('div', {class: 'checks'}, domainBoxes) : null,
       h('div', {class: 'hint'}, domains.length ? 'None checked: the key may act on every domain. ' : 'The organisation has no domains yet: the key may act on every domain. ',
@@ -188,6 +215,7 @@ function keyFields(domains, key = {}) {
       domains: domainBoxes.map((l) => l.querySelector('input')).filter((i) => i.checked).map((i) => i.value),
       allowed_ips: allowAll.checked ? [] : ips.value.split('\n').map((s) => s.trim()).filter(Boolean),
       expires_at: expires ? expires.toISOString() : null,
+      tags: tags.value.split(',').map((t) => t.trim()).filter(Boolean),
     };
   };
   return {nodes, values};

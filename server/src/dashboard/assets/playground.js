@@ -1,6 +1,7 @@
 // The playground: build a /v1 request from the spec, send it with a stored key (injected by
 // the server) or a pasted one, and see exactly what the API answered.
 
+import {can, reason} from './roles.js';
 import {example, openapi, operations, request, resolve} from './api.js';
 import {copyButton, explain, failure, field, h, markdown, methodBadge, mount, statusKind, toast} from './ui.js';
 import {keyPicker, loadKeys} from './keys.js';
@@ -20,7 +21,7 @@ function saveHistory(items) {
   localStorage.setItem(HISTORY, JSON.stringify(items.slice(0, HISTORY_SIZE)));
 }
 
-export async function playgroundPage(container) {
+export async function playgroundPage(container, {me} = {}) {
   const [doc, keys] = await Promise.all([openapi(), loadKeys(true)]);
   const ops = operations(doc).filter((o) => o.path.startsWith('/v1/'));
   const state = {pasted: null, result: null};
@@ -85,7 +86,7 @@ export async function playgroundPage(container) {
   const bodyError = h('div', {class: 'error-text', id: 'body-error'});
   const fileInput = h('input', {type: 'file', id: 'file', accept: '.csv,text/csv'});
   const preview = h('div', {class: 'preview', id: 'preview'});
-  const send = h('button', {class: 'button', type: 'submit', id: 'send'}, 'Send');
+  const send = h('button', {class: 'button', type: 'submit', id: 'send', dataset: {needs: 'developer'}}, 'Send');
   const inputs = {path: {}, query: {}, header: {}};
 
   const current = () => ops.find((o) => `${o.method} ${o.path}` === endpoint.value);
@@ -173,8 +174,8 @@ export async function playgroundPage(container) {
     if (r.isUpload) lines.push('Content-Type: multipart/form-data', '', `file=@${fileInput.files[0]?.name || '(choose a file)'}`);
     preview.textContent = lines.join('\n');
     const ok = !r.missing && checkBody() && (!r.isUpload || fileInput.files.length) && (storedRadio.checked ? !!picker.value : !!pasteInput.value.trim());
-    send.disabled = !ok;
-    send.title = r.missing ? `Fill in ${r.missing}` : '';
+    send.disabled = !ok || !can(me, 'developer');
+    send.title = !can(me, 'developer') ? reason(me, 'developer') : r.missing ? `Fill in ${r.missing}` : '';
   }
 
   function selectOperation() {

@@ -26,9 +26,9 @@ export async function webhooksPage(container) {
         cell(3, formatDate(w.created_at)),
         cell(4, h('div', {class: 'actions'},
           h('button', {class: 'button secondary small', type: 'button', onclick: () => showDeliveries(w)}, 'Deliveries'),
-          h('button', {class: 'button secondary small', type: 'button', onclick: () => sendTest(w)}, 'Send test'),
-          h('button', {class: 'button secondary small', type: 'button', onclick: () => edit(w).then((c) => c && refresh())}, 'Edit'),
-          h('button', {class: 'button danger-outline small', type: 'button', onclick: () => remove(w).then((c) => c && refresh())}, 'Delete')))));
+          h('button', {class: 'button secondary small', type: 'button', dataset: {needs: 'developer'}, onclick: () => sendTest(w)}, 'Send test'),
+          h('button', {class: 'button secondary small', type: 'button', dataset: {needs: 'developer'}, onclick: () => edit(w).then((c) => c && refresh())}, 'Edit'),
+          h('button', {class: 'button danger-outline small', type: 'button', dataset: {needs: 'developer'}, onclick: () => remove(w).then((c) => c && refresh())}, 'Delete')))));
       mount(list, h('div', {class: 'table-wrap'}, h('table', {class: 'responsive'},
         h('thead', {}, h('tr', {}, labels.map((t) => h('th', {scope: 'col'}, t)))),
         h('tbody', {}, rows.length ? rows : h('tr', {}, h('td', {class: 'empty', colspan: 5}, 'No endpoints yet.'))))));
@@ -165,7 +165,7 @@ export async function webhooksPage(container) {
         : h('p', {class: 'muted'}, 'No attempt yet.'),
       h('div', {class: 'dialog-actions'},
         h('button', {class: 'button secondary', type: 'button', onclick: () => close()}, 'Close'),
-        h('button', {class: 'button', type: 'button', id: 'resend-delivery', onclick: async () => {
+        h('button', {class: 'button', type: 'button', id: 'resend-delivery', dataset: {needs: 'developer'}, onclick: async () => {
           try {
             const queued = await call('POST', `/${w.id}/deliveries/${d.id}/resend`);
             close();
@@ -180,7 +180,7 @@ export async function webhooksPage(container) {
   mount(container,
     h('div', {class: 'page-head'},
       h('div', {}, h('h1', {}, 'Webhooks'), h('p', {}, 'Endpoints receive events signed per the Standard Webhooks spec, retried with back-off.')),
-      h('button', {class: 'button', type: 'button', onclick: create}, '+ Add endpoint')),
+      h('button', {class: 'button', type: 'button', dataset: {needs: 'developer'}, onclick: create}, '+ Add endpoint')),
     h('section', {class: 'card', 'aria-label': 'Endpoints'}, list),
     deliveries);
   await refresh();
