@@ -84,6 +84,12 @@ def snapshot(key, session):
         "domains": listed("/v1/domains", key, ("id", "hostname")),
         "webhooks": listed("/v1/webhooks", key, ("id", "url", "enabled", "events")),
         "keys": listed("/api/developer/apikeys", session, ("id", "name", "status", "scopes")),
+        "members": listed("/api/developer/members", session, ("user_id", "role")),
+        "invitations": listed("/api/developer/invitations", session, ("id", "email", "role")),
+        "organization": tuple(
+            call("GET", "/api/developer/organization", session, 200).get(field)
+            for field in ("name", "monthly_quota", "default_rate_limit_rpm")
+        ),
     }
 
 
@@ -92,8 +98,9 @@ def main():
 
     signups = answered("/api/developer/signup")
     newman("demo", demo="true")
-    if answered("/api/developer/signup") != signups + 1:
-        sys.exit("the demo run did not sign up once")
+    # The demo organisation, and the second person its team folder invites in.
+    if answered("/api/developer/signup") != signups + 2:
+        sys.exit("the demo run did not sign up exactly the demo organisation and its invitee")
 
     # A real account, with things of its own.
     account = requests.post(
@@ -109,6 +116,7 @@ def main():
     call("POST", "/v1/domains", key, 201, json={"hostname": f"links-{RUN}.example.com"})
     call("POST", "/v1/links", key, 201, json={"url": "https://example.com/mine", "slug": f"mine-{RUN}", "tags": ["mine"]})
     call("POST", "/v1/webhooks", key, 201, json={"url": WEBHOOK_URL, "events": ["link.created"]})
+    call("POST", "/api/developer/invitations", session, 201, json={"email": f"colleague-{RUN}@example.com", "role": "viewer"})
     before = snapshot(key, session)
 
     def unchanged(name):

@@ -114,9 +114,11 @@ impl Fixture {
 }
 
 /// The tags that have a round-trip test below.
-const TESTED_TAGS: [&str; 10] = [
+const TESTED_TAGS: [&str; 12] = [
     "system",
     "account",
+    "team",
+    "audit",
     "apikeys",
     "domains",
     "links",
@@ -203,7 +205,94 @@ async fn the_account_operations_round_trip() {
     assert_eq!(other.session_delete().send().await.unwrap().status(), 204);
     assert_eq!(code(other.account_get().send().await.map_err(Error::from)), ErrorCode::InvalidSession);
     assert!(f.dashboard.account_get().send().await.is_ok());
+    assert_eq!(me.memberships.len(), 1);
+    // Switching to the organisation the session is in already is a no-op that answers it.
+    let switch = types::SwitchOrganizationRequest::builder().organization_id(me.organization.id.clone());
+    let switched = f.dashboard.account_switch_organization().body(switch).send().await.unwrap().into_inner();
+    assert_eq!((switched.organization.id, switched.role), (me.organization.id, types::Role::Owner));
     f.called_every_operation_of("account").await;
+}
+
+/// An invitation made through the SDK.
+async fn invite(f: &Fixture, email: &str, role: types::Role) -> types::InvitationCreated {
+    let body = types::CreateInvitationRequest::builder()
+        .email(email.parse::<types::CreateInvitationRequestEmail>().unwrap())
+        .role(role);
+    f.dashboard.invitation_create().body(body).send().await.unwrap().into_inner()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_team_operations_round_trip() {
+    let f = fixture().await;
+    // Invited, then signed up with the invitation: a developer of the same organisation.
+    let invited = invite(&f, "sdk-member@example.com", types::Role::Developer).await;
+    assert!(invited.token.starts_with("pti_"));
+    assert_eq!(f.dashboard.invitation_list().send().await.unwrap().into_inner().total, 1);
+    let signup = types::SignupRequest::builder()
+        .email("sdk-member@example.com")
+        .password(PASSWORD)
+        .invitation_token(Some(invited.token.clone()));
+    let member = f.anonymous.account_signup().body(signup).send().await.unwrap().into_inner();
+    assert_eq!(member.organization.id, f.session.organization.id);
+    // A user of another organisation accepts, signed in.
+    let guest = types::SignupRequest::builder()
+        .email("sdk-guest@example.com")
+        .password(PASSWORD)
+        .organization_name("Guests".to_owned());
+    let guest = f.anonymous.account_signup().body(guest).send().await.unwrap().into_inner();
+    let guest_client = Client::with_session_token(&f.base, &guest.token).unwrap();
+    let invited = invite(&f, "sdk-guest@example.com", types::Role::Viewer).await;
+    let accept = types::AcceptInvitationRequest::builder().token(invited.token);
+    let me = guest_client.invitation_accept().body(accept).send().await.unwrap().into_inner();
+    assert_eq!(
+        (me.organization.id.as_str(), me.role, me.memberships.len()),
+        (f.session.organization.id.as_str(), types::Role::Viewer, 2)
+    );
+
+    let members = f.dashboard.member_list().send().await.unwrap().into_inner();
+    assert_eq!(members.total, 3);
+    let update = types::UpdateMemberRequest::builder().role(types::Role::Admin);
+    let promoted =
+        f.dashboard.member_update().user_id(&member.user.id).body(update).send().await.unwrap().into_inner();
+    assert_eq!(promoted.role, types::Role::Admin);
+    assert_eq!(f.dashboard.member_remove().user_id(&guest.user.id).send().await.unwrap().status(), 204);
+    // The last owner stays.
+    let demote = types::UpdateMemberRequest::builder().role(types::Role::Viewer);
+    let refused = f.dashboard.member_update().user_id(&f.session.user.id).body(demote).send().await;
+    assert_eq!(code(refused.map_err(Error::from)), ErrorCode::Conflict);
+    // An invitation revoked.
+    let dropped = invite(&f, "sdk-dropped@example.com", types::Role::Viewer).await;
+    assert_eq!(
+        f.dashboard.invitation_revoke().id(&dropped.invitation.id).send().await.unwrap().status(),
+        204
+    );
+
+    let settings = f.dashboard.organization_get().send().await.unwrap().into_inner();
+    assert_eq!(settings.monthly_quota, None);
+    let change = types::UpdateOrganizationRequest::builder().monthly_quota(Some(5000));
+    let changed = f.dashboard.organization_update().body(change).send().await.unwrap().into_inner();
+    assert_eq!(changed.monthly_quota, Some(5000));
+    f.called_every_operation_of("team").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_audit_operations_round_trip() {
+    let f = fixture().await;
+    let page = f
+        .dashboard
+        .dashboard_audit_log_list()
+        .action(types::AuditAction::KeyCreated)
+        .send()
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(page.total, 1);
+    assert_eq!(page.data[0].actor.id.as_deref(), Some(f.session.user.id.as_str()));
+    // The fixture's key has `full_access`, which grants `audit:read`.
+    let all = f.api.audit_log_list().limit(100).send().await.unwrap().into_inner();
+    assert_eq!(all.total, 2, "organization.created and key.created");
+    assert_eq!(all.data[1].action, types::AuditAction::OrganizationCreated);
+    f.called_every_operation_of("audit").await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

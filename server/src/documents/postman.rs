@@ -121,8 +121,77 @@ const SIGNUP: Step = Step {
     ..Step::of("account_signup")
 };
 
+/// The demo's second person (their own organisation), whom the team folder invites in.
+const SIGNUP_INVITEE: Step = Step {
+    body: Some(
+        || json!({"email": "postman-{{runId}}-invitee@example.com", "organization_name": "Postman invitee {{runId}}"}),
+    ),
+    captures: &[("inviteeToken", "json.token")],
+    runs_if: &[DEMO_ASKED],
+    ..Step::of("account_signup")
+};
+
+const HAS_INVITEE: (&str, &str) = (
+    "pm.collectionVariables.get('inviteeToken')",
+    "accepting needs the demo's second person (`demo` = `true`)",
+);
+const HAS_MEMBER: (&str, &str) =
+    ("pm.collectionVariables.get('memberId')", "no second member joined (`demo` = `true` invites one)");
+
+/// The team folder's set-up: an invitation for the demo's second person, whom accepting
+/// makes the member the folder changes and removes.
+const INVITE_INVITEE: Step = Step {
+    body: Some(|| json!({"email": "postman-{{runId}}-invitee@example.com", "role": "viewer"})),
+    captures: &[("inviteeInvitation", "json.token")],
+    runs_if: &[HAS_INVITEE],
+    ..Step::of("invitation_create")
+};
+
 const STEPS: &[Step] = &[
     SIGNUP,
+    Step {
+        // The invited person accepts, signed in to their own organisation.
+        operation_id: "invitation_accept",
+        body: Some(|| json!({"token": "{{inviteeInvitation}}"})),
+        token: Some("inviteeToken"),
+        captures: &[("memberId", "json.user.id")],
+        runs_if: &[HAS_INVITEE],
+        ..Step::of("invitation_accept")
+    },
+    Step {
+        // An invitation the folder revokes again.
+        operation_id: "invitation_create",
+        body: Some(|| json!({"email": "postman-{{runId}}-colleague@example.com", "role": "developer"})),
+        captures: &[("invitationId", "json.invitation.id")],
+        ..Step::of("invitation_create")
+    },
+    Step {
+        operation_id: "member_update",
+        body: Some(|| json!({"role": "developer"})),
+        runs_if: &[HAS_MEMBER],
+        ..Step::of("member_update")
+    },
+    Step { runs_if: &[HAS_MEMBER], ..Step::of("member_remove") },
+    Step {
+        // The settings as they are: renamed to the name it has, nothing else sent.
+        operation_id: "organization_get",
+        captures: &[("organizationName", "json.name")],
+        ..Step::of("organization_get")
+    },
+    Step {
+        operation_id: "organization_update",
+        body: Some(
+            || json!({"name": "{{organizationName}}", "monthly_quota": null, "default_rate_limit_rpm": null}),
+        ),
+        ..Step::of("organization_update")
+    },
+    Step { captures: &[("organizationId", "json.organization.id")], ..Step::of("account_get") },
+    Step {
+        // Switching to the organisation the session is in: it stays where it is.
+        operation_id: "account_switch_organization",
+        body: Some(|| json!({"organization_id": "{{organizationId}}"})),
+        ..Step::of("account_switch_organization")
+    },
     Step {
         // A session of its own, which sign-out then ends: the given one is never touched.
         operation_id: "session_create",
@@ -272,6 +341,11 @@ const FOLDERS: &[Folder] = &[
         teardown: &[DELETE_IMPORTED],
     },
     Folder {
+        tag: "team",
+        setup: &[Extra { name: "Set up: invite the demo's second person", step: INVITE_INVITEE }],
+        teardown: &[],
+    },
+    Folder {
         tag: "playground",
         setup: &[Extra { name: "Set up: which key this is", step: KEY_INTROSPECT }],
         teardown: &[],
@@ -292,6 +366,7 @@ const DEMO: &[Extra] = &[
             ..Step::of("apikey_create")
         },
     },
+    Extra { name: "Sign up a second person, to invite", step: SIGNUP_INVITEE },
 ];
 
 /// The collection variable that names the resource behind a path's `{id}`.
@@ -304,6 +379,8 @@ fn id_variable(path: &str) -> &'static str {
         Some("jobs") => "jobId",
         Some("requests") => "requestId",
         Some("webhooks") => "webhookId",
+        Some("invitations") => "invitationId",
+        Some("members") => "memberId",
         _ => "id",
     }
 }
@@ -811,8 +888,10 @@ mod tests {
                 format!("{} {path}", method.to_ascii_uppercase())
             })
             .collect();
-        // The demo folder's key is a second `POST /api/developer/apikeys`.
+        // The demo folder's key is a second `POST /api/developer/apikeys`, and the person it
+        // signs up to invite a second sign-up.
         expected.push("POST api/developer/apikeys".to_owned());
+        expected.push("POST api/developer/signup".to_owned());
         expected.sort();
         assert_eq!(routes, expected);
     }
@@ -831,7 +910,7 @@ mod tests {
                     .iter()
                     .any(|v| tests.contains(&format!("collectionVariables.set('{v}'")));
                 let signs_up = route(item) == "POST api/developer/signup";
-                assert_eq!(demo, sets_credentials, "{}", text(item, "name"));
+                assert!(demo || !sets_credentials, "{}", text(item, "name"));
                 assert!(demo || !signs_up, "{}", text(item, "name"));
                 assert_eq!(
                     demo,
@@ -854,6 +933,8 @@ mod tests {
             ("POST api/developer/webhooks", "DELETE api/developer/webhooks/:id"),
             ("POST api/developer/apikeys", "DELETE api/developer/apikeys/:id"),
             ("POST api/developer/login", "POST api/developer/logout"),
+            ("POST api/developer/invitations", "DELETE api/developer/invitations/:id"),
+            ("POST api/developer/invitations/accept", "DELETE api/developer/members/:user_id"),
             ("POST v1/links/import", "GET v1/links"),
         ];
         let collection = collection();
