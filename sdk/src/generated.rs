@@ -260,6 +260,63 @@ an API key (`key_…`); `null` until the first change.*/
             Default::default()
         }
     }
+    ///`ApikeyListTag`
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[serde(transparent)]
+    pub struct ApikeyListTag(::std::string::String);
+    impl ::std::ops::Deref for ApikeyListTag {
+        type Target = ::std::string::String;
+        fn deref(&self) -> &::std::string::String {
+            &self.0
+        }
+    }
+    impl ::std::convert::From<ApikeyListTag> for ::std::string::String {
+        fn from(value: ApikeyListTag) -> Self {
+            value.0
+        }
+    }
+    impl ::std::str::FromStr for ApikeyListTag {
+        type Err = self::error::ConversionError;
+        fn from_str(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            if value.chars().count() > 50usize {
+                return Err("longer than 50 characters".into());
+            }
+            if value.chars().count() < 1usize {
+                return Err("shorter than 1 characters".into());
+            }
+            Ok(Self(value.to_string()))
+        }
+    }
+    impl ::std::convert::TryFrom<&str> for ApikeyListTag {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl ::std::convert::TryFrom<::std::string::String> for ApikeyListTag {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: ::std::string::String,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for ApikeyListTag {
+        fn deserialize<D>(deserializer: D) -> ::std::result::Result<Self, D::Error>
+        where
+            D: ::serde::Deserializer<'de>,
+        {
+            ::std::string::String::deserialize(deserializer)?
+                .parse()
+                .map_err(|e: self::error::ConversionError| {
+                    <D::Error as ::serde::de::Error>::custom(e.to_string())
+                })
+        }
+    }
     ///What an audit entry records.
     #[derive(
         ::serde::Deserialize,
@@ -3980,6 +4037,63 @@ disabled endpoint clears its failure count.*/
     impl User {
         pub fn builder() -> builder::User {
             Default::default()
+        }
+    }
+    ///`V1ApikeyListTag`
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[serde(transparent)]
+    pub struct V1ApikeyListTag(::std::string::String);
+    impl ::std::ops::Deref for V1ApikeyListTag {
+        type Target = ::std::string::String;
+        fn deref(&self) -> &::std::string::String {
+            &self.0
+        }
+    }
+    impl ::std::convert::From<V1ApikeyListTag> for ::std::string::String {
+        fn from(value: V1ApikeyListTag) -> Self {
+            value.0
+        }
+    }
+    impl ::std::str::FromStr for V1ApikeyListTag {
+        type Err = self::error::ConversionError;
+        fn from_str(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            if value.chars().count() > 50usize {
+                return Err("longer than 50 characters".into());
+            }
+            if value.chars().count() < 1usize {
+                return Err("shorter than 1 characters".into());
+            }
+            Ok(Self(value.to_string()))
+        }
+    }
+    impl ::std::convert::TryFrom<&str> for V1ApikeyListTag {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl ::std::convert::TryFrom<::std::string::String> for V1ApikeyListTag {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: ::std::string::String,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for V1ApikeyListTag {
+        fn deserialize<D>(deserializer: D) -> ::std::result::Result<Self, D::Error>
+        where
+            D: ::serde::Deserializer<'de>,
+        {
+            ::std::string::String::deserialize(deserializer)?
+                .parse()
+                .map_err(|e: self::error::ConversionError| {
+                    <D::Error as ::serde::de::Error>::custom(e.to_string())
+                })
         }
     }
     ///`WebhookCreateIdempotencyKey`
@@ -14605,7 +14719,7 @@ pub mod builder {
         include_inactive: Result<Option<bool>, String>,
         limit: Result<Option<::std::num::NonZeroU64>, String>,
         offset: Result<Option<i64>, String>,
-        tag: Result<Option<::std::string::String>, String>,
+        tag: Result<Option<types::ApikeyListTag>, String>,
     }
     impl<'a> ApikeyList<'a> {
         pub fn new(client: &'a super::Client) -> Self {
@@ -14654,15 +14768,12 @@ pub mod builder {
         }
         pub fn tag<V>(mut self, value: V) -> Self
         where
-            V: std::convert::TryInto<::std::string::String>,
+            V: std::convert::TryInto<types::ApikeyListTag>,
         {
             self.tag = value
                 .try_into()
                 .map(Some)
-                .map_err(|_| {
-                    "conversion to `:: std :: string :: String` for tag failed"
-                        .to_string()
-                });
+                .map_err(|_| "conversion to `ApikeyListTag` for tag failed".to_string());
             self
         }
         ///Sends a `GET` request to `/api/developer/apikeys`
@@ -20335,7 +20446,7 @@ pub mod builder {
         include_inactive: Result<Option<bool>, String>,
         limit: Result<Option<::std::num::NonZeroU64>, String>,
         offset: Result<Option<i64>, String>,
-        tag: Result<Option<::std::string::String>, String>,
+        tag: Result<Option<types::V1ApikeyListTag>, String>,
     }
     impl<'a> V1ApikeyList<'a> {
         pub fn new(client: &'a super::Client) -> Self {
@@ -20384,14 +20495,13 @@ pub mod builder {
         }
         pub fn tag<V>(mut self, value: V) -> Self
         where
-            V: std::convert::TryInto<::std::string::String>,
+            V: std::convert::TryInto<types::V1ApikeyListTag>,
         {
             self.tag = value
                 .try_into()
                 .map(Some)
                 .map_err(|_| {
-                    "conversion to `:: std :: string :: String` for tag failed"
-                        .to_string()
+                    "conversion to `V1ApikeyListTag` for tag failed".to_string()
                 });
             self
         }

@@ -224,6 +224,7 @@ pub struct ListApiKeysParams {
     #[param(default = false)]
     pub include_inactive: Option<bool>,
     /// Only keys with this tag (exact match).
+    #[param(min_length = 1, max_length = 50)]
     pub tag: Option<String>,
 }
 
