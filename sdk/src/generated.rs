@@ -13479,6 +13479,8 @@ Creates a user and an organisation they own, and signs them in: the answer carri
 session token (`pts_…`) for the dashboard routes. With `invitation_token` the user joins
 the organisation that invited them, with the invited role, instead (the email must be the
 one invited, 409 `conflict`; a used, revoked or expired invitation is 404 `not_found`).
+If the invited email has an account already, its password accepts the invitation: the
+answer is a session in the inviting organisation (a wrong password is 409 `conflict`).
 The password must be at least 10 characters; the email must not be in use (409
 `conflict`). Sign-ups are throttled per client network (429 `rate_limited` with
 `retry-after`); when the server is already hashing as many passwords as it can, 503

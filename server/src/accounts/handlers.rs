@@ -20,6 +20,8 @@ use crate::audit::{AuditContext, RequestOrigin};
 /// session token (`pts_…`) for the dashboard routes. With `invitation_token` the user joins
 /// the organisation that invited them, with the invited role, instead (the email must be the
 /// one invited, 409 `conflict`; a used, revoked or expired invitation is 404 `not_found`).
+/// If the invited email has an account already, its password accepts the invitation: the
+/// answer is a session in the inviting organisation (a wrong password is 409 `conflict`).
 /// The password must be at least 10 characters; the email must not be in use (409
 /// `conflict`). Sign-ups are throttled per client network (429 `rate_limited` with
 /// `retry-after`); when the server is already hashing as many passwords as it can, 503
@@ -63,9 +65,36 @@ pub async fn signup(
         Some(token) => Some(crate::organizations::pending_invitation(&state, token, &email).await?),
         None => None,
     };
-    let password_hash = state.hashers.hash(&req.password).await?;
     let token = generate_token(TOKEN_PREFIX);
     let expires_at = state.db.now() + state.config.session_ttl;
+    // Invited with an email that has an account already (perhaps one removed from every
+    // organisation): its password accepts the invitation instead of creating a user.
+    if let Some(pending) = &pending
+        && let Some((user_id, stored_hash)) = store::find_password(&state.db, &email).await?
+    {
+        if !state.hashers.verify(&req.password, Some(stored_hash)).await? {
+            return Err(ApiError::conflict(
+                "An account with this email already exists: give its password to accept the invitation.",
+            ));
+        }
+        let joined = store::join_with_session(
+            &state.db,
+            pending,
+            &user_id,
+            &sha256(token.expose()),
+            expires_at,
+            &origin,
+        )
+        .await?;
+        let Some((user, organization)) = joined else { return Err(crate::organizations::invitation_gone()) };
+        state.login_throttle.remember(ip, &email).await;
+        tracing::info!(user_id = %user.id, organization_id = %organization.id, "joined with an existing account");
+        return Ok((
+            StatusCode::CREATED,
+            Json(SessionCreated { token: token.expose().clone(), expires_at, user, organization }),
+        ));
+    }
+    let password_hash = state.hashers.hash(&req.password).await?;
     let joining = match &pending {
         Some(pending) => Joining::Invitation(pending),
         None => Joining::NewOrganization(organization_name.unwrap_or_default()),

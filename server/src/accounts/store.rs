@@ -239,6 +239,67 @@ pub async fn revoke_session(db: &Db, session_id: &str) -> Result<(), StoreError>
     Ok(())
 }
 
+/// A user's id and password hash by email, whether or not they belong to an organisation.
+pub async fn find_password(db: &Db, email: &str) -> Result<Option<(String, String)>, StoreError> {
+    const SQL: &str = "SELECT id, password_hash FROM users WHERE email = $1";
+    Ok(dispatch!(db, |pool| sqlx::query_as::<_, (String, String)>(SQL)
+        .bind(email)
+        .fetch_optional(pool)
+        .await)?)
+}
+
+/// An existing user accepts an invitation with their password (at sign-up): they join, and a
+/// session starts in the organisation that invited them. `Ok(None)` when the invitation was
+/// used up meanwhile, `Err(Conflict)` when they are a member already.
+pub async fn join_with_session(
+    db: &Db,
+    pending: &crate::organizations::store::PendingInvitation,
+    user_id: &str,
+    session_token_hash: &[u8],
+    session_expires_at: Timestamp,
+    origin: &crate::audit::RequestOrigin,
+) -> Result<Option<(User, Organization)>, StoreError> {
+    use crate::organizations::store::Accepted;
+    let at = db.now();
+    let audit = crate::audit::AuditContext::user(user_id, origin.clone());
+    let session_id = Id::generate(IdKind::Session).into_string();
+    dispatch!(db, |pool| {
+        let mut tx = pool.begin_write().await?;
+        match crate::accept_in!(tx, pending, user_id, &audit, at) {
+            Accepted::Joined => {}
+            Accepted::Gone => return Ok(None),
+            Accepted::AlreadyMember => {
+                return Err(StoreError::Conflict(
+                    "You are already a member of this organisation: sign in.".into(),
+                ));
+            }
+        }
+        sqlx::query(
+            "INSERT INTO sessions (id, token_hash, user_id, organization_id, created_at, expires_at) \
+             VALUES ($1, $2, $3, $4, $5, $6)",
+        )
+        .bind(&session_id)
+        .bind(session_token_hash)
+        .bind(user_id)
+        .bind(&pending.organization_id)
+        .bind(at)
+        .bind(session_expires_at)
+        .execute(&mut *tx)
+        .await?;
+        let user: User = sqlx::query_as("SELECT id, email, created_at FROM users WHERE id = $1")
+            .bind(user_id)
+            .fetch_one(&mut *tx)
+            .await?;
+        let org: Organization =
+            sqlx::query_as("SELECT id, name, created_at FROM organizations WHERE id = $1")
+                .bind(&pending.organization_id)
+                .fetch_one(&mut *tx)
+                .await?;
+        tx.commit().await?;
+        Ok(Some((user, org)))
+    })
+}
+
 pub async fn find_user(db: &Db, user_id: &str) -> Result<Option<User>, StoreError> {
     const SQL: &str = "SELECT id, email, created_at FROM users WHERE id = $1";
     crate::db::optional_row::<User>(db, SQL, &[user_id]).await

@@ -431,6 +431,30 @@ async fn a_removed_member_is_signed_out_and_a_role_change_applies_on_the_next_re
     let listed: Value =
         s.get_with_token("/api/developer/apikeys", team.token("owner")).await.json().await.unwrap();
     assert_eq!(listed["data"][0]["id"], created["id"]);
+
+    // They belong nowhere now, so cannot sign in; invited again, their password accepts it.
+    let login = json!({"email": "removal-viewer@example.com", "password": PASSWORD});
+    assert_problem(s.post_json("/api/developer/login", &login).await, 401, "invalid_credentials").await;
+    let again = invite(s, team.token("admin"), "removal-viewer@example.com", "viewer").await;
+    let token = again["token"].as_str().unwrap();
+    let wrong = s
+        .post_json(
+            "/api/developer/signup",
+            &json!({"email": "removal-viewer@example.com", "password": "not the password", "invitation_token": token}),
+        )
+        .await;
+    assert_problem(wrong, 409, "conflict").await;
+    let back = signup_invited(s, "removal-viewer@example.com", token).await;
+    assert_eq!(back.status(), StatusCode::CREATED);
+    let back: Value = back.json().await.unwrap();
+    assert_eq!(
+        (back["user"]["id"].as_str(), back["organization"]["id"].as_str()),
+        (Some(team.user("viewer")), Some(team.organization_id.as_str()))
+    );
+    let me: Value =
+        s.get_with_token("/api/developer/me", back["token"].as_str().unwrap()).await.json().await.unwrap();
+    assert_eq!(me["role"], "viewer");
+    assert_eq!(s.post_json("/api/developer/login", &login).await.status(), StatusCode::OK);
 }
 
 async fn organisation_settings_change_the_quota_and_default_rate_limit_at_once(s: &TestServer) {

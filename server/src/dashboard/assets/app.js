@@ -197,17 +197,13 @@ function showAuth(message) {
     try {
       const body = {email: email.value, password: password.value};
       const path = mode === 'signup' ? '/api/developer/signup' : '/api/developer/login';
-      if (mode === 'signup' && invitation) body.invitation_token = invitation;
+      // With an invitation, both tabs accept it through sign-up: a new account is made, or an
+      // existing one (its password checked) joins — even one that belongs nowhere yet.
+      if (invitation) body.invitation_token = invitation;
       else if (mode === 'signup') body.organization_name = organization.value;
-      const created = await post(path, body, {auth: 'none'});
+      const created = await post(invitation ? '/api/developer/signup' : path, body, {auth: 'none'});
       session.set(created.token);
-      if (mode === 'login' && invitation) {
-        // Signed in with an account of their own: accepting moves the session to the
-        // inviting organisation.
-        me = await post('/api/developer/invitations/accept', {token: invitation});
-      } else {
-        me = await get('/api/developer/me');
-      }
+      me = await get('/api/developer/me');
       if (invitation) toast(`Welcome to ${me.organization.name}, as ${me.role}`);
       else if (mode === 'signup') toast(`Welcome to Portico, ${me.organization.name}`);
       if (invitation) history.replaceState(null, '', '#/keys');
