@@ -7,6 +7,10 @@ use crate::time::Timestamp;
 
 use super::types::{Organization, Role, User};
 
+/// A new session row: id, token hash, user, organisation, created, expires.
+const INSERT_SESSION: &str = "INSERT INTO sessions (id, token_hash, user_id, organization_id, created_at, expires_at) \
+     VALUES ($1, $2, $3, $4, $5, $6)";
+
 /// What sign-up writes, in one transaction.
 pub struct NewAccount<'a> {
     pub email: &'a str,
@@ -92,18 +96,15 @@ pub async fn create_account(
                 org
             }
         };
-        sqlx::query(
-            "INSERT INTO sessions (id, token_hash, user_id, organization_id, created_at, expires_at) \
-             VALUES ($1, $2, $3, $4, $5, $6)",
-        )
-        .bind(&session_id)
-        .bind(new.session_token_hash)
-        .bind(&user.id)
-        .bind(&org.id)
-        .bind(created_at)
-        .bind(new.session_expires_at)
-        .execute(&mut *tx)
-        .await?;
+        sqlx::query(INSERT_SESSION)
+            .bind(&session_id)
+            .bind(new.session_token_hash)
+            .bind(&user.id)
+            .bind(&org.id)
+            .bind(created_at)
+            .bind(new.session_expires_at)
+            .execute(&mut *tx)
+            .await?;
         tx.commit().await?;
         Ok(Some((user, org)))
     })
@@ -156,8 +157,6 @@ pub async fn create_session(
     audit: &crate::audit::AuditContext,
 ) -> Result<(), StoreError> {
     use crate::audit::{AuditAction, Changes, Resource, ResourceType};
-    const SQL: &str = "INSERT INTO sessions (id, token_hash, user_id, organization_id, created_at, expires_at) \
-         VALUES ($1, $2, $3, $4, $5, $6)";
     let id = Id::generate(IdKind::Session).into_string();
     let at = db.now();
     let entry = audit.entry(
@@ -169,7 +168,7 @@ pub async fn create_session(
     );
     dispatch!(db, |pool| {
         let mut tx = pool.begin_write().await?;
-        sqlx::query(SQL)
+        sqlx::query(INSERT_SESSION)
             .bind(&id)
             .bind(token_hash)
             .bind(user_id)
@@ -274,18 +273,15 @@ pub async fn join_with_session(
                 ));
             }
         }
-        sqlx::query(
-            "INSERT INTO sessions (id, token_hash, user_id, organization_id, created_at, expires_at) \
-             VALUES ($1, $2, $3, $4, $5, $6)",
-        )
-        .bind(&session_id)
-        .bind(session_token_hash)
-        .bind(user_id)
-        .bind(&pending.organization_id)
-        .bind(at)
-        .bind(session_expires_at)
-        .execute(&mut *tx)
-        .await?;
+        sqlx::query(INSERT_SESSION)
+            .bind(&session_id)
+            .bind(session_token_hash)
+            .bind(user_id)
+            .bind(&pending.organization_id)
+            .bind(at)
+            .bind(session_expires_at)
+            .execute(&mut *tx)
+            .await?;
         let user: User = sqlx::query_as("SELECT id, email, created_at FROM users WHERE id = $1")
             .bind(user_id)
             .fetch_one(&mut *tx)

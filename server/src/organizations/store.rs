@@ -38,6 +38,31 @@ pub async fn find_member(
     crate::db::optional_row::<Member>(db, MEMBER, &[organization_id, user_id]).await
 }
 
+/// In a member-changing transaction: locks the organisation's row, then reads the member
+/// (returning [`MemberChange::NotFound`] from the caller when there is none).
+macro_rules! locked_member {
+    ($tx:ident, $organization_id:expr, $user_id:expr) => {{
+        sqlx::query(LOCK_ORGANIZATION).bind($organization_id).execute(&mut *$tx).await?;
+        match sqlx::query_as::<_, Member>(MEMBER)
+            .bind($organization_id)
+            .bind($user_id)
+            .fetch_optional(&mut *$tx)
+            .await?
+        {
+            Some(member) => member,
+            None => return Ok(MemberChange::NotFound),
+        }
+    }};
+}
+
+/// Whether the organisation has an owner besides one being demoted or removed.
+macro_rules! another_owner {
+    ($tx:ident, $organization_id:expr) => {{
+        let owners: i64 = sqlx::query_scalar(OWNERS).bind($organization_id).fetch_one(&mut *$tx).await?;
+        owners > 1
+    }};
+}
+
 /// What changing or removing a member came to.
 #[derive(Debug)]
 pub enum MemberChange {
@@ -59,23 +84,12 @@ pub async fn set_role(
     let at = db.now();
     dispatch!(db, |pool| {
         let mut tx = pool.begin_write().await?;
-        sqlx::query(LOCK_ORGANIZATION).bind(organization_id).execute(&mut *tx).await?;
-        let Some(current) = sqlx::query_as::<_, Member>(MEMBER)
-            .bind(organization_id)
-            .bind(user_id)
-            .fetch_optional(&mut *tx)
-            .await?
-        else {
-            return Ok(MemberChange::NotFound);
-        };
+        let current = locked_member!(tx, organization_id, user_id);
         if current.role == role {
             return Ok(MemberChange::Done(Some(current)));
         }
-        if current.role == Role::Owner {
-            let owners: i64 = sqlx::query_scalar(OWNERS).bind(organization_id).fetch_one(&mut *tx).await?;
-            if owners <= 1 {
-                return Ok(MemberChange::LastOwner);
-            }
+        if current.role == Role::Owner && !another_owner!(tx, organization_id) {
+            return Ok(MemberChange::LastOwner);
         }
         sqlx::query(UPDATE).bind(role.as_str()).bind(organization_id).bind(user_id).execute(&mut *tx).await?;
         let entry = audit.entry(
@@ -104,20 +118,9 @@ pub async fn remove_member(
     let at = db.now();
     dispatch!(db, |pool| {
         let mut tx = pool.begin_write().await?;
-        sqlx::query(LOCK_ORGANIZATION).bind(organization_id).execute(&mut *tx).await?;
-        let Some(current) = sqlx::query_as::<_, Member>(MEMBER)
-            .bind(organization_id)
-            .bind(user_id)
-            .fetch_optional(&mut *tx)
-            .await?
-        else {
-            return Ok(MemberChange::NotFound);
-        };
-        if current.role == Role::Owner {
-            let owners: i64 = sqlx::query_scalar(OWNERS).bind(organization_id).fetch_one(&mut *tx).await?;
-            if owners <= 1 {
-                return Ok(MemberChange::LastOwner);
-            }
+        let current = locked_member!(tx, organization_id, user_id);
+        if current.role == Role::Owner && !another_owner!(tx, organization_id) {
+            return Ok(MemberChange::LastOwner);
         }
         sqlx::query(DELETE).bind(organization_id).bind(user_id).execute(&mut *tx).await?;
         sqlx::query(SESSIONS).bind(organization_id).bind(user_id).execute(&mut *tx).await?;
