@@ -337,7 +337,10 @@ impl Db {
                     .journal_mode(SqliteJournalMode::Wal)
                     .synchronous(SqliteSynchronous::Normal)
                     .busy_timeout(Duration::from_secs(5))
-                    .foreign_keys(true);
+                    .foreign_keys(true)
+                    // `LIKE` is case-sensitive on PostgreSQL: the same here, so that a tag
+                    // filter matches alike on both (searches compare lower-cased text anyway).
+                    .pragma("case_sensitive_like", "ON");
                 let pool = SqlitePoolOptions::new()
                     .max_connections(8)
                     .acquire_timeout(Duration::from_secs(5))

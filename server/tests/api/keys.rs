@@ -716,6 +716,9 @@ async fn keys_carry_tags_and_who_changed_them_and_both_lists_filter_by_tag(s: &T
     let none: Value =
         s.get_with_token("/api/developer/apikeys?tag=pro%25", &token).await.json().await.unwrap();
     assert_eq!(none["total"], 0);
+    // And case-sensitive, on both databases.
+    let none: Value = s.get_with_token("/api/developer/apikeys?tag=PROD", &token).await.json().await.unwrap();
+    assert_eq!(none["total"], 0);
 
     // Updating tags replaces them and says who.
     let path = format!("/api/developer/apikeys/{}", payments["id"].as_str().unwrap());
