@@ -462,6 +462,14 @@ impl Validation {
         }
     }
 
+    /// A name for people (a key's, an organisation's): trimmed, 1–100 characters.
+    pub fn name(&mut self, field: &str, value: &str) -> String {
+        let name = value.trim();
+        self.check(!name.is_empty(), field, "must not be empty");
+        self.check(name.chars().count() <= 100, field, "must be at most 100 characters");
+        name.to_owned()
+    }
+
     /// `Ok(())` when every check passed, else 422 `validation_failed` listing the fields.
     pub fn finish(self) -> Result<(), ApiError> {
         if self.errors.is_empty() { Ok(()) } else { Err(ApiError::validation(self.errors)) }

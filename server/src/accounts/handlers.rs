@@ -42,7 +42,6 @@ pub async fn signup(
     ApiJson(req): ApiJson<SignupRequest>,
 ) -> Result<(StatusCode, Json<SessionCreated>), ApiError> {
     let email = normalize_email(&req.email);
-    let organization_name = req.organization_name.as_deref().map(str::trim);
     let mut v = Validation::new();
     if let Err(message) = check_email(&email) {
         v.reject("email", message);
@@ -50,14 +49,15 @@ pub async fn signup(
     let password_chars = req.password.expose().chars().count();
     v.check(password_chars >= 10, "password", "must be at least 10 characters");
     v.check(password_chars <= 1024, "password", "must be at most 1024 characters");
-    match (organization_name, &req.invitation_token) {
-        (None, None) => v.reject("organization_name", "is required unless `invitation_token` is given"),
-        (Some(name), None) => {
-            v.check(!name.is_empty(), "organization_name", "must not be empty");
-            v.check(name.chars().count() <= 100, "organization_name", "must be at most 100 characters");
+    let organization_name = match (&req.organization_name, &req.invitation_token) {
+        (None, None) => {
+            v.reject("organization_name", "is required unless `invitation_token` is given");
+            String::new()
         }
-        (_, Some(_)) => {}
-    }
+        (Some(name), None) => v.name("organization_name", name),
+        // Joining an organisation: the name is not used.
+        (_, Some(_)) => String::new(),
+    };
     v.finish()?;
 
     state.login_throttle.check(ip, None).await?;
@@ -97,7 +97,7 @@ pub async fn signup(
     let password_hash = state.hashers.hash(&req.password).await?;
     let joining = match &pending {
         Some(pending) => Joining::Invitation(pending),
-        None => Joining::NewOrganization(organization_name.unwrap_or_default()),
+        None => Joining::NewOrganization(&organization_name),
     };
     let created = store::create_account(
         &state.db,

@@ -57,12 +57,12 @@ pub fn required_role(op: &Value) -> Option<Role> {
 
 /// 403 `insufficient_role`: what the operation needs, and what the member has.
 pub fn insufficient_role(needed: Role, held: Role) -> ApiError {
-    let article = if needed == Role::Owner || needed == Role::Admin { "an" } else { "a" };
     ApiError::new(
         ErrorCode::InsufficientRole,
         format!(
-            "This needs {article} {needed} (or a higher role) in the organisation; you are {} {held}.",
-            if held == Role::Owner || held == Role::Admin { "an" } else { "a" }
+            "This needs {} {needed} (or a higher role) in the organisation; you are {} {held}.",
+            needed.article(),
+            held.article()
         ),
     )
 }

@@ -63,9 +63,26 @@ impl Role {
         }
     }
 
+    /// The article it takes in a sentence ("an admin", "a viewer").
+    pub const fn article(self) -> &'static str {
+        match self {
+            Self::Owner | Self::Admin => "an",
+            Self::Developer | Self::Viewer => "a",
+        }
+    }
+
     /// Whether this role may do what `needed` may.
     pub const fn includes(self, needed: Role) -> bool {
         self.rank() >= needed.rank()
+    }
+}
+
+/// As stored (`memberships.role`, `invitations.role`), for `#[sqlx(try_from = "String")]`.
+impl TryFrom<String> for Role {
+    type Error = String;
+
+    fn try_from(value: String) -> Result<Self, Self::Error> {
+        Role::parse(&value).ok_or_else(|| format!("unknown role {value:?}"))
     }
 }
 

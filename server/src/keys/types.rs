@@ -230,10 +230,7 @@ pub struct ListApiKeysParams {
 
 /// Validates a key name.
 pub fn check_name(v: &mut Validation, name: &str) -> String {
-    let name = name.trim();
-    v.check(!name.is_empty(), "name", "must not be empty");
-    v.check(name.chars().count() <= 100, "name", "must be at most 100 characters");
-    name.to_owned()
+    v.name("name", name)
 }
 
 /// Validates and normalises a domain scope: hostnames, lower-cased, without duplicates.

@@ -347,12 +347,7 @@ pub async fn organization_update(
     let current = settings(&state, &session.organization_id).await?;
     let mut v = Validation::new();
     let name = match &req.name {
-        Some(name) => {
-            let name = name.trim();
-            v.check(!name.is_empty(), "name", "must not be empty");
-            v.check(name.chars().count() <= 100, "name", "must be at most 100 characters");
-            name.to_owned()
-        }
+        Some(name) => v.name("name", name),
         None => current.name.clone(),
     };
     let monthly_quota = req.monthly_quota.unwrap_or(current.monthly_quota);

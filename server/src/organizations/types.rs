@@ -24,14 +24,6 @@ pub struct Member {
     pub joined_at: Timestamp,
 }
 
-impl TryFrom<String> for Role {
-    type Error = String;
-
-    fn try_from(value: String) -> Result<Self, Self::Error> {
-        Role::parse(&value).ok_or_else(|| format!("unknown role {value:?}"))
-    }
-}
-
 /// A new role for a member.
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]

@@ -1,7 +1,7 @@
 // The audit log: who changed what, filterable and paged; a row opens what it changed.
 
 import {get, openapi} from './api.js';
-import {dialog, field, formatDate, h, mount, shortTime} from './ui.js';
+import {dialog, field, formatDate, h, localInput, mount, shortTime} from './ui.js';
 import {displayName, loadKeys, loadMembers} from './keys.js';
 
 const PAGE = 25;
@@ -24,7 +24,7 @@ export async function auditPage(container, {query}) {
     location.hash = `#/audit?${next}`;
   };
 
-  const local = (iso) => (iso ? new Date(new Date(iso).getTime() - new Date(iso).getTimezoneOffset() * 60000).toISOString().slice(0, 16) : '');
+  const local = (iso) => (iso ? localInput(new Date(iso)) : '');
   const action = h('select', {id: 'audit-action', name: 'action'}, h('option', {value: ''}, 'Any action'),
     actions.map((a) => h('option', {value: a, selected: a === params.get('action')}, a)));
   const actor = h('select', {id: 'audit-actor', name: 'actor_id'}, h('option', {value: ''}, 'Anyone'),

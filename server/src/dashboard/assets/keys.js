@@ -1,7 +1,7 @@
 // API keys: the table, a page per key, create (shown once), edit, rotate, revoke.
 
 import {get, openapi, request} from './api.js';
-import {confirm, copyButton, dialog, explain, field, formatDate, h, mount, relative, toast} from './ui.js';
+import {confirm, copyButton, dialog, explain, field, formatDate, h, localInput, mount, relative, toast} from './ui.js';
 import {chart, logTable, CLASSES} from './usage.js';
 
 /** The organisation's keys, newest first (revoked ones included when asked). */
@@ -159,16 +159,15 @@ function keyFields(domains, key = {}) {
   allowAll.addEventListener('change', () => { ips.disabled = allowAll.checked; });
   const never = h('input', {type: 'radio', name: 'expiry', value: 'never', checked: !key.expires_at});
   const on = h('input', {type: 'radio', name: 'expiry', value: 'date', checked: !!key.expires_at});
-  const local = (date) => new Date(date.getTime() - date.getTimezoneOffset() * 60000).toISOString().slice(0, 16);
   const when = h('input', {type: 'datetime-local', name: 'expires_at', id: `expires-${Math.random().toString(36).slice(2, 8)}`,
-    value: key.expires_at ? local(new Date(key.expires_at)) : '', disabled: !key.expires_at, min: local(new Date(Date.now() + 60000)),
+    value: key.expires_at ? localInput(new Date(key.expires_at)) : '', disabled: !key.expires_at, min: localInput(new Date(Date.now() + 60000)),
     'aria-label': 'Expires at (your local time)'});
   const expiryError = h('div', {class: 'error-text', role: 'alert'});
   const presets = [30, 60, 90].map((days) => h('button', {class: 'button secondary small', type: 'button', dataset: {days},
     onclick: () => {
       on.checked = true;
       when.disabled = false;
-      when.value = local(new Date(Date.now() + days * 86400000));
+      when.value = localInput(new Date(Date.now() + days * 86400000));
       expiryError.textContent = '';
     }}, `${days} days`));
   for (const radio of [never, on]) {

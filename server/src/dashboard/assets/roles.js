@@ -11,7 +11,8 @@ export function can(me, needed) {
   return !!me && (RANK[me.role] ?? -1) >= (RANK[needed] ?? 99);
 }
 
-const article = (role) => (role === 'admin' || role === 'owner' ? 'an' : 'a');
+/** The article a role takes in a sentence ("an admin", "a viewer"). */
+export const article = (role) => (role === 'admin' || role === 'owner' ? 'an' : 'a');
 
 /** Why `me` cannot do what needs `needed`. */
 export function reason(me, needed) {

@@ -4,7 +4,7 @@
 
 import {get, request} from './api.js';
 import {confirm, copyButton, dialog, explain, field, formatDate, h, mount, toast} from './ui.js';
-import {can, reason} from './roles.js';
+import {article, can, reason} from './roles.js';
 
 const ROLES = ['viewer', 'developer', 'admin', 'owner'];
 const ROLE_HINT = {
@@ -41,7 +41,7 @@ export async function teamPage(container, {me, refreshMe}) {
       const role = select.value;
       try {
         await request('PATCH', `/api/developer/members/${member.user_id}`, {body: {role}});
-        toast(`${member.email} is now ${role === 'admin' || role === 'owner' ? 'an' : 'a'} ${role}`);
+        toast(`${member.email} is now ${article(role)} ${role}`);
         if (you) await refreshMe();
         else await refresh();
       } catch (e) {

@@ -141,6 +141,11 @@ export function explain(error) {
   return typeof error?.explain === 'function' ? error.explain() : String(error?.message || error);
 }
 
+/** A time as a `datetime-local` input shows it: `YYYY-MM-DDTHH:MM` in the user's time zone. */
+export function localInput(date) {
+  return new Date(date.getTime() - date.getTimezoneOffset() * 60000).toISOString().slice(0, 16);
+}
+
 export function formatDate(value) {
   if (!value) return '—';
   const date = new Date(value);
