@@ -24,10 +24,10 @@ pub mod types {
     ///Who acted.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
     pub struct Actor {
-        ///The user (`usr_…`) or key (`key_…`); `null` for `system`.
+        ///The user (`usr_…`) or key (`key_…`); `null` for `system` and `anonymous`.
         #[serde(deserialize_with = "::std::option::Option::deserialize")]
         pub id: ::std::option::Option<::std::string::String>,
-        ///`user`, `api_key` or `system`.
+        ///`user`, `api_key`, `system` or `anonymous`.
         #[serde(rename = "type")]
         pub type_: ActorType,
     }
@@ -56,6 +56,8 @@ pub mod types {
         ApiKey,
         #[serde(rename = "system")]
         System,
+        #[serde(rename = "anonymous")]
+        Anonymous,
     }
     impl ::std::fmt::Display for ActorType {
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
@@ -63,6 +65,7 @@ pub mod types {
                 Self::User => f.write_str("user"),
                 Self::ApiKey => f.write_str("api_key"),
                 Self::System => f.write_str("system"),
+                Self::Anonymous => f.write_str("anonymous"),
             }
         }
     }
@@ -75,6 +78,7 @@ pub mod types {
                 "user" => Ok(Self::User),
                 "api_key" => Ok(Self::ApiKey),
                 "system" => Ok(Self::System),
+                "anonymous" => Ok(Self::Anonymous),
                 _ => Err("invalid value".into()),
             }
         }
@@ -466,6 +470,11 @@ before or no longer does). Never holds a secret.*/
         pub request_id: ::std::option::Option<::std::string::String>,
         ///What it was done to.
         pub resource: Resource,
+        /**The entry's place in the organisation's log, in the order entries were committed
+(1, 2, 3…). `created_at` is stamped when a change starts, so two changes made at
+once can commit in the other order; `sequence` cannot. Poll with `after` set to the
+last `sequence` you have, and you miss no entry.*/
+        pub sequence: ::std::num::NonZeroU64,
         ///Through the dashboard, the API, or Portico itself.
         pub source: Source,
         ///The client's `User-Agent`, cut at 256 characters; `null` when none was sent.
@@ -2513,6 +2522,10 @@ send to a server).*/
     pub struct LoginRequest {
         ///The sign-in email (any case).
         pub email: ::std::string::String,
+        /**An invitation (`pti_…`) for this account's email: signing in accepts it, and the
+session starts in the organisation that invited them.*/
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub invitation_token: ::std::option::Option<::std::string::String>,
         ///The account's password.
         pub password: ::std::string::String,
     }
@@ -2619,6 +2632,9 @@ deployment's default.*/
         pub monthly_quota: ::std::option::Option<i64>,
         ///The organisation's name.
         pub name: ::std::string::String,
+        /**The settings' version, also the `ETag`: send it in `If-Match` to change them only if
+nobody else has meanwhile.*/
+        pub version: ::std::num::NonZeroU64,
     }
     impl OrganizationSettings {
         pub fn builder() -> builder::OrganizationSettings {
@@ -3329,7 +3345,8 @@ endpoint was disabled, or its address refused).*/
 organisation that invited them.*/
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
     pub struct SignupRequest {
-        ///The sign-in email; must be unused (and, with `invitation_token`, the one invited).
+        /**The sign-in email; must be unused (and, with `invitation_token`, the one invited: an
+email that has an account signs in with the invitation instead).*/
         pub email: SignupRequestEmail,
         ///An invitation (`pti_…`): join its organisation with its role instead of creating one.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -3346,7 +3363,8 @@ given (then it is not used).*/
             Default::default()
         }
     }
-    ///The sign-in email; must be unused (and, with `invitation_token`, the one invited).
+    /**The sign-in email; must be unused (and, with `invitation_token`, the one invited: an
+email that has an account signs in with the invitation instead).*/
     #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     #[serde(transparent)]
     pub struct SignupRequestEmail(::std::string::String);
@@ -4180,6 +4198,9 @@ deliveries in a row, is disabled (see `disabled_reason`).*/
         pub updated_at: ::chrono::DateTime<::chrono::offset::Utc>,
         ///Where deliveries are POSTed.
         pub url: ::std::string::String,
+        /**The endpoint's version, also its `ETag`: send it in `If-Match` to change or delete it
+only if nobody has since you read it.*/
+        pub version: ::std::num::NonZeroU64,
     }
     impl WebhookEndpoint {
         pub fn builder() -> builder::WebhookEndpoint {
@@ -4210,6 +4231,9 @@ deliveries in a row, is disabled (see `disabled_reason`).*/
         pub updated_at: ::chrono::DateTime<::chrono::offset::Utc>,
         ///Where deliveries are POSTed.
         pub url: ::std::string::String,
+        /**The endpoint's version, also its `ETag`: send it in `If-Match` to change or delete it
+only if nobody has since you read it.*/
+        pub version: ::std::num::NonZeroU64,
     }
     impl WebhookEndpointCreated {
         pub fn builder() -> builder::WebhookEndpointCreated {
@@ -5453,6 +5477,10 @@ deliveries in a row, is disabled (see `disabled_reason`).*/
                 ::std::string::String,
             >,
             resource: ::std::result::Result<super::Resource, ::std::string::String>,
+            sequence: ::std::result::Result<
+                ::std::num::NonZeroU64,
+                ::std::string::String,
+            >,
             source: ::std::result::Result<super::Source, ::std::string::String>,
             user_agent: ::std::result::Result<
                 ::std::option::Option<::std::string::String>,
@@ -5470,6 +5498,7 @@ deliveries in a row, is disabled (see `disabled_reason`).*/
                     ip: Err("no value supplied for ip".to_string()),
                     request_id: Err("no value supplied for request_id".to_string()),
                     resource: Err("no value supplied for resource".to_string()),
+                    sequence: Err("no value supplied for sequence".to_string()),
                     source: Err("no value supplied for source".to_string()),
                     user_agent: Err("no value supplied for user_agent".to_string()),
                 }
@@ -5570,6 +5599,18 @@ deliveries in a row, is disabled (see `disabled_reason`).*/
                     });
                 self
             }
+            pub fn sequence<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::num::NonZeroU64>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.sequence = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for sequence: {e}")
+                    });
+                self
+            }
             pub fn source<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<super::Source>,
@@ -5609,6 +5650,7 @@ deliveries in a row, is disabled (see `disabled_reason`).*/
                     ip: value.ip?,
                     request_id: value.request_id?,
                     resource: value.resource?,
+                    sequence: value.sequence?,
                     source: value.source?,
                     user_agent: value.user_agent?,
                 })
@@ -5625,6 +5667,7 @@ deliveries in a row, is disabled (see `disabled_reason`).*/
                     ip: Ok(value.ip),
                     request_id: Ok(value.request_id),
                     resource: Ok(value.resource),
+                    sequence: Ok(value.sequence),
                     source: Ok(value.source),
                     user_agent: Ok(value.user_agent),
                 }
@@ -9228,6 +9271,10 @@ deliveries in a row, is disabled (see `disabled_reason`).*/
         #[derive(Clone, Debug)]
         pub struct LoginRequest {
             email: ::std::result::Result<::std::string::String, ::std::string::String>,
+            invitation_token: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
             password: ::std::result::Result<
                 ::std::string::String,
                 ::std::string::String,
@@ -9237,6 +9284,7 @@ deliveries in a row, is disabled (see `disabled_reason`).*/
             fn default() -> Self {
                 Self {
                     email: Err("no value supplied for email".to_string()),
+                    invitation_token: Ok(Default::default()),
                     password: Err("no value supplied for password".to_string()),
                 }
             }
@@ -9251,6 +9299,20 @@ deliveries in a row, is disabled (see `disabled_reason`).*/
                     .try_into()
                     .map_err(|e| {
                         format!("error converting supplied value for email: {e}")
+                    });
+                self
+            }
+            pub fn invitation_token<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.invitation_token = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for invitation_token: {e}"
+                        )
                     });
                 self
             }
@@ -9274,6 +9336,7 @@ deliveries in a row, is disabled (see `disabled_reason`).*/
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
                 Ok(Self {
                     email: value.email?,
+                    invitation_token: value.invitation_token?,
                     password: value.password?,
                 })
             }
@@ -9282,6 +9345,7 @@ deliveries in a row, is disabled (see `disabled_reason`).*/
             fn from(value: super::LoginRequest) -> Self {
                 Self {
                     email: Ok(value.email),
+                    invitation_token: Ok(value.invitation_token),
                     password: Ok(value.password),
                 }
             }
@@ -9724,6 +9788,10 @@ deliveries in a row, is disabled (see `disabled_reason`).*/
                 ::std::string::String,
             >,
             name: ::std::result::Result<::std::string::String, ::std::string::String>,
+            version: ::std::result::Result<
+                ::std::num::NonZeroU64,
+                ::std::string::String,
+            >,
         }
         impl ::std::default::Default for OrganizationSettings {
             fn default() -> Self {
@@ -9738,6 +9806,7 @@ deliveries in a row, is disabled (see `disabled_reason`).*/
                         "no value supplied for monthly_quota".to_string(),
                     ),
                     name: Err("no value supplied for name".to_string()),
+                    version: Err("no value supplied for version".to_string()),
                 }
             }
         }
@@ -9814,6 +9883,18 @@ deliveries in a row, is disabled (see `disabled_reason`).*/
                     });
                 self
             }
+            pub fn version<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::num::NonZeroU64>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.version = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for version: {e}")
+                    });
+                self
+            }
         }
         impl ::std::convert::TryFrom<OrganizationSettings>
         for super::OrganizationSettings {
@@ -9828,6 +9909,7 @@ deliveries in a row, is disabled (see `disabled_reason`).*/
                     id: value.id?,
                     monthly_quota: value.monthly_quota?,
                     name: value.name?,
+                    version: value.version?,
                 })
             }
         }
@@ -9840,6 +9922,7 @@ deliveries in a row, is disabled (see `disabled_reason`).*/
                     id: Ok(value.id),
                     monthly_quota: Ok(value.monthly_quota),
                     name: Ok(value.name),
+                    version: Ok(value.version),
                 }
             }
         }
@@ -12358,6 +12441,10 @@ deliveries in a row, is disabled (see `disabled_reason`).*/
                 ::std::string::String,
             >,
             url: ::std::result::Result<::std::string::String, ::std::string::String>,
+            version: ::std::result::Result<
+                ::std::num::NonZeroU64,
+                ::std::string::String,
+            >,
         }
         impl ::std::default::Default for WebhookEndpoint {
             fn default() -> Self {
@@ -12372,6 +12459,7 @@ deliveries in a row, is disabled (see `disabled_reason`).*/
                     id: Err("no value supplied for id".to_string()),
                     updated_at: Err("no value supplied for updated_at".to_string()),
                     url: Err("no value supplied for url".to_string()),
+                    version: Err("no value supplied for version".to_string()),
                 }
             }
         }
@@ -12472,6 +12560,18 @@ deliveries in a row, is disabled (see `disabled_reason`).*/
                     });
                 self
             }
+            pub fn version<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::num::NonZeroU64>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.version = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for version: {e}")
+                    });
+                self
+            }
         }
         impl ::std::convert::TryFrom<WebhookEndpoint> for super::WebhookEndpoint {
             type Error = super::error::ConversionError;
@@ -12487,6 +12587,7 @@ deliveries in a row, is disabled (see `disabled_reason`).*/
                     id: value.id?,
                     updated_at: value.updated_at?,
                     url: value.url?,
+                    version: value.version?,
                 })
             }
         }
@@ -12501,6 +12602,7 @@ deliveries in a row, is disabled (see `disabled_reason`).*/
                     id: Ok(value.id),
                     updated_at: Ok(value.updated_at),
                     url: Ok(value.url),
+                    version: Ok(value.version),
                 }
             }
         }
@@ -12530,6 +12632,10 @@ deliveries in a row, is disabled (see `disabled_reason`).*/
                 ::std::string::String,
             >,
             url: ::std::result::Result<::std::string::String, ::std::string::String>,
+            version: ::std::result::Result<
+                ::std::num::NonZeroU64,
+                ::std::string::String,
+            >,
         }
         impl ::std::default::Default for WebhookEndpointCreated {
             fn default() -> Self {
@@ -12545,6 +12651,7 @@ deliveries in a row, is disabled (see `disabled_reason`).*/
                     secret: Err("no value supplied for secret".to_string()),
                     updated_at: Err("no value supplied for updated_at".to_string()),
                     url: Err("no value supplied for url".to_string()),
+                    version: Err("no value supplied for version".to_string()),
                 }
             }
         }
@@ -12657,6 +12764,18 @@ deliveries in a row, is disabled (see `disabled_reason`).*/
                     });
                 self
             }
+            pub fn version<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::num::NonZeroU64>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.version = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for version: {e}")
+                    });
+                self
+            }
         }
         impl ::std::convert::TryFrom<WebhookEndpointCreated>
         for super::WebhookEndpointCreated {
@@ -12674,6 +12793,7 @@ deliveries in a row, is disabled (see `disabled_reason`).*/
                     secret: value.secret?,
                     updated_at: value.updated_at?,
                     url: value.url?,
+                    version: value.version?,
                 })
             }
         }
@@ -12690,6 +12810,7 @@ deliveries in a row, is disabled (see `disabled_reason`).*/
                     secret: Ok(value.secret),
                     updated_at: Ok(value.updated_at),
                     url: Ok(value.url),
+                    version: Ok(value.version),
                 }
             }
         }
@@ -13030,8 +13151,10 @@ The organisation's audit entries, newest first: who created, changed, rotated, b
 revoked keys; invited, promoted or removed members; registered domains; changed webhook
 endpoints and settings; and every sign-in, successful or not. Filter by `action`,
 `actor_id`, `resource_id` and time (`from`, `to`). With `Accept: application/x-ndjson`
-every matching entry is streamed instead, oldest first, one per line. Entries hold no
-secret and are kept for the deployment's audit retention (365 days by default).
+every matching entry is streamed instead, oldest first, one per line. Each entry has a
+`sequence` in commit order: poll with `after` = the last one you have and you miss none.
+Entries hold no secret and are kept for the deployment's audit retention (365 days by
+default).
 
 **Authentication:** a dashboard session (`Authorization: Bearer pts_…`) of a member whose role is `admin` or higher.
 
@@ -13040,6 +13163,8 @@ Sends a `GET` request to `/api/developer/audit-log`
 Arguments:
 - `action`: Only this action.
 - `actor_id`: Only what this user (`usr_…`) or key (`key_…`) did.
+- `after`: Only entries committed after the one with this `sequence`: the cursor to poll with
+(entries appear in `sequence` order as they commit, so none is ever skipped).
 - `from`: Only entries made at or after this time (RFC 3339).
 - `limit`: How many entries to return, 1–100 (ignored for NDJSON, which streams them all).
 - `offset`: How many entries to skip: the next page starts at `offset + limit`.
@@ -13049,6 +13174,7 @@ Arguments:
 let response = client.dashboard_audit_log_list()
     .action(action)
     .actor_id(actor_id)
+    .after(after)
     .from(from)
     .limit(limit)
     .offset(offset)
@@ -13230,7 +13356,10 @@ client network (an IPv4 address or an IPv6 /64), per account and network, and pe
 from networks it has not signed in from before (429 `rate_limited` with `retry-after`), so
 a stranger cannot lock an owner out. When the server is already hashing as many passwords
 as it can, 503 `unavailable` with `retry-after`. Successful and failed sign-ins of members
-are in the audit log.
+are in the audit log. With `invitation_token` the sign-in also accepts that invitation
+(for this account's email: else 409 `conflict`; used, revoked or expired: 404
+`not_found`) and the session starts in the inviting organisation. An account that belongs
+to no organisation can sign in only so: without an invitation it is 409 `conflict`.
 
 **Authentication:** none.
 
@@ -13366,14 +13495,17 @@ let response = client.member_update()
     /**The organisation's settings
 
 Its name, monthly quota and default rate limit (`null`: the deployment's default, shown in
-`defaults`).
+`defaults`), and its version as the `ETag`.
 
 **Authentication:** a dashboard session (`Authorization: Bearer pts_…`), any role.
 
 Sends a `GET` request to `/api/developer/organization`
 
+Arguments:
+- `if_none_match`: Answer 304 Not Modified, with no body, when the resource's `ETag` is one you name (or `*`): a cheap way to poll for changes.
 ```ignore
 let response = client.organization_get()
+    .if_none_match(if_none_match)
     .send()
     .await;
 ```*/
@@ -13383,15 +13515,21 @@ let response = client.organization_get()
     /**Change the organisation's settings
 
 Renames the organisation, or sets its monthly quota or its default rate limit (for keys
-without their own); `null` returns a limit to the deployment's default. Both limits take
-effect at once on every instance.
+without their own); `null` returns a limit to the deployment's default. Only the fields
+given change: two admins changing different settings at once both keep theirs. Send the
+`ETag` in `If-Match` to change them only if nobody has since you read them (412
+`version_mismatch` otherwise). Both limits take effect at once on every instance.
 
 **Authentication:** a dashboard session (`Authorization: Bearer pts_…`) of a member whose role is `admin` or higher.
 
 Sends a `PATCH` request to `/api/developer/organization`
 
+Arguments:
+- `if_match`: Update only if the resource is still at a version you name (RFC 9110): the `ETag` you read (`"3"`), a list of them (`"3", "4"`), or `*`. A tag that is not current — or weak (`W/"3"`): comparison is strong — answers 412 `version_mismatch`; a value that is not a list of entity tags, 400 `invalid_request`.
+- `body`
 ```ignore
 let response = client.organization_update()
+    .if_match(if_match)
     .body(body)
     .send()
     .await;
@@ -13479,8 +13617,8 @@ Creates a user and an organisation they own, and signs them in: the answer carri
 session token (`pts_…`) for the dashboard routes. With `invitation_token` the user joins
 the organisation that invited them, with the invited role, instead (the email must be the
 one invited, 409 `conflict`; a used, revoked or expired invitation is 404 `not_found`).
-If the invited email has an account already, its password accepts the invitation: the
-answer is a session in the inviting organisation (a wrong password is 409 `conflict`).
+If the invited email has an account already, sign-up is 409 `conflict`: sign in with
+`invitation_token` instead (or accept once signed in); sign-up never checks a password.
 The password must be at least 10 characters; the email must not be in use (409
 `conflict`). Sign-ups are throttled per client network (429 `rate_limited` with
 `retry-after`); when the server is already hashing as many passwords as it can, 503
@@ -13573,9 +13711,11 @@ Sends a `GET` request to `/api/developer/webhooks/{id}`
 
 Arguments:
 - `id`: The endpoint's id (`whk_…`)
+- `if_none_match`: Answer 304 Not Modified, with no body, when the resource's `ETag` is one you name (or `*`): a cheap way to poll for changes.
 ```ignore
 let response = client.dashboard_webhook_get()
     .id(id)
+    .if_none_match(if_none_match)
     .send()
     .await;
 ```*/
@@ -13584,7 +13724,8 @@ let response = client.dashboard_webhook_get()
     }
     /**Delete a webhook endpoint (dashboard)
 
-The same as `DELETE /v1/webhooks/{id}`: the endpoint, its pending deliveries and its log.
+The same as `DELETE /v1/webhooks/{id}`: the endpoint, its pending deliveries and its log;
+`If-Match` is honoured.
 
 **Authentication:** a dashboard session (`Authorization: Bearer pts_…`) of a member whose role is `developer` or higher.
 
@@ -13592,9 +13733,11 @@ Sends a `DELETE` request to `/api/developer/webhooks/{id}`
 
 Arguments:
 - `id`: The endpoint's id (`whk_…`)
+- `if_match`: Update only if the resource is still at a version you name (RFC 9110): the `ETag` you read (`"3"`), a list of them (`"3", "4"`), or `*`. A tag that is not current — or weak (`W/"3"`): comparison is strong — answers 412 `version_mismatch`; a value that is not a list of entity tags, 400 `invalid_request`.
 ```ignore
 let response = client.dashboard_webhook_delete()
     .id(id)
+    .if_match(if_match)
     .send()
     .await;
 ```*/
@@ -13603,7 +13746,8 @@ let response = client.dashboard_webhook_delete()
     }
     /**Update a webhook endpoint (dashboard)
 
-The same as `PATCH /v1/webhooks/{id}`: the URL is checked again by the SSRF guard.
+The same as `PATCH /v1/webhooks/{id}`: the URL is checked again by the SSRF guard, only
+the fields given change, and `If-Match` is honoured.
 
 **Authentication:** a dashboard session (`Authorization: Bearer pts_…`) of a member whose role is `developer` or higher.
 
@@ -13611,10 +13755,12 @@ Sends a `PATCH` request to `/api/developer/webhooks/{id}`
 
 Arguments:
 - `id`: The endpoint's id (`whk_…`)
+- `if_match`: Update only if the resource is still at a version you name (RFC 9110): the `ETag` you read (`"3"`), a list of them (`"3", "4"`), or `*`. A tag that is not current — or weak (`W/"3"`): comparison is strong — answers 412 `version_mismatch`; a value that is not a list of entity tags, 400 `invalid_request`.
 - `body`
 ```ignore
 let response = client.dashboard_webhook_update()
     .id(id)
+    .if_match(if_match)
     .body(body)
     .send()
     .await;
@@ -14060,7 +14206,8 @@ let response = client.v1_apikey_revoke()
 
 The same entries as the dashboard's audit log, for the calling key's organisation, with
 the same filters; `Accept: application/x-ndjson` streams every matching entry, oldest
-first.
+first. To follow the log, poll with `after` set to the last entry's `sequence`: entries
+appear in `sequence` order as they commit, so a poller misses none.
 
 **Authentication:** an API key with the `audit:read` scope (or `full_access`).
 
@@ -14069,6 +14216,8 @@ Sends a `GET` request to `/v1/audit-log`
 Arguments:
 - `action`: Only this action.
 - `actor_id`: Only what this user (`usr_…`) or key (`key_…`) did.
+- `after`: Only entries committed after the one with this `sequence`: the cursor to poll with
+(entries appear in `sequence` order as they commit, so none is ever skipped).
 - `from`: Only entries made at or after this time (RFC 3339).
 - `limit`: How many entries to return, 1–100 (ignored for NDJSON, which streams them all).
 - `offset`: How many entries to skip: the next page starts at `offset + limit`.
@@ -14078,6 +14227,7 @@ Arguments:
 let response = client.audit_log_list()
     .action(action)
     .actor_id(actor_id)
+    .after(after)
     .from(from)
     .limit(limit)
     .offset(offset)
@@ -14514,9 +14664,11 @@ Sends a `GET` request to `/v1/webhooks/{id}`
 
 Arguments:
 - `id`: The endpoint's id (`whk_…`)
+- `if_none_match`: Answer 304 Not Modified, with no body, when the resource's `ETag` is one you name (or `*`): a cheap way to poll for changes.
 ```ignore
 let response = client.webhook_get()
     .id(id)
+    .if_none_match(if_none_match)
     .send()
     .await;
 ```*/
@@ -14525,7 +14677,8 @@ let response = client.webhook_get()
     }
     /**Delete a webhook endpoint
 
-Removes the endpoint, its pending deliveries and its delivery log.
+Removes the endpoint, its pending deliveries and its delivery log. With `If-Match`, only
+if it is still at that version (412 `version_mismatch` otherwise).
 
 **Authentication:** an API key with the `webhooks:manage` scope (or `full_access`).
 
@@ -14533,9 +14686,11 @@ Sends a `DELETE` request to `/v1/webhooks/{id}`
 
 Arguments:
 - `id`: The endpoint's id (`whk_…`)
+- `if_match`: Update only if the resource is still at a version you name (RFC 9110): the `ETag` you read (`"3"`), a list of them (`"3", "4"`), or `*`. A tag that is not current — or weak (`W/"3"`): comparison is strong — answers 412 `version_mismatch`; a value that is not a list of entity tags, 400 `invalid_request`.
 ```ignore
 let response = client.webhook_delete()
     .id(id)
+    .if_match(if_match)
     .send()
     .await;
 ```*/
@@ -14545,7 +14700,9 @@ let response = client.webhook_delete()
     /**Update a webhook endpoint
 
 Changes the URL (checked again by the SSRF guard), the event types, the description, or
-enables/disables the endpoint. The secret never changes.
+enables/disables the endpoint. The secret never changes. Only the fields given change:
+two changes of different fields made at once both stay. Send the `ETag` in `If-Match` to
+change it only if nobody has since you read it (412 `version_mismatch` otherwise).
 
 **Authentication:** an API key with the `webhooks:manage` scope (or `full_access`).
 
@@ -14554,11 +14711,13 @@ Sends a `PATCH` request to `/v1/webhooks/{id}`
 Arguments:
 - `id`: The endpoint's id (`whk_…`)
 - `idempotency_key`: Makes a retry safe: the first request runs, retries with the same key get its stored answer (with `idempotent-replayed: true`) for 24 hours. 1–255 printable ASCII characters.
+- `if_match`: Update only if the resource is still at a version you name (RFC 9110): the `ETag` you read (`"3"`), a list of them (`"3", "4"`), or `*`. A tag that is not current — or weak (`W/"3"`): comparison is strong — answers 412 `version_mismatch`; a value that is not a list of entity tags, 400 `invalid_request`.
 - `body`
 ```ignore
 let response = client.webhook_update()
     .id(id)
     .idempotency_key(idempotency_key)
+    .if_match(if_match)
     .body(body)
     .send()
     .await;
@@ -15563,6 +15722,7 @@ pub mod builder {
         client: &'a super::Client,
         action: Result<Option<types::AuditAction>, String>,
         actor_id: Result<Option<::std::string::String>, String>,
+        after: Result<Option<i64>, String>,
         from: Result<Option<::chrono::DateTime<::chrono::offset::Utc>>, String>,
         limit: Result<Option<::std::num::NonZeroU64>, String>,
         offset: Result<Option<i64>, String>,
@@ -15575,6 +15735,7 @@ pub mod builder {
                 client: client,
                 action: Ok(None),
                 actor_id: Ok(None),
+                after: Ok(None),
                 from: Ok(None),
                 limit: Ok(None),
                 offset: Ok(None),
@@ -15605,6 +15766,16 @@ pub mod builder {
                     "conversion to `:: std :: string :: String` for actor_id failed"
                         .to_string()
                 });
+            self
+        }
+        pub fn after<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<i64>,
+        {
+            self.after = value
+                .try_into()
+                .map(Some)
+                .map_err(|_| "conversion to `i64` for after failed".to_string());
             self
         }
         pub fn from<V>(mut self, value: V) -> Self
@@ -15677,6 +15848,7 @@ pub mod builder {
                 client,
                 action,
                 actor_id,
+                after,
                 from,
                 limit,
                 offset,
@@ -15685,6 +15857,7 @@ pub mod builder {
             } = self;
             let action = action.map_err(Error::InvalidRequest)?;
             let actor_id = actor_id.map_err(Error::InvalidRequest)?;
+            let after = after.map_err(Error::InvalidRequest)?;
             let from = from.map_err(Error::InvalidRequest)?;
             let limit = limit.map_err(Error::InvalidRequest)?;
             let offset = offset.map_err(Error::InvalidRequest)?;
@@ -15709,6 +15882,7 @@ pub mod builder {
                 )
                 .query(&progenitor_client::QueryParam::new("action", &action))
                 .query(&progenitor_client::QueryParam::new("actor_id", &actor_id))
+                .query(&progenitor_client::QueryParam::new("after", &after))
                 .query(&progenitor_client::QueryParam::new("from", &from))
                 .query(&progenitor_client::QueryParam::new("limit", &limit))
                 .query(&progenitor_client::QueryParam::new("offset", &offset))
@@ -16804,6 +16978,20 @@ pub mod builder {
                         ),
                     )
                 }
+                404u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                409u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
                 413u16 => {
                     Err(
                         Error::ErrorResponse(
@@ -17507,18 +17695,36 @@ pub mod builder {
     #[derive(Debug, Clone)]
     pub struct OrganizationGet<'a> {
         client: &'a super::Client,
+        if_none_match: Result<Option<::std::string::String>, String>,
     }
     impl<'a> OrganizationGet<'a> {
         pub fn new(client: &'a super::Client) -> Self {
-            Self { client: client }
+            Self {
+                client: client,
+                if_none_match: Ok(None),
+            }
+        }
+        pub fn if_none_match<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::string::String>,
+        {
+            self.if_none_match = value
+                .try_into()
+                .map(Some)
+                .map_err(|_| {
+                    "conversion to `:: std :: string :: String` for if_none_match failed"
+                        .to_string()
+                });
+            self
         }
         ///Sends a `GET` request to `/api/developer/organization`
         pub async fn send(
             self,
         ) -> Result<ResponseValue<types::OrganizationSettings>, Error<types::Problem>> {
-            let Self { client } = self;
+            let Self { client, if_none_match } = self;
+            let if_none_match = if_none_match.map_err(Error::InvalidRequest)?;
             let url = format!("{}/api/developer/organization", client.baseurl,);
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(2usize);
             header_map
                 .append(
                     ::reqwest::header::HeaderName::from_static("api-version"),
@@ -17526,6 +17732,9 @@ pub mod builder {
                         super::Client::api_version(),
                     ),
                 );
+            if let Some(value) = if_none_match {
+                header_map.append("If-None-Match", value.to_string().try_into()?);
+            }
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -17576,14 +17785,29 @@ pub mod builder {
     #[derive(Debug, Clone)]
     pub struct OrganizationUpdate<'a> {
         client: &'a super::Client,
+        if_match: Result<Option<::std::string::String>, String>,
         body: Result<types::builder::UpdateOrganizationRequest, String>,
     }
     impl<'a> OrganizationUpdate<'a> {
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
+                if_match: Ok(None),
                 body: Ok(::std::default::Default::default()),
             }
+        }
+        pub fn if_match<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::string::String>,
+        {
+            self.if_match = value
+                .try_into()
+                .map(Some)
+                .map_err(|_| {
+                    "conversion to `:: std :: string :: String` for if_match failed"
+                        .to_string()
+                });
+            self
         }
         pub fn body<V>(mut self, value: V) -> Self
         where
@@ -17616,7 +17840,8 @@ pub mod builder {
         pub async fn send(
             self,
         ) -> Result<ResponseValue<types::OrganizationSettings>, Error<types::Problem>> {
-            let Self { client, body } = self;
+            let Self { client, if_match, body } = self;
+            let if_match = if_match.map_err(Error::InvalidRequest)?;
             let body = body
                 .and_then(|v| {
                     types::UpdateOrganizationRequest::try_from(v)
@@ -17624,7 +17849,7 @@ pub mod builder {
                 })
                 .map_err(Error::InvalidRequest)?;
             let url = format!("{}/api/developer/organization", client.baseurl,);
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(2usize);
             header_map
                 .append(
                     ::reqwest::header::HeaderName::from_static("api-version"),
@@ -17632,6 +17857,9 @@ pub mod builder {
                         super::Client::api_version(),
                     ),
                 );
+            if let Some(value) = if_match {
+                header_map.append("If-Match", value.to_string().try_into()?);
+            }
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -17667,6 +17895,13 @@ pub mod builder {
                     )
                 }
                 403u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                412u16 => {
                     Err(
                         Error::ErrorResponse(
                             ResponseValue::from_response(response).await?,
@@ -18678,12 +18913,14 @@ pub mod builder {
     pub struct DashboardWebhookGet<'a> {
         client: &'a super::Client,
         id: Result<::std::string::String, String>,
+        if_none_match: Result<Option<::std::string::String>, String>,
     }
     impl<'a> DashboardWebhookGet<'a> {
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
                 id: Err("id was not initialized".to_string()),
+                if_none_match: Ok(None),
             }
         }
         pub fn id<V>(mut self, value: V) -> Self
@@ -18698,17 +18935,31 @@ pub mod builder {
                 });
             self
         }
+        pub fn if_none_match<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::string::String>,
+        {
+            self.if_none_match = value
+                .try_into()
+                .map(Some)
+                .map_err(|_| {
+                    "conversion to `:: std :: string :: String` for if_none_match failed"
+                        .to_string()
+                });
+            self
+        }
         ///Sends a `GET` request to `/api/developer/webhooks/{id}`
         pub async fn send(
             self,
         ) -> Result<ResponseValue<types::WebhookEndpoint>, Error<types::Problem>> {
-            let Self { client, id } = self;
+            let Self { client, id, if_none_match } = self;
             let id = id.map_err(Error::InvalidRequest)?;
+            let if_none_match = if_none_match.map_err(Error::InvalidRequest)?;
             let url = format!(
                 "{}/api/developer/webhooks/{}", client.baseurl, encode_path(& id
                 .to_string()),
             );
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(2usize);
             header_map
                 .append(
                     ::reqwest::header::HeaderName::from_static("api-version"),
@@ -18716,6 +18967,9 @@ pub mod builder {
                         super::Client::api_version(),
                     ),
                 );
+            if let Some(value) = if_none_match {
+                header_map.append("If-None-Match", value.to_string().try_into()?);
+            }
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -18774,12 +19028,14 @@ pub mod builder {
     pub struct DashboardWebhookDelete<'a> {
         client: &'a super::Client,
         id: Result<::std::string::String, String>,
+        if_match: Result<Option<::std::string::String>, String>,
     }
     impl<'a> DashboardWebhookDelete<'a> {
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
                 id: Err("id was not initialized".to_string()),
+                if_match: Ok(None),
             }
         }
         pub fn id<V>(mut self, value: V) -> Self
@@ -18794,15 +19050,29 @@ pub mod builder {
                 });
             self
         }
+        pub fn if_match<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::string::String>,
+        {
+            self.if_match = value
+                .try_into()
+                .map(Some)
+                .map_err(|_| {
+                    "conversion to `:: std :: string :: String` for if_match failed"
+                        .to_string()
+                });
+            self
+        }
         ///Sends a `DELETE` request to `/api/developer/webhooks/{id}`
         pub async fn send(self) -> Result<ResponseValue<()>, Error<types::Problem>> {
-            let Self { client, id } = self;
+            let Self { client, id, if_match } = self;
             let id = id.map_err(Error::InvalidRequest)?;
+            let if_match = if_match.map_err(Error::InvalidRequest)?;
             let url = format!(
                 "{}/api/developer/webhooks/{}", client.baseurl, encode_path(& id
                 .to_string()),
             );
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(2usize);
             header_map
                 .append(
                     ::reqwest::header::HeaderName::from_static("api-version"),
@@ -18810,6 +19080,9 @@ pub mod builder {
                         super::Client::api_version(),
                     ),
                 );
+            if let Some(value) = if_match {
+                header_map.append("If-Match", value.to_string().try_into()?);
+            }
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -18857,6 +19130,13 @@ pub mod builder {
                         ),
                     )
                 }
+                412u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
                 500u16 => {
                     Err(
                         Error::ErrorResponse(
@@ -18875,6 +19155,7 @@ pub mod builder {
     pub struct DashboardWebhookUpdate<'a> {
         client: &'a super::Client,
         id: Result<::std::string::String, String>,
+        if_match: Result<Option<::std::string::String>, String>,
         body: Result<types::builder::UpdateWebhookRequest, String>,
     }
     impl<'a> DashboardWebhookUpdate<'a> {
@@ -18882,6 +19163,7 @@ pub mod builder {
             Self {
                 client: client,
                 id: Err("id was not initialized".to_string()),
+                if_match: Ok(None),
                 body: Ok(::std::default::Default::default()),
             }
         }
@@ -18893,6 +19175,19 @@ pub mod builder {
                 .try_into()
                 .map_err(|_| {
                     "conversion to `:: std :: string :: String` for id failed"
+                        .to_string()
+                });
+            self
+        }
+        pub fn if_match<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::string::String>,
+        {
+            self.if_match = value
+                .try_into()
+                .map(Some)
+                .map_err(|_| {
+                    "conversion to `:: std :: string :: String` for if_match failed"
                         .to_string()
                 });
             self
@@ -18927,8 +19222,9 @@ pub mod builder {
         pub async fn send(
             self,
         ) -> Result<ResponseValue<types::WebhookEndpoint>, Error<types::Problem>> {
-            let Self { client, id, body } = self;
+            let Self { client, id, if_match, body } = self;
             let id = id.map_err(Error::InvalidRequest)?;
+            let if_match = if_match.map_err(Error::InvalidRequest)?;
             let body = body
                 .and_then(|v| {
                     types::UpdateWebhookRequest::try_from(v).map_err(|e| e.to_string())
@@ -18938,7 +19234,7 @@ pub mod builder {
                 "{}/api/developer/webhooks/{}", client.baseurl, encode_path(& id
                 .to_string()),
             );
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(2usize);
             header_map
                 .append(
                     ::reqwest::header::HeaderName::from_static("api-version"),
@@ -18946,6 +19242,9 @@ pub mod builder {
                         super::Client::api_version(),
                     ),
                 );
+            if let Some(value) = if_match {
+                header_map.append("If-Match", value.to_string().try_into()?);
+            }
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -18988,6 +19287,13 @@ pub mod builder {
                     )
                 }
                 404u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                412u16 => {
                     Err(
                         Error::ErrorResponse(
                             ResponseValue::from_response(response).await?,
@@ -20917,6 +21223,7 @@ pub mod builder {
         client: &'a super::Client,
         action: Result<Option<types::AuditAction>, String>,
         actor_id: Result<Option<::std::string::String>, String>,
+        after: Result<Option<i64>, String>,
         from: Result<Option<::chrono::DateTime<::chrono::offset::Utc>>, String>,
         limit: Result<Option<::std::num::NonZeroU64>, String>,
         offset: Result<Option<i64>, String>,
@@ -20929,6 +21236,7 @@ pub mod builder {
                 client: client,
                 action: Ok(None),
                 actor_id: Ok(None),
+                after: Ok(None),
                 from: Ok(None),
                 limit: Ok(None),
                 offset: Ok(None),
@@ -20959,6 +21267,16 @@ pub mod builder {
                     "conversion to `:: std :: string :: String` for actor_id failed"
                         .to_string()
                 });
+            self
+        }
+        pub fn after<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<i64>,
+        {
+            self.after = value
+                .try_into()
+                .map(Some)
+                .map_err(|_| "conversion to `i64` for after failed".to_string());
             self
         }
         pub fn from<V>(mut self, value: V) -> Self
@@ -21031,6 +21349,7 @@ pub mod builder {
                 client,
                 action,
                 actor_id,
+                after,
                 from,
                 limit,
                 offset,
@@ -21039,6 +21358,7 @@ pub mod builder {
             } = self;
             let action = action.map_err(Error::InvalidRequest)?;
             let actor_id = actor_id.map_err(Error::InvalidRequest)?;
+            let after = after.map_err(Error::InvalidRequest)?;
             let from = from.map_err(Error::InvalidRequest)?;
             let limit = limit.map_err(Error::InvalidRequest)?;
             let offset = offset.map_err(Error::InvalidRequest)?;
@@ -21063,6 +21383,7 @@ pub mod builder {
                 )
                 .query(&progenitor_client::QueryParam::new("action", &action))
                 .query(&progenitor_client::QueryParam::new("actor_id", &actor_id))
+                .query(&progenitor_client::QueryParam::new("after", &after))
                 .query(&progenitor_client::QueryParam::new("from", &from))
                 .query(&progenitor_client::QueryParam::new("limit", &limit))
                 .query(&progenitor_client::QueryParam::new("offset", &offset))
@@ -23656,12 +23977,14 @@ pub mod builder {
     pub struct WebhookGet<'a> {
         client: &'a super::Client,
         id: Result<::std::string::String, String>,
+        if_none_match: Result<Option<::std::string::String>, String>,
     }
     impl<'a> WebhookGet<'a> {
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
                 id: Err("id was not initialized".to_string()),
+                if_none_match: Ok(None),
             }
         }
         pub fn id<V>(mut self, value: V) -> Self
@@ -23676,16 +23999,30 @@ pub mod builder {
                 });
             self
         }
+        pub fn if_none_match<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::string::String>,
+        {
+            self.if_none_match = value
+                .try_into()
+                .map(Some)
+                .map_err(|_| {
+                    "conversion to `:: std :: string :: String` for if_none_match failed"
+                        .to_string()
+                });
+            self
+        }
         ///Sends a `GET` request to `/v1/webhooks/{id}`
         pub async fn send(
             self,
         ) -> Result<ResponseValue<types::WebhookEndpoint>, Error<types::Problem>> {
-            let Self { client, id } = self;
+            let Self { client, id, if_none_match } = self;
             let id = id.map_err(Error::InvalidRequest)?;
+            let if_none_match = if_none_match.map_err(Error::InvalidRequest)?;
             let url = format!(
                 "{}/v1/webhooks/{}", client.baseurl, encode_path(& id.to_string()),
             );
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(2usize);
             header_map
                 .append(
                     ::reqwest::header::HeaderName::from_static("api-version"),
@@ -23693,6 +24030,9 @@ pub mod builder {
                         super::Client::api_version(),
                     ),
                 );
+            if let Some(value) = if_none_match {
+                header_map.append("If-None-Match", value.to_string().try_into()?);
+            }
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -23765,12 +24105,14 @@ pub mod builder {
     pub struct WebhookDelete<'a> {
         client: &'a super::Client,
         id: Result<::std::string::String, String>,
+        if_match: Result<Option<::std::string::String>, String>,
     }
     impl<'a> WebhookDelete<'a> {
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
                 id: Err("id was not initialized".to_string()),
+                if_match: Ok(None),
             }
         }
         pub fn id<V>(mut self, value: V) -> Self
@@ -23785,14 +24127,28 @@ pub mod builder {
                 });
             self
         }
+        pub fn if_match<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::string::String>,
+        {
+            self.if_match = value
+                .try_into()
+                .map(Some)
+                .map_err(|_| {
+                    "conversion to `:: std :: string :: String` for if_match failed"
+                        .to_string()
+                });
+            self
+        }
         ///Sends a `DELETE` request to `/v1/webhooks/{id}`
         pub async fn send(self) -> Result<ResponseValue<()>, Error<types::Problem>> {
-            let Self { client, id } = self;
+            let Self { client, id, if_match } = self;
             let id = id.map_err(Error::InvalidRequest)?;
+            let if_match = if_match.map_err(Error::InvalidRequest)?;
             let url = format!(
                 "{}/v1/webhooks/{}", client.baseurl, encode_path(& id.to_string()),
             );
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(2usize);
             header_map
                 .append(
                     ::reqwest::header::HeaderName::from_static("api-version"),
@@ -23800,6 +24156,9 @@ pub mod builder {
                         super::Client::api_version(),
                     ),
                 );
+            if let Some(value) = if_match {
+                header_map.append("If-Match", value.to_string().try_into()?);
+            }
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -23847,6 +24206,13 @@ pub mod builder {
                         ),
                     )
                 }
+                412u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
                 429u16 => {
                     Err(
                         Error::ErrorResponse(
@@ -23873,6 +24239,7 @@ pub mod builder {
         client: &'a super::Client,
         id: Result<::std::string::String, String>,
         idempotency_key: Result<Option<types::WebhookUpdateIdempotencyKey>, String>,
+        if_match: Result<Option<::std::string::String>, String>,
         body: Result<types::builder::UpdateWebhookRequest, String>,
     }
     impl<'a> WebhookUpdate<'a> {
@@ -23881,6 +24248,7 @@ pub mod builder {
                 client: client,
                 id: Err("id was not initialized".to_string()),
                 idempotency_key: Ok(None),
+                if_match: Ok(None),
                 body: Ok(::std::default::Default::default()),
             }
         }
@@ -23905,6 +24273,19 @@ pub mod builder {
                 .map(Some)
                 .map_err(|_| {
                     "conversion to `WebhookUpdateIdempotencyKey` for idempotency_key failed"
+                        .to_string()
+                });
+            self
+        }
+        pub fn if_match<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::string::String>,
+        {
+            self.if_match = value
+                .try_into()
+                .map(Some)
+                .map_err(|_| {
+                    "conversion to `:: std :: string :: String` for if_match failed"
                         .to_string()
                 });
             self
@@ -23939,9 +24320,10 @@ pub mod builder {
         pub async fn send(
             self,
         ) -> Result<ResponseValue<types::WebhookEndpoint>, Error<types::Problem>> {
-            let Self { client, id, idempotency_key, body } = self;
+            let Self { client, id, idempotency_key, if_match, body } = self;
             let id = id.map_err(Error::InvalidRequest)?;
             let idempotency_key = idempotency_key.map_err(Error::InvalidRequest)?;
+            let if_match = if_match.map_err(Error::InvalidRequest)?;
             let body = body
                 .and_then(|v| {
                     types::UpdateWebhookRequest::try_from(v).map_err(|e| e.to_string())
@@ -23950,7 +24332,7 @@ pub mod builder {
             let url = format!(
                 "{}/v1/webhooks/{}", client.baseurl, encode_path(& id.to_string()),
             );
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(2usize);
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(3usize);
             header_map
                 .append(
                     ::reqwest::header::HeaderName::from_static("api-version"),
@@ -23960,6 +24342,9 @@ pub mod builder {
                 );
             if let Some(value) = idempotency_key {
                 header_map.append("Idempotency-Key", value.to_string().try_into()?);
+            }
+            if let Some(value) = if_match {
+                header_map.append("If-Match", value.to_string().try_into()?);
             }
             #[allow(unused_mut)]
             let mut request = client
@@ -24010,6 +24395,13 @@ pub mod builder {
                     )
                 }
                 409u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                412u16 => {
                     Err(
                         Error::ErrorResponse(
                             ResponseValue::from_response(response).await?,

@@ -20,8 +20,8 @@ use crate::audit::{AuditContext, RequestOrigin};
 /// session token (`pts_…`) for the dashboard routes. With `invitation_token` the user joins
 /// the organisation that invited them, with the invited role, instead (the email must be the
 /// one invited, 409 `conflict`; a used, revoked or expired invitation is 404 `not_found`).
-/// If the invited email has an account already, its password accepts the invitation: the
-/// answer is a session in the inviting organisation (a wrong password is 409 `conflict`).
+/// If the invited email has an account already, sign-up is 409 `conflict`: sign in with
+/// `invitation_token` instead (or accept once signed in); sign-up never checks a password.
 /// The password must be at least 10 characters; the email must not be in use (409
 /// `conflict`). Sign-ups are throttled per client network (429 `rate_limited` with
 /// `retry-after`); when the server is already hashing as many passwords as it can, 503
@@ -65,35 +65,16 @@ pub async fn signup(
         Some(token) => Some(crate::organizations::pending_invitation(&state, token, &email).await?),
         None => None,
     };
-    let token = generate_token(TOKEN_PREFIX);
-    let expires_at = state.db.now() + state.config.session_ttl;
-    // Invited with an email that has an account already (perhaps one removed from every
-    // organisation): its password accepts the invitation instead of creating a user.
-    if let Some(pending) = &pending
-        && let Some((user_id, stored_hash)) = store::find_password(&state.db, &email).await?
-    {
-        if !state.hashers.verify(&req.password, Some(stored_hash)).await? {
-            return Err(ApiError::conflict(
-                "An account with this email already exists: give its password to accept the invitation.",
-            ));
-        }
-        let joined = store::join_with_session(
-            &state.db,
-            pending,
-            &user_id,
-            &sha256(token.expose()),
-            expires_at,
-            &origin,
-        )
-        .await?;
-        let Some((user, organization)) = joined else { return Err(crate::organizations::invitation_gone()) };
-        state.login_throttle.remember(ip, &email).await;
-        tracing::info!(user_id = %user.id, organization_id = %organization.id, "joined with an existing account");
-        return Ok((
-            StatusCode::CREATED,
-            Json(SessionCreated { token: token.expose().clone(), expires_at, user, organization }),
+    // An invited email that has an account already signs in to accept (sign-in with
+    // `invitation_token`, or `POST /api/developer/invitations/accept` once signed in): this
+    // route never checks a password, so it cannot be used to guess one.
+    if pending.is_some() && store::find_password(&state.db, &email).await?.is_some() {
+        return Err(ApiError::conflict(
+            "An account with this email already exists: sign in with it to accept the invitation.",
         ));
     }
+    let token = generate_token(TOKEN_PREFIX);
+    let expires_at = state.db.now() + state.config.session_ttl;
     let password_hash = state.hashers.hash(&req.password).await?;
     let joining = match &pending {
         Some(pending) => Joining::Invitation(pending),
@@ -127,7 +108,10 @@ pub async fn signup(
 /// from networks it has not signed in from before (429 `rate_limited` with `retry-after`), so
 /// a stranger cannot lock an owner out. When the server is already hashing as many passwords
 /// as it can, 503 `unavailable` with `retry-after`. Successful and failed sign-ins of members
-/// are in the audit log.
+/// are in the audit log. With `invitation_token` the sign-in also accepts that invitation
+/// (for this account's email: else 409 `conflict`; used, revoked or expired: 404
+/// `not_found`) and the session starts in the inviting organisation. An account that belongs
+/// to no organisation can sign in only so: without an invitation it is 409 `conflict`.
 #[utoipa::path(
     post,
     path = "/api/developer/login",
@@ -135,7 +119,7 @@ pub async fn signup(
     tag = "account",
     request_body = LoginRequest,
     responses((status = 200, description = "Signed in.", body = SessionCreated)),
-    extensions(("x-error-codes" = json!(["invalid_credentials", "rate_limited", "unavailable"]))),
+    extensions(("x-error-codes" = json!(["invalid_credentials", "conflict", "not_found", "rate_limited", "unavailable"]))),
 )]
 pub async fn login(
     State(state): State<AppState>,
@@ -146,14 +130,15 @@ pub async fn login(
     let email = normalize_email(&req.email);
     state.login_throttle.check(ip, Some(&email)).await?;
 
-    let found = store::find_credentials(&state.db, &email).await?;
-    let stored_hash = found.as_ref().map(|c| c.password_hash.clone());
-    let valid = state.hashers.verify(&req.password, stored_hash).await?;
-    let credentials = match found {
-        Some(credentials) if valid => credentials,
-        Some(credentials) => {
-            let audit = AuditContext::user(&credentials.user_id, origin);
-            store::record_failed_sign_in(&state.db, &credentials.user_id, &audit).await?;
+    // Every account, whether or not it belongs to an organisation: one that belongs nowhere
+    // can still sign in to accept an invitation.
+    let found = store::find_password(&state.db, &email).await?;
+    let valid = state.hashers.verify(&req.password, found.as_ref().map(|(_, hash)| hash.clone())).await?;
+    let user_id = match found {
+        Some((user_id, _)) if valid => user_id,
+        Some((user_id, _)) => {
+            let audit = AuditContext::anonymous(origin);
+            store::record_failed_sign_in(&state.db, &user_id, &email, &audit).await?;
             return Err(ApiError::new(ErrorCode::InvalidCredentials, "The email or password is wrong."));
         }
         None => return Err(ApiError::new(ErrorCode::InvalidCredentials, "The email or password is wrong.")),
@@ -161,24 +146,42 @@ pub async fn login(
 
     let token = generate_token(TOKEN_PREFIX);
     let expires_at = state.db.now() + state.config.session_ttl;
-    let audit = AuditContext::user(&credentials.user_id, origin);
-    store::create_session(
-        &state.db,
-        &sha256(token.expose()),
-        &credentials.user_id,
-        &credentials.organization_id,
-        expires_at,
-        &audit,
-    )
-    .await?;
+    let audit = AuditContext::user(&user_id, origin);
+    let (user, organization) = match &req.invitation_token {
+        Some(invitation) => {
+            let pending = crate::organizations::pending_invitation(&state, invitation, &email).await?;
+            store::join_with_session(
+                &state.db,
+                &pending,
+                &user_id,
+                &sha256(token.expose()),
+                expires_at,
+                &audit,
+            )
+            .await?
+            .ok_or_else(crate::organizations::invitation_gone)?
+        }
+        None => {
+            let Some(credentials) = store::find_credentials(&state.db, &email).await? else {
+                return Err(ApiError::conflict(
+                    "This account belongs to no organisation: open an invitation link to join one.",
+                ));
+            };
+            store::create_session(
+                &state.db,
+                &sha256(token.expose()),
+                &user_id,
+                &credentials.organization_id,
+                expires_at,
+                &audit,
+            )
+            .await?;
+            (credentials.user(), credentials.organization())
+        }
+    };
     state.login_throttle.remember(ip, &email).await;
-    tracing::info!(user_id = %credentials.user_id, "signed in");
-    Ok(Json(SessionCreated {
-        token: token.expose().clone(),
-        expires_at,
-        user: credentials.user(),
-        organization: credentials.organization(),
-    }))
+    tracing::info!(user_id = %user.id, organization_id = %organization.id, invited = req.invitation_token.is_some(), "signed in");
+    Ok(Json(SessionCreated { token: token.expose().clone(), expires_at, user, organization }))
 }
 
 /// Sign out

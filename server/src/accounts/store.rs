@@ -183,14 +183,17 @@ pub async fn create_session(
     Ok(())
 }
 
-/// Records a failed sign-in with a member's email in each of their organisations.
+/// Records a failed sign-in with a member's email in each of their organisations. The actor
+/// is anonymous (whoever tried is not known to be the account's owner); the entry holds the
+/// SHA-256 of the email tried, so an admin can match it to an address they know.
 pub async fn record_failed_sign_in(
     db: &Db,
     user_id: &str,
+    email: &str,
     audit: &crate::audit::AuditContext,
 ) -> Result<(), StoreError> {
     use crate::audit::{AuditAction, Changes, Resource, ResourceType};
-    const ORGS: &str = "SELECT organization_id FROM memberships WHERE user_id = $1";
+    const ORGS: &str = "SELECT organization_id FROM memberships WHERE user_id = $1 ORDER BY organization_id";
     let at = db.now();
     dispatch!(db, |pool| {
         let mut tx = pool.begin_write().await?;
@@ -200,7 +203,7 @@ pub async fn record_failed_sign_in(
                 org,
                 AuditAction::SignInFailed,
                 Resource::new(ResourceType::User, user_id),
-                Changes::new(),
+                Changes::new().created("email_sha256", crate::secret::sha256_hex(email)),
                 at,
             );
             crate::insert_audit!(&mut *tx, &entry)?;
@@ -247,32 +250,41 @@ pub async fn find_password(db: &Db, email: &str) -> Result<Option<(String, Strin
         .await)?)
 }
 
-/// An existing user accepts an invitation with their password (at sign-up): they join, and a
-/// session starts in the organisation that invited them. `Ok(None)` when the invitation was
-/// used up meanwhile, `Err(Conflict)` when they are a member already.
+/// An existing user signs in and accepts an invitation: they join, and a session starts in
+/// the organisation that invited them (`invitation.accepted` and `sign_in.succeeded` there).
+/// `Ok(None)` when the invitation was used up meanwhile, `Err(Conflict)` when they are a
+/// member already.
 pub async fn join_with_session(
     db: &Db,
     pending: &crate::organizations::store::PendingInvitation,
     user_id: &str,
     session_token_hash: &[u8],
     session_expires_at: Timestamp,
-    origin: &crate::audit::RequestOrigin,
+    audit: &crate::audit::AuditContext,
 ) -> Result<Option<(User, Organization)>, StoreError> {
+    use crate::audit::{AuditAction, Changes, Resource, ResourceType};
     use crate::organizations::store::Accepted;
     let at = db.now();
-    let audit = crate::audit::AuditContext::user(user_id, origin.clone());
+    let signed_in = audit.entry(
+        &pending.organization_id,
+        AuditAction::SignInSucceeded,
+        Resource::new(ResourceType::User, user_id),
+        Changes::new().created("session_expires_at", session_expires_at),
+        at,
+    );
     let session_id = Id::generate(IdKind::Session).into_string();
     dispatch!(db, |pool| {
         let mut tx = pool.begin_write().await?;
-        match crate::accept_in!(tx, pending, user_id, &audit, at) {
+        match crate::accept_in!(tx, pending, user_id, audit, at) {
             Accepted::Joined => {}
             Accepted::Gone => return Ok(None),
             Accepted::AlreadyMember => {
                 return Err(StoreError::Conflict(
-                    "You are already a member of this organisation: sign in.".into(),
+                    "You are already a member of this organisation: sign in without the invitation.".into(),
                 ));
             }
         }
+        crate::insert_audit!(&mut *tx, &signed_in)?;
         sqlx::query(INSERT_SESSION)
             .bind(&session_id)
             .bind(session_token_hash)

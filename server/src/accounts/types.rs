@@ -95,7 +95,8 @@ impl TryFrom<String> for Role {
     "organization_name": "Acme Links"
 }))]
 pub struct SignupRequest {
-    /// The sign-in email; must be unused (and, with `invitation_token`, the one invited).
+    /// The sign-in email; must be unused (and, with `invitation_token`, the one invited: an
+    /// email that has an account signs in with the invitation instead).
     #[schema(format = Email, max_length = 254)]
     pub email: String,
     /// At least 10 characters (at most 1024).
@@ -119,6 +120,11 @@ pub struct LoginRequest {
     #[schema(value_type = String, format = Password)]
     /// The account's password.
     pub password: Secret<String>,
+    /// An invitation (`pti_…`) for this account's email: signing in accepts it, and the
+    /// session starts in the organisation that invited them.
+    #[schema(value_type = Option<String>, example = json!(null))]
+    #[serde(default)]
+    pub invitation_token: Option<Secret<String>>,
 }
 
 /// A new dashboard session. The token is shown here only; send it as

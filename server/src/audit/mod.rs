@@ -85,6 +85,11 @@ impl AuditContext {
         Self { actor: Actor::user(user_id), source: Source::Dashboard, origin }
     }
 
+    /// Someone not signed in (a failed sign-in), through the dashboard's routes.
+    pub fn anonymous(origin: RequestOrigin) -> Self {
+        Self { actor: Actor { kind: ActorType::Anonymous, id: None }, source: Source::Dashboard, origin }
+    }
+
     /// The entry for `action` on `resource`, made now (`at`).
     pub fn entry(
         &self,
@@ -198,33 +203,53 @@ pub struct NewAuditEntry {
     pub created_at: Timestamp,
 }
 
+/// Takes the organisation's next audit sequence number, for [`insert_audit!`]. The counter
+/// is on the organisation's row, so the transaction holds that row (PostgreSQL) — or the
+/// database's write lock (SQLite) — until it commits: `seq` follows commit order.
+pub const NEXT_SEQ: &str =
+    "UPDATE organizations SET audit_seq = audit_seq + 1 WHERE id = $1 RETURNING audit_seq";
+
 /// The insert, for [`insert_audit!`](crate::insert_audit) inside a caller's transaction.
 pub const INSERT: &str = "INSERT INTO audit_log (organization_id, id, action, actor_type, actor_id, source, ip, \
-     user_agent, request_id, resource_type, resource_id, changes, created_at) \
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)";
+     user_agent, request_id, resource_type, resource_id, changes, created_at, seq) \
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)";
 
 /// Writes an audit entry on a connection or transaction of either backend:
-/// `insert_audit!(&mut *tx, &entry)?`.
+/// `insert_audit!(&mut *tx, &entry)?`. It takes the organisation's next sequence number
+/// first ([`NEXT_SEQ`]): write it last in the transaction, so the organisation's row is held
+/// only for the commit.
 #[macro_export]
 macro_rules! insert_audit {
-    ($conn:expr, $entry:expr) => {
-        sqlx::query($crate::audit::INSERT)
-            .bind(&$entry.organization_id)
-            .bind(&$entry.id)
-            .bind($entry.action)
-            .bind($entry.actor_type)
-            .bind(&$entry.actor_id)
-            .bind($entry.source)
-            .bind(&$entry.ip)
-            .bind(&$entry.user_agent)
-            .bind(&$entry.request_id)
-            .bind($entry.resource_type)
-            .bind(&$entry.resource_id)
-            .bind(&$entry.changes)
-            .bind($entry.created_at)
-            .execute($conn)
+    ($conn:expr, $entry:expr) => {{
+        let conn = $conn;
+        let entry: &$crate::audit::NewAuditEntry = $entry;
+        match sqlx::query_scalar::<_, i64>($crate::audit::NEXT_SEQ)
+            .bind(&entry.organization_id)
+            .fetch_one(&mut *conn)
             .await
-    };
+        {
+            Err(e) => Err(e),
+            Ok(seq) => {
+                sqlx::query($crate::audit::INSERT)
+                    .bind(&entry.organization_id)
+                    .bind(&entry.id)
+                    .bind(entry.action)
+                    .bind(entry.actor_type)
+                    .bind(&entry.actor_id)
+                    .bind(entry.source)
+                    .bind(&entry.ip)
+                    .bind(&entry.user_agent)
+                    .bind(&entry.request_id)
+                    .bind(entry.resource_type)
+                    .bind(&entry.resource_id)
+                    .bind(&entry.changes)
+                    .bind(entry.created_at)
+                    .bind(seq)
+                    .execute(conn)
+                    .await
+            }
+        }
+    }};
 }
 
 #[cfg(test)]

@@ -29,8 +29,10 @@ const EXPORT_BATCH: i64 = 500;
 /// revoked keys; invited, promoted or removed members; registered domains; changed webhook
 /// endpoints and settings; and every sign-in, successful or not. Filter by `action`,
 /// `actor_id`, `resource_id` and time (`from`, `to`). With `Accept: application/x-ndjson`
-/// every matching entry is streamed instead, oldest first, one per line. Entries hold no
-/// secret and are kept for the deployment's audit retention (365 days by default).
+/// every matching entry is streamed instead, oldest first, one per line. Each entry has a
+/// `sequence` in commit order: poll with `after` = the last one you have and you miss none.
+/// Entries hold no secret and are kept for the deployment's audit retention (365 days by
+/// default).
 #[utoipa::path(
     get,
     path = "/api/developer/audit-log",
@@ -56,7 +58,8 @@ pub async fn dashboard_audit_log_list(
 ///
 /// The same entries as the dashboard's audit log, for the calling key's organisation, with
 /// the same filters; `Accept: application/x-ndjson` streams every matching entry, oldest
-/// first.
+/// first. To follow the log, poll with `after` set to the last entry's `sequence`: entries
+/// appear in `sequence` order as they commit, so a poller misses none.
 #[utoipa::path(
     get,
     path = "/v1/audit-log",
@@ -92,6 +95,7 @@ async fn answer(
     for (field, value) in [("actor_id", &params.actor_id), ("resource_id", &params.resource_id)] {
         v.check(value.as_ref().is_none_or(|id| id.len() <= 64), field, "must be at most 64 characters");
     }
+    v.check(params.after.is_none_or(|after| after >= 0), "after", "must be at least 0");
     v.finish()?;
     let filter = AuditFilter {
         action: params.action,
@@ -99,6 +103,7 @@ async fn answer(
         resource_id: params.resource_id,
         from: params.from,
         to: params.to,
+        after: params.after,
     };
     if wants_ndjson(headers) {
         return Ok(export(state.db.clone(), organization_id.to_owned(), filter));
@@ -125,22 +130,17 @@ fn export(db: Db, organization_id: String, filter: AuditFilter) -> Response {
         db: Db,
         organization_id: String,
         filter: AuditFilter,
-        after: Option<String>,
+        after: i64,
         done: bool,
     }
-    let start = Cursor { db, organization_id, filter, after: None, done: false };
+    let start = Cursor { db, organization_id, filter, after: 0, done: false };
     let stream = futures_util::stream::unfold(start, |mut cursor| async move {
         if cursor.done {
             return None;
         }
-        let batch = store::after(
-            &cursor.db,
-            &cursor.organization_id,
-            &cursor.filter,
-            cursor.after.as_deref(),
-            EXPORT_BATCH,
-        )
-        .await;
+        let batch =
+            store::after(&cursor.db, &cursor.organization_id, &cursor.filter, cursor.after, EXPORT_BATCH)
+                .await;
         let rows = match batch {
             Ok(rows) => rows,
             Err(e) => {
@@ -152,7 +152,7 @@ fn export(db: Db, organization_id: String, filter: AuditFilter) -> Response {
             }
         };
         cursor.done = rows.len() < EXPORT_BATCH as usize;
-        cursor.after = rows.last().map(|r| r.id.clone());
+        cursor.after = rows.last().map_or(cursor.after, |r| r.seq);
         let mut chunk = Vec::with_capacity(rows.len() * 400);
         for entry in rows.into_iter().filter_map(store::AuditRow::into_entry) {
             serde_json::to_writer(&mut chunk, &entry).expect("entries serialise");

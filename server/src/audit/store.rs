@@ -27,6 +27,7 @@ pub struct AuditRow {
     pub resource_id: String,
     pub changes: String,
     pub created_at: Timestamp,
+    pub seq: i64,
 }
 
 impl AuditRow {
@@ -45,6 +46,7 @@ impl AuditRow {
             resource: Resource { kind: ResourceType::parse(&self.resource_type)?, id: self.resource_id },
             changes,
             created_at: self.created_at,
+            sequence: self.seq,
         })
     }
 }
@@ -57,12 +59,23 @@ pub struct AuditFilter {
     pub resource_id: Option<String>,
     pub from: Option<Timestamp>,
     pub to: Option<Timestamp>,
+    /// Only entries after this `seq`.
+    pub after: Option<i64>,
 }
 
 macro_rules! matching {
     () => {
         "organization_id = $1 AND ($2 IS NULL OR action = $2) AND ($3 IS NULL OR actor_id = $3) \
-         AND ($4 IS NULL OR resource_id = $4) AND ($5 IS NULL OR id >= $5) AND ($6 IS NULL OR id < $6)"
+         AND ($4 IS NULL OR resource_id = $4) AND ($5 IS NULL OR id >= $5) AND ($6 IS NULL OR id < $6) \
+         AND seq > $7"
+    };
+}
+
+/// The columns of a row.
+macro_rules! columns {
+    () => {
+        "SELECT id, action, actor_type, actor_id, source, ip, user_agent, request_id, resource_type, \
+         resource_id, changes, created_at, seq FROM audit_log WHERE "
     };
 }
 
@@ -79,12 +92,7 @@ pub async fn list(
     filter: &AuditFilter,
     page: Pagination,
 ) -> Result<(Vec<AuditRow>, u64), StoreError> {
-    const LIST: &str = concat!(
-        "SELECT id, action, actor_type, actor_id, source, ip, user_agent, request_id, resource_type, \
-         resource_id, changes, created_at FROM audit_log WHERE ",
-        matching!(),
-        " ORDER BY id DESC LIMIT $7 OFFSET $8"
-    );
+    const LIST: &str = concat!(columns!(), matching!(), " ORDER BY seq DESC LIMIT $8 OFFSET $9");
     const COUNT: &str = concat!("SELECT COUNT(*) FROM audit_log WHERE ", matching!());
     let (from, to) = bounds(filter);
     crate::page_with!(
@@ -97,25 +105,21 @@ pub async fn list(
         filter.actor_id.as_deref(),
         filter.resource_id.as_deref(),
         from.as_deref(),
-        to.as_deref()
+        to.as_deref(),
+        filter.after.unwrap_or(0)
     )
 }
 
-/// Up to `limit` matching entries after `after` (an entry id; `None`: from the first), oldest
-/// first: the pages of an export.
+/// Up to `limit` matching entries after sequence number `after` (0: from the first), in
+/// commit order: the pages of an export.
 pub async fn after(
     db: &Db,
     organization_id: &str,
     filter: &AuditFilter,
-    after: Option<&str>,
+    after: i64,
     limit: i64,
 ) -> Result<Vec<AuditRow>, StoreError> {
-    const SQL: &str = concat!(
-        "SELECT id, action, actor_type, actor_id, source, ip, user_agent, request_id, resource_type, \
-         resource_id, changes, created_at FROM audit_log WHERE ",
-        matching!(),
-        " AND ($7 IS NULL OR id > $7) ORDER BY id LIMIT $8"
-    );
+    const SQL: &str = concat!(columns!(), matching!(), " ORDER BY seq LIMIT $8");
     let (from, to) = bounds(filter);
     let action = filter.action.map(AuditAction::as_str);
     Ok(dispatch!(db, |pool| sqlx::query_as::<_, AuditRow>(SQL)
@@ -125,7 +129,7 @@ pub async fn after(
         .bind(filter.resource_id.as_deref())
         .bind(from.as_deref())
         .bind(to.as_deref())
-        .bind(after)
+        .bind(after.max(filter.after.unwrap_or(0)))
         .bind(limit)
         .fetch_all(pool)
         .await)?)

@@ -50,7 +50,8 @@ crate::wire_enum! {
         WebhookDeleted = "webhook.deleted",
         /// A member signed in to the dashboard.
         SignInSucceeded = "sign_in.succeeded",
-        /// A sign-in with a member's email failed (wrong password).
+        /// A sign-in with a member's email failed (wrong password). The actor is `anonymous`;
+        /// `changes.email_sha256` holds the SHA-256 (hex) of the email tried.
         SignInFailed = "sign_in.failed",
     }
 }
@@ -65,6 +66,8 @@ crate::wire_enum! {
         ApiKey = "api_key",
         /// Portico itself (housekeeping).
         System = "system",
+        /// Someone not signed in (a failed sign-in: whoever tried is not known).
+        Anonymous = "anonymous",
     }
 }
 
@@ -100,10 +103,10 @@ crate::wire_enum! {
 /// Who acted.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct Actor {
-    /// `user`, `api_key` or `system`.
+    /// `user`, `api_key`, `system` or `anonymous`.
     #[serde(rename = "type")]
     pub kind: ActorType,
-    /// The user (`usr_…`) or key (`key_…`); `null` for `system`.
+    /// The user (`usr_…`) or key (`key_…`); `null` for `system` and `anonymous`.
     #[schema(required = true, example = "usr_01JD0Q8Y4T8W6Q0C4X5M9Z2B7N")]
     pub id: Option<String>,
 }
@@ -143,7 +146,8 @@ impl Resource {
     "request_id": "req_01JD0Q8Y4T8W6Q0C4X5M9Z2B7N",
     "resource": {"type": "api_key", "id": "key_01JD0Q8Y4T8W6Q0C4X5M9Z2B7N"},
     "changes": {"name": ["Backend", "Production backend"], "rate_limit_rpm": [null, 600]},
-    "created_at": "2026-12-01T09:30:00Z"
+    "created_at": "2026-12-01T09:30:00Z",
+    "sequence": 42
 }))]
 pub struct AuditEntry {
     /// `aud_…`; ids sort by time.
@@ -172,6 +176,12 @@ pub struct AuditEntry {
     /// When.
     #[schema(value_type = String, format = DateTime)]
     pub created_at: Timestamp,
+    /// The entry's place in the organisation's log, in the order entries were committed
+    /// (1, 2, 3…). `created_at` is stamped when a change starts, so two changes made at
+    /// once can commit in the other order; `sequence` cannot. Poll with `after` set to the
+    /// last `sequence` you have, and you miss no entry.
+    #[schema(example = 42, minimum = 1)]
+    pub sequence: i64,
 }
 
 /// The audit log's filters and page.
@@ -197,4 +207,8 @@ pub struct AuditLogParams {
     /// Only entries made before this time (RFC 3339).
     #[param(value_type = Option<String>, format = DateTime, example = "2026-12-02T00:00:00Z")]
     pub to: Option<Timestamp>,
+    /// Only entries committed after the one with this `sequence`: the cursor to poll with
+    /// (entries appear in `sequence` order as they commit, so none is ever skipped).
+    #[param(minimum = 0, example = 42)]
+    pub after: Option<i64>,
 }

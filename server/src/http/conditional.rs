@@ -130,6 +130,13 @@ impl IfMatch {
     }
 }
 
+/// A resource's answer with its version as the `ETag`.
+pub fn tagged<T>(version: i64, body: T) -> (HeaderMap, axum::Json<T>) {
+    let mut headers = HeaderMap::new();
+    headers.insert(header::ETAG, etag(version));
+    (headers, axum::Json(body))
+}
+
 /// 412 `version_mismatch` for an update that lost a race: the resource changed between the
 /// read and the write.
 pub fn changed_meanwhile(what: &str) -> ApiError {

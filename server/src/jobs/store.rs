@@ -105,6 +105,8 @@ pub async fn list(db: &Db, organization_id: &str, page: Pagination) -> Result<(V
 #[derive(Debug, sqlx::FromRow)]
 pub struct ClaimedJob {
     pub id: String,
+    /// This claim: only its holder may advance, renew, release or finish the job.
+    pub claim_id: String,
     pub organization_id: String,
     pub key_id: String,
     pub kind: String,
@@ -117,46 +119,93 @@ pub struct ClaimedJob {
     pub checkpoint: i64,
     pub result: Option<String>,
     pub attempts: i64,
+    /// How long the claim lasts unrenewed: each committed step renews it for this long.
+    #[sqlx(skip)]
+    pub lease: TimeDelta,
 }
 
 /// Claims the oldest runnable job — queued, or running with an expired lease (its worker
-/// died) — for `lease`. `None` when there is nothing to do.
+/// died or stalled) — for `lease`, under a new claim id. `None` when there is nothing to do.
+///
+/// A takeover counts as a failed attempt only when the previous holder made no progress
+/// since its claim: a long job whose worker keeps committing is never given up.
 pub async fn claim(db: &Db, lease: TimeDelta) -> Result<Option<ClaimedJob>, StoreError> {
-    const SQLITE: &str = "UPDATE jobs SET status = 'running', lease_until = $1, attempts = attempts + 1, \
-         started_at = COALESCE(started_at, $2) \
-         WHERE id = (SELECT id FROM jobs WHERE status = 'queued' OR (status = 'running' AND lease_until < $2) \
-                     ORDER BY created_at LIMIT 1) \
-         RETURNING id, organization_id, key_id, kind, input, input_rows, input_error, domain_scope, checkpoint, \
-         result, attempts";
-    const POSTGRES: &str = "UPDATE jobs SET status = 'running', lease_until = $1, attempts = attempts + 1, \
-         started_at = COALESCE(started_at, $2) \
-         WHERE id = (SELECT id FROM jobs WHERE status = 'queued' OR (status = 'running' AND lease_until < $2) \
-                     ORDER BY created_at LIMIT 1 FOR UPDATE SKIP LOCKED) \
-         RETURNING id, organization_id, key_id, kind, input, input_rows, input_error, domain_scope, checkpoint, \
-         result, attempts";
+    macro_rules! claim_sql {
+        ($lock:literal) => {
+            concat!(
+                "UPDATE jobs SET status = 'running', lease_until = $1, claim_id = $3, \
+                 attempts = CASE WHEN status = 'running' AND checkpoint > claim_checkpoint \
+                     THEN attempts ELSE attempts + 1 END, \
+                 claim_checkpoint = checkpoint, started_at = COALESCE(started_at, $2) \
+                 WHERE id = (SELECT id FROM jobs WHERE status = 'queued' OR (status = 'running' AND lease_until < $2) \
+                             ORDER BY created_at LIMIT 1",
+                $lock,
+                ") RETURNING id, claim_id, organization_id, key_id, kind, input, input_rows, input_error, \
+                 domain_scope, checkpoint, result, attempts"
+            )
+        };
+    }
+    const SQLITE: &str = claim_sql!("");
+    const POSTGRES: &str = claim_sql!(" FOR UPDATE SKIP LOCKED");
     let at = db.now();
+    let claim_id = crate::ids::Id::generate(crate::ids::IdKind::Job).into_string();
     let claimed = match db.pool() {
         Pool::Sqlite(pool) => {
-            sqlx::query_as::<_, ClaimedJob>(SQLITE).bind(at + lease).bind(at).fetch_optional(pool).await?
+            sqlx::query_as::<_, ClaimedJob>(SQLITE)
+                .bind(at + lease)
+                .bind(at)
+                .bind(&claim_id)
+                .fetch_optional(pool)
+                .await?
         }
         Pool::Postgres(pool) => {
-            sqlx::query_as::<_, ClaimedJob>(POSTGRES).bind(at + lease).bind(at).fetch_optional(pool).await?
+            sqlx::query_as::<_, ClaimedJob>(POSTGRES)
+                .bind(at + lease)
+                .bind(at)
+                .bind(&claim_id)
+                .fetch_optional(pool)
+                .await?
         }
     };
-    Ok(claimed)
+    Ok(claimed.map(|job| ClaimedJob { lease, ..job }))
 }
 
-/// Ends a job.
+/// Whether the caller still holds the job (it is running under this claim).
+pub async fn holds(db: &Db, job: &ClaimedJob) -> Result<bool, StoreError> {
+    const SQL: &str = concat!("SELECT COUNT(*) FROM jobs WHERE ", held_by!("$1", "$2"));
+    let n: i64 = dispatch!(db, |pool| sqlx::query_scalar(SQL)
+        .bind(&job.id)
+        .bind(&job.claim_id)
+        .fetch_one(pool)
+        .await)?;
+    Ok(n > 0)
+}
+
+/// The condition every write of a claimed job adds: the job is running and `$claim` holds it.
+macro_rules! held_by {
+    ($id:literal, $claim:literal) => {
+        concat!("id = ", $id, " AND status = 'running' AND claim_id = ", $claim)
+    };
+}
+pub(crate) use held_by;
+
+/// Ends a job the caller still holds, with its one `job.succeeded` or `job.failed` event.
+/// `false` (nothing written) when the claim was lost — another worker took the job over,
+/// or it ended: a terminal status never changes.
 pub async fn finish(
     db: &Db,
-    id: &str,
+    job: &ClaimedJob,
     status: JobStatus,
     result: Option<&ImportResult>,
     error: Option<&str>,
-) -> Result<(), StoreError> {
-    const SQL: &str = "UPDATE jobs SET status = $1, progress = CASE WHEN $1 = 'succeeded' THEN 100 ELSE progress END, \
-         result = COALESCE($2, result), error = $3, finished_at = $4, lease_until = NULL WHERE id = $5 \
-         RETURNING organization_id, kind, result";
+) -> Result<bool, StoreError> {
+    const SQL: &str = concat!(
+        "UPDATE jobs SET status = $1, progress = CASE WHEN $1 = 'succeeded' THEN 100 ELSE progress END, \
+         result = COALESCE($2, result), error = $3, finished_at = $4, lease_until = NULL, claim_id = NULL WHERE ",
+        held_by!("$5", "$6"),
+        " RETURNING organization_id, kind, result"
+    );
+    let id = job.id.as_str();
     let (status, kind) = match status {
         JobStatus::Succeeded => ("succeeded", EventType::JobSucceeded),
         _ => ("failed", EventType::JobFailed),
@@ -171,6 +220,7 @@ pub async fn finish(
             .bind(error)
             .bind(at)
             .bind(id)
+            .bind(&job.claim_id)
             .fetch_optional(&mut *tx)
             .await?;
         if let Some((organization_id, job_kind, stored)) = finished {
@@ -190,19 +240,24 @@ pub async fn finish(
             };
             let event = NewEvent::new(&organization_id, kind, crate::events::data(&data), at);
             crate::insert_event!(&mut *tx, &event)?;
+        } else {
+            tx.rollback().await?;
+            return Ok(false);
         }
         // The job's rows are spent.
         sqlx::query("DELETE FROM job_chunks WHERE job_id = $1").bind(id).execute(&mut *tx).await?;
         tx.commit().await?;
-        Ok::<_, StoreError>(())
+        Ok::<_, StoreError>(true)
     })
 }
 
-/// Gives a job back to the queue (a worker stopping with the server), keeping its checkpoint.
-/// The run does not count as a failed attempt.
-pub async fn release(db: &Db, id: &str) -> Result<(), StoreError> {
-    const SQL: &str = "UPDATE jobs SET status = 'queued', lease_until = NULL, attempts = attempts - 1 \
-         WHERE id = $1 AND status = 'running'";
-    dispatch!(db, |pool| sqlx::query(SQL).bind(id).execute(pool).await.map(drop))?;
+/// Gives a job the caller holds back to the queue (a worker stopping with the server),
+/// keeping its checkpoint. The run does not count as a failed attempt.
+pub async fn release(db: &Db, job: &ClaimedJob) -> Result<(), StoreError> {
+    const SQL: &str = concat!(
+        "UPDATE jobs SET status = 'queued', lease_until = NULL, claim_id = NULL, attempts = attempts - 1 WHERE ",
+        held_by!("$1", "$2")
+    );
+    dispatch!(db, |pool| sqlx::query(SQL).bind(&job.id).bind(&job.claim_id).execute(pool).await.map(drop))?;
     Ok(())
 }

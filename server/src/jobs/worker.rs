@@ -13,7 +13,7 @@ use super::store::{self, ClaimedJob};
 use crate::links::import::{self, ImportOutcome};
 use crate::state::AppState;
 
-/// A job that has failed this many runs (each a crash or lost lease) is given up.
+/// A job taken over this many times without progress (each a crash or lost lease) is given up.
 const MAX_ATTEMPTS: i64 = 5;
 
 pub async fn run(state: AppState, wake: Arc<Notify>, stop: CancellationToken) {
@@ -44,9 +44,11 @@ async fn process(state: &AppState, job: ClaimedJob, stop: &CancellationToken) {
     let _entered = span.enter();
     tracing::info!(checkpoint = job.checkpoint, "job claimed");
     if job.attempts > MAX_ATTEMPTS {
-        let message = format!("gave up after {MAX_ATTEMPTS} attempts");
-        if store::finish(&state.db, &job.id, JobStatus::Failed, None, Some(&message)).await.is_ok() {
-            state.events_committed();
+        let message = format!("gave up after {MAX_ATTEMPTS} attempts that made no progress");
+        match store::finish(&state.db, &job, JobStatus::Failed, None, Some(&message)).await {
+            Ok(true) => state.events_committed(),
+            Ok(false) => {}
+            Err(e) => tracing::warn!(error = %e, "giving up a job failed; it will be retried"),
         }
         return;
     }
@@ -54,25 +56,29 @@ async fn process(state: &AppState, job: ClaimedJob, stop: &CancellationToken) {
         "link_import" => import::run(state, &job, stop, state.config.job_batch_pause).await,
         other => Ok(ImportOutcome::Invalid(format!("unknown job kind {other}"))),
     };
-    let finished = matches!(outcome, Ok(ImportOutcome::Done(_) | ImportOutcome::Invalid(_)));
-    let written = match outcome {
+    // Only the claim's holder writes: a worker whose job was taken over (its lease ran out
+    // while it stalled) or ended writes nothing, so a terminal status never changes.
+    let finished = match outcome {
         Ok(ImportOutcome::Done(result)) => {
             tracing::info!(created = result.created, skipped = result.skipped, "job succeeded");
-            store::finish(&state.db, &job.id, JobStatus::Succeeded, Some(&result), None).await
+            store::finish(&state.db, &job, JobStatus::Succeeded, Some(&result), None).await
         }
         Ok(ImportOutcome::Invalid(message)) => {
             tracing::info!(%message, "job failed");
-            store::finish(&state.db, &job.id, JobStatus::Failed, None, Some(&message)).await
+            store::finish(&state.db, &job, JobStatus::Failed, None, Some(&message)).await
         }
-        Ok(ImportOutcome::Stopped) => store::release(&state.db, &job.id).await,
-        Ok(ImportOutcome::Superseded) => Ok(()),
+        Ok(ImportOutcome::Stopped) => store::release(&state.db, &job).await.map(|()| false),
+        Ok(ImportOutcome::Superseded) => {
+            tracing::info!("job taken over by another worker, or ended; leaving it");
+            Ok(false)
+        }
         // Left running: when its lease runs out, a worker takes it over from its checkpoint.
         Err(e) => Err(e),
     };
-    match written {
+    match finished {
         // `finish` wrote the job's event.
-        Ok(()) if finished => state.events_committed(),
-        Ok(()) => {}
+        Ok(true) => state.events_committed(),
+        Ok(false) => {}
         Err(e) => tracing::warn!(error = %e, "job interrupted by a storage error; it will be retried"),
     }
 }

@@ -14,7 +14,7 @@ mod types;
 
 use axum::Json;
 use axum::extract::{Path, State};
-use axum::http::StatusCode;
+use axum::http::{HeaderMap, StatusCode};
 use chrono::TimeDelta;
 
 pub use types::*;
@@ -23,6 +23,7 @@ use crate::accounts::roles::require;
 use crate::accounts::{DashboardSession, Me, Role};
 use crate::audit::AuditContext;
 use crate::error::{ApiError, Validation};
+use crate::http::conditional::{IfMatch, changed_meanwhile, tagged};
 use crate::http::{ApiJson, ApiQuery, ListEnvelope, Pagination};
 use crate::ids::{Id, IdKind};
 use crate::secret::{generate_token, sha256};
@@ -79,14 +80,13 @@ pub async fn member_update(
     Path(user_id): Path<String>,
     ApiJson(req): ApiJson<UpdateMemberRequest>,
 ) -> Result<Json<Member>, ApiError> {
-    let current = find_member(&state, &session, &user_id).await?;
-    if current.role == Role::Owner || req.role == Role::Owner {
-        require(session.role, Role::Owner)?;
-    }
-    match store::set_role(&state.db, &session.organization_id, &user_id, req.role, &audit).await? {
+    member_id(&user_id)?;
+    let org = &session.organization_id;
+    match store::set_role(&state.db, org, &session.user_id, &user_id, req.role, &audit).await? {
         MemberChange::Done(Some(member)) => Ok(Json(member)),
         MemberChange::Done(None) | MemberChange::NotFound => Err(ApiError::not_found("member")),
         MemberChange::LastOwner => Err(last_owner("demoted")),
+        MemberChange::Refused { needed, held } => Err(refused(needed, held)),
     }
 }
 
@@ -110,28 +110,34 @@ pub async fn member_remove(
     audit: AuditContext,
     Path(user_id): Path<String>,
 ) -> Result<StatusCode, ApiError> {
-    let current = find_member(&state, &session, &user_id).await?;
-    if current.role == Role::Owner {
-        require(session.role, Role::Owner)?;
-    }
-    match store::remove_member(&state.db, &session.organization_id, &user_id, &audit).await? {
+    member_id(&user_id)?;
+    match store::remove_member(&state.db, &session.organization_id, &session.user_id, &user_id, &audit)
+        .await?
+    {
         MemberChange::Done(_) => Ok(StatusCode::NO_CONTENT),
         MemberChange::NotFound => Err(ApiError::not_found("member")),
         MemberChange::LastOwner => Err(last_owner("removed")),
+        MemberChange::Refused { needed, held } => Err(refused(needed, held)),
     }
 }
 
-async fn find_member(
-    state: &AppState,
-    session: &DashboardSession,
-    user_id: &str,
-) -> Result<Member, ApiError> {
-    if Id::parse(IdKind::User, user_id).is_none() {
-        return Err(ApiError::not_found("member"));
+/// 404 for what cannot be a member's id.
+fn member_id(user_id: &str) -> Result<(), ApiError> {
+    match Id::parse(IdKind::User, user_id) {
+        Some(_) => Ok(()),
+        None => Err(ApiError::not_found("member")),
     }
-    store::find_member(&state.db, &session.organization_id, user_id)
-        .await?
-        .ok_or_else(|| ApiError::not_found("member"))
+}
+
+/// The actor's role, read when the change was to commit, does not allow it.
+fn refused(needed: Role, held: Option<Role>) -> ApiError {
+    match held {
+        Some(held) => crate::accounts::roles::insufficient_role(needed, held),
+        None => ApiError::new(
+            crate::error::ErrorCode::InvalidSession,
+            "You are no longer a member of this organisation: sign in again.",
+        ),
+    }
 }
 
 fn last_owner(what: &str) -> ApiError {
@@ -308,69 +314,85 @@ pub fn invitation_gone() -> ApiError {
 /// The organisation's settings
 ///
 /// Its name, monthly quota and default rate limit (`null`: the deployment's default, shown in
-/// `defaults`).
+/// `defaults`), and its version as the `ETag`.
 #[utoipa::path(
     get,
     path = "/api/developer/organization",
     operation_id = "organization_get",
     tag = "team",
-    responses((status = 200, description = "The settings.", body = OrganizationSettings)),
+    responses((status = 200, description = "The settings.", body = OrganizationSettings,
+        headers(("etag" = String, description = "The settings' version")))),
     extensions(("x-required-role" = json!("viewer"))),
 )]
 pub async fn organization_get(
     State(state): State<AppState>,
     session: DashboardSession,
-) -> Result<Json<OrganizationSettings>, ApiError> {
-    Ok(Json(settings(&state, &session.organization_id).await?.into_settings(defaults(&state))))
+) -> Result<(HeaderMap, Json<OrganizationSettings>), ApiError> {
+    let current = settings(&state, &session.organization_id).await?;
+    Ok(tagged(current.version, current.into_settings(defaults(&state))))
 }
 
 /// Change the organisation's settings
 ///
 /// Renames the organisation, or sets its monthly quota or its default rate limit (for keys
-/// without their own); `null` returns a limit to the deployment's default. Both limits take
-/// effect at once on every instance.
+/// without their own); `null` returns a limit to the deployment's default. Only the fields
+/// given change: two admins changing different settings at once both keep theirs. Send the
+/// `ETag` in `If-Match` to change them only if nobody has since you read them (412
+/// `version_mismatch` otherwise). Both limits take effect at once on every instance.
 #[utoipa::path(
     patch,
     path = "/api/developer/organization",
     operation_id = "organization_update",
     tag = "team",
+    params(("if-match" = Option<String>, Header, description = "The version you read (the `ETag`), e.g. `\"3\"`")),
     request_body = UpdateOrganizationRequest,
-    responses((status = 200, description = "The new settings.", body = OrganizationSettings)),
-    extensions(("x-required-role" = json!("admin"))),
+    responses((status = 200, description = "The new settings.", body = OrganizationSettings,
+        headers(("etag" = String, description = "The settings' new version")))),
+    extensions(("x-required-role" = json!("admin")), ("x-error-codes" = json!(["version_mismatch"]))),
 )]
 pub async fn organization_update(
     State(state): State<AppState>,
     session: DashboardSession,
     audit: AuditContext,
+    if_match: IfMatch,
     ApiJson(req): ApiJson<UpdateOrganizationRequest>,
-) -> Result<Json<OrganizationSettings>, ApiError> {
-    let current = settings(&state, &session.organization_id).await?;
+) -> Result<(HeaderMap, Json<OrganizationSettings>), ApiError> {
     let mut v = Validation::new();
-    let name = match &req.name {
-        Some(name) => v.name("name", name),
-        None => current.name.clone(),
-    };
-    let monthly_quota = req.monthly_quota.unwrap_or(current.monthly_quota);
+    let name = req.name.as_ref().map(|name| v.name("name", name));
     v.check(
-        monthly_quota.is_none_or(|q| (0..=1_000_000_000_000).contains(&q)),
+        req.monthly_quota.flatten().is_none_or(|q| (0..=1_000_000_000_000).contains(&q)),
         "monthly_quota",
         "must be between 0 and 1000000000000",
     );
-    let default_rate_limit_rpm = req.default_rate_limit_rpm.unwrap_or(current.default_rate_limit_rpm);
     v.check(
-        default_rate_limit_rpm.is_none_or(|r| (1..=crate::keys::MAX_RATE_LIMIT_RPM).contains(&r)),
+        req.default_rate_limit_rpm
+            .flatten()
+            .is_none_or(|r| (1..=crate::keys::MAX_RATE_LIMIT_RPM).contains(&r)),
         "default_rate_limit_rpm",
         "must be between 1 and 1000000",
     );
     v.finish()?;
-    let new = store::SettingsRow { name, monthly_quota, default_rate_limit_rpm, ..current.clone() };
-    store::update_settings(&state.db, &current, &new, &audit).await?;
-    let limits_changed =
-        (current.monthly_quota, current.default_rate_limit_rpm) != (monthly_quota, default_rate_limit_rpm);
+    let patch = store::SettingsPatch {
+        name,
+        monthly_quota: req.monthly_quota,
+        default_rate_limit_rpm: req.default_rate_limit_rpm,
+    };
+    let updated = store::update_settings(&state.db, &session.organization_id, &patch, &if_match, &audit)
+        .await?
+        .ok_or_else(|| ApiError::internal("the session's organisation is missing"))?;
+    let (before, after) = match updated {
+        store::SettingsUpdate::Done { before, after } => (before, after),
+        store::SettingsUpdate::Precondition(current) => {
+            if_match.check(current)?;
+            return Err(changed_meanwhile("organisation's settings"));
+        }
+    };
+    let limits_changed = (before.monthly_quota, before.default_rate_limit_rpm)
+        != (after.monthly_quota, after.default_rate_limit_rpm);
     if limits_changed {
-        state.invalidations.changed(&[crate::cluster::Change::Organization(current.id.clone())]).await;
+        state.invalidations.changed(&[crate::cluster::Change::Organization(after.id.clone())]).await;
     }
-    Ok(Json(new.into_settings(defaults(&state))))
+    Ok(tagged(after.version, after.into_settings(defaults(&state))))
 }
 
 async fn settings(state: &AppState, organization_id: &str) -> Result<store::SettingsRow, ApiError> {

@@ -70,12 +70,47 @@ pub enum MemberChange {
     NotFound,
     /// It would leave the organisation without an owner.
     LastOwner,
+    /// The actor's role, as it is when the change commits, does not allow it: `needed`, and
+    /// what they hold (`None`: they are no longer a member).
+    Refused {
+        needed: Role,
+        held: Option<Role>,
+    },
 }
 
-/// Gives a member a new role, with the `member.role_changed` audit entry.
+/// The role the change of `target` (to `new_role`, or removed when `None`) needs: an admin,
+/// or an owner when an owner is made, demoted or removed.
+fn needed_for(target: Role, new_role: Option<Role>) -> Role {
+    if target == Role::Owner || new_role == Some(Role::Owner) { Role::Owner } else { Role::Admin }
+}
+
+/// In a member-changing transaction, after [`locked_member!`]: the actor's role read under
+/// the same lock, so a promotion or demotion racing this change is seen. Returns
+/// [`MemberChange::Refused`] from the caller when it does not allow the change.
+macro_rules! actor_allowed {
+    ($tx:ident, $organization_id:expr, $actor_id:expr, $needed:expr) => {{
+        let needed: Role = $needed;
+        let held: Option<Role> = sqlx::query_scalar::<_, String>(
+            "SELECT role FROM memberships WHERE organization_id = $1 AND user_id = $2",
+        )
+        .bind($organization_id)
+        .bind($actor_id)
+        .fetch_optional(&mut *$tx)
+        .await?
+        .and_then(|role| Role::parse(&role));
+        if !held.is_some_and(|held| held.includes(needed)) {
+            return Ok(MemberChange::Refused { needed, held });
+        }
+    }};
+}
+
+/// `actor_id` gives a member a new role, with the `member.role_changed` audit entry. The
+/// rules — only owners make or demote owners, the last owner stays, the actor is an admin —
+/// are applied to both members' roles as they are under the organisation's lock.
 pub async fn set_role(
     db: &Db,
     organization_id: &str,
+    actor_id: &str,
     user_id: &str,
     role: Role,
     audit: &AuditContext,
@@ -85,6 +120,7 @@ pub async fn set_role(
     dispatch!(db, |pool| {
         let mut tx = pool.begin_write().await?;
         let current = locked_member!(tx, organization_id, user_id);
+        actor_allowed!(tx, organization_id, actor_id, needed_for(current.role, Some(role)));
         if current.role == role {
             return Ok(MemberChange::Done(Some(current)));
         }
@@ -105,11 +141,12 @@ pub async fn set_role(
     })
 }
 
-/// Removes a member and ends their sessions in the organisation, with the `member.removed`
-/// audit entry.
+/// `actor_id` removes a member and ends their sessions in the organisation, with the
+/// `member.removed` audit entry; the rules are applied as in [`set_role`].
 pub async fn remove_member(
     db: &Db,
     organization_id: &str,
+    actor_id: &str,
     user_id: &str,
     audit: &AuditContext,
 ) -> Result<MemberChange, StoreError> {
@@ -119,6 +156,7 @@ pub async fn remove_member(
     dispatch!(db, |pool| {
         let mut tx = pool.begin_write().await?;
         let current = locked_member!(tx, organization_id, user_id);
+        actor_allowed!(tx, organization_id, actor_id, needed_for(current.role, None));
         if current.role == Role::Owner && !another_owner!(tx, organization_id) {
             return Ok(MemberChange::LastOwner);
         }
@@ -409,46 +447,88 @@ pub struct SettingsRow {
     pub monthly_quota: Option<i64>,
     pub default_rate_limit_rpm: Option<i64>,
     pub created_at: Timestamp,
+    pub version: i64,
 }
+
+const SETTINGS: &str = "SELECT id, name, monthly_quota, default_rate_limit_rpm, created_at, version FROM organizations WHERE id = $1";
 
 pub async fn settings(db: &Db, organization_id: &str) -> Result<Option<SettingsRow>, StoreError> {
-    const SQL: &str =
-        "SELECT id, name, monthly_quota, default_rate_limit_rpm, created_at FROM organizations WHERE id = $1";
-    crate::db::optional_row::<SettingsRow>(db, SQL, &[organization_id]).await
+    crate::db::optional_row::<SettingsRow>(db, SETTINGS, &[organization_id]).await
 }
 
-/// Writes new settings over `current`, with the `organization.updated` audit entry.
+/// The fields a settings change gives (already checked); `None`: left as it is.
+#[derive(Debug, Default)]
+pub struct SettingsPatch {
+    pub name: Option<String>,
+    pub monthly_quota: Option<Option<i64>>,
+    pub default_rate_limit_rpm: Option<Option<i64>>,
+}
+
+/// What a settings change came to.
+pub enum SettingsUpdate {
+    /// The settings before and after (the same when nothing changed: then nothing was
+    /// written, not even an audit entry).
+    Done { before: SettingsRow, after: SettingsRow },
+    /// `If-Match` does not hold for the version read under the lock.
+    Precondition(i64),
+}
+
+/// Applies `patch` to the organisation's settings as they are when the change commits: the
+/// row is locked, read, checked against `if_match`, merged and diffed in one transaction, so
+/// two admins changing different fields at once both keep their change. Writes the
+/// `organization.updated` audit entry when something changed.
 pub async fn update_settings(
     db: &Db,
-    current: &SettingsRow,
-    new: &SettingsRow,
+    organization_id: &str,
+    patch: &SettingsPatch,
+    if_match: &crate::http::conditional::IfMatch,
     audit: &AuditContext,
-) -> Result<(), StoreError> {
-    const SQL: &str =
-        "UPDATE organizations SET name = $1, monthly_quota = $2, default_rate_limit_rpm = $3 WHERE id = $4";
-    let entry = audit.entry(
-        &current.id,
-        AuditAction::OrganizationUpdated,
-        Resource::new(ResourceType::Organization, &current.id),
-        Changes::new()
-            .field("name", &current.name, &new.name)
-            .field("monthly_quota", current.monthly_quota, new.monthly_quota)
-            .field("default_rate_limit_rpm", current.default_rate_limit_rpm, new.default_rate_limit_rpm),
-        db.now(),
-    );
+) -> Result<Option<SettingsUpdate>, StoreError> {
+    const UPDATE: &str = "UPDATE organizations SET name = $1, monthly_quota = $2, default_rate_limit_rpm = $3, \
+         version = version + 1 WHERE id = $4 RETURNING version";
+    let at = db.now();
     dispatch!(db, |pool| {
         let mut tx = pool.begin_write().await?;
-        sqlx::query(SQL)
-            .bind(&new.name)
-            .bind(new.monthly_quota)
-            .bind(new.default_rate_limit_rpm)
-            .bind(&current.id)
-            .execute(&mut *tx)
+        sqlx::query(LOCK_ORGANIZATION).bind(organization_id).execute(&mut *tx).await?;
+        let Some(before) =
+            sqlx::query_as::<_, SettingsRow>(SETTINGS).bind(organization_id).fetch_optional(&mut *tx).await?
+        else {
+            return Ok(None);
+        };
+        if if_match.check(before.version).is_err() {
+            return Ok(Some(SettingsUpdate::Precondition(before.version)));
+        }
+        let mut after = SettingsRow {
+            name: patch.name.clone().unwrap_or_else(|| before.name.clone()),
+            monthly_quota: patch.monthly_quota.unwrap_or(before.monthly_quota),
+            default_rate_limit_rpm: patch.default_rate_limit_rpm.unwrap_or(before.default_rate_limit_rpm),
+            ..before.clone()
+        };
+        let changes = Changes::new()
+            .field("name", &before.name, &after.name)
+            .field("monthly_quota", before.monthly_quota, after.monthly_quota)
+            .field("default_rate_limit_rpm", before.default_rate_limit_rpm, after.default_rate_limit_rpm);
+        if changes.is_empty() {
+            return Ok(Some(SettingsUpdate::Done { before, after }));
+        }
+        after.version = sqlx::query_scalar(UPDATE)
+            .bind(&after.name)
+            .bind(after.monthly_quota)
+            .bind(after.default_rate_limit_rpm)
+            .bind(organization_id)
+            .fetch_one(&mut *tx)
             .await?;
+        let entry = audit.entry(
+            organization_id,
+            AuditAction::OrganizationUpdated,
+            Resource::new(ResourceType::Organization, organization_id),
+            changes,
+            at,
+        );
         crate::insert_audit!(&mut *tx, &entry)?;
-        tx.commit().await
-    })?;
-    Ok(())
+        tx.commit().await?;
+        Ok::<_, StoreError>(Some(SettingsUpdate::Done { before, after }))
+    })
 }
 
 impl SettingsRow {
@@ -460,6 +540,7 @@ impl SettingsRow {
             default_rate_limit_rpm: self.default_rate_limit_rpm,
             defaults,
             created_at: self.created_at,
+            version: self.version,
         }
     }
 }

@@ -125,6 +125,10 @@ pub struct OrganizationSettings {
     /// When the organisation was created.
     #[schema(value_type = String, format = DateTime, example = "2026-11-01T10:00:00Z")]
     pub created_at: Timestamp,
+    /// The settings' version, also the `ETag`: send it in `If-Match` to change them only if
+    /// nobody else has meanwhile.
+    #[schema(example = 3, minimum = 1)]
+    pub version: i64,
 }
 
 /// What applies where an organisation sets nothing of its own.

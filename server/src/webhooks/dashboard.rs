@@ -12,6 +12,7 @@ use super::{
 use crate::accounts::DashboardSession;
 use crate::audit::AuditContext;
 use crate::error::ApiError;
+use crate::http::conditional::IfMatch;
 use crate::http::{ApiJson, ApiQuery, ListEnvelope};
 use crate::state::AppState;
 
@@ -66,28 +67,34 @@ pub async fn dashboard_webhook_list(
     operation_id = "dashboard_webhook_get",
     tag = "webhooks",
     params(("id" = String, Path, description = "The endpoint's id (`whk_…`)", example = "whk_01JD0Q8Y4T8W6Q0C4X5M9Z2B7N")),
-    responses((status = 200, description = "The endpoint.", body = WebhookEndpoint)),
+    responses((status = 200, description = "The endpoint.", body = WebhookEndpoint,
+        headers(("etag" = String, description = "The endpoint's version")))),
     extensions(("x-required-role" = json!("viewer")), ("x-error-codes" = json!(["not_found"]))),
 )]
 pub async fn dashboard_webhook_get(
     State(state): State<AppState>,
     session: DashboardSession,
     Path(id): Path<String>,
-) -> Result<Json<WebhookEndpoint>, ApiError> {
-    Ok(Json(super::find(&state, &session.organization_id, &id).await?.into_endpoint()))
+) -> Result<(HeaderMap, Json<WebhookEndpoint>), ApiError> {
+    super::get(&state, &session.organization_id, &id).await
 }
 
 /// Update a webhook endpoint (dashboard)
 ///
-/// The same as `PATCH /v1/webhooks/{id}`: the URL is checked again by the SSRF guard.
+/// The same as `PATCH /v1/webhooks/{id}`: the URL is checked again by the SSRF guard, only
+/// the fields given change, and `If-Match` is honoured.
 #[utoipa::path(
     patch,
     path = "/api/developer/webhooks/{id}",
     operation_id = "dashboard_webhook_update",
     tag = "webhooks",
-    params(("id" = String, Path, description = "The endpoint's id (`whk_…`)", example = "whk_01JD0Q8Y4T8W6Q0C4X5M9Z2B7N")),
+    params(
+        ("id" = String, Path, description = "The endpoint's id (`whk_…`)", example = "whk_01JD0Q8Y4T8W6Q0C4X5M9Z2B7N"),
+        ("if-match" = Option<String>, Header, description = "The version you read (the `ETag`), e.g. `\"3\"`"),
+    ),
     request_body = UpdateWebhookRequest,
-    responses((status = 200, description = "The updated endpoint.", body = WebhookEndpoint)),
+    responses((status = 200, description = "The updated endpoint.", body = WebhookEndpoint,
+        headers(("etag" = String, description = "The endpoint's new version")))),
     extensions(("x-required-role" = json!("developer")), ("x-error-codes" = json!(["not_found"]))),
 )]
 pub async fn dashboard_webhook_update(
@@ -95,20 +102,25 @@ pub async fn dashboard_webhook_update(
     session: DashboardSession,
     audit: AuditContext,
     Path(id): Path<String>,
+    if_match: IfMatch,
     ApiJson(req): ApiJson<UpdateWebhookRequest>,
-) -> Result<Json<WebhookEndpoint>, ApiError> {
-    super::update(&state, &session.organization_id, &id, &req, &audit).await.map(Json)
+) -> Result<(HeaderMap, Json<WebhookEndpoint>), ApiError> {
+    super::update(&state, &session.organization_id, &id, &if_match, &req, &audit).await
 }
 
 /// Delete a webhook endpoint (dashboard)
 ///
-/// The same as `DELETE /v1/webhooks/{id}`: the endpoint, its pending deliveries and its log.
+/// The same as `DELETE /v1/webhooks/{id}`: the endpoint, its pending deliveries and its log;
+/// `If-Match` is honoured.
 #[utoipa::path(
     delete,
     path = "/api/developer/webhooks/{id}",
     operation_id = "dashboard_webhook_delete",
     tag = "webhooks",
-    params(("id" = String, Path, description = "The endpoint's id (`whk_…`)", example = "whk_01JD0Q8Y4T8W6Q0C4X5M9Z2B7N")),
+    params(
+        ("id" = String, Path, description = "The endpoint's id (`whk_…`)", example = "whk_01JD0Q8Y4T8W6Q0C4X5M9Z2B7N"),
+        ("if-match" = Option<String>, Header, description = "The version you read (the `ETag`), e.g. `\"3\"`"),
+    ),
     responses((status = 204, description = "Deleted.")),
     extensions(("x-required-role" = json!("developer")), ("x-error-codes" = json!(["not_found"]))),
 )]
@@ -117,8 +129,9 @@ pub async fn dashboard_webhook_delete(
     session: DashboardSession,
     audit: AuditContext,
     Path(id): Path<String>,
+    if_match: IfMatch,
 ) -> Result<StatusCode, ApiError> {
-    super::delete(&state, &session.organization_id, &id, &audit).await
+    super::delete(&state, &session.organization_id, &id, &if_match, &audit).await
 }
 
 /// Send a test event (dashboard)

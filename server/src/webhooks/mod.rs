@@ -22,6 +22,7 @@ use utoipa::{IntoParams, ToSchema};
 use crate::audit::AuditContext;
 use crate::error::{ApiError, Validation};
 use crate::events::EventType;
+use crate::http::conditional::{IfMatch, changed_meanwhile, tagged};
 use crate::http::{ApiJson, ApiQuery, ListEnvelope, Pagination};
 use crate::ids::{Id, IdKind};
 use crate::pipeline::ApiPrincipal;
@@ -58,6 +59,10 @@ pub struct WebhookEndpoint {
     /// When it last changed.
     #[schema(example = "2026-11-02T08:00:00Z")]
     pub updated_at: DateTime<Utc>,
+    /// The endpoint's version, also its `ETag`: send it in `If-Match` to change or delete it
+    /// only if nobody has since you read it.
+    #[schema(example = 3, minimum = 1)]
+    pub version: i64,
 }
 
 /// A new endpoint and, this once, its signing secret.
@@ -379,29 +384,45 @@ async fn list(
     operation_id = "webhook_get",
     tag = "webhooks",
     params(("id" = String, Path, description = "The endpoint's id (`whk_…`)", example = "whk_01JD0Q8Y4T8W6Q0C4X5M9Z2B7N")),
-    responses((status = 200, description = "The endpoint.", body = WebhookEndpoint)),
+    responses((status = 200, description = "The endpoint.", body = WebhookEndpoint,
+        headers(("etag" = String, description = "The endpoint's version")))),
     extensions(("x-required-scope" = json!("webhooks:manage")), ("x-error-codes" = json!(["not_found"]))),
 )]
 pub async fn webhook_get(
     State(state): State<AppState>,
     principal: ApiPrincipal,
     Path(id): Path<String>,
-) -> Result<Json<WebhookEndpoint>, ApiError> {
-    Ok(Json(find(&state, &principal.key().organization_id, &id).await?.into_endpoint()))
+) -> Result<(HeaderMap, Json<WebhookEndpoint>), ApiError> {
+    get(&state, &principal.key().organization_id, &id).await
+}
+
+async fn get(
+    state: &AppState,
+    organization_id: &str,
+    id: &str,
+) -> Result<(HeaderMap, Json<WebhookEndpoint>), ApiError> {
+    let endpoint = find(state, organization_id, id).await?.into_endpoint();
+    Ok(tagged(endpoint.version, endpoint))
 }
 
 /// Update a webhook endpoint
 ///
 /// Changes the URL (checked again by the SSRF guard), the event types, the description, or
-/// enables/disables the endpoint. The secret never changes.
+/// enables/disables the endpoint. The secret never changes. Only the fields given change:
+/// two changes of different fields made at once both stay. Send the `ETag` in `If-Match` to
+/// change it only if nobody has since you read it (412 `version_mismatch` otherwise).
 #[utoipa::path(
     patch,
     path = "/v1/webhooks/{id}",
     operation_id = "webhook_update",
     tag = "webhooks",
-    params(("id" = String, Path, description = "The endpoint's id (`whk_…`)", example = "whk_01JD0Q8Y4T8W6Q0C4X5M9Z2B7N")),
+    params(
+        ("id" = String, Path, description = "The endpoint's id (`whk_…`)", example = "whk_01JD0Q8Y4T8W6Q0C4X5M9Z2B7N"),
+        ("if-match" = Option<String>, Header, description = "The version you read (the `ETag`), e.g. `\"3\"`"),
+    ),
     request_body = UpdateWebhookRequest,
-    responses((status = 200, description = "The updated endpoint.", body = WebhookEndpoint)),
+    responses((status = 200, description = "The updated endpoint.", body = WebhookEndpoint,
+        headers(("etag" = String, description = "The endpoint's new version")))),
     extensions(("x-required-scope" = json!("webhooks:manage")), ("x-error-codes" = json!(["not_found"]))),
 )]
 pub async fn webhook_update(
@@ -409,49 +430,65 @@ pub async fn webhook_update(
     principal: ApiPrincipal,
     audit: AuditContext,
     Path(id): Path<String>,
+    if_match: IfMatch,
     ApiJson(req): ApiJson<UpdateWebhookRequest>,
-) -> Result<Json<WebhookEndpoint>, ApiError> {
-    update(&state, &principal.key().organization_id, &id, &req, &audit).await.map(Json)
+) -> Result<(HeaderMap, Json<WebhookEndpoint>), ApiError> {
+    update(&state, &principal.key().organization_id, &id, &if_match, &req, &audit).await
 }
 
 async fn update(
     state: &AppState,
     organization_id: &str,
     id: &str,
+    if_match: &IfMatch,
     req: &UpdateWebhookRequest,
     audit: &AuditContext,
-) -> Result<WebhookEndpoint, ApiError> {
-    let current = find(state, organization_id, id).await?;
+) -> Result<(HeaderMap, Json<WebhookEndpoint>), ApiError> {
+    if Id::parse(IdKind::Webhook, id).is_none() {
+        return Err(ApiError::not_found("webhook endpoint"));
+    }
     let mut v = Validation::new();
     let url = match &req.url {
-        Some(url) => check_url(state, &mut v, url).await,
-        None => current.url.clone(),
+        Some(url) => Some(check_url(state, &mut v, url).await),
+        None => None,
     };
-    let events = match &req.events {
-        Some(events) => check_events(&mut v, events),
-        None => current.events(),
-    };
-    let description = match &req.description {
-        Some(d) => check_description(&mut v, d.as_deref()),
-        None => current.description.clone(),
-    };
+    let events = req.events.as_ref().map(|events| check_events(&mut v, events));
+    let description = req.description.as_ref().map(|d| check_description(&mut v, d.as_deref()));
     v.finish()?;
-    let enabled = req.enabled.unwrap_or(current.enabled);
-    let changes =
-        store::EndpointChanges { url: &url, events: &events, description: description.as_deref(), enabled };
-    store::update(&state.db, organization_id, &current, &changes, audit).await?;
-    Ok(find(state, organization_id, id).await?.into_endpoint())
+    let patch = store::EndpointPatch {
+        url: url.as_deref(),
+        events: events.as_deref(),
+        description: description.as_ref().map(Option::as_deref),
+        enabled: req.enabled,
+    };
+    match store::update(&state.db, organization_id, id, &patch, if_match, audit).await? {
+        None => Err(ApiError::not_found("webhook endpoint")),
+        Some(store::EndpointUpdate::Done(row)) => Ok(tagged(row.version, row.into_endpoint())),
+        Some(store::EndpointUpdate::Precondition(current)) => Err(precondition(if_match, current)),
+    }
+}
+
+/// 412 for an `If-Match` that did not hold under the lock.
+fn precondition(if_match: &IfMatch, current: i64) -> ApiError {
+    match if_match.check(current) {
+        Err(e) => e,
+        Ok(()) => changed_meanwhile("webhook endpoint"),
+    }
 }
 
 /// Delete a webhook endpoint
 ///
-/// Removes the endpoint, its pending deliveries and its delivery log.
+/// Removes the endpoint, its pending deliveries and its delivery log. With `If-Match`, only
+/// if it is still at that version (412 `version_mismatch` otherwise).
 #[utoipa::path(
     delete,
     path = "/v1/webhooks/{id}",
     operation_id = "webhook_delete",
     tag = "webhooks",
-    params(("id" = String, Path, description = "The endpoint's id (`whk_…`)", example = "whk_01JD0Q8Y4T8W6Q0C4X5M9Z2B7N")),
+    params(
+        ("id" = String, Path, description = "The endpoint's id (`whk_…`)", example = "whk_01JD0Q8Y4T8W6Q0C4X5M9Z2B7N"),
+        ("if-match" = Option<String>, Header, description = "The version you read (the `ETag`), e.g. `\"3\"`"),
+    ),
     responses((status = 204, description = "Deleted.")),
     extensions(("x-required-scope" = json!("webhooks:manage")), ("x-error-codes" = json!(["not_found"]))),
 )]
@@ -460,19 +497,26 @@ pub async fn webhook_delete(
     principal: ApiPrincipal,
     audit: AuditContext,
     Path(id): Path<String>,
+    if_match: IfMatch,
 ) -> Result<StatusCode, ApiError> {
-    delete(&state, &principal.key().organization_id, &id, &audit).await
+    delete(&state, &principal.key().organization_id, &id, &if_match, &audit).await
 }
 
 async fn delete(
     state: &AppState,
     organization_id: &str,
     id: &str,
+    if_match: &IfMatch,
     audit: &AuditContext,
 ) -> Result<StatusCode, ApiError> {
-    let current = find(state, organization_id, id).await?;
-    store::delete(&state.db, organization_id, &current, audit).await?;
-    Ok(StatusCode::NO_CONTENT)
+    if Id::parse(IdKind::Webhook, id).is_none() {
+        return Err(ApiError::not_found("webhook endpoint"));
+    }
+    match store::delete(&state.db, organization_id, id, if_match, audit).await? {
+        None => Err(ApiError::not_found("webhook endpoint")),
+        Some(store::EndpointUpdate::Done(_)) => Ok(StatusCode::NO_CONTENT),
+        Some(store::EndpointUpdate::Precondition(current)) => Err(precondition(if_match, current)),
+    }
 }
 
 /// Send a test event

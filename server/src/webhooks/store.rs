@@ -15,7 +15,7 @@ use crate::time::Timestamp;
 /// The row's columns, as a literal for `concat!`.
 macro_rules! columns {
     () => {
-        "id, url, events, description, enabled, disabled_reason, secret_sealed, created_at, updated_at"
+        "id, url, events, description, enabled, disabled_reason, secret_sealed, created_at, updated_at, version"
     };
 }
 
@@ -30,6 +30,7 @@ pub struct EndpointRow {
     pub secret_sealed: Vec<u8>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+    pub version: i64,
 }
 
 impl EndpointRow {
@@ -47,6 +48,7 @@ impl EndpointRow {
             disabled_reason: self.disabled_reason,
             created_at: self.created_at,
             updated_at: self.updated_at,
+            version: self.version,
         }
     }
 }
@@ -77,7 +79,7 @@ pub async fn insert(
         AuditAction::WebhookCreated,
         Resource::new(ResourceType::WebhookEndpoint, new.id),
         Changes::new()
-            .created("url", new.url)
+            .created("url", redact_url(new.url))
             .created("events", new.events)
             .created("description", new.description)
             .created("enabled", true),
@@ -108,6 +110,7 @@ pub async fn insert(
         disabled_reason: None,
         created_at: at,
         updated_at: at,
+        version: 1,
     })
 }
 
@@ -137,83 +140,176 @@ pub async fn list(
     crate::db::page(db, SQL, COUNT, &[organization_id], page).await
 }
 
-/// An endpoint's new settings (already checked).
-pub struct EndpointChanges<'a> {
-    pub url: &'a str,
-    pub events: &'a [EventType],
-    pub description: Option<&'a str>,
-    pub enabled: bool,
+/// The settings a change gives (already checked); `None`: left as it is.
+#[derive(Debug, Default)]
+pub struct EndpointPatch<'a> {
+    pub url: Option<&'a str>,
+    pub events: Option<&'a [EventType]>,
+    pub description: Option<Option<&'a str>>,
+    pub enabled: Option<bool>,
 }
 
-/// Writes `changes` to `current`, with the `webhook.updated` audit entry.
+/// What a change of an endpoint came to.
+pub enum EndpointUpdate {
+    /// The endpoint as it is now (unchanged, and nothing written, when the patch changed
+    /// nothing).
+    Done(EndpointRow),
+    /// `If-Match` does not hold for the version read under the lock.
+    Precondition(i64),
+}
+
+/// Locks the endpoint's row for the rest of a write transaction (a row lock on PostgreSQL;
+/// SQLite's write transactions are serial) and reads it.
+macro_rules! locked_endpoint {
+    ($tx:ident, $organization_id:expr, $id:expr) => {{
+        const LOCK: &str =
+            "UPDATE webhook_endpoints SET version = version WHERE id = $1 AND organization_id = $2";
+        const GET: &str =
+            concat!("SELECT ", columns!(), " FROM webhook_endpoints WHERE id = $1 AND organization_id = $2");
+        sqlx::query(LOCK).bind($id).bind($organization_id).execute(&mut *$tx).await?;
+        sqlx::query_as::<_, EndpointRow>(GET)
+            .bind($id)
+            .bind($organization_id)
+            .fetch_optional(&mut *$tx)
+            .await?
+    }};
+}
+
+/// Applies `patch` to the endpoint as it is when the change commits: locked, read, checked
+/// against `if_match`, merged and diffed in one transaction, so two changes of different
+/// fields made at once both stay. Writes the `webhook.updated` audit entry when something
+/// changed. `None`: there is no such endpoint.
 pub async fn update(
     db: &Db,
     organization_id: &str,
-    current: &EndpointRow,
-    changes: &EndpointChanges<'_>,
+    id: &str,
+    patch: &EndpointPatch<'_>,
+    if_match: &crate::http::conditional::IfMatch,
     audit: &AuditContext,
-) -> Result<(), StoreError> {
-    const SQL: &str = "UPDATE webhook_endpoints SET url = $1, events = $2, description = $3, enabled = $4, \
+) -> Result<Option<EndpointUpdate>, StoreError> {
+    const SQL: &str = concat!(
+        "UPDATE webhook_endpoints SET url = $1, events = $2, description = $3, enabled = $4, \
          disabled_reason = CASE WHEN $4 THEN NULL ELSE COALESCE(disabled_reason, 'disabled by the organisation') END, \
-         consecutive_failures = CASE WHEN $5 THEN 0 ELSE consecutive_failures END, updated_at = $6 \
-         WHERE id = $7 AND organization_id = $8";
-    let events = serde_json::to_string(changes.events).expect("serialises");
-    let reenabled = !current.enabled && changes.enabled;
-    let at = db.now();
-    let entry = audit.entry(
-        organization_id,
-        AuditAction::WebhookUpdated,
-        Resource::new(ResourceType::WebhookEndpoint, &current.id),
-        Changes::new()
-            .field("url", &current.url, changes.url)
-            .field("events", current.events(), changes.events)
-            .field("description", &current.description, changes.description)
-            .field("enabled", current.enabled, changes.enabled),
-        at,
+         consecutive_failures = CASE WHEN $5 THEN 0 ELSE consecutive_failures END, updated_at = $6, \
+         version = version + 1 WHERE id = $7 AND organization_id = $8 RETURNING ",
+        columns!()
     );
+    let at = db.now();
     dispatch!(db, |pool| {
         let mut tx = pool.begin_write().await?;
-        sqlx::query(SQL)
-            .bind(changes.url)
-            .bind(&events)
-            .bind(changes.description)
-            .bind(changes.enabled)
+        let Some(current) = locked_endpoint!(tx, organization_id, id) else { return Ok(None) };
+        if if_match.check(current.version).is_err() {
+            return Ok(Some(EndpointUpdate::Precondition(current.version)));
+        }
+        let url = patch.url.unwrap_or(&current.url);
+        let events = patch.events.map_or_else(|| current.events(), <[EventType]>::to_vec);
+        let description = patch.description.unwrap_or(current.description.as_deref());
+        let enabled = patch.enabled.unwrap_or(current.enabled);
+        let changes = Changes::new()
+            .field("url", redact_url(&current.url), redact_url(url))
+            .field("events", current.events(), &events)
+            .field("description", &current.description, description)
+            .field("enabled", current.enabled, enabled);
+        if changes.is_empty() && url == current.url {
+            return Ok(Some(EndpointUpdate::Done(current)));
+        }
+        let reenabled = !current.enabled && enabled;
+        let updated: EndpointRow = sqlx::query_as(SQL)
+            .bind(url)
+            .bind(serde_json::to_string(&events).expect("serialises"))
+            .bind(description)
+            .bind(enabled)
             .bind(reenabled)
             .bind(at)
-            .bind(&current.id)
+            .bind(id)
             .bind(organization_id)
-            .execute(&mut *tx)
+            .fetch_one(&mut *tx)
             .await?;
-        crate::insert_audit!(&mut *tx, &entry)?;
-        tx.commit().await
-    })?;
-    Ok(())
+        if !changes.is_empty() {
+            let entry = audit.entry(
+                organization_id,
+                AuditAction::WebhookUpdated,
+                Resource::new(ResourceType::WebhookEndpoint, id),
+                changes,
+                at,
+            );
+            crate::insert_audit!(&mut *tx, &entry)?;
+        }
+        tx.commit().await?;
+        Ok::<_, StoreError>(Some(EndpointUpdate::Done(updated)))
+    })
 }
 
-/// Deletes the endpoint (its deliveries go with it), with the `webhook.deleted` audit entry.
+/// Deletes the endpoint (its deliveries go with it) if `if_match` holds, with the
+/// `webhook.deleted` audit entry. `None`: there is no such endpoint.
 pub async fn delete(
     db: &Db,
     organization_id: &str,
-    current: &EndpointRow,
+    id: &str,
+    if_match: &crate::http::conditional::IfMatch,
     audit: &AuditContext,
-) -> Result<(), StoreError> {
+) -> Result<Option<EndpointUpdate>, StoreError> {
     const SQL: &str = "DELETE FROM webhook_endpoints WHERE id = $1 AND organization_id = $2";
-    let entry = audit.entry(
-        organization_id,
-        AuditAction::WebhookDeleted,
-        Resource::new(ResourceType::WebhookEndpoint, &current.id),
-        Changes::new().removed("url", &current.url).removed("events", current.events()),
-        db.now(),
-    );
+    let at = db.now();
     dispatch!(db, |pool| {
         let mut tx = pool.begin_write().await?;
-        let deleted = sqlx::query(SQL).bind(&current.id).bind(organization_id).execute(&mut *tx).await?;
-        if deleted.rows_affected() > 0 {
-            crate::insert_audit!(&mut *tx, &entry)?;
+        let Some(current) = locked_endpoint!(tx, organization_id, id) else { return Ok(None) };
+        if if_match.check(current.version).is_err() {
+            return Ok(Some(EndpointUpdate::Precondition(current.version)));
         }
-        tx.commit().await
-    })?;
-    Ok(())
+        sqlx::query(SQL).bind(id).bind(organization_id).execute(&mut *tx).await?;
+        let entry = audit.entry(
+            organization_id,
+            AuditAction::WebhookDeleted,
+            Resource::new(ResourceType::WebhookEndpoint, id),
+            Changes::new().removed("url", redact_url(&current.url)).removed("events", current.events()),
+            at,
+        );
+        crate::insert_audit!(&mut *tx, &entry)?;
+        tx.commit().await?;
+        Ok::<_, StoreError>(Some(EndpointUpdate::Done(current)))
+    })
+}
+
+/// A webhook URL as the audit log keeps it: credentials in it (`user:password@`) and query
+/// values that look secret (under a name such as `token`, `secret`, `key`, `sig`, `auth`,
+/// `password`, or long random-looking values) replaced by `REDACTED`. Entries are kept for a
+/// year; a secret pasted into a URL should not be.
+pub fn redact_url(raw: &str) -> String {
+    const REDACTED: &str = "REDACTED";
+    let Ok(mut url) = url::Url::parse(raw) else { return raw.to_owned() };
+    if !url.username().is_empty() {
+        let _ = url.set_username(REDACTED);
+    }
+    if url.password().is_some() {
+        let _ = url.set_password(Some(REDACTED));
+    }
+    if url.query().is_some() {
+        let pairs: Vec<(String, String)> = url
+            .query_pairs()
+            .map(|(name, value)| {
+                let value =
+                    if secret_looking(&name, &value) { REDACTED.to_owned() } else { value.into_owned() };
+                (name.into_owned(), value)
+            })
+            .collect();
+        url.query_pairs_mut().clear().extend_pairs(pairs);
+    }
+    url.to_string()
+}
+
+/// Whether a query parameter probably carries a credential.
+fn secret_looking(name: &str, value: &str) -> bool {
+    const NAMES: [&str; 10] =
+        ["token", "secret", "key", "sig", "auth", "pass", "pwd", "credential", "session", "code"];
+    let name = name.to_ascii_lowercase();
+    let named = NAMES.iter().any(|n| name.contains(n));
+    // Long and random-looking: letters and digits mixed, no spaces.
+    let random = value.len() >= 20
+        && value.chars().all(|c| c.is_ascii_alphanumeric() || "-_.~+/=".contains(c))
+        && value.chars().any(|c| c.is_ascii_digit())
+        && value.chars().any(|c| c.is_ascii_alphabetic());
+    (named && !value.is_empty()) || random
 }
 
 /// Queues a `ping` for one endpoint (it does not go through the outbox: it concerns only it).
@@ -511,4 +607,23 @@ pub async fn record(db: &Db, r: AttemptRecord<'_>) -> Result<(), StoreError> {
         tx.commit().await?;
         Ok::<_, StoreError>(())
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::redact_url;
+
+    #[test]
+    fn credentials_and_secret_looking_query_values_are_redacted() {
+        assert_eq!(
+            redact_url("https://ada:hunter2@hooks.example.com/in?token=abc&team=blue"),
+            "https://REDACTED:REDACTED@hooks.example.com/in?token=REDACTED&team=blue"
+        );
+        assert_eq!(
+            redact_url("https://hooks.example.com/in?x=8f2k1m9q0z7c3v5b6n4l2p"),
+            "https://hooks.example.com/in?x=REDACTED"
+        );
+        assert_eq!(redact_url("https://hooks.example.com/in?page=2"), "https://hooks.example.com/in?page=2");
+        assert_eq!(redact_url("https://hooks.example.com/portico"), "https://hooks.example.com/portico");
+    }
 }

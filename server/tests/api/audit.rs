@@ -13,6 +13,7 @@ storage_tests_with!(
     |config| config.webhook_allow_private = true;
     every_change_is_audited_with_its_actor_source_and_diff,
     the_audit_log_filters_pages_exports_ndjson_and_holds_no_secret,
+    a_poller_following_the_sequence_misses_no_entry,
 );
 
 /// The organisation's entries (newest first), through the dashboard.
@@ -62,8 +63,17 @@ async fn every_change_is_audited_with_its_actor_source_and_diff(s: &TestServer) 
         .await;
     assert_eq!(good.status(), StatusCode::OK);
     let log = entries(s, &token, "").await;
-    assert_user(find(&log, "sign_in.failed"), &owner_id);
-    assert_eq!(find(&log, "sign_in.failed")["resource"], json!({"type": "user", "id": owner_id}));
+    // Whoever failed is not known to be the member: an anonymous actor, and the email tried,
+    // hashed.
+    let failed = find(&log, "sign_in.failed");
+    assert_eq!(failed["actor"], json!({"type": "anonymous", "id": null}), "{failed}");
+    assert_eq!(failed["source"], "dashboard");
+    assert_eq!(failed["ip"], "127.0.0.1");
+    assert_eq!(failed["resource"], json!({"type": "user", "id": owner_id}));
+    assert_eq!(
+        failed["changes"],
+        json!({"email_sha256": [null, portico::secret::sha256_hex("audit-owner@example.com")]})
+    );
     assert_user(find(&log, "sign_in.succeeded"), &owner_id);
 
     // Keys: created, updated, blocked, unblocked, rotated — by the owner, in the dashboard.
@@ -173,10 +183,11 @@ async fn every_change_is_audited_with_its_actor_source_and_diff(s: &TestServer) 
     assert_eq!(log[1]["action"], "domain.created");
     assert_user(&log[1], &owner_id);
 
-    // Webhook endpoints: created, updated, deleted; the secret never recorded.
+    // Webhook endpoints: created, updated, deleted; the secret never recorded, nor
+    // credentials inside the URL. A change that changes nothing is not an entry.
     let hook: Value = s
         .session(Method::POST, "/api/developer/webhooks", &token)
-        .json(&json!({"url": "http://127.0.0.1:9/hook", "events": ["link.created"]}))
+        .json(&json!({"url": "http://hook-user:hunter2@127.0.0.1:9/hook?token=s3cr3t&team=blue", "events": ["link.created"]}))
         .send()
         .await
         .unwrap()
@@ -189,6 +200,10 @@ async fn every_change_is_audited_with_its_actor_source_and_diff(s: &TestServer) 
         .send()
         .await
         .unwrap();
+    let unchanged =
+        s.session(Method::PATCH, &hook_path, &token).json(&json!({"enabled": false})).send().await.unwrap();
+    assert_eq!(unchanged.status(), StatusCode::OK);
+    assert_eq!(unchanged.headers()["etag"], "\"2\"", "a change of nothing is no new version");
     s.session(Method::DELETE, &hook_path, &token).send().await.unwrap();
     let log = entries(s, &token, &format!("&resource_id={}", hook["id"].as_str().unwrap())).await;
     let actions: Vec<&str> = log.iter().map(|e| e["action"].as_str().unwrap()).collect();
@@ -197,7 +212,11 @@ async fn every_change_is_audited_with_its_actor_source_and_diff(s: &TestServer) 
         log[1]["changes"],
         json!({"events": [["link.created"], ["link.created", "link.deleted"]], "enabled": [true, false]})
     );
-    assert_eq!(log[2]["changes"]["url"], json!([null, "http://127.0.0.1:9/hook"]));
+    let redacted = "http://REDACTED:REDACTED@127.0.0.1:9/hook?token=REDACTED&team=blue";
+    assert_eq!(log[2]["changes"]["url"], json!([null, redacted]));
+    assert_eq!(log[0]["changes"]["url"], json!([redacted, null]));
+    let everything = serde_json::to_string(&entries(s, &token, "").await).unwrap();
+    assert!(!everything.contains("hunter2") && !everything.contains("s3cr3t"), "{everything}");
 
     // Invitations and members.
     let invitation = invite(s, &token, "audit-dev@example.com", "developer").await;
@@ -404,4 +423,83 @@ async fn the_audit_log_filters_pages_exports_ndjson_and_holds_no_secret(s: &Test
 async fn fresh_token(response: reqwest::Response) -> String {
     let body: Value = response.json().await.unwrap();
     body["token"].as_str().unwrap().to_owned()
+}
+
+/// Entries after `after` in the NDJSON export, in order.
+async fn export_after(s: &TestServer, token: &str, after: i64) -> Vec<Value> {
+    let response = s
+        .session(Method::GET, &format!("/api/developer/audit-log?after={after}"), token)
+        .header("accept", "application/x-ndjson")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    let text = response.text().await.unwrap();
+    text.lines().map(|line| serde_json::from_str(line).unwrap()).collect()
+}
+
+/// Four writers change keys at once while a poller follows the log with `after` = the last
+/// `sequence` it has: it ends with every entry, each once, in commit order (1, 2, 3…).
+async fn a_poller_following_the_sequence_misses_no_entry(s: &TestServer) {
+    let owner = s.signup("audit-poller@example.com").await;
+    let token = owner["token"].as_str().unwrap().to_owned();
+    let mut keys = Vec::new();
+    for i in 0..4 {
+        let key =
+            s.create_key(&token, json!({"name": format!("writer {i}"), "scopes": ["links:read"]})).await;
+        keys.push(key["id"].as_str().unwrap().to_owned());
+    }
+    let done = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let writers = keys.iter().enumerate().map(|(i, id)| {
+        let path = format!("/api/developer/apikeys/{id}");
+        let token = token.clone();
+        async move {
+            for n in 0..25 {
+                let response = s
+                    .session(Method::PATCH, &path, &token)
+                    .json(&json!({"name": format!("writer {i} change {n}")}))
+                    .send()
+                    .await
+                    .unwrap();
+                assert_eq!(response.status(), StatusCode::OK);
+            }
+        }
+    });
+    let writers = futures_util::future::join_all(writers);
+    let poller = {
+        let done = done.clone();
+        let token = token.clone();
+        async move {
+            let mut seen: Vec<Value> = Vec::new();
+            let mut last = 0;
+            let mut polls = 0;
+            loop {
+                let finished = done.load(std::sync::atomic::Ordering::SeqCst);
+                for entry in export_after(s, &token, last).await {
+                    last = entry["sequence"].as_i64().unwrap();
+                    seen.push(entry);
+                }
+                polls += 1;
+                if finished || polls > 2000 {
+                    return (seen, polls);
+                }
+                tokio::time::sleep(Duration::from_millis(5)).await;
+            }
+        }
+    };
+    let ((), (seen, polls)) = tokio::join!(
+        async {
+            writers.await;
+            done.store(true, std::sync::atomic::Ordering::SeqCst);
+        },
+        poller
+    );
+    assert!(polls > 3, "the poller ran while the writers wrote ({polls} polls)");
+    let everything = export_after(s, &token, 0).await;
+    assert_eq!(everything.len(), 1 + 4 + 100, "the organisation, 4 keys, 100 changes");
+    let ids =
+        |entries: &[Value]| entries.iter().map(|e| e["id"].as_str().unwrap().to_owned()).collect::<Vec<_>>();
+    assert_eq!(ids(&seen), ids(&everything), "the poller saw every entry, once, in order");
+    let sequences: Vec<i64> = everything.iter().map(|e| e["sequence"].as_i64().unwrap()).collect();
+    assert_eq!(sequences, (1..=everything.len() as i64).collect::<Vec<_>>());
 }

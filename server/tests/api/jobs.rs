@@ -7,7 +7,7 @@ use reqwest::multipart::{Form, Part};
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
-use crate::support::{TestServer, assert_problem, storage_tests};
+use crate::support::{TestServer, assert_problem, storage_tests, storage_tests_with};
 
 storage_tests!(
     an_import_creates_the_good_rows_and_reports_the_bad,
@@ -18,6 +18,16 @@ storage_tests!(
     a_large_import_is_stored_in_chunks_that_go_when_the_job_ends,
     a_job_queued_before_imports_were_chunked_still_runs,
 );
+
+// Slow batches, so that a job outlives its lease while the test moves the clock.
+mod slow {
+    use super::*;
+    storage_tests_with!(
+        |config| config.job_batch_pause = std::time::Duration::from_millis(60);
+        an_import_that_outlives_its_lease_many_times_finishes_once_with_every_row,
+        an_import_whose_stored_rows_vanish_fails_instead_of_succeeding,
+    );
+}
 
 /// Runs a `SELECT COUNT(*)`-style query on the test server's database.
 async fn count(s: &TestServer, sql: &'static str) -> i64 {
@@ -387,4 +397,75 @@ async fn an_import_interrupted_by_a_graceful_stop_resumes_on_the_next_start() {
     let links: Value = crate::support::get_json(&client, format!("{base}/v1/links?limit=1"), &key).await;
     assert_eq!(links["total"], 1000);
     server.shutdown().await;
+}
+
+/// A CSV of `n` valid rows, slugs `{prefix}-0…`.
+fn rows_csv(prefix: &str, n: usize) -> String {
+    let mut csv = String::from("slug,url\n");
+    for i in 0..n {
+        csv.push_str(&format!("{prefix}-{i},https://example.com/{i}\n"));
+    }
+    csv
+}
+
+/// The job's `job.succeeded` and `job.failed` events.
+async fn job_events(s: &TestServer, job_id: &str) -> i64 {
+    let pattern = format!("%{job_id}%");
+    s.count(
+        "SELECT COUNT(*) FROM events WHERE type IN ('job.succeeded', 'job.failed') AND data LIKE $1",
+        &[&pattern],
+    )
+    .await
+}
+
+/// The clock jumps past the lease again and again while an import runs (as if its worker
+/// stalled each time): the other worker takes it over, the holder's next write is refused,
+/// and each committed batch renews the lease. A takeover after progress is no failed
+/// attempt, so the job is never given up; it ends once, with every row, one event.
+async fn an_import_that_outlives_its_lease_many_times_finishes_once_with_every_row(s: &TestServer) {
+    let (_, key, _) = s.org_with_key("lease@example.com", &["full_access"]).await;
+    let accepted = upload(s, &key, &rows_csv("lease", 5000)).await;
+    let poll_url = accepted["poll_url"].as_str().unwrap();
+    let lease = Duration::from_secs(31);
+    let mut jumps = 0;
+    let job = loop {
+        let job: Value = s.v1(Method::GET, poll_url, &key).send().await.unwrap().json().await.unwrap();
+        if job["status"] == "succeeded" || job["status"] == "failed" {
+            break job;
+        }
+        assert!(jumps < 400, "the import did not end: {job}");
+        s.advance_clock(lease);
+        jumps += 1;
+        tokio::time::sleep(Duration::from_millis(150)).await;
+    };
+    assert!(jumps >= 6, "the job ran through {jumps} lease expiries (at least 6 wanted)");
+    assert_eq!(job["status"], "succeeded", "{job}");
+    assert_eq!(job["progress"], 100);
+    assert_eq!(job["result"]["created"], 5000, "{job}");
+    assert_eq!(job["result"]["skipped"], 0, "{job}");
+    assert_eq!(job["result"]["errors"], json!([]));
+    assert_eq!(count(s, "SELECT COUNT(*) FROM links WHERE slug LIKE 'lease-%'").await, 5000);
+    let id = accepted["id"].as_str().unwrap();
+    // The superseded workers have long stopped: give any late write a moment to show.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(job_events(s, id).await, 1, "exactly one job event");
+    let again: Value = s.v1(Method::GET, poll_url, &key).send().await.unwrap().json().await.unwrap();
+    assert_eq!(again["status"], "succeeded", "a terminal status never changes");
+    assert_eq!(again["finished_at"], job["finished_at"]);
+}
+
+/// Rows the job has not reached are deleted under it: the job fails and says which rows are
+/// missing — never `succeeded` with rows silently dropped.
+async fn an_import_whose_stored_rows_vanish_fails_instead_of_succeeding(s: &TestServer) {
+    let (_, key, _) = s.org_with_key("vanish@example.com", &["full_access"]).await;
+    let accepted = upload(s, &key, &rows_csv("vanish", 3000)).await;
+    let id = accepted["id"].as_str().unwrap();
+    // The third chunk (rows 2001–3000) goes before the job reaches it (60 ms a batch).
+    assert_eq!(s.execute("DELETE FROM job_chunks WHERE job_id = $1 AND seq = 2", &[id]).await, 1);
+    let job = finished(s, &key, accepted["poll_url"].as_str().unwrap()).await;
+    assert_eq!(job["status"], "failed", "{job}");
+    let error = job["error"].as_str().unwrap();
+    assert!(error.contains("rows 2001–2100 are missing"), "{error}");
+    assert_eq!(job["result"]["created"], 2000, "{job}");
+    assert_eq!(job_events(s, id).await, 1);
 }

@@ -164,6 +164,18 @@ impl TestServer {
         })
     }
 
+    /// Runs a statement, with text parameters, on the server's database (a test breaking
+    /// something on purpose); returns the rows it touched.
+    pub async fn execute(&self, sql: &'static str, params: &[&str]) -> u64 {
+        portico::dispatch!(self.server().state().db, |pool| {
+            let mut query = sqlx::query(sql);
+            for param in params {
+                query = query.bind(*param);
+            }
+            query.execute(pool).await.unwrap().rows_affected()
+        })
+    }
+
     /// Writes what the batch writers hold (request log and usage, clicks, last-used stamps)
     /// and waits until it is committed.
     pub async fn flush(&self) {

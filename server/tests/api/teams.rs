@@ -15,6 +15,9 @@ storage_tests!(
     the_last_owner_can_be_neither_demoted_nor_removed_and_only_owners_manage_owners,
     a_removed_member_is_signed_out_and_a_role_change_applies_on_the_next_request,
     organisation_settings_change_the_quota_and_default_rate_limit_at_once,
+    an_invitation_cannot_be_used_to_guess_an_existing_accounts_password,
+    an_admin_cannot_demote_an_owner_by_racing_the_owners_promotion,
+    two_admins_changing_different_settings_at_once_both_keep_theirs,
 );
 
 const ROLES: [&str; 4] = ["viewer", "developer", "admin", "owner"];
@@ -432,20 +435,24 @@ async fn a_removed_member_is_signed_out_and_a_role_change_applies_on_the_next_re
         s.get_with_token("/api/developer/apikeys", team.token("owner")).await.json().await.unwrap();
     assert_eq!(listed["data"][0]["id"], created["id"]);
 
-    // They belong nowhere now, so cannot sign in; invited again, their password accepts it.
+    // They belong nowhere now: signing in without an invitation says so. Invited again,
+    // they sign in with the invitation (sign-up refuses an email that has an account).
     let login = json!({"email": "removal-viewer@example.com", "password": PASSWORD});
-    assert_problem(s.post_json("/api/developer/login", &login).await, 401, "invalid_credentials").await;
+    assert_problem(s.post_json("/api/developer/login", &login).await, 409, "conflict").await;
+    let wrong = json!({"email": "removal-viewer@example.com", "password": "not the password"});
+    assert_problem(s.post_json("/api/developer/login", &wrong).await, 401, "invalid_credentials").await;
     let again = invite(s, team.token("admin"), "removal-viewer@example.com", "viewer").await;
     let token = again["token"].as_str().unwrap();
-    let wrong = s
+    assert_problem(signup_invited(s, "removal-viewer@example.com", token).await, 409, "conflict").await;
+    let wrong = json!({"email": "removal-viewer@example.com", "password": "not the password", "invitation_token": token});
+    assert_problem(s.post_json("/api/developer/login", &wrong).await, 401, "invalid_credentials").await;
+    let back = s
         .post_json(
-            "/api/developer/signup",
-            &json!({"email": "removal-viewer@example.com", "password": "not the password", "invitation_token": token}),
+            "/api/developer/login",
+            &json!({"email": "removal-viewer@example.com", "password": PASSWORD, "invitation_token": token}),
         )
         .await;
-    assert_problem(wrong, 409, "conflict").await;
-    let back = signup_invited(s, "removal-viewer@example.com", token).await;
-    assert_eq!(back.status(), StatusCode::CREATED);
+    assert_eq!(back.status(), StatusCode::OK);
     let back: Value = back.json().await.unwrap();
     assert_eq!(
         (back["user"]["id"].as_str(), back["organization"]["id"].as_str()),
@@ -522,4 +529,164 @@ async fn organisation_settings_change_the_quota_and_default_rate_limit_at_once(s
         .await
         .unwrap();
     assert_problem(response, 403, "insufficient_role").await;
+}
+
+/// Someone invites a victim's email to their own organisation and "signs up" as the victim
+/// with guessed passwords. Sign-up never checks a password (409 for an email that has an
+/// account, right password or wrong), and signing in with the invitation spends sign-in's
+/// buckets and is audited in the victim's organisation.
+async fn an_invitation_cannot_be_used_to_guess_an_existing_accounts_password(s: &TestServer) {
+    let victim = s.signup("oracle-victim@example.com").await;
+    let victim_token = victim["token"].as_str().unwrap();
+    let attacker = s.signup("oracle-attacker@example.com").await;
+    let invitation =
+        invite(s, attacker["token"].as_str().unwrap(), "oracle-victim@example.com", "viewer").await;
+    let token = invitation["token"].as_str().unwrap();
+    for password in [PASSWORD, "a wrong guess"] {
+        let body =
+            json!({"email": "oracle-victim@example.com", "password": password, "invitation_token": token});
+        let refused =
+            assert_problem(s.post_json("/api/developer/signup", &body).await, 409, "conflict").await;
+        assert!(refused["detail"].as_str().unwrap().contains("sign in"), "{refused}");
+    }
+    // Guessing through sign-in: 10 tries from one network, then 429.
+    for guess in 0..10 {
+        let body = json!({"email": "oracle-victim@example.com", "password": format!("guess number {guess}"), "invitation_token": token});
+        assert_problem(s.post_json("/api/developer/login", &body).await, 401, "invalid_credentials").await;
+    }
+    let body = json!({"email": "oracle-victim@example.com", "password": PASSWORD, "invitation_token": token});
+    assert_problem(s.post_json("/api/developer/login", &body).await, 429, "rate_limited").await;
+    let log: Value = s
+        .get_with_token("/api/developer/audit-log?action=sign_in.failed&limit=100", victim_token)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(log["total"], 10, "every guess is in the victim's audit log");
+    // The invitation is unused, and the victim is a member of their own organisation only.
+    let pending: Value = s
+        .get_with_token("/api/developer/invitations", attacker["token"].as_str().unwrap())
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(pending["total"], 1);
+    let me: Value = s.get_with_token("/api/developer/me", victim_token).await.json().await.unwrap();
+    assert_eq!(me["memberships"].as_array().unwrap().len(), 1);
+}
+
+/// An owner promotes a developer to owner while an admin demotes the same developer, 20
+/// times at once. The admin's change is judged on the roles as they are when it commits:
+/// once the promotion is in, demoting an owner needs an owner (403), so the promoted member
+/// always ends as owner.
+async fn an_admin_cannot_demote_an_owner_by_racing_the_owners_promotion(s: &TestServer) {
+    let team = team(s, "race").await;
+    let path = format!("/api/developer/members/{}", team.user("developer"));
+    for round in 0..20 {
+        let reset = s
+            .session(Method::PATCH, &path, team.token("owner"))
+            .json(&json!({"role": "developer"}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(reset.status(), StatusCode::OK);
+        let promote =
+            s.session(Method::PATCH, &path, team.token("owner")).json(&json!({"role": "owner"})).send();
+        let demote =
+            s.session(Method::PATCH, &path, team.token("admin")).json(&json!({"role": "viewer"})).send();
+        let (promoted, demoted) = tokio::join!(promote, demote);
+        assert_eq!(promoted.unwrap().status(), StatusCode::OK);
+        let demoted = demoted.unwrap();
+        assert!(
+            [StatusCode::OK, StatusCode::FORBIDDEN].contains(&demoted.status()),
+            "round {round}: {}",
+            demoted.status()
+        );
+        let members: Value = s
+            .get_with_token("/api/developer/members?limit=100", team.token("owner"))
+            .await
+            .json()
+            .await
+            .unwrap();
+        let role = members["data"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|m| m["user_id"] == team.user("developer"))
+            .map(|m| m["role"].clone())
+            .unwrap();
+        assert_eq!(role, "owner", "round {round}: the promoted member must end as owner");
+    }
+}
+
+/// Two admins change different settings at once, 20 times: both changes stay every time.
+/// `If-Match` guards the settings; a change of nothing writes no audit entry.
+async fn two_admins_changing_different_settings_at_once_both_keep_theirs(s: &TestServer) {
+    let team = team(s, "settings-race").await;
+    for round in 0..20_i64 {
+        let quota = s
+            .session(Method::PATCH, "/api/developer/organization", team.token("admin"))
+            .json(&json!({"monthly_quota": 1000 + round}))
+            .send();
+        let rate = s
+            .session(Method::PATCH, "/api/developer/organization", team.token("owner"))
+            .json(&json!({"default_rate_limit_rpm": 100 + round}))
+            .send();
+        let (a, b) = tokio::join!(quota, rate);
+        assert_eq!(a.unwrap().status(), StatusCode::OK);
+        assert_eq!(b.unwrap().status(), StatusCode::OK);
+        let now: Value =
+            s.get_with_token("/api/developer/organization", team.token("viewer")).await.json().await.unwrap();
+        assert_eq!(
+            (now["monthly_quota"].as_i64(), now["default_rate_limit_rpm"].as_i64()),
+            (Some(1000 + round), Some(100 + round)),
+            "round {round}"
+        );
+    }
+    let owner = team.token("owner").to_owned();
+    let audit = || async {
+        let log: Value = s
+            .get_with_token("/api/developer/audit-log?action=organization.updated&limit=100", &owner)
+            .await
+            .json()
+            .await
+            .unwrap();
+        log["total"].as_u64().unwrap()
+    };
+    assert_eq!(audit().await, 40, "one entry per change");
+
+    let current = s.get_with_token("/api/developer/organization", team.token("viewer")).await;
+    let etag = current.headers()["etag"].to_str().unwrap().to_owned();
+    let version = current.json::<Value>().await.unwrap()["version"].as_i64().unwrap();
+    assert_eq!(etag, format!("\"{version}\""));
+    let stale = s
+        .session(Method::PATCH, "/api/developer/organization", team.token("admin"))
+        .header("if-match", format!("\"{}\"", version - 1))
+        .json(&json!({"name": "Stale Inc"}))
+        .send()
+        .await
+        .unwrap();
+    assert_problem(stale, 412, "version_mismatch").await;
+    // The same values again: nothing changes, no new version, no entry.
+    let same = s
+        .session(Method::PATCH, "/api/developer/organization", team.token("admin"))
+        .header("if-match", &etag)
+        .json(&json!({"monthly_quota": 1019}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(same.status(), StatusCode::OK);
+    assert_eq!(same.headers()["etag"].to_str().unwrap(), etag);
+    assert_eq!(audit().await, 40, "a change of nothing is not audited");
+    let renamed = s
+        .session(Method::PATCH, "/api/developer/organization", team.token("admin"))
+        .header("if-match", &etag)
+        .json(&json!({"name": "Fresh Inc"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(renamed.status(), StatusCode::OK);
+    assert_eq!(renamed.headers()["etag"].to_str().unwrap(), format!("\"{}\"", version + 1));
+    let body: Value = renamed.json().await.unwrap();
+    assert_eq!((body["name"].as_str(), body["monthly_quota"].as_i64()), (Some("Fresh Inc"), Some(1019)));
 }

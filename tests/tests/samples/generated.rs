@@ -231,7 +231,7 @@ pub async fn organization_update() -> Result<(), Box<dyn std::error::Error>> {
 
     let client = Client::with_session_token(&std::env::var("PORTICO_URL")?, &std::env::var("PORTICO_SESSION")?)?;
     let body: types::UpdateOrganizationRequest = serde_json::from_value(serde_json::json!({"name":"Acme Links (EU)","monthly_quota":2000000,"default_rate_limit_rpm":null}))?;
-    let response = client.organization_update().body(body).send().await?;
+    let response = client.organization_update().if_match("\"1\"").body(body).send().await?;
     println!("{:#?}", response.into_inner());
     Ok(())
 }
@@ -315,7 +315,7 @@ pub async fn dashboard_webhook_delete() -> Result<(), Box<dyn std::error::Error>
     use portico_sdk::Client;
 
     let client = Client::with_session_token(&std::env::var("PORTICO_URL")?, &std::env::var("PORTICO_SESSION")?)?;
-    let response = client.dashboard_webhook_delete().id("whk_01JD0Q8Y4T8W6Q0C4X5M9Z2B7N").send().await?;
+    let response = client.dashboard_webhook_delete().id("whk_01JD0Q8Y4T8W6Q0C4X5M9Z2B7N").if_match("\"1\"").send().await?;
     println!("{}", response.status());
     Ok(())
 }
@@ -325,7 +325,7 @@ pub async fn dashboard_webhook_update() -> Result<(), Box<dyn std::error::Error>
 
     let client = Client::with_session_token(&std::env::var("PORTICO_URL")?, &std::env::var("PORTICO_SESSION")?)?;
     let body: types::UpdateWebhookRequest = serde_json::from_value(serde_json::json!({"events":["job.succeeded","job.failed"],"enabled":true}))?;
-    let response = client.dashboard_webhook_update().id("whk_01JD0Q8Y4T8W6Q0C4X5M9Z2B7N").body(body).send().await?;
+    let response = client.dashboard_webhook_update().id("whk_01JD0Q8Y4T8W6Q0C4X5M9Z2B7N").if_match("\"1\"").body(body).send().await?;
     println!("{:#?}", response.into_inner());
     Ok(())
 }
@@ -726,7 +726,7 @@ pub async fn webhook_delete() -> Result<(), Box<dyn std::error::Error>> {
     use portico_sdk::Client;
 
     let client = Client::with_api_key(&std::env::var("PORTICO_URL")?, &std::env::var("PORTICO_API_KEY")?)?;
-    let response = client.webhook_delete().id("whk_01JD0Q8Y4T8W6Q0C4X5M9Z2B7N").send().await?;
+    let response = client.webhook_delete().id("whk_01JD0Q8Y4T8W6Q0C4X5M9Z2B7N").if_match("\"1\"").send().await?;
     println!("{}", response.status());
     Ok(())
 }
@@ -736,7 +736,7 @@ pub async fn webhook_update() -> Result<(), Box<dyn std::error::Error>> {
 
     let client = Client::with_api_key(&std::env::var("PORTICO_URL")?, &std::env::var("PORTICO_API_KEY")?)?;
     let body: types::UpdateWebhookRequest = serde_json::from_value(serde_json::json!({"events":["job.succeeded","job.failed"],"enabled":true}))?;
-    let response = client.webhook_update().id("whk_01JD0Q8Y4T8W6Q0C4X5M9Z2B7N").body(body).send().await?;
+    let response = client.webhook_update().id("whk_01JD0Q8Y4T8W6Q0C4X5M9Z2B7N").if_match("\"1\"").body(body).send().await?;
     println!("{:#?}", response.into_inner());
     Ok(())
 }

@@ -197,11 +197,12 @@ function showAuth(message) {
     try {
       const body = {email: email.value, password: password.value};
       const path = mode === 'signup' ? '/api/developer/signup' : '/api/developer/login';
-      // With an invitation, both tabs accept it through sign-up: a new account is made, or an
-      // existing one (its password checked) joins — even one that belongs nowhere yet.
+      // With an invitation, both tabs accept it: sign-up makes a new account in the inviting
+      // organisation, log-in signs an existing account in there (even one that belongs
+      // nowhere yet).
       if (invitation) body.invitation_token = invitation;
       else if (mode === 'signup') body.organization_name = organization.value;
-      const created = await post(invitation ? '/api/developer/signup' : path, body, {auth: 'none'});
+      const created = await post(path, body, {auth: 'none'});
       session.set(created.token);
       me = await get('/api/developer/me');
       if (invitation) toast(`Welcome to ${me.organization.name}, as ${me.role}`);

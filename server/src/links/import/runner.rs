@@ -35,18 +35,30 @@ enum Rows {
 }
 
 impl Rows {
-    /// Rows `from..to`, which lie within one chunk (batches divide chunks).
-    async fn batch(&mut self, state: &AppState, from: usize, to: usize) -> Result<&[ImportRow], StoreError> {
+    /// Rows `from..to`, which lie within one chunk (batches divide chunks); `None` when their
+    /// chunk is missing.
+    async fn batch(
+        &mut self,
+        state: &AppState,
+        from: usize,
+        to: usize,
+    ) -> Result<Option<&[ImportRow]>, StoreError> {
         match self {
-            Self::Whole(rows) => Ok(&rows[from.min(rows.len())..to.min(rows.len())]),
+            Self::Whole(rows) => Ok(Some(&rows[from.min(rows.len())..to.min(rows.len())])),
             Self::Chunked { job_id, loaded } => {
                 let seq = from / CHUNK_ROWS;
                 if loaded.as_ref().is_none_or(|(s, _)| *s != seq) {
-                    *loaded = Some((seq, store::load_chunk(&state.db, job_id, seq).await?));
+                    let Some(rows) = store::load_chunk(&state.db, job_id, seq).await? else {
+                        return Ok(None);
+                    };
+                    *loaded = Some((seq, rows));
                 }
                 let rows = loaded.as_ref().map(|(_, rows)| rows.as_slice()).unwrap_or_default();
                 let (from, to) = (from - seq * CHUNK_ROWS, to - seq * CHUNK_ROWS);
-                Ok(&rows[from.min(rows.len())..to.min(rows.len())])
+                if to > rows.len() {
+                    return Ok(None);
+                }
+                Ok(Some(&rows[from..to]))
             }
         }
     }
@@ -87,7 +99,20 @@ pub async fn run(
         let end = (checkpoint + BATCH_ROWS).min(total);
         let mut valid: Vec<(u64, String, LinkValuesOwned)> = Vec::new();
         let mut batch_errors: Vec<RowError> = Vec::new();
-        for row in rows.batch(state, checkpoint, end).await? {
+        let Some(batch) = rows.batch(state, checkpoint, end).await? else {
+            // The rows are gone: the job ended (or was taken over and ended) under this
+            // worker, or the database lost them. Never an empty batch reported as done.
+            if !crate::jobs::store::holds(&state.db, job).await? {
+                return Ok(ImportOutcome::Superseded);
+            }
+            return Ok(ImportOutcome::Invalid(format!(
+                "The import's stored rows {}–{} are missing; {} of {total} rows were processed.",
+                checkpoint + 1,
+                end,
+                checkpoint
+            )));
+        };
+        for row in batch {
             match validate_row(state, &job.organization_id, &scope, row, &mut registered).await? {
                 Ok(values) => valid.push((row.number, Id::generate(IdKind::Link).into_string(), values)),
                 Err(errors) => batch_errors.extend(errors.into_iter().map(|e| RowError {

@@ -29,15 +29,14 @@ pub async fn insert_chunk(db: &Db, job_id: &str, seq: usize, rows: &[ImportRow])
     Ok(())
 }
 
-/// One stored chunk of a job's rows.
-pub async fn load_chunk(db: &Db, job_id: &str, seq: usize) -> Result<Vec<ImportRow>, StoreError> {
+/// One stored chunk of a job's rows; `None` when it is not there (the job ended and its
+/// rows were deleted, or the database was edited by hand): never an empty batch.
+pub async fn load_chunk(db: &Db, job_id: &str, seq: usize) -> Result<Option<Vec<ImportRow>>, StoreError> {
     const SQL: &str = "SELECT rows FROM job_chunks WHERE job_id = $1 AND seq = $2";
     let seq = i64::try_from(seq).unwrap_or(i64::MAX);
     let json: Option<String> =
         dispatch!(db, |pool| sqlx::query_scalar(SQL).bind(job_id).bind(seq).fetch_optional(pool).await)?;
-    // A missing or unreadable chunk cannot happen short of editing the database by hand; the
-    // job then reports those rows as not imported rather than failing silently.
-    Ok(json.and_then(|j| serde_json::from_str(&j).ok()).unwrap_or_default())
+    Ok(json.and_then(|j| serde_json::from_str(&j).ok()))
 }
 
 /// Deletes an upload's chunks (it failed, or its job has ended).
@@ -65,8 +64,9 @@ pub struct CommitBatch<'a> {
     pub result: &'a mut ImportResult,
 }
 
-/// Creates a batch's links and advances the job's checkpoint, in one transaction. A slug taken
-/// meanwhile skips its row. `false` when another worker already advanced the job.
+/// Creates a batch's links and advances the job's checkpoint, in one transaction that also
+/// renews the claim's lease. A slug taken meanwhile skips its row. `false` (nothing written)
+/// when the caller no longer holds the job: another worker took it over, or it ended.
 /// The links created are forgotten by every instance's redirect cache once committed.
 pub async fn commit_batch(
     db: &Db,
@@ -74,8 +74,11 @@ pub async fn commit_batch(
     job: &ClaimedJob,
     batch: CommitBatch<'_>,
 ) -> Result<bool, StoreError> {
-    const ADVANCE: &str =
-        "UPDATE jobs SET checkpoint = $1, progress = $2, result = $3 WHERE id = $4 AND checkpoint = $5";
+    const ADVANCE: &str = concat!(
+        "UPDATE jobs SET checkpoint = $1, progress = $2, result = $3, lease_until = $6 WHERE ",
+        crate::jobs::store::held_by!("$4", "$7"),
+        " AND checkpoint = $5"
+    );
     let at = db.now();
     let mut errors = batch.errors;
     let mut created = 0u64;
@@ -119,6 +122,8 @@ pub async fn commit_batch(
             .bind(&result_json)
             .bind(&job.id)
             .bind(i64::try_from(batch.from).unwrap_or(i64::MAX))
+            .bind(at + job.lease)
+            .bind(&job.claim_id)
             .execute(&mut *tx)
             .await?
             .rows_affected();
