@@ -455,6 +455,11 @@ try {
     expect(await page.locator('#role-notice').count() === 0, 'no role notice for what the role allows');
     await page.locator('#create-key').click();
     await page.getByLabel('Name', {exact: true}).fill('Developer key');
+    expect(await page.getByLabel('full_access', {exact: true}).isDisabled(), 'full_access needs an admin');
+    expect(await page.getByLabel('audit:read', {exact: true}).isDisabled(), 'audit:read needs an admin');
+    await page.getByRole('button', {name: 'Create key', exact: true}).click();
+    await page.getByText('Choose at least one scope.').waitFor();
+    await page.getByLabel('links:read', {exact: true}).check();
     await page.getByRole('button', {name: 'Create key', exact: true}).click();
     await page.locator('#new-key-value').waitFor();
     await page.locator('#key-done').click();

@@ -31,6 +31,8 @@ pub mod defaults {
     pub const IDLE_TIMEOUT_SECONDS: u64 = 60;
     pub const BODY_READ_TIMEOUT_SECONDS: u64 = 30;
     pub const MAX_CONNECTIONS: usize = 10_000;
+    pub const WRITE_TIMEOUT_SECONDS: u64 = 30;
+    pub const BODY_MIN_RATE: u32 = 500;
 }
 
 /// The command line.
@@ -150,6 +152,19 @@ pub struct ServeArgs {
     /// Connections served at once; past it new ones are answered 503 and closed.
     #[arg(long, env = "PORTICO_MAX_CONNECTIONS", default_value_t = defaults::MAX_CONNECTIONS)]
     pub max_connections: usize,
+    /// Connections one client address (an IPv4 address, an IPv6 /64) may hold at once; past it
+    /// its new ones are answered 503 and closed. 0: a quarter of the connection cap. Trusted
+    /// proxies are exempt.
+    #[arg(long, env = "PORTICO_MAX_CONNECTIONS_PER_ADDRESS", default_value_t = 0)]
+    pub max_connections_per_address: usize,
+    /// Seconds an answer may wait for a client that does not read it before the connection is
+    /// closed.
+    #[arg(long, env = "PORTICO_WRITE_TIMEOUT_SECONDS", default_value_t = defaults::WRITE_TIMEOUT_SECONDS)]
+    pub write_timeout_seconds: u64,
+    /// The slowest a request body may arrive, in bytes per second on average once its first
+    /// `PORTICO_BODY_READ_TIMEOUT_SECONDS` have passed (0: no minimum).
+    #[arg(long, env = "PORTICO_BODY_MIN_RATE", default_value_t = defaults::BODY_MIN_RATE)]
+    pub body_min_rate: u32,
     /// How durable the request log is: `batched` (written every 100 ms; a hard kill loses at
     /// most the last 100 ms) or `strict` (a `/v1` answer leaves only once its log row is
     /// committed).
@@ -291,8 +306,17 @@ pub struct ConnectionLimits {
     pub idle_timeout: Duration,
     /// The longest a request body may pause between two chunks.
     pub body_read_timeout: Duration,
+    /// The slowest a body may arrive, in bytes per second on average: its deadline is
+    /// `body_read_timeout` after the request began, plus a second for every `body_min_rate`
+    /// bytes received (0: none).
+    pub body_min_rate: u32,
+    /// How long a write may wait for a client that does not read.
+    pub write_timeout: Duration,
     /// Connections served at once; past it new ones get 503 and are closed.
     pub max_connections: usize,
+    /// Connections one address (an IPv4 address, an IPv6 /64) may hold at once; trusted
+    /// proxies are exempt.
+    pub max_connections_per_address: usize,
 }
 
 impl Default for ConnectionLimits {
@@ -301,7 +325,10 @@ impl Default for ConnectionLimits {
             header_read_timeout: Duration::from_secs(defaults::HEADER_READ_TIMEOUT_SECONDS),
             idle_timeout: Duration::from_secs(defaults::IDLE_TIMEOUT_SECONDS),
             body_read_timeout: Duration::from_secs(defaults::BODY_READ_TIMEOUT_SECONDS),
+            body_min_rate: defaults::BODY_MIN_RATE,
+            write_timeout: Duration::from_secs(defaults::WRITE_TIMEOUT_SECONDS),
             max_connections: defaults::MAX_CONNECTIONS,
+            max_connections_per_address: defaults::MAX_CONNECTIONS / 4,
         }
     }
 }
@@ -400,7 +427,13 @@ impl Config {
                 header_read_timeout: Duration::from_secs(args.header_read_timeout_seconds.max(1)),
                 idle_timeout: Duration::from_secs(args.idle_timeout_seconds.max(1)),
                 body_read_timeout: Duration::from_secs(args.body_read_timeout_seconds.max(1)),
+                body_min_rate: args.body_min_rate,
+                write_timeout: Duration::from_secs(args.write_timeout_seconds.max(1)),
                 max_connections: args.max_connections.max(1),
+                max_connections_per_address: match args.max_connections_per_address {
+                    0 => (args.max_connections / 4).max(1),
+                    n => n,
+                },
             },
             database_url: args.database_url.filter(|u| !u.trim().is_empty()),
             redis_url: args.redis_url.filter(|u| !u.trim().is_empty()).map(Secret::new),

@@ -111,6 +111,7 @@ pub async fn start_with(
         listener,
         app,
         limits,
+        std::sync::Arc::from(state.config.trusted_proxies.as_slice()),
         connection_metrics,
         stop_serving.clone(),
     ));

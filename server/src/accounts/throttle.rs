@@ -30,31 +30,7 @@ use sha2::{Digest, Sha256};
 use crate::cluster::{SharedRedis, limits};
 use crate::config::ThrottleConfig;
 use crate::error::ApiError;
-
-/// Where attempts come from: an IPv4 address, or an IPv6 /64.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Network {
-    V4(u32),
-    V6Prefix(u64),
-}
-
-impl std::fmt::Display for Network {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            Self::V4(bits) => write!(f, "4-{bits:08x}"),
-            Self::V6Prefix(bits) => write!(f, "6-{bits:016x}"),
-        }
-    }
-}
-
-impl From<IpAddr> for Network {
-    fn from(ip: IpAddr) -> Self {
-        match ip.to_canonical() {
-            IpAddr::V4(v4) => Self::V4(v4.to_bits()),
-            IpAddr::V6(v6) => Self::V6Prefix((v6.to_bits() >> 64) as u64),
-        }
-    }
-}
+pub use crate::http::client_ip::Network;
 
 /// The sign-in throttle.
 pub struct LoginThrottle {

@@ -14,6 +14,32 @@ use ipnet::IpNet;
 
 use crate::state::AppState;
 
+/// A client's network, as limits count clients: an IPv4 address alone, an IPv6 address by
+/// its /64 (one subscriber's allocation: a single host can draw 2^64 addresses from it).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Network {
+    V4(u32),
+    V6Prefix(u64),
+}
+
+impl std::fmt::Display for Network {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::V4(bits) => write!(f, "4-{bits:08x}"),
+            Self::V6Prefix(bits) => write!(f, "6-{bits:016x}"),
+        }
+    }
+}
+
+impl From<IpAddr> for Network {
+    fn from(ip: IpAddr) -> Self {
+        match ip.to_canonical() {
+            IpAddr::V4(v4) => Self::V4(v4.to_bits()),
+            IpAddr::V6(v6) => Self::V6Prefix((v6.to_bits() >> 64) as u64),
+        }
+    }
+}
+
 /// The IP address the request came from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct ClientIp(pub IpAddr);

@@ -10,8 +10,16 @@
 //!   `idle_timeout` (60 s);
 //! - **body read** — a request body that stalls between two chunks: `body_read_timeout`
 //!   (30 s); the handler then sees a body error and answers 400;
-//! - **concurrency** — at most `max_connections` at once; past it a new connection gets a 503
-//!   problem with `retry-after` and is closed, without spending a task on it;
+//! - **body rate** — a body that keeps trickling: its deadline is `body_read_timeout` after
+//!   the request began plus a second for every `body_min_rate` bytes (500) received, so one
+//!   byte every few seconds does not hold a connection for ever (as Apache's
+//!   `mod_reqtimeout` `MinRate`);
+//! - **write progress** — an answer the client does not read: a write that cannot progress
+//!   for `write_timeout` (30 s) closes the connection;
+//! - **concurrency** — at most `max_connections` at once, and at most
+//!   `max_connections_per_address` from one client address (an IPv4 address, an IPv6 /64;
+//!   trusted proxies exempt); past either a new connection gets a 503 problem with
+//!   `retry-after` and is closed, without spending a task on it;
 //! - **open files** — the soft limit is raised to the hard limit at start, and the cap is
 //!   kept below it, so `accept` never fails for want of descriptors.
 //!
@@ -21,11 +29,12 @@
 //! bodiless 400/414/431 written while no request is in flight and writes a problem document in
 //! its place.
 
+use std::collections::HashMap;
 use std::io;
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::pin::Pin;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
 
 use axum::Router;
@@ -49,9 +58,12 @@ use tokio_util::sync::CancellationToken;
 use tower::ServiceExt;
 use tower_http::timeout::TimeoutBody;
 
+use ipnet::IpNet;
+
 use crate::config::ConnectionLimits;
 use crate::error::{ApiError, ErrorCode};
 use crate::http::RequestId;
+use crate::http::client_ip::Network;
 
 /// Descriptors kept free for everything that is not a client connection (database, files,
 /// webhook deliveries).
@@ -87,7 +99,10 @@ pub fn fit_connection_cap(max_connections: usize) -> usize {
 pub struct ConnectionMetrics {
     open: Gauge,
     refused: Counter,
+    refused_per_address: Counter,
     timed_out: Counter,
+    write_timed_out: Counter,
+    body_too_slow: Counter,
 }
 
 impl ConnectionMetrics {
@@ -104,9 +119,24 @@ impl ConnectionMetrics {
             metrics.refused.clone(),
         );
         registry.register(
+            "portico_connections_refused_per_address",
+            "Connections answered 503 and closed because their address held its share of the cap",
+            metrics.refused_per_address.clone(),
+        );
+        registry.register(
             "portico_connections_timed_out",
             "Connections closed for sending no headers, or no request, in time",
             metrics.timed_out.clone(),
+        );
+        registry.register(
+            "portico_connections_write_timed_out",
+            "Connections closed because the client did not read its answer in time",
+            metrics.write_timed_out.clone(),
+        );
+        registry.register(
+            "portico_request_bodies_too_slow",
+            "Request bodies cut off for arriving slower than the minimum rate",
+            metrics.body_too_slow.clone(),
         );
         metrics
     }
@@ -118,10 +148,12 @@ pub async fn serve(
     listener: TcpListener,
     app: Router,
     limits: ConnectionLimits,
+    trusted_proxies: Arc<[IpNet]>,
     metrics: ConnectionMetrics,
     stop: CancellationToken,
 ) {
     let permits = Arc::new(Semaphore::new(limits.max_connections));
+    let per_address = Arc::new(AddressShares::new(limits.max_connections_per_address, trusted_proxies));
     let graceful = GracefulShutdown::new();
     loop {
         let (stream, peer) = tokio::select! {
@@ -134,16 +166,27 @@ pub async fn serve(
                 }
             },
         };
+        let Some(share) = per_address.take(peer.ip()) else {
+            metrics.refused_per_address.inc();
+            refuse(&stream, "This address holds its share of the server's connections; retry shortly.");
+            continue;
+        };
         let Ok(permit) = permits.clone().try_acquire_owned() else {
             metrics.refused.inc();
-            refuse(&stream);
+            refuse(&stream, "The server is at its connection limit; retry shortly.");
             continue;
         };
         let _ = stream.set_nodelay(true);
         let activity = Arc::new(Activity::default());
-        let io = TokioIo::new(TimedIo::new(stream, activity.clone(), limits, metrics.timed_out.clone()));
+        let io = TokioIo::new(TimedIo::new(stream, activity.clone(), limits, metrics.clone()));
         let open = metrics.open.clone();
-        let service = ConnectionService { app: app.clone(), peer, activity, limits };
+        let service = ConnectionService {
+            app: app.clone(),
+            peer,
+            activity,
+            limits,
+            body_too_slow: metrics.body_too_slow.clone(),
+        };
         let watcher = graceful.watcher();
         tokio::spawn(async move {
             open.inc();
@@ -157,6 +200,7 @@ pub async fn serve(
             }
             open.dec();
             drop(permit);
+            drop(share);
         });
     }
     drop(listener);
@@ -176,16 +220,62 @@ async fn accept_failed(e: io::Error) {
     tokio::time::sleep(std::time::Duration::from_millis(100)).await;
 }
 
-/// Answers a connection past the cap with a 503 problem and closes it. A fresh socket's send
+/// Answers a connection past a cap with a 503 problem and closes it. A fresh socket's send
 /// buffer is empty, so the write does not block; if it cannot be written, closing is answer
 /// enough.
-fn refuse(stream: &TcpStream) {
-    let bytes = raw_problem(
-        ErrorCode::Unavailable,
-        "The server is at its connection limit; retry shortly.",
-        "retry-after: 1\r\n",
-    );
+fn refuse(stream: &TcpStream, detail: &'static str) {
+    let bytes = raw_problem(ErrorCode::Unavailable, detail, "retry-after: 1\r\n");
     let _ = stream.try_write(&bytes);
+}
+
+/// How many connections each client address holds, against its share of the cap. An address
+/// is an IPv4 address or an IPv6 /64 (one subscriber's allocation); trusted proxies, which
+/// carry many clients' connections, are not counted.
+struct AddressShares {
+    limit: usize,
+    exempt: Arc<[IpNet]>,
+    held: Mutex<HashMap<Network, usize>>,
+}
+
+/// One connection's place in its address's share, given back when dropped.
+struct Share {
+    shares: Arc<AddressShares>,
+    network: Option<Network>,
+}
+
+impl AddressShares {
+    fn new(limit: usize, exempt: Arc<[IpNet]>) -> Self {
+        Self { limit: limit.max(1), exempt, held: Mutex::new(HashMap::new()) }
+    }
+
+    /// A place for a connection from `ip`; `None` when its address holds its share.
+    fn take(self: &Arc<Self>, ip: IpAddr) -> Option<Share> {
+        let ip = ip.to_canonical();
+        if self.exempt.iter().any(|net| net.contains(&ip)) {
+            return Some(Share { shares: self.clone(), network: None });
+        }
+        let network = Network::from(ip);
+        let mut held = self.held.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let count = held.entry(network).or_insert(0);
+        if *count >= self.limit {
+            return None;
+        }
+        *count += 1;
+        Some(Share { shares: self.clone(), network: Some(network) })
+    }
+}
+
+impl Drop for Share {
+    fn drop(&mut self) {
+        let Some(network) = self.network else { return };
+        let mut held = self.shares.held.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        if let Some(count) = held.get_mut(&network) {
+            *count -= 1;
+            if *count == 0 {
+                held.remove(&network);
+            }
+        }
+    }
 }
 
 /// An HTTP/1.1 problem response, written without hyper (for answers hyper cannot give).
@@ -262,7 +352,7 @@ impl Drop for RequestGuard {
     }
 }
 
-/// The router, per connection: the peer's address for `ConnectInfo`, the body-read timeout,
+/// The router, per connection: the peer's address for `ConnectInfo`, the body's timeouts,
 /// and the request's begin and end for the connection's timers.
 #[derive(Clone)]
 struct ConnectionService {
@@ -270,6 +360,7 @@ struct ConnectionService {
     peer: SocketAddr,
     activity: Arc<Activity>,
     limits: ConnectionLimits,
+    body_too_slow: Counter,
 }
 
 impl hyper::service::Service<Request<Incoming>> for ConnectionService {
@@ -280,7 +371,16 @@ impl hyper::service::Service<Request<Incoming>> for ConnectionService {
     fn call(&self, request: Request<Incoming>) -> Self::Future {
         let guard = self.activity.begin();
         let timeout = self.limits.body_read_timeout;
-        let mut request = request.map(|body| Body::new(TimeoutBody::new(timeout, body)));
+        let min_rate = self.limits.body_min_rate;
+        let mut request = request.map(|body| {
+            let empty = hyper::body::Body::is_end_stream(&body);
+            let body = TimeoutBody::new(timeout, body);
+            if min_rate == 0 || empty {
+                Body::new(body)
+            } else {
+                Body::new(MinRateBody::new(body, timeout, min_rate, self.body_too_slow.clone()))
+            }
+        });
         request.extensions_mut().insert(ConnectInfo(self.peer));
         let answer = self.app.clone().oneshot(request);
         Box::pin(async move {
@@ -317,11 +417,18 @@ struct TimedIo {
     deadline: Pin<Box<Sleep>>,
     /// A replacement answer still being written, and how much of it is out.
     replacement: Option<(Vec<u8>, usize)>,
-    timed_out: Counter,
+    /// While a write cannot progress (the client does not read): when that must end.
+    write_deadline: Option<Pin<Box<Sleep>>>,
+    metrics: ConnectionMetrics,
 }
 
 impl TimedIo {
-    fn new(io: TcpStream, activity: Arc<Activity>, limits: ConnectionLimits, timed_out: Counter) -> Self {
+    fn new(
+        io: TcpStream,
+        activity: Arc<Activity>,
+        limits: ConnectionLimits,
+        metrics: ConnectionMetrics,
+    ) -> Self {
         Self {
             io,
             activity,
@@ -330,7 +437,36 @@ impl TimedIo {
             seen_started: 0,
             deadline: Box::pin(tokio::time::sleep(limits.header_read_timeout)),
             replacement: None,
-            timed_out,
+            write_deadline: None,
+            metrics,
+        }
+    }
+
+    /// A write's outcome, with the write-progress deadline: armed when a write cannot go on,
+    /// cleared when one does, and an error once it passes.
+    fn progress(
+        &mut self,
+        cx: &mut Context<'_>,
+        written: Poll<io::Result<usize>>,
+    ) -> Poll<io::Result<usize>> {
+        match written {
+            Poll::Pending => {
+                let timeout = self.limits.write_timeout;
+                let deadline =
+                    self.write_deadline.get_or_insert_with(|| Box::pin(tokio::time::sleep(timeout)));
+                if deadline.as_mut().poll(cx).is_ready() {
+                    self.metrics.write_timed_out.inc();
+                    return Poll::Ready(Err(io::Error::new(
+                        io::ErrorKind::TimedOut,
+                        "the client did not read its answer in time",
+                    )));
+                }
+                Poll::Pending
+            }
+            ready => {
+                self.write_deadline = None;
+                ready
+            }
         }
     }
 
@@ -401,7 +537,7 @@ impl AsyncRead for TimedIo {
             Poll::Pending => {
                 this.activity.reader.register(cx.waker());
                 if this.phase != Phase::InRequest && this.deadline.as_mut().poll(cx).is_ready() {
-                    this.timed_out.inc();
+                    this.metrics.timed_out.inc();
                     let what = if this.phase == Phase::Head { "headers" } else { "a request" };
                     return Poll::Ready(Err(io::Error::new(
                         io::ErrorKind::TimedOut,
@@ -423,7 +559,8 @@ impl AsyncWrite for TimedIo {
             let _ = this.poll_replacement(cx)?;
             return Poll::Ready(Ok(buf.len()));
         }
-        Pin::new(&mut this.io).poll_write(cx, buf)
+        let written = Pin::new(&mut this.io).poll_write(cx, buf);
+        this.progress(cx, written)
     }
 
     fn poll_write_vectored(
@@ -439,7 +576,8 @@ impl AsyncWrite for TimedIo {
             let _ = this.poll_replacement(cx)?;
             return Poll::Ready(Ok(only.len()));
         }
-        Pin::new(&mut this.io).poll_write_vectored(cx, bufs)
+        let written = Pin::new(&mut this.io).poll_write_vectored(cx, bufs);
+        this.progress(cx, written)
     }
 
     fn is_write_vectored(&self) -> bool {
@@ -456,6 +594,89 @@ impl AsyncWrite for TimedIo {
         let this = &mut *self;
         std::task::ready!(this.poll_replacement(cx))?;
         Pin::new(&mut this.io).poll_shutdown(cx)
+    }
+}
+
+/// A request body with a minimum average rate: its deadline is `grace` after the request
+/// began plus a second for every `rate` bytes received. Past it the body ends with an error
+/// (the handler answers 400), so a client trickling a byte every few seconds cannot hold a
+/// connection for ever. The timer exists only once the body has had to wait.
+struct MinRateBody<B> {
+    inner: Pin<Box<B>>,
+    started: Instant,
+    grace: std::time::Duration,
+    rate: u32,
+    received: u64,
+    deadline: Option<Pin<Box<Sleep>>>,
+    too_slow: Counter,
+}
+
+impl<B> MinRateBody<B> {
+    fn new(inner: B, grace: std::time::Duration, rate: u32, too_slow: Counter) -> Self {
+        Self {
+            inner: Box::pin(inner),
+            started: Instant::now(),
+            grace,
+            rate,
+            received: 0,
+            deadline: None,
+            too_slow,
+        }
+    }
+
+    fn due(&self) -> Instant {
+        let earned = std::time::Duration::from_secs_f64(self.received as f64 / f64::from(self.rate.max(1)));
+        self.started + self.grace + earned
+    }
+}
+
+impl<B> hyper::body::Body for MinRateBody<B>
+where
+    B: hyper::body::Body<Data = axum::body::Bytes>,
+    B::Error: Into<axum::BoxError>,
+{
+    type Data = axum::body::Bytes;
+    type Error = axum::BoxError;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<hyper::body::Frame<Self::Data>, Self::Error>>> {
+        let this = &mut *self;
+        match this.inner.as_mut().poll_frame(cx) {
+            Poll::Ready(Some(Ok(frame))) => {
+                if let Some(data) = frame.data_ref() {
+                    this.received += data.len() as u64;
+                    let due = this.due();
+                    if let Some(deadline) = this.deadline.as_mut() {
+                        deadline.as_mut().reset(due);
+                    }
+                }
+                Poll::Ready(Some(Ok(frame)))
+            }
+            Poll::Ready(Some(Err(e))) => Poll::Ready(Some(Err(e.into()))),
+            Poll::Ready(None) => Poll::Ready(None),
+            Poll::Pending => {
+                let due = this.due();
+                let deadline = this.deadline.get_or_insert_with(|| Box::pin(tokio::time::sleep_until(due)));
+                if deadline.as_mut().poll(cx).is_ready() {
+                    this.too_slow.inc();
+                    return Poll::Ready(Some(Err(Box::new(io::Error::new(
+                        io::ErrorKind::TimedOut,
+                        "the request body arrived slower than the minimum rate",
+                    )))));
+                }
+                Poll::Pending
+            }
+        }
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.inner.is_end_stream()
+    }
+
+    fn size_hint(&self) -> hyper::body::SizeHint {
+        self.inner.size_hint()
     }
 }
 

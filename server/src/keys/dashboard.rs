@@ -7,6 +7,7 @@ use chrono::TimeDelta;
 
 use super::manage::{self, with_etag};
 use super::material;
+use super::scope::check_role_may_hold;
 use super::store::{self, KeyChanges, NewKey, NewSecret};
 use super::types::*;
 use crate::accounts::DashboardSession;
@@ -20,7 +21,9 @@ use crate::state::AppState;
 /// Create an API key
 ///
 /// Mints a key for the signed-in user's organisation. The answer holds the key itself
-/// (`key`, `ptk_…`) — the only time it is ever shown — and its metadata.
+/// (`key`, `ptk_…`) — the only time it is ever shown — and its metadata. A key never grants
+/// more than its creator's role may do: `audit:read` and `full_access` (which includes it)
+/// need an admin or owner (403 `insufficient_role`).
 #[utoipa::path(
     post,
     path = "/api/developer/apikeys",
@@ -54,6 +57,7 @@ pub async fn apikey_create(
     }
     check_rate_limit(&mut v, req.rate_limit_rpm);
     v.finish()?;
+    check_role_may_hold(session.role, &scopes, "create")?;
     let expires_at = req.expires_at.or_else(|| req.expires_in_days.map(|d| at + TimeDelta::days(d)));
 
     let id = Id::generate(IdKind::ApiKey).into_string();
@@ -234,7 +238,9 @@ pub async fn apikey_revoke(
 ///
 /// Issues a new secret for the same key (same id, same settings) and answers it, once. The
 /// old secret keeps working for `grace_period_seconds` (0: it stops at once), so you can
-/// deploy the new one without downtime; after that it is refused with `key_expired`.
+/// deploy the new one without downtime; after that it is refused with `key_expired`. The new
+/// secret carries the key's scopes: rotating a key with `audit:read` or `full_access` needs
+/// an admin or owner, as creating one does (403 `insufficient_role`).
 #[utoipa::path(
     post,
     path = "/api/developer/apikeys/{id}/rotate",
@@ -262,6 +268,8 @@ pub async fn apikey_rotate(
         "must be between 0 and 2592000 (30 days)",
     );
     v.finish()?;
+    // A new secret is the key's power handed over: the same rule as creating it.
+    check_role_may_hold(session.role, &current.scopes(), "rotate")?;
     let at = state.db.now();
     if current.status(at) != KeyStatus::Active {
         return Err(ApiError::conflict("Only active keys can be rotated; this one is revoked or expired."));

@@ -3,6 +3,9 @@
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
+use crate::accounts::Role;
+use crate::error::{ApiError, ErrorCode};
+
 crate::wire_enum! {
     /// A permission an API key can hold. `full_access` grants everything; a `…:write` scope also
     /// grants the matching `…:read`.
@@ -38,6 +41,36 @@ impl Scope {
         };
         self.bit() | sibling | Self::FullAccess.bit()
     }
+}
+
+impl Scope {
+    /// The least role that may create or rotate a key holding this scope, or use one in the
+    /// playground: a key never grants more than its holder's role may do. Reading admin data
+    /// (`audit:read`, and `full_access`, which includes it) needs an admin.
+    pub const fn minimum_role(self) -> Role {
+        match self {
+            Self::AuditRead | Self::FullAccess => Role::Admin,
+            _ => Role::Developer,
+        }
+    }
+}
+
+/// 403 `insufficient_role` unless `role` may hold every one of `scopes` (see
+/// [`Scope::minimum_role`]); `doing` says what was tried ("create", "rotate", "use").
+pub fn check_role_may_hold(role: Role, scopes: &[Scope], doing: &str) -> Result<(), ApiError> {
+    let Some(scope) = scopes.iter().copied().find(|scope| !role.includes(scope.minimum_role())) else {
+        return Ok(());
+    };
+    let needed = scope.minimum_role();
+    Err(ApiError::new(
+        ErrorCode::InsufficientRole,
+        format!(
+            "Only {} {needed} (or a higher role) may {doing} a key with `{}`: it reads the organisation's admin data. You are {} {role}.",
+            needed.article(),
+            scope.as_str(),
+            role.article()
+        ),
+    ))
 }
 
 /// A set of scopes, as a bit set: checking one is a single AND on the request path.

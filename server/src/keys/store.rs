@@ -282,21 +282,22 @@ pub async fn get_key(db: &Db, organization_id: &str, id: &str) -> Result<Option<
     crate::db::optional_row::<KeyRow>(db, SQL, &[id, organization_id]).await
 }
 
-/// The sealed copy of a key's current secret (not one rotated away), if the key is the
-/// organisation's.
+/// The sealed copy of a key's current secret (not one rotated away) and the key's scopes, if
+/// the key is the organisation's.
 pub async fn current_sealed_secret(
     db: &Db,
     organization_id: &str,
     id: &str,
-) -> Result<Option<Vec<u8>>, StoreError> {
-    const SQL: &str = "SELECT s.sealed FROM api_key_secrets s JOIN api_keys k ON k.id = s.key_id \
+) -> Result<Option<(Vec<u8>, Vec<Scope>)>, StoreError> {
+    const SQL: &str = "SELECT s.sealed, k.scopes FROM api_key_secrets s JOIN api_keys k ON k.id = s.key_id \
         WHERE k.id = $1 AND k.organization_id = $2 AND s.expires_at IS NULL \
         ORDER BY s.created_at DESC LIMIT 1";
-    Ok(dispatch!(db, |pool| sqlx::query_scalar::<_, Vec<u8>>(SQL)
+    let found = dispatch!(db, |pool| sqlx::query_as::<_, (Vec<u8>, String)>(SQL)
         .bind(id)
         .bind(organization_id)
         .fetch_optional(pool)
-        .await)?)
+        .await)?;
+    Ok(found.map(|(sealed, scopes)| (sealed, json_list(&scopes))))
 }
 
 /// One page of the organisation's keys, newest first, and how many there are in all.
@@ -362,7 +363,8 @@ impl KeyChanges {
 }
 
 /// Writes `changes` to `current` if the key is still at its version, with the audit entry;
-/// `None` when it moved on meanwhile.
+/// `None` when it moved on meanwhile. Changes that change nothing write nothing (no new
+/// version, no audit entry).
 pub async fn update_key(
     db: &Db,
     current: &KeyRow,
@@ -381,6 +383,9 @@ pub async fn update_key(
     let tags = to_json(&changes.tags);
     let at = db.now();
     let (action, diff) = changes.audited(current);
+    if diff.is_empty() {
+        return Ok(Some(current.clone()));
+    }
     let entry = audit.entry(
         &current.organization_id,
         action,

@@ -192,7 +192,8 @@ const RESERVED_HEADERS: &[&str] = &[
 /// (`..`, encoded or not) and other paths are 400 `endpoint_not_allowed`. A POST without an
 /// `Idempotency-Key` header gets one. Send JSON, or `multipart/form-data` with a `file` for
 /// upload endpoints. The playground has its own rate limit per user (429 `rate_limited`).
-/// The answer never contains the key.
+/// It runs only keys the session's role may hold: a key with `audit:read` or `full_access`
+/// needs an admin or owner (403 `insufficient_role`). The answer never contains the key.
 #[utoipa::path(
     post,
     path = "/api/developer/playground/test",
@@ -217,9 +218,12 @@ pub async fn playground_test(
 
     let endpoint = endpoint::parse(&call.endpoint)?;
     let headers = check_headers(&call.headers)?;
-    let sealed = current_sealed_secret(&state.db, &session.organization_id, &call.api_key_id)
+    let (sealed, scopes) = current_sealed_secret(&state.db, &session.organization_id, &call.api_key_id)
         .await?
         .ok_or_else(|| ApiError::not_found("API key"))?;
+    // A developer cannot borrow an admin's key: the playground runs only keys the session's
+    // role may hold, and so only the operations that role may use.
+    crate::keys::scope::check_role_may_hold(session.role, &scopes, "use")?;
     let secret = state.master_key.unseal(&sealed).ok_or_else(|| {
         ApiError::internal(std::io::Error::other("a stored key does not open with the master key"))
     })?;

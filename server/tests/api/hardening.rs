@@ -340,6 +340,118 @@ async fn past_the_connection_cap_new_connections_get_a_503_problem() {
     s.stop().await;
 }
 
+/// The server's metrics, read by `client`.
+async fn metrics_text(s: &TestServer, client: &reqwest::Client) -> String {
+    client.get(s.url("/metrics")).send().await.unwrap().text().await.unwrap()
+}
+
+/// Waits (bounded) until the metrics, read by `client`, contain `line`.
+async fn wait_for_metric(s: &TestServer, client: &reqwest::Client, line: &str, limit: Duration) {
+    let started = Instant::now();
+    loop {
+        let metrics = metrics_text(s, client).await;
+        if metrics.contains(line) {
+            return;
+        }
+        assert!(started.elapsed() < limit, "no `{line}` within {limit:?}:\n{metrics}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_client_that_does_not_read_its_answers_is_disconnected() {
+    let s = start_with_limits(|l| l.write_timeout = Duration::from_secs(1)).await;
+    // A tiny receive window and forty large answers asked for at once, never read.
+    let socket = tokio::net::TcpSocket::new_v4().unwrap();
+    socket.set_recv_buffer_size(4096).unwrap();
+    let mut stream = socket.connect(s.server().local_addr()).await.unwrap();
+    let requests = "GET /openapi.json HTTP/1.1\r\nHost: x\r\n\r\n".repeat(40);
+    stream.write_all(requests.as_bytes()).await.unwrap();
+    let observer = client_from("127.0.0.2");
+    wait_for_metric(&s, &observer, "portico_connections_write_timed_out_total 1\n", Duration::from_secs(15))
+        .await;
+    // The connection is gone: the server no longer counts it.
+    wait_for_metric(&s, &observer, "portico_connections_open 1\n", Duration::from_secs(5)).await;
+    drop(stream);
+    s.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_body_trickled_below_the_minimum_rate_is_cut_off() {
+    let s = start_with_limits(|l| {
+        l.body_read_timeout = Duration::from_secs(1);
+        l.body_min_rate = 1000;
+    })
+    .await;
+    let mut stream = connect(&s).await;
+    stream
+        .write_all(
+            b"POST /api/developer/login HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n\
+              Content-Length: 1000\r\n\r\n{",
+        )
+        .await
+        .unwrap();
+    // One byte every 400 ms: never a pause long enough for the per-gap timeout.
+    let started = Instant::now();
+    let mut answer = Vec::new();
+    for _ in 0..25 {
+        tokio::time::sleep(Duration::from_millis(400)).await;
+        if stream.write_all(b" ").await.is_err() {
+            break;
+        }
+        let mut buf = [0u8; 4096];
+        match tokio::time::timeout(Duration::from_millis(10), stream.read(&mut buf)).await {
+            Ok(Ok(0)) | Ok(Err(_)) => break,
+            Ok(Ok(n)) => {
+                answer.extend_from_slice(&buf[..n]);
+                break;
+            }
+            Err(_) => {}
+        }
+    }
+    let (rest, _) = read_to_close(&mut stream, Duration::from_secs(5)).await;
+    let raw = format!("{}{rest}", String::from_utf8_lossy(&answer));
+    assert!(started.elapsed() < Duration::from_secs(6), "cut off at about 1 s, not {:?}", started.elapsed());
+    assert_raw_problem(&raw, 400, "invalid_request");
+    let metrics = metrics_text(&s, &s.client).await;
+    assert!(metrics.contains("portico_request_bodies_too_slow_total 1\n"), "{metrics}");
+    s.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_address_cannot_take_every_connection() {
+    let s = start_with_limits(|l| {
+        l.max_connections = 20;
+        l.max_connections_per_address = 5;
+    })
+    .await;
+    // Eight silent connections from 127.0.0.1: five hold its share, three are refused.
+    let mut silent = Vec::new();
+    for _ in 0..8 {
+        silent.push(connect(&s).await);
+    }
+    let mut refused = 0;
+    for stream in &mut silent {
+        let mut buf = [0u8; 4096];
+        if let Ok(Ok(n)) = tokio::time::timeout(Duration::from_millis(300), stream.read(&mut buf)).await
+            && n > 0
+        {
+            assert_raw_problem(&String::from_utf8_lossy(&buf[..n]), 503, "unavailable");
+            refused += 1;
+        }
+    }
+    assert_eq!(refused, 3);
+    // Another address is served as usual.
+    let other = client_from("127.0.0.2");
+    let response = other.get(s.url("/healthz")).send().await.unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    let metrics = metrics_text(&s, &other).await;
+    assert!(metrics.contains("portico_connections_refused_per_address_total 3\n"), "{metrics}");
+    assert!(metrics.contains("portico_connections_refused_total 0\n"), "{metrics}");
+    drop(silent);
+    s.stop().await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn slow_connections_do_not_stop_real_requests() {
     let s = TestServer::start(Backend::Sqlite).await.unwrap();

@@ -18,6 +18,7 @@ storage_tests!(
     an_invitation_cannot_be_used_to_guess_an_existing_accounts_password,
     an_admin_cannot_demote_an_owner_by_racing_the_owners_promotion,
     two_admins_changing_different_settings_at_once_both_keep_theirs,
+    a_key_never_grants_more_than_its_holders_role_may_do,
 );
 
 const ROLES: [&str; 4] = ["viewer", "developer", "admin", "owner"];
@@ -689,4 +690,50 @@ async fn two_admins_changing_different_settings_at_once_both_keep_theirs(s: &Tes
     assert_eq!(renamed.headers()["etag"].to_str().unwrap(), format!("\"{}\"", version + 1));
     let body: Value = renamed.json().await.unwrap();
     assert_eq!((body["name"].as_str(), body["monthly_quota"].as_i64()), (Some("Fresh Inc"), Some(1019)));
+}
+
+/// A developer may not read the admin-only audit log through a key: minting or rotating a
+/// key with `audit:read` or `full_access` needs an admin, and the playground runs only keys
+/// the session's role may hold.
+async fn a_key_never_grants_more_than_its_holders_role_may_do(s: &TestServer) {
+    let team = team(s, "ceiling").await;
+    let developer = team.token("developer");
+    for scopes in [json!(["audit:read"]), json!(["full_access"]), json!(["links:read", "audit:read"])] {
+        let response = s
+            .session(Method::POST, "/api/developer/apikeys", developer)
+            .json(&json!({"name": "too strong", "scopes": scopes}))
+            .send()
+            .await
+            .unwrap();
+        let problem = assert_problem(response, 403, "insufficient_role").await;
+        assert!(problem["detail"].as_str().unwrap().contains("an admin"), "{problem}");
+    }
+    let own = s.create_key(developer, json!({"name": "mine", "scopes": ["links:read"]})).await;
+    let strong = s.create_key(team.token("admin"), json!({"name": "ops", "scopes": ["full_access"]})).await;
+    let strong_id = strong["id"].as_str().unwrap();
+
+    let rotate = s
+        .session(Method::POST, &format!("/api/developer/apikeys/{strong_id}/rotate"), developer)
+        .json(&json!({"grace_period_seconds": 0}))
+        .send()
+        .await
+        .unwrap();
+    assert_problem(rotate, 403, "insufficient_role").await;
+
+    let play = |token: &str, key_id: &str| {
+        s.session(Method::POST, "/api/developer/playground/test", token)
+            .json(&json!({"api_key_id": key_id, "method": "GET", "endpoint": "/v1/audit-log"}))
+            .send()
+    };
+    assert_problem(play(developer, strong_id).await.unwrap(), 403, "insufficient_role").await;
+    // Their own key runs, and the pipeline refuses it the audit log.
+    let answer: Value = play(developer, own["id"].as_str().unwrap()).await.unwrap().json().await.unwrap();
+    assert_eq!(answer["status_code"], 403);
+    assert_eq!(answer["body"]["code"], "insufficient_scope");
+    // An admin may.
+    let answer: Value = play(team.token("admin"), strong_id).await.unwrap().json().await.unwrap();
+    assert_eq!(answer["status_code"], 200, "{answer}");
+    // And the key itself, used directly, still reads it (an admin minted it).
+    let direct = s.v1(Method::GET, "/v1/audit-log", strong["key"].as_str().unwrap()).send().await.unwrap();
+    assert_eq!(direct.status(), StatusCode::OK);
 }

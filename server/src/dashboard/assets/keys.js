@@ -3,6 +3,7 @@
 import {get, openapi, request} from './api.js';
 import {confirm, copyButton, dialog, explain, field, formatDate, h, localInput, mount, relative, toast} from './ui.js';
 import {chart, logTable, CLASSES} from './usage.js';
+import {can} from './roles.js';
 
 /** The organisation's keys, newest first (revoked ones included when asked). */
 export async function loadKeys(includeInactive = false) {
@@ -56,13 +57,13 @@ function keyActions(key, domains, done) {
 
 const loadDomains = () => get('/api/developer/domains?limit=100').then((p) => p.data).catch(() => []);
 
-export async function keysPage(container, {query} = {}) {
+export async function keysPage(container, {query, me} = {}) {
   const tag = query?.get('tag') || '';
   const [all, doc, domains] = await Promise.all([loadKeys(true), openapi(), loadDomains()]);
   const keys = tag ? all.filter((k) => (k.tags || []).includes(tag)) : all;
   const tags = [...new Set(all.flatMap((k) => k.tags || []))].sort();
   const scopes = doc.components.schemas.Scope.enum;
-  const refresh = () => keysPage(container, {query});
+  const refresh = () => keysPage(container, {query, me});
   const labels = ['Name', 'Prefix', 'Scopes', 'Domain scope', 'Created', 'Last used', 'Expires', 'Status', 'Actions'];
   const cell = (index, ...content) => h('td', {dataset: {label: labels[index]}}, ...content);
 
@@ -81,7 +82,7 @@ export async function keysPage(container, {query} = {}) {
   mount(container,
     h('div', {class: 'page-head'},
       h('div', {}, h('h1', {}, 'API keys'), h('p', {}, 'Keys call the /v1 API. Each is shown once, when created or rotated; Portico keeps only a hash and a sealed copy for the playground.')),
-      h('button', {class: 'button', type: 'button', id: 'create-key', dataset: {needs: 'developer'}, onclick: () => createKey(scopes, domains).then((c) => c && refresh())}, '+ Create key')),
+      h('button', {class: 'button', type: 'button', id: 'create-key', dataset: {needs: 'developer'}, onclick: () => createKey(scopes, domains, me).then((c) => c && refresh())}, '+ Create key')),
     tags.length ? h('div', {class: 'row tag-filter', role: 'group', 'aria-label': 'Filter by tag'}, h('span', {class: 'muted small'}, 'Tags:'),
       h('a', {class: `chip ${tag ? '' : 'active'}`, href: '#/keys', 'aria-current': tag ? null : 'true'}, 'All'),
       tags.map((t) => h('a', {class: `chip tag ${t === tag ? 'active' : ''}`, href: `#/keys?tag=${encodeURIComponent(t)}`, 'aria-current': t === tag ? 'true' : null}, t))) : null,
@@ -220,18 +221,28 @@ function keyFields(domains, key = {}) {
   return {nodes, values};
 }
 
-async function createKey(scopes, domains) {
+// Scopes that read the organisation's admin data: only admins and owners may give them to a
+// key (the server's rule, Scope::minimum_role; it refuses them anyway with 403).
+const ADMIN_SCOPES = ['full_access', 'audit:read'];
+
+async function createKey(scopes, domains, me) {
   let shown = null;
+  const admin = can(me, 'admin');
   return dialog((close) => {
     const {nodes, values} = keyFields(domains);
-    const boxes = scopes.map((s) => h('label', {}, h('input', {type: 'checkbox', name: 'scopes', value: s, checked: s === 'full_access'}), s));
+    const boxes = scopes.map((s) => {
+      const held = admin || !ADMIN_SCOPES.includes(s);
+      return h('label', {title: held ? null : 'Needs an admin: it reads the organisation’s admin data (the audit log).'},
+        h('input', {type: 'checkbox', name: 'scopes', value: s, checked: admin && s === 'full_access', disabled: !held}), s);
+    });
     const error = h('div', {class: 'error-text', role: 'alert'});
     const submit = h('button', {class: 'button', type: 'submit'}, 'Create key');
     const form = h('form', {method: 'dialog', novalidate: true},
       h('h2', {}, 'Create an API key'),
       nodes[0],
       h('fieldset', {class: 'field'}, h('legend', {}, 'Scopes'), h('div', {class: 'checks'}, boxes),
-        h('div', {class: 'hint'}, 'full_access grants everything; a …:write scope also grants its …:read.')),
+        h('div', {class: 'hint'}, 'full_access grants everything; a …:write scope also grants its …:read.',
+          admin ? '' : ' full_access and audit:read need an admin.')),
       ...nodes.slice(1),
       error,
       h('div', {class: 'dialog-actions'},
@@ -241,6 +252,11 @@ async function createKey(scopes, domains) {
       const body = values();
       if (!body) return;
       body.scopes = boxes.map((l) => l.querySelector('input')).filter((i) => i.checked).map((i) => i.value);
+      if (!body.scopes.length) {
+        error.textContent = 'Choose at least one scope.';
+        boxes.find((l) => !l.querySelector('input').disabled)?.querySelector('input').focus();
+        return;
+      }
       if (body.expires_at === null) delete body.expires_at;
       submit.disabled = true;
       submit.textContent = 'Creating…';
