@@ -53,33 +53,82 @@ macro_rules! dispatch {
 /// On SQLite it is `BEGIN IMMEDIATE`. A deferred `BEGIN` whose transaction reads first and
 /// writes later fails at once with `SQLITE_BUSY_SNAPSHOT` (517, "database is locked") when
 /// another writer — the request log's flusher, say — committed in between: the busy timeout
-/// does not retry that. `IMMEDIATE` takes the write lock up front, waiting for it as long as
-/// the busy timeout allows. On PostgreSQL it is a plain `BEGIN`.
+/// does not retry that. `IMMEDIATE` takes the write lock up front.
+///
+/// SQLite has one writer at a time, and its busy handler is not fair: a writer that finds
+/// the lock taken sleeps and retries, and one that commits back to back (an import, batch
+/// after batch) can keep it for seconds — a request log that cannot write is one a hard kill
+/// loses. So on SQLite write transactions first take this process's **turn** for the
+/// database: a FIFO queue ([`tokio::sync::Mutex`] is fair), held until the transaction ends.
+/// Each writer then waits only for those that asked before it. On PostgreSQL it is a plain
+/// `BEGIN`: rows are locked, not the database.
 pub trait BeginWrite {
     type Database: sqlx::Database;
 
-    fn begin_write(
-        &self,
-    ) -> impl Future<Output = Result<sqlx::Transaction<'static, Self::Database>, sqlx::Error>> + Send;
+    fn begin_write(&self) -> impl Future<Output = Result<WriteTx<Self::Database>, sqlx::Error>> + Send;
+}
+
+/// A write transaction, and (SQLite) this process's turn to write, held until it ends. Use
+/// it as sqlx's: `&mut *tx` is the connection; `commit` and `rollback` end it.
+pub struct WriteTx<DB: sqlx::Database> {
+    tx: sqlx::Transaction<'static, DB>,
+    _turn: Option<tokio::sync::OwnedMutexGuard<()>>,
+}
+
+impl<DB: sqlx::Database> WriteTx<DB> {
+    pub async fn commit(self) -> Result<(), sqlx::Error> {
+        self.tx.commit().await
+    }
+
+    pub async fn rollback(self) -> Result<(), sqlx::Error> {
+        self.tx.rollback().await
+    }
+}
+
+impl<DB: sqlx::Database> std::ops::Deref for WriteTx<DB> {
+    type Target = DB::Connection;
+
+    fn deref(&self) -> &DB::Connection {
+        &self.tx
+    }
+}
+
+impl<DB: sqlx::Database> std::ops::DerefMut for WriteTx<DB> {
+    fn deref_mut(&mut self) -> &mut DB::Connection {
+        &mut self.tx
+    }
+}
+
+/// The write queue of each SQLite database this process opened, by file.
+fn write_turns(pool: &SqlitePool) -> std::sync::Arc<tokio::sync::Mutex<()>> {
+    use std::collections::HashMap;
+    use std::path::PathBuf;
+    use std::sync::{Arc, LazyLock, Mutex};
+    static TURNS: LazyLock<Mutex<HashMap<PathBuf, Arc<tokio::sync::Mutex<()>>>>> =
+        LazyLock::new(Default::default);
+    let file = pool.connect_options().get_filename().to_path_buf();
+    let mut turns = TURNS.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+    turns.entry(file).or_default().clone()
 }
 
 impl BeginWrite for SqlitePool {
     type Database = sqlx::Sqlite;
 
-    fn begin_write(
-        &self,
-    ) -> impl Future<Output = Result<sqlx::Transaction<'static, sqlx::Sqlite>, sqlx::Error>> + Send {
-        self.begin_with("BEGIN IMMEDIATE")
+    fn begin_write(&self) -> impl Future<Output = Result<WriteTx<sqlx::Sqlite>, sqlx::Error>> + Send {
+        let turns = write_turns(self);
+        async move {
+            let turn = turns.lock_owned().await;
+            let tx = self.begin_with("BEGIN IMMEDIATE").await?;
+            Ok(WriteTx { tx, _turn: Some(turn) })
+        }
     }
 }
 
 impl BeginWrite for PgPool {
     type Database = sqlx::Postgres;
 
-    fn begin_write(
-        &self,
-    ) -> impl Future<Output = Result<sqlx::Transaction<'static, sqlx::Postgres>, sqlx::Error>> + Send {
-        self.begin()
+    fn begin_write(&self) -> impl Future<Output = Result<WriteTx<sqlx::Postgres>, sqlx::Error>> + Send {
+        async move { Ok(WriteTx { tx: self.begin().await?, _turn: None }) }
     }
 }
 

@@ -18,6 +18,7 @@ storage_tests!(
     usage_and_log_queries_validate_their_parameters,
     the_retention_purge_deletes_only_old_log_rows,
     a_log_batch_written_twice_is_stored_once_with_its_text_intact,
+    the_request_log_waits_its_turn_behind_an_import_not_the_whole_import,
 );
 
 async fn a_log_batch_written_twice_is_stored_once_with_its_text_intact(s: &TestServer) {
@@ -407,6 +408,63 @@ async fn usage_and_log_queries_validate_their_parameters(s: &TestServer) {
     let ok = s.get_with_token("/api/developer/usage?from=2026-01-01&to=2026-01-07", &token).await;
     let usage: Value = ok.json().await.unwrap();
     assert_eq!(usage["series"].as_array().unwrap().len(), 7);
+}
+
+/// An import writes batch after batch; the request log's writer, asked to write meanwhile,
+/// gets the database within a few of the import's batches (writers take turns in the order
+/// they asked), not after the import has run on for thousands of rows — the window a hard
+/// kill could lose. Counted in the import's rows, not timed.
+async fn the_request_log_waits_its_turn_behind_an_import_not_the_whole_import(s: &TestServer) {
+    let (_, key, _) = s.org_with_key("turns@example.com", &["full_access"]).await;
+    let mut csv = String::from("slug,url\n");
+    for i in 0..30_000 {
+        csv.push_str(&format!("turn-{i},https://example.com/{i}\n"));
+    }
+    let form = reqwest::multipart::Form::new().part(
+        "file",
+        reqwest::multipart::Part::bytes(csv.into_bytes())
+            .file_name("links.csv")
+            .mime_str("text/csv")
+            .unwrap(),
+    );
+    let accepted: Value = s
+        .v1(Method::POST, "/v1/links/import", &key)
+        .multipart(form)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let id = accepted["id"].as_str().unwrap().to_owned();
+    let checkpoint = || async { s.count("SELECT checkpoint FROM jobs WHERE id = $1", &[&id]).await };
+    let mut rounds = Vec::new();
+    for _ in 0..5 {
+        // Wait (bounded) until the import is writing.
+        for _ in 0..200 {
+            if checkpoint().await > 0 {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        for _ in 0..20 {
+            let response = s.v1(Method::GET, "/v1/key", &key).send().await.unwrap();
+            assert_eq!(response.status(), StatusCode::OK);
+        }
+        let before = checkpoint().await;
+        s.flush().await;
+        let after = checkpoint().await;
+        if after >= 30_000 {
+            break;
+        }
+        rounds.push(after - before);
+    }
+    assert!(!rounds.is_empty(), "the import ended before the request log was flushed");
+    // Rows the import committed while the log's writer waited for the database: a batch is
+    // 100 rows; a few batches ahead in the queue are fair, a thousand rows are starvation.
+    for rows in &rounds {
+        assert!(*rows <= 500, "the import committed {rows} rows while the request log waited: {rounds:?}");
+    }
 }
 
 mod quotas {
