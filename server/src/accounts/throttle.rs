@@ -135,7 +135,7 @@ impl LoginThrottle {
             };
             let bucket = redis.key(&["throttle:", &name]);
             let refill = refill.max(Duration::from_millis(1));
-            if let Some(decision) = limits::gcra(redis, &bucket, refill, burst).await {
+            if let Some(decision) = limits::gcra(redis, &bucket, refill, burst, 0).await {
                 return match decision.allowed {
                     true => Ok(()),
                     false => Err(decision.retry_after.as_secs_f64().ceil() as u64),

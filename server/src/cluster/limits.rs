@@ -25,15 +25,21 @@ pub struct Gcra {
 }
 
 /// The GCRA step, as a Lua function: spends a cell of the bucket `key` (its theoretical
-/// arrival time, µs) of `burst` cells, one back every `interval` µs. Returns allowed (1/0),
-/// remaining, reset µs, retry-after µs.
+/// arrival time, µs) of `burst` cells, one back every `interval` µs. `debt` cells are taken
+/// first, whatever the answer: calls an instance allowed on its own while Redis was down,
+/// so that the shared bucket does not refill what was spent meanwhile. Returns allowed
+/// (1/0), remaining, reset µs, retry-after µs.
 const GCRA_STEP: &str = r"
-local function gcra(key, interval, burst)
+local function gcra(key, interval, burst, debt)
   local t = redis.call('TIME')
   local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
   local tolerance = interval * burst
   local tat = tonumber(redis.call('GET', key) or now)
   if tat < now then tat = now end
+  if debt > 0 then
+    tat = math.min(tat + debt * interval, now + tolerance)
+    redis.call('SET', key, tat, 'PX', math.ceil((tat - now) / 1000) + 1)
+  end
   local ahead = tat + interval - now
   if ahead > tolerance then
     return 0, 0, tat - now, ahead - tolerance
@@ -67,11 +73,12 @@ local function quota(key, limit, floor, lifetime)
 end
 ";
 
-/// KEYS[1]: the bucket; ARGV: interval µs, burst. Returns {allowed, remaining, reset, retry}.
+/// KEYS[1]: the bucket; ARGV: interval µs, burst, debt. Returns {allowed, remaining, reset,
+/// retry}.
 static GCRA: LazyLock<Script> = LazyLock::new(|| {
     Script::new(&format!(
         "{GCRA_STEP}
-local a, r, s, w = gcra(KEYS[1], tonumber(ARGV[1]), tonumber(ARGV[2]))
+local a, r, s, w = gcra(KEYS[1], tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3]))
 return {{a, r, s, w}}"
     ))
 });
@@ -86,12 +93,12 @@ return {{a, u}}"
 });
 
 /// Both steps in one round trip, the quota only when the rate limit allows: KEYS[1] the
-/// bucket, KEYS[2] the counter; ARGV: interval µs, burst, limit, floor, lifetime. Returns
-/// {allowed, remaining, reset, retry, quota allowed (-1: not tried), used}.
+/// bucket, KEYS[2] the counter; ARGV: interval µs, burst, limit, floor, lifetime, debt.
+/// Returns {allowed, remaining, reset, retry, quota allowed (-1: not tried), used}.
 static ADMIT: LazyLock<Script> = LazyLock::new(|| {
     Script::new(&format!(
         "{GCRA_STEP}{QUOTA_STEP}
-local a, r, s, w = gcra(KEYS[1], tonumber(ARGV[1]), tonumber(ARGV[2]))
+local a, r, s, w = gcra(KEYS[1], tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[6]))
 if a == 0 then
   return {{a, r, s, w, -1, 0}}
 end
@@ -100,10 +107,17 @@ return {{a, r, s, w, qa, u}}"
     ))
 });
 
-/// Spends a cell of `bucket` (a key named with [`SharedRedis::key`]); `None` when Redis is down.
-pub async fn gcra(redis: &SharedRedis, bucket: &str, interval: Duration, burst: u32) -> Option<Gcra> {
+/// Spends a cell of `bucket` (a key named with [`SharedRedis::key`]), after `debt` cells
+/// spent while Redis was down; `None` when Redis is down.
+pub async fn gcra(
+    redis: &SharedRedis,
+    bucket: &str,
+    interval: Duration,
+    burst: u32,
+    debt: u32,
+) -> Option<Gcra> {
     let answer: (i64, i64, i64, i64) =
-        redis.run(GCRA.key(bucket).arg(micros_of(interval)).arg(burst.max(1))).await?;
+        redis.run(GCRA.key(bucket).arg(micros_of(interval)).arg(burst.max(1)).arg(debt)).await?;
     Some(Gcra::from(answer))
 }
 
@@ -149,13 +163,14 @@ pub async fn spend_quota(redis: &SharedRedis, counter: &str, limit: u64, floor: 
 /// what [`gcra`] and [`spend_quota`] would do in two. `None` when Redis is down.
 pub async fn admit(
     redis: &SharedRedis,
-    rate: (&str, Duration, u32),
+    rate: (&str, Duration, u32, u32),
     quota: (&str, u64, u64),
 ) -> Option<(Gcra, Option<QuotaSpend>)> {
-    let ((bucket, interval, burst), (counter, limit, floor)) = (rate, quota);
+    let ((bucket, interval, burst, debt), (counter, limit, floor)) = (rate, quota);
     let mut invocation = ADMIT.key(bucket);
     invocation.key(counter).arg(micros_of(interval)).arg(burst.max(1));
     invocation.arg(saturating_i64(limit)).arg(saturating_i64(floor)).arg(QUOTA_LIFETIME.as_secs());
+    invocation.arg(debt);
     let (a, r, s, w, quota_allowed, used): (i64, i64, i64, i64, i64, i64) = redis.run(&invocation).await?;
     let spent = (quota_allowed >= 0)
         .then(|| QuotaSpend { allowed: quota_allowed == 1, used: u64::try_from(used).unwrap_or(0) });

@@ -10,7 +10,7 @@
 //! background probe ([`SharedRedis::watch`]) pings every half second while it is down and
 //! brings the shared limits back when it answers.
 
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::Duration;
 
 use prometheus_client::metrics::counter::Counter;
@@ -29,6 +29,9 @@ pub struct SharedRedis {
     /// What every key starts with (`--redis-prefix`).
     prefix: String,
     up: AtomicBool,
+    /// Bumped at every switch between Redis and the per-instance limits (either way): what
+    /// an instance decided alone belongs to one epoch.
+    epoch: AtomicU64,
     /// Where it is, for the log (the URL without its password).
     location: String,
     outages: Counter,
@@ -73,6 +76,7 @@ impl SharedRedis {
             timeout,
             prefix: prefix.to_owned(),
             up: AtomicBool::new(false),
+            epoch: AtomicU64::new(0),
             location,
             outages,
             fallbacks,
@@ -90,6 +94,12 @@ impl SharedRedis {
     /// Whether shared decisions are being made (the last call or probe succeeded).
     pub fn is_up(&self) -> bool {
         self.up.load(Ordering::Relaxed)
+    }
+
+    /// Which stretch of up or down time this is: changes at every switch; 0 until Redis
+    /// first answers.
+    pub fn epoch(&self) -> u64 {
+        self.epoch.load(Ordering::Acquire)
     }
 
     /// Counts a decision made per instance because Redis is down.
@@ -133,6 +143,7 @@ impl SharedRedis {
 
     fn mark_down(&self, error: &str) {
         if self.up.swap(false, Ordering::Relaxed) {
+            self.epoch.fetch_add(1, Ordering::AcqRel);
             self.outages.inc();
             tracing::warn!(
                 redis = %self.location,
@@ -161,6 +172,7 @@ impl SharedRedis {
             if !self.is_up() {
                 match self.ping().await {
                     Ok(()) => {
+                        self.epoch.fetch_add(1, Ordering::AcqRel);
                         self.up.store(true, Ordering::Relaxed);
                         if first {
                             tracing::info!(redis = %self.location, "rate limits, quotas and throttles are shared through Redis");

@@ -37,9 +37,10 @@ pub async fn admit(
         let organization: &Arc<str> = &key.organization_id;
         let quota =
             quotas.plan(organization, super::quota::Month::of(at)).await.map_err(Refused::Unavailable)?;
+        let debt = rate_limits.debt(&key.id);
         let decided = limits::admit(
             redis,
-            (&rate.bucket, rate.per_request, rate.rpm),
+            (&rate.bucket, rate.per_request, rate.rpm, debt),
             (&quota.counter, quota.limit, quota.stored),
         )
         .await;
@@ -55,6 +56,7 @@ pub async fn admit(
             }
             // Redis is down: this instance decides alone.
             None => {
+                rate_limits.unpaid(&key.id, debt);
                 let status = rate_limits.check_here(&key.id, &rate).map_err(Refused::RateLimited)?;
                 (status, quotas.spend_here(organization, &quota))
             }

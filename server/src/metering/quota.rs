@@ -6,9 +6,11 @@
 //!
 //! - **With Redis** (`--redis-url`) every call is spent from one counter per organisation and
 //!   month in Redis, atomically ([`crate::cluster::limits::spend_quota`]): exact across
-//!   instances. The counter never falls below the durable count, so a Redis that restarts
-//!   empty starts again from the database (which lags by at most a flush period, plus the
-//!   30 s for which an instance keeps the count it read).
+//!   instances. The counter never falls below what the instance knows — the durable count,
+//!   or the highest count Redis or its own fallback gave it, whichever is larger — so a Redis
+//!   that restarts empty starts again from there; and when Redis comes back after an outage
+//!   each instance reads the durable count afresh before its next spend (the database lags
+//!   by at most a flush period).
 //! - **Without it** (or while it is down) each instance counts in memory. An organisation's
 //!   counter is loaded from the database the first time it is seen in a month and re-read
 //!   every 30 seconds (taking the larger of the two), so a restart loses nothing and
@@ -57,6 +59,8 @@ struct Counter {
     /// The count in the database when it was last read.
     stored: u64,
     synced_at: Instant,
+    /// The Redis epoch it was read in (0 without Redis): a switch reads the database again.
+    epoch: u64,
 }
 
 impl Counter {
@@ -71,13 +75,20 @@ impl Counter {
     fn is_fresh(&self, month: Month) -> bool {
         self.month == month && self.synced_at.elapsed() < REFRESH
     }
+
+    /// The count the shared counter must not fall below: the durable count, or more if this
+    /// instance has seen more.
+    fn floor(&self) -> u64 {
+        self.stored.max(self.used)
+    }
 }
 
 /// What spending needs to know of an organisation's month ([`Quotas::plan`]).
 pub(super) struct QuotaPlan {
     pub month: Month,
     pub limit: u64,
-    /// The durable count: the floor of the shared counter.
+    /// The floor of the shared counter: the durable count, or the highest count this
+    /// instance has seen.
     pub stored: u64,
     /// The counter's name in Redis.
     pub counter: String,
@@ -154,9 +165,13 @@ impl Quotas {
     /// What a shared spend needs: the organisation's limit and durable count (read from the
     /// database at most every 30 s) and its counter's name in Redis.
     pub(super) async fn plan(&self, organization_id: &Arc<str>, month: Month) -> Result<QuotaPlan, ApiError> {
+        let epoch = self.epoch();
         let known = {
             let counters = self.counters.lock().unwrap_or_else(|p| p.into_inner());
-            counters.get(organization_id).filter(|c| c.is_fresh(month)).map(|c| (c.limit, c.stored))
+            counters
+                .get(organization_id)
+                .filter(|c| c.is_fresh(month) && c.epoch == epoch)
+                .map(|c| (c.limit, c.floor()))
         };
         let (limit, stored) = match known {
             Some(known) => known,
@@ -197,10 +212,13 @@ impl Quotas {
     }
 
     /// Reads the organisation's limit and stored count for `month` into its counter.
+    /// Returns the limit and the count to go on from (the larger of the database's and what
+    /// this instance has seen).
     async fn refresh(&self, organization_id: &Arc<str>, month: Month) -> Result<(u64, u64), ApiError> {
+        let epoch = self.epoch();
         let (limit, stored) = self.load(organization_id, month).await?;
         let mut counters = self.counters.lock().unwrap_or_else(|p| p.into_inner());
-        let fresh = || Counter { month, limit, used: stored, stored, synced_at: Instant::now() };
+        let fresh = || Counter { month, limit, used: stored, stored, synced_at: Instant::now(), epoch };
         let counter = counters.entry(organization_id.clone()).or_insert_with(fresh);
         if counter.month != month {
             *counter = fresh();
@@ -209,8 +227,14 @@ impl Quotas {
             counter.used = counter.used.max(stored);
             counter.stored = stored;
             counter.synced_at = Instant::now();
+            counter.epoch = epoch;
         }
-        Ok((limit, stored))
+        Ok((limit, counter.floor()))
+    }
+
+    /// The Redis epoch (0 without Redis).
+    fn epoch(&self) -> u64 {
+        self.shared.as_ref().map_or(0, |redis| redis.epoch())
     }
 
     /// Runs `f` on the organisation's counter for `month`, if there is one.

@@ -6,9 +6,18 @@
 //! ([`crate::cluster::limits::gcra`], one atomic script per decision); without it, or while
 //! Redis is down, each instance keeps its own (by `governor`), with the same semantics and
 //! the same headers.
+//!
+//! A switch must not hand out a fresh burst: when Redis stops answering a key's local bucket
+//! starts **empty** (it refills at the key's rate), one per outage — unless Redis has not
+//! answered since the instance started, when there was no shared bucket to go on from and
+//! the bucket starts full as without Redis; and the calls an instance
+//! allowed on its own are charged to the shared bucket at the key's first decision once
+//! Redis answers again. Flapping Redis therefore never lets a key past its burst plus its
+//! rate over time.
 
 use std::num::NonZeroU32;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use std::time::Duration;
 
 use axum::http::{HeaderMap, HeaderName, HeaderValue, header};
@@ -27,6 +36,10 @@ type Limiter = RateLimiter<NotKeyed, InMemoryState, DefaultClock, StateInformati
 struct KeyLimiter {
     rpm: u32,
     limiter: Limiter,
+    /// The Redis epoch it was made in (shared limits only: a new outage starts a new bucket).
+    epoch: u64,
+    /// Calls it allowed while Redis was down, not yet charged to the shared bucket.
+    unpaid: AtomicU32,
 }
 
 /// The rate limit state a response reports.
@@ -83,6 +96,9 @@ pub struct RateLimits {
     clock: DefaultClock,
     /// Where the buckets live when they are shared.
     shared: Option<Arc<SharedRedis>>,
+    /// Whether any local bucket may owe the shared one (set on the first call allowed while
+    /// Redis is down): until then the shared path looks nothing up.
+    owing: AtomicBool,
 }
 
 /// Whose allowance a set of limiters keeps.
@@ -107,6 +123,7 @@ impl RateLimits {
             limiters: Cache::builder().max_capacity(1_000_000).time_to_idle(Duration::from_secs(600)).build(),
             clock: DefaultClock::default(),
             shared: None,
+            owing: AtomicBool::new(false),
         }
     }
 
@@ -120,12 +137,33 @@ impl RateLimits {
     /// `rate_limited` answer, with `retry-after` and the rate limit headers.
     pub async fn check(&self, key_id: &Arc<str>, rpm: Option<i64>) -> Result<RateLimitStatus, ApiError> {
         let plan = self.plan(key_id, rpm);
-        if let Some(redis) = &self.shared
-            && let Some(decision) = limits::gcra(redis, &plan.bucket, plan.per_request, plan.rpm).await
-        {
-            return self.decided(&plan, decision);
+        if let Some(redis) = &self.shared {
+            let debt = self.debt(key_id);
+            if let Some(decision) = limits::gcra(redis, &plan.bucket, plan.per_request, plan.rpm, debt).await
+            {
+                return self.decided(&plan, decision);
+            }
+            self.unpaid(key_id, debt);
         }
         self.check_here(key_id, &plan)
+    }
+
+    /// The calls `key_id`'s local bucket allowed while Redis was down, taken to be charged to
+    /// the shared bucket by the decision about to be made (see [`Self::unpaid`] if it cannot).
+    pub(super) fn debt(&self, key_id: &str) -> u32 {
+        if !self.owing.load(Ordering::Relaxed) {
+            return 0;
+        }
+        self.limiters.get(key_id).map_or(0, |entry| entry.unpaid.swap(0, Ordering::AcqRel))
+    }
+
+    /// A debt taken by [`Self::debt`] that Redis did not take: owed again.
+    pub(super) fn unpaid(&self, key_id: &str, debt: u32) {
+        if debt > 0
+            && let Some(entry) = self.limiters.get(key_id)
+        {
+            entry.unpaid.fetch_add(debt, Ordering::AcqRel);
+        }
     }
 
     /// What deciding for `key_id` needs: its limit and, when shared, its bucket's name.
@@ -164,21 +202,33 @@ impl RateLimits {
         self.shared.as_ref()
     }
 
-    /// The decision by this instance's own limiter.
+    /// The decision by this instance's own limiter. When limits are shared (Redis is down), a
+    /// key's bucket starts empty in each outage and what it allows is owed to the shared one.
     pub(super) fn check_here(&self, key_id: &Arc<str>, plan: &RatePlan) -> Result<RateLimitStatus, ApiError> {
         let (rpm, per_request) = (plan.rpm, plan.per_request);
+        let epoch = self.shared.as_ref().map_or(0, |redis| redis.epoch());
         let entry = match self.limiters.get(key_id) {
-            Some(entry) if entry.rpm == rpm => entry,
-            _ => {
+            Some(entry) if entry.rpm == rpm && entry.epoch == epoch => entry,
+            previous => {
                 let quota = Quota::per_minute(NonZeroU32::new(rpm).expect("rpm is positive"));
-                let fresh =
-                    Arc::new(KeyLimiter { rpm, limiter: RateLimiter::direct(quota).with_middleware() });
+                let limiter = RateLimiter::direct(quota).with_middleware();
+                if epoch > 0 {
+                    // Falling back after Redis answered: no fresh burst on top of what the key
+                    // had there. (Down since start, there was no shared bucket to go on from.)
+                    let _ = limiter.check_n(NonZeroU32::new(rpm).expect("rpm is positive"));
+                }
+                let unpaid = previous.map_or(0, |p| p.unpaid.load(Ordering::Acquire));
+                let fresh = Arc::new(KeyLimiter { rpm, limiter, epoch, unpaid: AtomicU32::new(unpaid) });
                 self.limiters.insert(key_id.clone(), fresh.clone());
                 fresh
             }
         };
         match entry.limiter.check() {
             Ok(snapshot) => {
+                if self.shared.is_some() {
+                    entry.unpaid.fetch_add(1, Ordering::AcqRel);
+                    self.owing.store(true, Ordering::Relaxed);
+                }
                 let remaining = snapshot.remaining_burst_capacity();
                 let used = rpm - remaining;
                 Ok(RateLimitStatus {

@@ -43,6 +43,8 @@ redis_tests!(
     the_monthly_quota_is_exact_across_instances,
     sign_in_attempts_are_throttled_across_instances,
     shared_limits_resume_when_redis_returns,
+    a_flapping_redis_never_hands_a_key_a_fresh_burst,
+    a_quota_goes_on_from_its_count_when_redis_restarts_empty,
 );
 
 mod redis_gone {
@@ -212,6 +214,7 @@ async fn without_redis_each_instance_limits_alone_and_says_so(s: &TestServer) {
 async fn shared_limits_resume_when_redis_returns(backend: Backend, redis: String) {
     let redis_addr = redis_address(&redis);
     let proxy = SwitchableProxy::start(redis_addr).await;
+
     let through_proxy = format!("redis://{}", proxy.addr);
     let Some((a, b)) = pair(backend, |c| {
         c.redis_url = Some(portico::secret::Secret::new(through_proxy.clone()));
@@ -239,11 +242,13 @@ async fn shared_limits_resume_when_redis_returns(backend: Backend, redis: String
     assert_eq!(remaining(&a).await, "3");
     assert_eq!(remaining(&b).await, "2");
 
-    // Redis goes away: both instances keep answering, each from a bucket of its own.
+    // Redis goes away: both instances keep answering, each from a bucket of its own — which
+    // starts empty (it refills at the key's rate, one call every 15 s here), so the switch
+    // hands out no fresh burst.
     proxy.set_up(false);
-    assert_eq!(remaining(&a).await, "3");
-    assert_eq!(remaining(&b).await, "3");
     for server in [&a, &b] {
+        let refused = server.v1(Method::GET, "/v1/key", key).send().await.unwrap();
+        assert_problem(refused, 429, "rate_limited").await;
         let ready: Value = server.get("/readyz").await.json().await.unwrap();
         assert_eq!(ready["redis"], "unavailable");
     }
@@ -256,6 +261,102 @@ async fn shared_limits_resume_when_redis_returns(backend: Backend, redis: String
     assert_eq!(remaining(&b).await, "0");
     b.stop().await;
     a.stop().await;
+}
+
+/// Redis goes away and comes back three times while a client calls as fast as it can with a
+/// 60-a-minute key. Each switch used to start a full bucket (60 more calls each time); now a
+/// local bucket starts empty and what it allows is charged to the shared one when Redis
+/// returns, so the key never gets past its burst plus its rate over the whole run.
+async fn a_flapping_redis_never_hands_a_key_a_fresh_burst(backend: Backend, redis: String) {
+    let proxy = SwitchableProxy::start(redis_address(&redis)).await;
+    let through_proxy = format!("redis://{}", proxy.addr);
+    let Some(s) = TestServer::start_with(backend, |c| {
+        c.redis_url = Some(portico::secret::Secret::new(through_proxy.clone()));
+        c.redis_timeout = Duration::from_millis(1000);
+        c.redis_prefix = format!("portico-test:{}:", ulid::Ulid::new());
+    })
+    .await
+    else {
+        return;
+    };
+    wait_until_shared(&s).await;
+    let token = s.signup("flapping@example.com").await["token"].as_str().unwrap().to_owned();
+    let key =
+        s.create_key(&token, json!({"name": "k", "scopes": ["full_access"], "rate_limit_rpm": 60})).await;
+    let key = key["key"].as_str().unwrap().to_owned();
+    let started = Instant::now();
+    let mut allowed = 0u32;
+    let mut call = || {
+        let request = s.v1(Method::GET, "/v1/key", &key);
+        async move {
+            let status = request.send().await.unwrap().status();
+            assert!(status == 200 || status == 429, "{status}");
+            status == 200
+        }
+    };
+    // The burst, through Redis.
+    for _ in 0..60 {
+        allowed += u32::from(call().await);
+    }
+    for _ in 0..3 {
+        proxy.set_up(false);
+        let down = Instant::now();
+        while down.elapsed() < Duration::from_millis(1500) {
+            allowed += u32::from(call().await);
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        proxy.set_up(true);
+        wait_until_shared(&s).await;
+        for _ in 0..20 {
+            allowed += u32::from(call().await);
+        }
+    }
+    let elapsed = started.elapsed().as_secs_f64();
+    // GCRA's bound: the burst, plus one call a second (and the one in progress).
+    let bound = 60 + elapsed.ceil() as u32 + 1;
+    assert!(allowed <= bound, "{allowed} calls allowed in {elapsed:.1} s; at most {bound} may be");
+    assert!(allowed >= 60, "the burst itself is allowed ({allowed})");
+    s.stop().await;
+}
+
+/// Redis restarts empty (its counter is gone) after an organisation has used 6 of its 10
+/// calls: the counter goes on from 6 — the larger of the database's count and what the
+/// instance has seen — not from a database count read before those calls.
+async fn a_quota_goes_on_from_its_count_when_redis_restarts_empty(backend: Backend, redis: String) {
+    let prefix = format!("portico-test:{}:", ulid::Ulid::new());
+    let Some(s) = TestServer::start_with(backend, |c| {
+        c.redis_url = Some(portico::secret::Secret::new(redis.clone()));
+        c.redis_prefix = prefix.clone();
+        c.monthly_quota = 10;
+    })
+    .await
+    else {
+        return;
+    };
+    wait_until_shared(&s).await;
+    let (_, key, _) = s.org_with_key("restart@example.com", &["full_access"]).await;
+    for n in 0..6u64 {
+        let response = s.v1(Method::GET, "/v1/key", &key).send().await.unwrap();
+        assert_eq!(header(&response, "x-api-calls-remaining"), (9 - n).to_string());
+    }
+    // Redis loses every key of this run, as a restart without persistence would.
+    let client = redis::Client::open(redis.as_str()).unwrap();
+    let mut connection = client.get_multiplexed_async_connection().await.unwrap();
+    let keys: Vec<String> =
+        redis::cmd("KEYS").arg(format!("{prefix}quota:*")).query_async(&mut connection).await.unwrap();
+    assert_eq!(keys.len(), 1, "{keys:?}");
+    let _: i64 = redis::cmd("DEL").arg(&keys).query_async(&mut connection).await.unwrap();
+    let mut allowed = 0;
+    for _ in 0..10 {
+        let response = s.v1(Method::GET, "/v1/key", &key).send().await.unwrap();
+        if response.status() == 200 {
+            allowed += 1;
+        } else {
+            assert_problem(response, 429, "quota_exceeded").await;
+        }
+    }
+    assert_eq!(allowed, 4, "the quota of 10 allows 4 more after 6, Redis restarted or not");
+    s.stop().await;
 }
 
 /// Waits (at most 5 s) until `server` decides limits in Redis.
