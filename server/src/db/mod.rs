@@ -127,8 +127,8 @@ impl BeginWrite for SqlitePool {
 impl BeginWrite for PgPool {
     type Database = sqlx::Postgres;
 
-    fn begin_write(&self) -> impl Future<Output = Result<WriteTx<sqlx::Postgres>, sqlx::Error>> + Send {
-        async move { Ok(WriteTx { tx: self.begin().await?, _turn: None }) }
+    async fn begin_write(&self) -> Result<WriteTx<sqlx::Postgres>, sqlx::Error> {
+        Ok(WriteTx { tx: self.begin().await?, _turn: None })
     }
 }
 
