@@ -286,7 +286,7 @@ async fn a_flapping_redis_never_hands_a_key_a_fresh_burst(backend: Backend, redi
     let key = key["key"].as_str().unwrap().to_owned();
     let started = Instant::now();
     let mut allowed = 0u32;
-    let mut call = || {
+    let call = || {
         let request = s.v1(Method::GET, "/v1/key", &key);
         async move {
             let status = request.send().await.unwrap().status();
