@@ -13040,7 +13040,9 @@ let response = client.apikey_list()
     /**Create an API key
 
 Mints a key for the signed-in user's organisation. The answer holds the key itself
-(`key`, `ptk_…`) — the only time it is ever shown — and its metadata.
+(`key`, `ptk_…`) — the only time it is ever shown — and its metadata. A key never grants
+more than its creator's role may do: `audit:read` and `full_access` (which includes it)
+need an admin or owner (403 `insufficient_role`).
 
 **Authentication:** a dashboard session (`Authorization: Bearer pts_…`) of a member whose role is `developer` or higher.
 
@@ -13126,7 +13128,9 @@ let response = client.apikey_update()
 
 Issues a new secret for the same key (same id, same settings) and answers it, once. The
 old secret keeps working for `grace_period_seconds` (0: it stops at once), so you can
-deploy the new one without downtime; after that it is refused with `key_expired`.
+deploy the new one without downtime; after that it is refused with `key_expired`. The new
+secret carries the key's scopes: rotating a key with `audit:read` or `full_access` needs
+an admin or owner, as creating one does (403 `insufficient_role`).
 
 **Authentication:** a dashboard session (`Authorization: Bearer pts_…`) of a member whose role is `developer` or higher.
 
@@ -13546,7 +13550,8 @@ too). `endpoint` must be a normalised path under `/v1/` — absolute URLs, `//`,
 (`..`, encoded or not) and other paths are 400 `endpoint_not_allowed`. A POST without an
 `Idempotency-Key` header gets one. Send JSON, or `multipart/form-data` with a `file` for
 upload endpoints. The playground has its own rate limit per user (429 `rate_limited`).
-The answer never contains the key.
+It runs only keys the session's role may hold: a key with `audit:read` or `full_access`
+needs an admin or owner (403 `insufficient_role`). The answer never contains the key.
 
 **Authentication:** a dashboard session (`Authorization: Bearer pts_…`) of a member whose role is `developer` or higher.
 

@@ -131,6 +131,11 @@ pub struct ServeArgs {
     /// Allow webhooks to private, loopback and link-local addresses (development only).
     #[arg(long, env = "PORTICO_WEBHOOK_ALLOW_PRIVATE", default_value_t = false)]
     pub webhook_allow_private: bool,
+    /// How webhook hosts are resolved: `system` (the machine's resolver), or
+    /// `static:name=address,…` — only `localhost` and the names listed resolve, every other
+    /// name is refused without a lookup (tests and CI).
+    #[arg(long, env = "PORTICO_RESOLVE", default_value = "system")]
+    pub resolve: String,
     /// Disable an endpoint after this many deliveries in a row failed for good.
     #[arg(long, env = "PORTICO_WEBHOOK_DISABLE_AFTER", default_value_t = defaults::WEBHOOK_DISABLE_AFTER)]
     pub webhook_disable_after: u32,
@@ -260,6 +265,8 @@ pub struct Config {
     pub webhook_retry_schedule: Vec<Duration>,
     /// Lift the SSRF guard (development and tests only).
     pub webhook_allow_private: bool,
+    /// How webhook hosts' names are resolved.
+    pub resolver: crate::webhooks::guard::Resolver,
     /// Disable an endpoint after this many deliveries in a row failed for good.
     pub webhook_disable_after: u32,
     /// How long a webhook attempt may take.
@@ -373,6 +380,7 @@ impl Config {
                 .map(Duration::from_secs)
                 .to_vec(),
             webhook_allow_private: false,
+            resolver: crate::webhooks::guard::Resolver::System,
             webhook_disable_after: defaults::WEBHOOK_DISABLE_AFTER,
             webhook_timeout: Duration::from_secs(15),
         }
@@ -398,8 +406,11 @@ impl Config {
                     .map_err(|m| ("--webhook-retry-schedule (PORTICO_WEBHOOK_RETRY_SCHEDULE)", m))?,
                 None => Self::new("", "").webhook_retry_schedule,
             };
+        let resolver = crate::webhooks::guard::Resolver::parse(&args.resolve)
+            .map_err(|m| ("--resolve (PORTICO_RESOLVE)", m))?;
         Ok(Self {
             webhook_retry_schedule,
+            resolver,
             public_url: args.public_url.filter(|u| !u.trim().is_empty()),
             default_domain: args.default_domain.filter(|d| !d.trim().is_empty()),
             trusted_proxies,

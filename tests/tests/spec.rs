@@ -6,7 +6,9 @@ use serde_json::json;
 
 async fn start() -> (portico::RunningServer, tempfile::TempDir) {
     let dir = tempfile::tempdir().unwrap();
-    let server = portico::server::start(portico::Config::new("127.0.0.1:0", dir.path())).await.unwrap();
+    let mut config = portico::Config::new("127.0.0.1:0", dir.path());
+    config.resolver = portico::webhooks::guard::Resolver::parse("static:").unwrap();
+    let server = portico::server::start(config).await.unwrap();
     (server, dir)
 }
 

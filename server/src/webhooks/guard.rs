@@ -2,9 +2,15 @@
 //! every delivery the host is resolved and every address checked; a delivery then connects
 //! to the address that was checked, so a DNS answer that changes in between cannot redirect it
 //! inside the network. `PORTICO_WEBHOOK_ALLOW_PRIVATE=true` lifts the guard (development, tests).
+//!
+//! Names are resolved by the machine's resolver, or — `PORTICO_RESOLVE=static:…`, what every
+//! test and CI run uses — by a fixed map in which `localhost` and the names listed resolve
+//! and every other name is refused without a lookup, so that a test never asks DNS about a
+//! name that is not on this machine.
 
+use std::collections::BTreeMap;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
-use std::sync::LazyLock;
+use std::sync::{Arc, LazyLock};
 
 use ipnet::{IpNet, Ipv4Net, Ipv6Net};
 
@@ -100,16 +106,69 @@ pub enum Refused {
     Private { host: String, ip: IpAddr },
 }
 
+/// How webhook hosts' names become addresses.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub enum Resolver {
+    /// The machine's resolver.
+    #[default]
+    System,
+    /// A fixed map: `localhost` (127.0.0.1 and ::1) and the names listed; any other name is
+    /// refused without a lookup.
+    Static(Arc<BTreeMap<String, Vec<IpAddr>>>),
+}
+
+impl Resolver {
+    /// `system`, or `static:` followed by `name=address` pairs separated by commas (a name may
+    /// be listed more than once): `static:` alone resolves `localhost` only.
+    pub fn parse(text: &str) -> Result<Self, String> {
+        let text = text.trim();
+        if text.is_empty() || text == "system" {
+            return Ok(Self::System);
+        }
+        let Some(entries) = text.strip_prefix("static:") else {
+            return Err(format!("must be `system` or `static:name=address,…`, not {text:?}"));
+        };
+        let mut map: BTreeMap<String, Vec<IpAddr>> = BTreeMap::new();
+        for entry in entries.split(',').map(str::trim).filter(|e| !e.is_empty()) {
+            let (name, address) =
+                entry.split_once('=').ok_or_else(|| format!("{entry:?} is not name=address"))?;
+            let ip: IpAddr = address
+                .trim()
+                .parse()
+                .map_err(|_| format!("{address:?} (for {name}) is not an IP address"))?;
+            map.entry(name.trim().to_ascii_lowercase()).or_default().push(ip);
+        }
+        Ok(Self::Static(Arc::new(map)))
+    }
+
+    /// The addresses of `host` (a name, not an IP literal); `None` when it does not resolve.
+    async fn lookup(&self, host: &str, port: u16) -> Option<Vec<SocketAddr>> {
+        match self {
+            Self::System => tokio::net::lookup_host((host, port)).await.ok().map(Iterator::collect),
+            Self::Static(map) => {
+                let host = host.trim_end_matches('.').to_ascii_lowercase();
+                let ips = match map.get(&host) {
+                    Some(ips) => ips.clone(),
+                    None if host == "localhost" => {
+                        vec![IpAddr::V4(Ipv4Addr::LOCALHOST), IpAddr::V6(Ipv6Addr::LOCALHOST)]
+                    }
+                    None => return None,
+                };
+                Some(ips.into_iter().map(|ip| SocketAddr::new(ip, port)).collect())
+            }
+        }
+    }
+}
+
 /// Resolves the URL's host and checks every address; returns the one to connect to.
-pub async fn check(url: &url::Url, allow_private: bool) -> Result<SocketAddr, Refused> {
+pub async fn check(url: &url::Url, allow_private: bool, resolver: &Resolver) -> Result<SocketAddr, Refused> {
     let host = url.host_str().ok_or(Refused::NoHost)?.trim_matches(['[', ']']).to_owned();
     let port = url.port_or_known_default().unwrap_or(443);
     let addrs: Vec<SocketAddr> = match host.parse::<IpAddr>() {
         Ok(ip) => vec![SocketAddr::new(ip, port)],
-        Err(_) => tokio::net::lookup_host((host.as_str(), port))
-            .await
-            .map_err(|_| Refused::Unresolvable { host: host.clone() })?
-            .collect(),
+        Err(_) => {
+            resolver.lookup(&host, port).await.ok_or_else(|| Refused::Unresolvable { host: host.clone() })?
+        }
     };
     let first = *addrs.first().ok_or_else(|| Refused::Unresolvable { host: host.clone() })?;
     if !allow_private && let Some(bad) = addrs.iter().find(|a| is_forbidden(a.ip())) {
@@ -121,6 +180,33 @@ pub async fn check(url: &url::Url, allow_private: bool) -> Result<SocketAddr, Re
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[tokio::test]
+    async fn a_static_resolver_answers_its_names_and_localhost_and_refuses_the_rest() {
+        let resolver = Resolver::parse("static: hooks.test=127.0.0.2, hooks.test=::1").unwrap();
+        let url = |u: &str| url::Url::parse(u).unwrap();
+        assert_eq!(
+            check(&url("http://HOOKS.test:8080/x"), true, &resolver).await.unwrap(),
+            "127.0.0.2:8080".parse().unwrap()
+        );
+        assert_eq!(
+            check(&url("http://localhost/x"), true, &resolver).await.unwrap(),
+            "127.0.0.1:80".parse().unwrap()
+        );
+        for refused in ["https://example.com/x", "https://hooks.test.example/x"] {
+            assert!(matches!(check(&url(refused), true, &resolver).await, Err(Refused::Unresolvable { .. })));
+        }
+        // Private answers are refused as any are, unless allowed.
+        assert!(matches!(
+            check(&url("http://hooks.test/x"), false, &resolver).await,
+            Err(Refused::Private { .. })
+        ));
+        assert_eq!(Resolver::parse("system").unwrap(), Resolver::System);
+        assert_eq!(Resolver::parse("static:").unwrap(), Resolver::Static(Arc::default()));
+        for bad in ["dns", "static:hooks.test", "static:hooks.test=not-an-ip"] {
+            assert!(Resolver::parse(bad).is_err(), "{bad}");
+        }
+    }
 
     /// Every form the security probe got through (accepted as webhook URLs with 201), and
     /// one address from every registry entry, each with why it must be refused.
@@ -201,18 +287,24 @@ mod tests {
     async fn bracketed_ipv6_literals_in_urls_are_refused_without_any_connection() {
         for (ip, why) in REFUSED.iter().filter(|(ip, _)| ip.contains(':')) {
             let url = url::Url::parse(&format!("http://[{ip}]/hook")).unwrap();
-            assert!(matches!(check(&url, false).await, Err(Refused::Private { .. })), "{ip} ({why})");
+            assert!(
+                matches!(check(&url, false, &Resolver::System).await, Err(Refused::Private { .. })),
+                "{ip} ({why})"
+            );
         }
     }
 
     #[tokio::test]
     async fn ip_literals_are_checked_without_any_connection() {
         let loopback = url::Url::parse("http://127.0.0.1:9/hook").unwrap();
-        assert!(matches!(check(&loopback, false).await, Err(Refused::Private { .. })));
-        assert_eq!(check(&loopback, true).await.unwrap(), "127.0.0.1:9".parse().unwrap());
+        assert!(matches!(check(&loopback, false, &Resolver::System).await, Err(Refused::Private { .. })));
+        assert_eq!(check(&loopback, true, &Resolver::System).await.unwrap(), "127.0.0.1:9".parse().unwrap());
         let v6 = url::Url::parse("http://[::1]:8080/hook").unwrap();
-        assert!(check(&v6, false).await.is_err());
+        assert!(check(&v6, false, &Resolver::System).await.is_err());
         let public = url::Url::parse("https://93.184.216.34/hook").unwrap();
-        assert_eq!(check(&public, false).await.unwrap(), "93.184.216.34:443".parse().unwrap());
+        assert_eq!(
+            check(&public, false, &Resolver::System).await.unwrap(),
+            "93.184.216.34:443".parse().unwrap()
+        );
     }
 }

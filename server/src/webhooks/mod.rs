@@ -246,7 +246,9 @@ fn new_secret() -> String {
 async fn check_url(state: &AppState, v: &mut Validation, input: &str) -> String {
     match crate::links::types::parse_http_url(input) {
         Ok(url) => {
-            if let Err(refused) = guard::check(&url, state.config.webhook_allow_private).await {
+            if let Err(refused) =
+                guard::check(&url, state.config.webhook_allow_private, &state.config.resolver).await
+            {
                 v.reject("url", format!("is not allowed: {refused}"));
             }
             url.to_string()

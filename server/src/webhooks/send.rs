@@ -43,7 +43,7 @@ pub async fn post(state: &AppState, target: &str, secret: &str, due: &Due) -> At
         timestamp: None,
     };
     let Ok(url) = url::Url::parse(target) else { return fail("the endpoint URL is invalid".into(), started) };
-    let addr = match guard::check(&url, state.config.webhook_allow_private).await {
+    let addr = match guard::check(&url, state.config.webhook_allow_private, &state.config.resolver).await {
         Ok(addr) => addr,
         Err(refused) => return fail(format!("refused: {refused}"), started),
     };

@@ -15,6 +15,8 @@ fn portico() -> Command {
     for var in ["PORTICO_ADDR", "PORTICO_DATA_DIR", "DATABASE_URL", "PORTICO_LOG", "RUST_LOG"] {
         command.env_remove(var);
     }
+    // Tests never ask DNS about a name that is not on this machine.
+    command.env("PORTICO_RESOLVE", crate::support::RESOLVE);
     command
 }
 

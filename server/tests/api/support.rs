@@ -13,6 +13,11 @@ use reqwest::{Method, Response, StatusCode};
 use serde_json::{Value, json};
 use sqlx::Connection;
 
+/// How every test server resolves webhook hosts (`PORTICO_RESOLVE`): `localhost` only, every
+/// other name refused without a lookup — no test asks DNS about a name that is not on this
+/// machine. A test that needs a name maps it to a loopback address itself.
+pub const RESOLVE: &str = "static:";
+
 /// Which database a test server runs on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Backend {
@@ -101,6 +106,7 @@ impl TestServer {
     pub async fn start_with(backend: Backend, tweak: impl FnOnce(&mut Config)) -> Option<Self> {
         let data_dir = tempfile::tempdir().expect("a temporary directory");
         let mut config = Config::new("127.0.0.1:0", data_dir.path());
+        config.resolver = portico::webhooks::guard::Resolver::parse(RESOLVE).expect("the tests' resolver");
         if backend == Backend::Postgres {
             config.database_url = Some(fresh_postgres_database().await?);
         }
@@ -140,6 +146,7 @@ impl TestServer {
         let mut config = Config::new("127.0.0.1:0", data_dir.path());
         config.database_url = Some(database_url);
         config.master_key = Some(portico::secret::Secret::new(master_key));
+        config.resolver = portico::webhooks::guard::Resolver::parse(RESOLVE).expect("the tests' resolver");
         tweak(&mut config);
         Self::serve(config, data_dir).await
     }
@@ -342,6 +349,7 @@ pub fn start_binary(data_dir: &std::path::Path, env: &[(&str, &str)]) -> (std::p
         .arg(data_dir)
         .env_remove("PORTICO_LOG")
         .env_remove("DATABASE_URL")
+        .env("PORTICO_RESOLVE", RESOLVE)
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::null());
     for (name, value) in env {

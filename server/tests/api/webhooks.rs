@@ -640,3 +640,44 @@ mod concurrency {
         assert_problem(s.v1(Method::GET, &v1_path, &key).send().await.unwrap(), 404, "not_found").await;
     }
 }
+
+mod names {
+    use super::*;
+
+    storage_tests_with!(
+        |config| {
+            config.webhook_allow_private = true;
+            config.resolver =
+                portico::webhooks::guard::Resolver::parse("static:receiver.portico.test=127.0.0.1").unwrap();
+        };
+        webhook_hosts_resolve_from_the_configured_map_and_nothing_else_is_looked_up,
+    );
+
+    /// With `PORTICO_RESOLVE=static:…` a name in the map is delivered to its address; any
+    /// other name is refused at once, without asking DNS.
+    async fn webhook_hosts_resolve_from_the_configured_map_and_nothing_else_is_looked_up(s: &TestServer) {
+        let receiver = Receiver::start(&[]).await;
+        let port = receiver.url.split(':').nth(2).unwrap().split('/').next().unwrap().to_owned();
+        let (_, key, _) = s.org_with_key("names@example.com", &["webhooks:manage"]).await;
+        let named = format!("http://receiver.portico.test:{port}/hooks");
+        let endpoint = create_endpoint(s, &key, &named, json!(["job.succeeded"])).await;
+        let id = endpoint["id"].as_str().unwrap();
+        let response = s.v1(Method::POST, &format!("/v1/webhooks/{id}/test"), &key).send().await.unwrap();
+        assert_eq!(response.status(), StatusCode::ACCEPTED);
+        let (_, body, _) = receiver.wait_for(1).await.remove(0);
+        assert_eq!(serde_json::from_str::<Value>(&body).unwrap()["type"], "ping");
+        for url in ["https://hooks.example.com/portico", "http://receiver.portico.test.example/hooks"] {
+            let response = s
+                .v1(Method::POST, "/v1/webhooks", &key)
+                .json(&json!({"url": url, "events": ["job.succeeded"]}))
+                .send()
+                .await
+                .unwrap();
+            let problem = assert_problem(response, 422, "validation_failed").await;
+            assert!(
+                problem["errors"][0]["message"].as_str().unwrap().contains("does not resolve"),
+                "{problem}"
+            );
+        }
+    }
+}
