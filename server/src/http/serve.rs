@@ -113,31 +113,35 @@ impl ConnectionMetrics {
             "Client connections being served",
             metrics.open.clone(),
         );
-        registry.register(
-            "portico_connections_refused",
-            "Connections answered 503 and closed at the connection cap",
-            metrics.refused.clone(),
-        );
-        registry.register(
-            "portico_connections_refused_per_address",
-            "Connections answered 503 and closed because their address held its share of the cap",
-            metrics.refused_per_address.clone(),
-        );
-        registry.register(
-            "portico_connections_timed_out",
-            "Connections closed for sending no headers, or no request, in time",
-            metrics.timed_out.clone(),
-        );
-        registry.register(
-            "portico_connections_write_timed_out",
-            "Connections closed because the client did not read its answer in time",
-            metrics.write_timed_out.clone(),
-        );
-        registry.register(
-            "portico_request_bodies_too_slow",
-            "Request bodies cut off for arriving slower than the minimum rate",
-            metrics.body_too_slow.clone(),
-        );
+        for (name, help, counter) in [
+            (
+                "portico_connections_refused",
+                "Connections answered 503 and closed at the connection cap",
+                &metrics.refused,
+            ),
+            (
+                "portico_connections_refused_per_address",
+                "Connections answered 503 and closed because their address held its share of the cap",
+                &metrics.refused_per_address,
+            ),
+            (
+                "portico_connections_timed_out",
+                "Connections closed for sending no headers, or no request, in time",
+                &metrics.timed_out,
+            ),
+            (
+                "portico_connections_write_timed_out",
+                "Connections closed because the client did not read its answer in time",
+                &metrics.write_timed_out,
+            ),
+            (
+                "portico_request_bodies_too_slow",
+                "Request bodies cut off for arriving slower than the minimum rate",
+                &metrics.body_too_slow,
+            ),
+        ] {
+            registry.register(name, help, counter.clone());
+        }
         metrics
     }
 }

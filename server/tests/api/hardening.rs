@@ -430,6 +430,10 @@ async fn one_address_cannot_take_every_connection() {
     for _ in 0..8 {
         silent.push(connect(&s).await);
     }
+    // The refusals are written at accept: once counted, their answers are waiting.
+    let other = client_from("127.0.0.2");
+    wait_for_metric(&s, &other, "portico_connections_refused_per_address_total 3\n", Duration::from_secs(10))
+        .await;
     let mut refused = 0;
     for stream in &mut silent {
         let mut buf = [0u8; 4096];
@@ -442,7 +446,6 @@ async fn one_address_cannot_take_every_connection() {
     }
     assert_eq!(refused, 3);
     // Another address is served as usual.
-    let other = client_from("127.0.0.2");
     let response = other.get(s.url("/healthz")).send().await.unwrap();
     assert_eq!(response.status(), StatusCode::OK);
     let metrics = metrics_text(&s, &other).await;

@@ -93,7 +93,7 @@ fn csv_form(csv: &str) -> Form {
     )
 }
 
-async fn upload(s: &TestServer, key: &str, csv: &str) -> Value {
+pub async fn upload(s: &TestServer, key: &str, csv: &str) -> Value {
     let response = s.v1(Method::POST, "/v1/links/import", key).multipart(csv_form(csv)).send().await.unwrap();
     assert_eq!(response.status(), StatusCode::ACCEPTED);
     let location = response.headers()["location"].to_str().unwrap().to_owned();
@@ -400,7 +400,7 @@ async fn an_import_interrupted_by_a_graceful_stop_resumes_on_the_next_start() {
 }
 
 /// A CSV of `n` valid rows, slugs `{prefix}-0…`.
-fn rows_csv(prefix: &str, n: usize) -> String {
+pub fn rows_csv(prefix: &str, n: usize) -> String {
     let mut csv = String::from("slug,url\n");
     for i in 0..n {
         csv.push_str(&format!("{prefix}-{i},https://example.com/{i}\n"));
