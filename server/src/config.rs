@@ -129,7 +129,9 @@ pub struct ServeArgs {
     #[arg(long, env = "PORTICO_WEBHOOK_RETRY_SCHEDULE")]
     pub webhook_retry_schedule: Option<String>,
     /// Allow webhooks to private, loopback and link-local addresses (development only).
-    #[arg(long, env = "PORTICO_WEBHOOK_ALLOW_PRIVATE", default_value_t = false)]
+    /// `true`/`false`, `1`/`0`, `yes`/`no`, `on`/`off` (any case).
+    #[arg(long, env = "PORTICO_WEBHOOK_ALLOW_PRIVATE", num_args = 0..=1, require_equals = true, default_value_t = false,
+        default_missing_value = "true", value_parser = clap::builder::BoolishValueParser::new())]
     pub webhook_allow_private: bool,
     /// How webhook hosts are resolved: `system` (the machine's resolver), or
     /// `static:name=address,…` — only `localhost` and the names listed resolve, every other
@@ -491,6 +493,23 @@ pub fn redact_url(url: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn boolean_settings_take_the_usual_spellings() {
+        let parse = |args: &[&str]| {
+            let cli = Cli::try_parse_from(std::iter::once("portico").chain(args.iter().copied())).unwrap();
+            cli.serve.webhook_allow_private
+        };
+        assert!(!parse(&[]));
+        assert!(parse(&["--webhook-allow-private"]));
+        for yes in ["true", "1", "yes", "on", "TRUE", "Y"] {
+            assert!(parse(&[&format!("--webhook-allow-private={yes}")]), "{yes}");
+        }
+        for no in ["false", "0", "no", "off", "N"] {
+            assert!(!parse(&[&format!("--webhook-allow-private={no}")]), "{no}");
+        }
+        assert!(Cli::try_parse_from(["portico", "--webhook-allow-private=perhaps"]).is_err());
+    }
 
     #[test]
     fn database_urls_choose_the_backend() {

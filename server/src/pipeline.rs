@@ -245,6 +245,7 @@ async fn run(state: &AppState, mut req: Request, next: Next, call: Call<'_>) -> 
             // moved through every layer above it.
             Box::pin(idempotency::run(
                 &state.db,
+                &state.master_key,
                 scope,
                 state.config.max_json_bytes.max(IDEMPOTENT_BODY_LIMIT),
                 req,
@@ -260,7 +261,7 @@ async fn run(state: &AppState, mut req: Request, next: Next, call: Call<'_>) -> 
 }
 
 /// The largest body an idempotent request may have (it is buffered to fingerprint it).
-const IDEMPOTENT_BODY_LIMIT: usize = 11 * 1024 * 1024;
+pub(crate) const IDEMPOTENT_BODY_LIMIT: usize = 11 * 1024 * 1024;
 
 async fn authenticate(
     verifier: &keys::Verifier,

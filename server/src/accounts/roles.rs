@@ -77,8 +77,10 @@ pub fn require(held: Role, needed: Role) -> Result<(), ApiError> {
 /// the session, then the role. A method the route does not have passes through to the
 /// router's 405.
 pub async fn guard(State(state): State<AppState>, req: Request, next: Next) -> Response {
-    let Some(route) = req.extensions().get::<MatchedPath>() else { return next.run(req).await };
-    let Some(needed) = state.route_roles.get(req.method(), route.as_str()) else {
+    let Some(route) = req.extensions().get::<MatchedPath>().map(|r| r.as_str().to_owned()) else {
+        return next.run(req).await;
+    };
+    let Some(needed) = state.route_roles.get(req.method(), &route) else {
         return next.run(req).await;
     };
     let (mut parts, body) = req.into_parts();
@@ -89,8 +91,32 @@ pub async fn guard(State(state): State<AppState>, req: Request, next: Next) -> R
     if !session.role.includes(needed) {
         return insufficient_role(needed, session.role).into_response();
     }
+    // A POST or PATCH with `Idempotency-Key` runs once per key and user: a retried "create"
+    // (a key, an invitation, an endpoint) makes one thing, and the retry gets its answer.
+    let idempotency_key = match crate::metering::idempotency::key_of(&parts.headers) {
+        Ok(key) => key.filter(|_| matches!(parts.method, Method::POST | Method::PATCH)),
+        Err(e) => return e.into_response(),
+    };
+    let user_id = session.user_id.clone();
+    let organization_id = session.organization_id.clone();
     parts.extensions.insert(session);
-    next.run(Request::from_parts(parts, body)).await
+    let req = Request::from_parts(parts, body);
+    match idempotency_key {
+        None => next.run(req).await,
+        Some(idempotency_key) => {
+            let method = req.method().clone();
+            let scope = crate::metering::idempotency::Scope {
+                organization_id: &organization_id,
+                key_id: &user_id,
+                method: method.as_str(),
+                route: &route,
+                idempotency_key: &idempotency_key,
+            };
+            let limit = state.config.max_json_bytes.max(crate::pipeline::IDEMPOTENT_BODY_LIMIT);
+            Box::pin(crate::metering::idempotency::run(&state.db, &state.master_key, scope, limit, req, next))
+                .await
+        }
+    }
 }
 
 #[cfg(test)]

@@ -191,10 +191,21 @@ pub fn not_modified(condition: Option<Condition>, response: Response) -> Respons
     }
     let mut headers = HeaderMap::new();
     for (name, value) in response.headers() {
+        // RFC 9110 §15.4.5's fields, and what every answer carries here: its request id and,
+        // on `/v1`, the rate-limit and quota state (a 304 spent a call like a 200).
         let kept =
             [header::ETAG, header::CACHE_CONTROL, header::VARY, header::CONTENT_LOCATION, header::EXPIRES]
                 .contains(name)
-                || name.as_str() == "x-request-id";
+                || matches!(
+                    name.as_str(),
+                    "x-request-id"
+                        | "x-ratelimit-limit"
+                        | "x-ratelimit-remaining"
+                        | "x-ratelimit-reset"
+                        | "ratelimit"
+                        | "ratelimit-policy"
+                        | "x-api-calls-remaining"
+                );
         if kept {
             headers.append(name.clone(), value.clone());
         }

@@ -124,12 +124,47 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
         return Err(ApiError::validation(vec![FieldError::new("body", "must be a JSON object")]));
     }
     let mut de = serde_json::Deserializer::from_slice(bytes);
-    serde_path_to_error::deserialize(&mut de).map_err(|err| {
-        let path = err.path().to_string();
-        let inner = err.into_inner();
-        let (field, message) = describe_data_error(&path, &inner.to_string());
-        ApiError::validation(vec![FieldError::new(field, message)])
-    })
+    let first = serde_path_to_error::deserialize(&mut de);
+    let err = match first {
+        Ok(value) => return Ok(value),
+        Err(err) => err,
+    };
+    // JSON Schema's `integer` is any number with a zero fractional part: `4.0` is 4. serde
+    // refuses a float where an integer goes, so a body that failed on one is read again with
+    // every whole float as an integer (only then: the usual body pays nothing).
+    if err.inner().to_string().contains("invalid type: floating point") {
+        let mut value: serde_json::Value = serde_json::from_slice(bytes).map_err(|e| syntax_error(&e))?;
+        if integral_floats_to_integers(&mut value)
+            && let Ok(parsed) = serde_path_to_error::deserialize(value)
+        {
+            return Ok(parsed);
+        }
+    }
+    let path = err.path().to_string();
+    let inner = err.into_inner();
+    let (field, message) = describe_data_error(&path, &inner.to_string());
+    Err(ApiError::validation(vec![FieldError::new(field, message)]))
+}
+
+/// Rewrites every float with no fractional part (within ±2⁵³, where floats are exact) as an
+/// integer; whether any was.
+fn integral_floats_to_integers(value: &mut serde_json::Value) -> bool {
+    use serde_json::Value;
+    match value {
+        Value::Number(n) if n.is_f64() => {
+            let f = n.as_f64().unwrap_or(f64::NAN);
+            if f.fract() == 0.0 && f.abs() <= 9_007_199_254_740_992.0 {
+                *value = Value::from(f as i64);
+                true
+            } else {
+                false
+            }
+        }
+        // Every element is rewritten (no short circuit).
+        Value::Array(items) => items.iter_mut().map(integral_floats_to_integers).fold(false, |a, b| a | b),
+        Value::Object(fields) => fields.values_mut().map(integral_floats_to_integers).fold(false, |a, b| a | b),
+        _ => false,
+    }
 }
 
 fn syntax_error(err: &serde_json::Error) -> ApiError {

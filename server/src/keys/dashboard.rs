@@ -214,13 +214,17 @@ pub async fn apikey_update(
 /// Revoke an API key
 ///
 /// The key stops working on its very next request (401 `key_revoked`). Revoking a revoked
-/// key succeeds and changes nothing.
+/// key succeeds and changes nothing. With `If-Match`, only if the key is still at that
+/// version (412 `version_mismatch` otherwise).
 #[utoipa::path(
     delete,
     path = "/api/developer/apikeys/{id}",
     operation_id = "apikey_revoke",
     tag = "apikeys",
-    params(("id" = String, Path, description = "The key's id (`key_…`)", example = "key_01JD0Q8Y4T8W6Q0C4X5M9Z2B7N")),
+    params(
+        ("id" = String, Path, description = "The key's id (`key_…`)", example = "key_01JD0Q8Y4T8W6Q0C4X5M9Z2B7N"),
+        ("if-match" = Option<String>, Header, description = "The version you read (the `ETag`), e.g. `\"3\"`"),
+    ),
     responses((status = 204, description = "Revoked.")),
     extensions(("x-required-role" = json!("developer")), ("x-error-codes" = json!(["not_found"]))),
 )]
@@ -229,8 +233,9 @@ pub async fn apikey_revoke(
     session: DashboardSession,
     audit: AuditContext,
     Path(id): Path<String>,
+    if_match: IfMatch,
 ) -> Result<StatusCode, ApiError> {
-    manage::revoke(&state, &session.organization_id, &id, &audit).await?;
+    manage::revoke(&state, &session.organization_id, &id, &if_match, &audit).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -246,7 +251,10 @@ pub async fn apikey_revoke(
     path = "/api/developer/apikeys/{id}/rotate",
     operation_id = "apikey_rotate",
     tag = "apikeys",
-    params(("id" = String, Path, description = "The key's id (`key_…`)", example = "key_01JD0Q8Y4T8W6Q0C4X5M9Z2B7N")),
+    params(
+        ("id" = String, Path, description = "The key's id (`key_…`)", example = "key_01JD0Q8Y4T8W6Q0C4X5M9Z2B7N"),
+        ("if-match" = Option<String>, Header, description = "The version you read (the `ETag`), e.g. `\"3\"`"),
+    ),
     request_body = RotateApiKeyRequest,
     responses((status = 201, description = "The new secret, shown once, and the key's metadata.", body = ApiKeyCreated,
         headers(("etag" = String, description = "The key's new version")))),
@@ -257,6 +265,7 @@ pub async fn apikey_rotate(
     session: DashboardSession,
     audit: AuditContext,
     Path(id): Path<String>,
+    if_match: IfMatch,
     ApiJson(req): ApiJson<RotateApiKeyRequest>,
 ) -> Result<(StatusCode, HeaderMap, Json<ApiKeyCreated>), ApiError> {
     let org = &session.organization_id;
@@ -268,6 +277,7 @@ pub async fn apikey_rotate(
         "must be between 0 and 2592000 (30 days)",
     );
     v.finish()?;
+    if_match.check(current.version)?;
     // A new secret is the key's power handed over: the same rule as creating it.
     check_role_may_hold(session.role, &current.scopes(), "rotate")?;
     let at = state.db.now();
@@ -289,7 +299,8 @@ pub async fn apikey_rotate(
         old_expires_at,
         &audit,
     )
-    .await?;
+    .await?
+    .ok_or_else(|| changed_meanwhile("key"))?;
     state.invalidations.changed(&[crate::cluster::Change::Key(id.clone())]).await;
     tracing::info!(key_id = %id, grace_period_seconds = req.grace_period_seconds, "API key rotated");
     let api_key = row.into_api_key(state.db.now());

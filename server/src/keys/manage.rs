@@ -7,7 +7,7 @@ use axum::http::{HeaderMap, header};
 use super::store;
 use super::types::{ApiKey, ListApiKeysParams};
 use crate::error::ApiError;
-use crate::http::conditional::etag;
+use crate::http::conditional::{IfMatch, changed_meanwhile, etag};
 use crate::http::{ListEnvelope, Pagination};
 use crate::ids::{Id, IdKind};
 use crate::state::AppState;
@@ -55,12 +55,30 @@ pub async fn revoke(
     state: &AppState,
     organization_id: &str,
     id: &str,
+    if_match: &IfMatch,
     audit: &crate::audit::AuditContext,
 ) -> Result<(), ApiError> {
-    if Id::parse(IdKind::ApiKey, id).is_none()
-        || !store::revoke_key(&state.db, organization_id, id, audit).await?
-    {
+    if Id::parse(IdKind::ApiKey, id).is_none() {
         return Err(ApiError::not_found("API key"));
+    }
+    // With `If-Match`, only the version named is revoked (a revoked key's version too: a
+    // stale one is 412, not a silent success).
+    let expected = match &if_match.0 {
+        None => None,
+        Some(_) => {
+            let current = find(state, organization_id, id).await?;
+            if_match.check(current.version)?;
+            Some(current.version)
+        }
+    };
+    match store::revoke_key(&state.db, organization_id, id, expected, audit).await? {
+        store::Revoked::Now => {}
+        store::Revoked::Already => return Ok(()),
+        store::Revoked::NotFound => return Err(ApiError::not_found("API key")),
+        store::Revoked::VersionMoved(current) => {
+            if_match.check(current)?;
+            return Err(changed_meanwhile("key"));
+        }
     }
     state.events_committed();
     state.invalidations.changed(&[crate::cluster::Change::Key(id.to_owned())]).await;

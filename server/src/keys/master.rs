@@ -105,13 +105,18 @@ impl MasterKey {
     /// Decrypts what [`MasterKey::seal`] produced; `None` if it was sealed with another key or
     /// tampered with.
     pub fn unseal(&self, sealed: &[u8]) -> Option<Secret<String>> {
+        self.unseal_bytes(sealed).and_then(|plaintext| String::from_utf8(plaintext).ok()).map(Secret::new)
+    }
+
+    /// Decrypts what [`MasterKey::seal`] made, as bytes; `None` when it was not sealed with
+    /// this key (or was altered).
+    pub fn unseal_bytes(&self, sealed: &[u8]) -> Option<Vec<u8>> {
         if sealed.len() < NONCE_LEN {
             return None;
         }
         let (nonce_bytes, ciphertext) = sealed.split_at(NONCE_LEN);
         let nonce = Nonce::try_from(nonce_bytes).ok()?;
-        let plaintext = self.cipher.decrypt(&nonce, ciphertext).ok()?;
-        String::from_utf8(plaintext).ok().map(Secret::new)
+        self.cipher.decrypt(&nonce, ciphertext).ok()
     }
 }
 

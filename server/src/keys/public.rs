@@ -77,13 +77,17 @@ pub async fn v1_apikey_get(
 /// Revoke an API key
 ///
 /// Revokes a key of the calling key's organisation — possibly itself. It stops working on its
-/// next request.
+/// next request. With `If-Match`, only if the key is still at that version (412
+/// `version_mismatch` otherwise).
 #[utoipa::path(
     delete,
     path = "/v1/apikeys/{id}",
     operation_id = "v1_apikey_revoke",
     tag = "apikeys",
-    params(("id" = String, Path, description = "The key's id (`key_…`)", example = "key_01JD0Q8Y4T8W6Q0C4X5M9Z2B7N")),
+    params(
+        ("id" = String, Path, description = "The key's id (`key_…`)", example = "key_01JD0Q8Y4T8W6Q0C4X5M9Z2B7N"),
+        ("if-match" = Option<String>, Header, description = "The version you read (the `ETag`), e.g. `\"3\"`"),
+    ),
     responses((status = 204, description = "Revoked.")),
     extensions(("x-required-scope" = json!("keys:write")), ("x-error-codes" = json!(["not_found"]))),
 )]
@@ -92,8 +96,9 @@ pub async fn v1_apikey_revoke(
     principal: ApiPrincipal,
     audit: crate::audit::AuditContext,
     Path(id): Path<String>,
+    if_match: crate::http::conditional::IfMatch,
 ) -> Result<StatusCode, ApiError> {
-    manage::revoke(&state, &principal.key().organization_id, &id, &audit).await?;
+    manage::revoke(&state, &principal.key().organization_id, &id, &if_match, &audit).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 

@@ -426,11 +426,13 @@ pub async fn revoke_key(
     db: &Db,
     organization_id: &str,
     id: &str,
+    expected_version: Option<i64>,
     audit: &AuditContext,
-) -> Result<bool, StoreError> {
+) -> Result<Revoked, StoreError> {
     const REVOKE: &str = "UPDATE api_keys SET revoked_at = $1, updated_at = $1, revoked_by = $4, \
-         version = version + 1 WHERE id = $2 AND organization_id = $3 AND revoked_at IS NULL RETURNING name, prefix";
-    const EXISTS: &str = "SELECT COUNT(*) FROM api_keys WHERE id = $1 AND organization_id = $2";
+         version = version + 1 WHERE id = $2 AND organization_id = $3 AND revoked_at IS NULL \
+         AND ($5 IS NULL OR version = $5) RETURNING name, prefix";
+    const VERSION: &str = "SELECT version FROM api_keys WHERE id = $1 AND organization_id = $2";
     let at = db.now();
     dispatch!(db, |pool| {
         let mut tx = pool.begin_write().await?;
@@ -439,12 +441,19 @@ pub async fn revoke_key(
             .bind(id)
             .bind(organization_id)
             .bind(audit.actor_id())
+            .bind(expected_version)
             .fetch_optional(&mut *tx)
             .await?;
         let Some((name, prefix)) = revoked else {
-            let count: i64 =
-                sqlx::query_scalar(EXISTS).bind(id).bind(organization_id).fetch_one(&mut *tx).await?;
-            return Ok(count == 1);
+            let version: Option<i64> =
+                sqlx::query_scalar(VERSION).bind(id).bind(organization_id).fetch_optional(&mut *tx).await?;
+            return Ok(match version {
+                None => Revoked::NotFound,
+                Some(version) if expected_version.is_some_and(|e| e != version) => {
+                    Revoked::VersionMoved(version)
+                }
+                Some(_) => Revoked::Already,
+            });
         };
         let entry = audit.entry(
             organization_id,
@@ -467,8 +476,21 @@ pub async fn revoke_key(
         );
         crate::insert_event!(&mut *tx, &event)?;
         tx.commit().await?;
-        Ok::<_, StoreError>(true)
+        Ok::<_, StoreError>(Revoked::Now)
     })
+}
+
+/// What revoking a key came to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Revoked {
+    /// Revoked now.
+    Now,
+    /// It was revoked already: nothing changed.
+    Already,
+    /// The organisation has no such key.
+    NotFound,
+    /// The key is not at the version the caller named (it is at this one).
+    VersionMoved(i64),
 }
 
 /// Gives a key a new secret; the current one keeps working until `old_expires_at`.
@@ -483,14 +505,15 @@ pub async fn rotate_key(
     secret: NewSecret<'_>,
     old_expires_at: Timestamp,
     audit: &AuditContext,
-) -> Result<KeyRow, StoreError> {
+) -> Result<Option<KeyRow>, StoreError> {
     let (id, old_prefix) = (current.id.as_str(), current.prefix.as_str());
     const RETIRE: &str = "UPDATE api_key_secrets SET expires_at = $1 \
          WHERE key_id = $2 AND (expires_at IS NULL OR expires_at > $1)";
     const PURGE: &str = "DELETE FROM api_key_secrets WHERE key_id = $1 AND expires_at <= $2";
     const UPDATE_KEY: &str = concat!(
         "UPDATE api_keys SET prefix = $1, rotated_from = $2, rotated_at = $3, \
-         previous_secret_expires_at = $5, updated_at = $3, updated_by = $6, version = version + 1 WHERE id = $4 RETURNING ",
+         previous_secret_expires_at = $5, updated_at = $3, updated_by = $6, version = version + 1 \
+         WHERE id = $4 AND version = $7 RETURNING ",
         key_columns!()
     );
     let at = db.now();
@@ -507,6 +530,22 @@ pub async fn rotate_key(
     );
     dispatch!(db, |pool| {
         let mut tx = pool.begin_write().await?;
+        // The key first: only a rotation of the version the caller read goes on (two at once:
+        // one wins, the other is told the key changed).
+        let Some(row) = sqlx::query_as::<_, KeyRow>(UPDATE_KEY)
+            .bind(secret.prefix)
+            .bind(old_prefix)
+            .bind(at)
+            .bind(id)
+            .bind(old_expires_at)
+            .bind(audit.actor_id())
+            .bind(current.version)
+            .fetch_optional(&mut *tx)
+            .await?
+        else {
+            tx.rollback().await?;
+            return Ok(None);
+        };
         sqlx::query(RETIRE).bind(old_expires_at).bind(id).execute(&mut *tx).await?;
         sqlx::query(PURGE).bind(id).bind(at - chrono::TimeDelta::days(30)).execute(&mut *tx).await?;
         sqlx::query(INSERT_SECRET)
@@ -518,18 +557,9 @@ pub async fn rotate_key(
             .bind(at)
             .execute(&mut *tx)
             .await?;
-        let row = sqlx::query_as::<_, KeyRow>(UPDATE_KEY)
-            .bind(secret.prefix)
-            .bind(old_prefix)
-            .bind(at)
-            .bind(id)
-            .bind(old_expires_at)
-            .bind(audit.actor_id())
-            .fetch_one(&mut *tx)
-            .await?;
         crate::insert_audit!(&mut *tx, &entry)?;
         tx.commit().await?;
-        Ok::<_, StoreError>(row)
+        Ok::<_, StoreError>(Some(row))
     })
 }
 

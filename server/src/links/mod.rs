@@ -357,13 +357,17 @@ pub async fn link_update(
 /// Delete a link
 ///
 /// Soft-deletes a link: it stops redirecting at once and its slug is free for a new link. The
-/// record is kept.
+/// record is kept. With `If-Match`, only if the link is still at that version (412
+/// `version_mismatch` otherwise).
 #[utoipa::path(
     delete,
     path = "/v1/links/{id}",
     operation_id = "link_delete",
     tag = "links",
-    params(("id" = String, Path, description = "The link's id (`lnk_…`)", example = "lnk_01JD0Q8Y4T8W6Q0C4X5M9Z2B7N")),
+    params(
+        ("id" = String, Path, description = "The link's id (`lnk_…`)", example = "lnk_01JD0Q8Y4T8W6Q0C4X5M9Z2B7N"),
+        ("if-match" = Option<String>, Header, description = "The version you read (the `ETag`), e.g. `\"3\"`"),
+    ),
     responses((status = 204, description = "Deleted.")),
     extensions(("x-required-scope" = json!("links:write")), ("x-error-codes" = json!(["not_found"]))),
 )]
@@ -371,10 +375,18 @@ pub async fn link_delete(
     State(state): State<AppState>,
     principal: ApiPrincipal,
     Path(id): Path<String>,
+    if_match: IfMatch,
 ) -> Result<StatusCode, ApiError> {
     let link = find_visible(&state, &principal, &id).await?;
-    if !store::soft_delete(&state.db, &principal.key().organization_id, &id, state.db.now()).await? {
-        return Err(ApiError::not_found("link"));
+    if_match.check(link.version)?;
+    let expected = if_match.0.is_some().then_some(link.version);
+    let org = &principal.key().organization_id;
+    if !store::soft_delete(&state.db, org, &id, expected, state.db.now()).await? {
+        // Gone meanwhile, or changed under a precondition.
+        return Err(match find_visible(&state, &principal, &id).await {
+            Ok(_) => changed_meanwhile("link"),
+            Err(e) => e,
+        });
     }
     state.events_committed();
     state

@@ -258,15 +258,21 @@ pub async fn soft_delete(
     db: &Db,
     organization_id: &str,
     id: &str,
+    expected_version: Option<i64>,
     at: Timestamp,
 ) -> Result<bool, StoreError> {
     const SQL: &str = "UPDATE links SET deleted_at = $1, updated_at = $1, version = version + 1 \
-         WHERE id = $2 AND organization_id = $3 AND deleted_at IS NULL \
+         WHERE id = $2 AND organization_id = $3 AND deleted_at IS NULL AND ($4 IS NULL OR version = $4) \
          RETURNING domain, slug";
     dispatch!(db, |pool| {
         let mut tx = pool.begin_write().await?;
-        let deleted: Option<(String, String)> =
-            sqlx::query_as(SQL).bind(at).bind(id).bind(organization_id).fetch_optional(&mut *tx).await?;
+        let deleted: Option<(String, String)> = sqlx::query_as(SQL)
+            .bind(at)
+            .bind(id)
+            .bind(organization_id)
+            .bind(expected_version)
+            .fetch_optional(&mut *tx)
+            .await?;
         let Some((domain, slug)) = deleted else { return Ok(false) };
         let event = NewEvent::new(
             organization_id,

@@ -12,6 +12,12 @@
 //!   content, not formatting) gets 422 `idempotency_key_reused`.
 //!
 //! A claim whose holder died (crashed instance) is taken over after its lease (60 s) ends.
+//!
+//! The stored answer is sealed with the master key: an answer can hold a secret shown once
+//! (a webhook's signing secret, a dashboard key), and the database never holds one in plain.
+//!
+//! The dashboard's session routes use the same, scoped to the signed-in user instead of a key
+//! (see [`crate::accounts::roles::guard`]).
 
 use std::time::Duration;
 
@@ -76,8 +82,16 @@ enum Claim {
     InProgress,
 }
 
-/// Runs the request under its idempotency key (see the module documentation).
-pub async fn run(db: &Db, scope: Scope<'_>, body_limit: usize, req: Request, next: Next) -> Response {
+/// Runs the request under its idempotency key (see the module documentation); stored answers
+/// are sealed with `sealer`.
+pub async fn run(
+    db: &Db,
+    sealer: &crate::keys::MasterKey,
+    scope: Scope<'_>,
+    body_limit: usize,
+    req: Request,
+    next: Next,
+) -> Response {
     let (parts, body) = req.into_parts();
     let bytes = match to_bytes(body, body_limit).await {
         Ok(bytes) => bytes,
@@ -102,7 +116,11 @@ pub async fn run(db: &Db, scope: Scope<'_>, body_limit: usize, req: Request, nex
             "A request with this Idempotency-Key is still being processed; retry shortly.",
         )
         .into_response(),
-        Claim::Replay { status, headers, body } => replay(status, &headers, body),
+        Claim::Replay { status, headers, body } => {
+            // Stored sealed; an answer stored before sealing began is kept as it was.
+            let body = sealer.unseal_bytes(&body).unwrap_or(body);
+            replay(status, &headers, body)
+        }
         Claim::Won => {
             let response = next.run(Request::from_parts(parts, Body::from(bytes))).await;
             let (mut parts, body) = response.into_parts();
@@ -110,7 +128,7 @@ pub async fn run(db: &Db, scope: Scope<'_>, body_limit: usize, req: Request, nex
             let outcome = if parts.status.is_server_error() {
                 release(db, &scope).await
             } else {
-                complete(db, &scope, parts.status, &parts.headers, &body).await
+                complete(db, &scope, parts.status, &parts.headers, &sealer.seal(&body)).await
             };
             if let Err(e) = outcome {
                 tracing::error!(error = %e, "could not store the idempotent answer");

@@ -428,6 +428,40 @@ mod tests {
     }
 
     #[test]
+    fn every_write_that_honours_idempotency_keys_and_preconditions_declares_them() {
+        let doc = document();
+        let declares = |op: &Value, name: &str| {
+            op["parameters"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .any(|p| p["$ref"] == format!("#/components/parameters/{name}"))
+        };
+        for (method, path, op) in operations(&doc) {
+            let guarded = op.get("x-required-scope").is_some() || op.get("x-required-role").is_some();
+            if guarded && (method == "post" || method == "patch") {
+                assert!(declares(op, "IdempotencyKey"), "{method} {path} honours Idempotency-Key");
+            }
+        }
+        // Every change of a resource that has an ETag evaluates If-Match.
+        for (method, path) in [
+            ("delete", "/v1/links/{id}"),
+            ("patch", "/v1/links/{id}"),
+            ("delete", "/v1/apikeys/{id}"),
+            ("delete", "/api/developer/apikeys/{id}"),
+            ("patch", "/api/developer/apikeys/{id}"),
+            ("post", "/api/developer/apikeys/{id}/rotate"),
+            ("patch", "/v1/webhooks/{id}"),
+            ("delete", "/v1/webhooks/{id}"),
+            ("patch", "/api/developer/webhooks/{id}"),
+            ("delete", "/api/developer/webhooks/{id}"),
+            ("patch", "/api/developer/organization"),
+        ] {
+            assert!(declares(&doc["paths"][path][method], "IfMatch"), "{method} {path} evaluates If-Match");
+        }
+    }
+
+    #[test]
     fn every_error_response_is_problem_json_with_the_shared_schema() {
         let doc = document();
         let mut count = 0;

@@ -157,7 +157,6 @@ pub(super) fn share(doc: &mut Value) {
     }
     let mut examples = Map::new();
     let mut responses: BTreeMap<String, Value> = BTreeMap::new();
-    let name_of = |component: &str| headers().into_iter().find(|h| h.0 == component).map(|h| h.1).unwrap();
 
     // Which schemas are versioned resources (have a `version`), by reference.
     let schema_index: BTreeMap<String, bool> = doc["components"]["schemas"]
@@ -181,8 +180,11 @@ pub(super) fn share(doc: &mut Value) {
             // Public: say so, rather than inherit a default.
             op.insert("security".into(), json!([]));
         }
-        share_request_headers(op, takes_api_key);
-        let takes_body = op.contains_key("requestBody");
+        // `Idempotency-Key` is honoured on every POST and PATCH of `/v1` (the pipeline) and of
+        // the dashboard's session routes (their guard).
+        let idempotent = matches!(method.as_str(), "post" | "patch")
+            && (takes_api_key || op.contains_key("x-required-role"));
+        share_request_headers(op, idempotent);
         let etagged_get = method == "get" && has_etag(op);
         for (status, response) in op.get_mut("responses").and_then(Value::as_object_mut).into_iter().flatten()
         {
@@ -211,16 +213,16 @@ pub(super) fn share(doc: &mut Value) {
             }
             if takes_api_key && status.starts_with('2') {
                 for component in METERING {
-                    headers.insert(name_of(component).into(), reference(HEADERS, component));
+                    headers.insert(headers_of(component).into(), reference(HEADERS, component));
                 }
-                if takes_body {
-                    headers.insert("idempotent-replayed".into(), reference(HEADERS, "IdempotentReplayed"));
-                }
+            }
+            if idempotent && status.starts_with('2') {
+                headers.insert("idempotent-replayed".into(), reference(HEADERS, "IdempotentReplayed"));
             }
             headers.insert("x-request-id".into(), reference(HEADERS, "RequestId"));
         }
         if etagged_get {
-            add_not_modified(op);
+            add_not_modified(op, takes_api_key);
         }
         add_error_responses(op, &mut examples, &mut responses);
     }
@@ -278,14 +280,18 @@ fn parameter_name(param: &Value) -> Option<String> {
     (param["in"] == "query").then(|| pascal(name))
 }
 
+/// The header name of a shared header component.
+fn headers_of(component: &str) -> &'static str {
+    headers().into_iter().find(|h| h.0 == component).map(|h| h.1).expect("a shared header")
+}
+
 fn has_etag(op: &Map<String, Value>) -> bool {
     op["responses"]["200"]["headers"].as_object().is_some_and(|h| h.contains_key("etag"))
 }
 
 /// `If-Match` (declared by the handlers' extractor) and `Idempotency-Key` (on `/v1` writes)
 /// as references.
-fn share_request_headers(op: &mut Map<String, Value>, takes_api_key: bool) {
-    let takes_body = op.contains_key("requestBody");
+fn share_request_headers(op: &mut Map<String, Value>, idempotent: bool) {
     let params = op.entry("parameters").or_insert_with(|| json!([]));
     let Some(params) = params.as_array_mut() else { return };
     for param in params.iter_mut() {
@@ -295,7 +301,7 @@ fn share_request_headers(op: &mut Map<String, Value>, takes_api_key: bool) {
             *param = reference(PARAMETERS, "IfMatch");
         }
     }
-    if takes_api_key && takes_body {
+    if idempotent {
         params.push(reference(PARAMETERS, "IdempotencyKey"));
     }
     if params.is_empty() {
@@ -304,8 +310,17 @@ fn share_request_headers(op: &mut Map<String, Value>, takes_api_key: bool) {
 }
 
 /// A GET whose answer carries an `ETag`: `If-None-Match`, and its 304.
-fn add_not_modified(op: &mut Map<String, Value>) {
+fn add_not_modified(op: &mut Map<String, Value>, takes_api_key: bool) {
     let etag = op["responses"]["200"]["headers"]["etag"].clone();
+    let mut headers = Map::new();
+    headers.insert("etag".into(), etag);
+    headers.insert("x-request-id".into(), reference(HEADERS, "RequestId"));
+    // A 304 on `/v1` spent a call like a 200: it carries the same rate-limit and quota state.
+    if takes_api_key {
+        for component in METERING {
+            headers.insert(headers_of(component).into(), reference(HEADERS, component));
+        }
+    }
     let params = op.entry("parameters").or_insert_with(|| json!([]));
     if let Some(params) = params.as_array_mut() {
         params.push(reference(PARAMETERS, "IfNoneMatch"));
@@ -315,10 +330,7 @@ fn add_not_modified(op: &mut Map<String, Value>) {
             "304".into(),
             json!({
                 "description": "Not modified: the resource is still at the version `If-None-Match` named. No body.",
-                "headers": {
-                    "etag": etag,
-                    "x-request-id": reference(HEADERS, "RequestId"),
-                }
+                "headers": headers,
             }),
         );
     }
@@ -351,13 +363,17 @@ fn error_codes(op: &Map<String, Value>) -> Vec<ErrorCode> {
             codes.insert(ErrorCode::InsufficientScope);
         }
         codes.extend([ErrorCode::RateLimited, ErrorCode::QuotaExceeded]);
-        if op.contains_key("requestBody") {
-            codes.extend([ErrorCode::IdempotencyInProgress, ErrorCode::IdempotencyKeyReused]);
-        }
     }
     let params: Vec<&Value> = op.get("parameters").and_then(Value::as_array).into_iter().flatten().collect();
     if params.iter().any(|p| p["$ref"] == format!("{PARAMETERS}IfMatch")) {
         codes.extend([ErrorCode::InvalidRequest, ErrorCode::VersionMismatch]);
+    }
+    if params.iter().any(|p| p["$ref"] == format!("{PARAMETERS}IdempotencyKey")) {
+        codes.extend([
+            ErrorCode::InvalidRequest,
+            ErrorCode::IdempotencyInProgress,
+            ErrorCode::IdempotencyKeyReused,
+        ]);
     }
     if op.contains_key("requestBody") {
         codes.extend([

@@ -116,7 +116,7 @@ async fn send(state: &AppState, due: Due) -> Result<(), StoreError> {
         "failed"
     };
     let disable_reason = if gone { Some("the endpoint answered 410 Gone".to_owned()) } else { None };
-    record(
+    let recorded = record(
         &state.db,
         AttemptRecord {
             delivery_id: &due.id,
@@ -130,6 +130,10 @@ async fn send(state: &AppState, due: Due) -> Result<(), StoreError> {
         },
     )
     .await?;
+    if !recorded {
+        tracing::info!(delivery = %due.id, "the endpoint was deleted during this attempt: nothing to record or retry");
+        return Ok(());
+    }
     tracing::info!(
         delivery = %due.id, event = %due.event_id, attempt = attempt_number, status, code = ?attempt.status_code,
         "webhook attempt"

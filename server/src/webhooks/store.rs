@@ -563,7 +563,9 @@ pub struct AttemptRecord<'a> {
 /// Records an attempt and its consequences in one transaction: the attempt row, the
 /// delivery's state, and the endpoint's health (a success resets its failure count; a final
 /// failure adds one and disables the endpoint at the limit; a 410 disables it at once).
-pub async fn record(db: &Db, r: AttemptRecord<'_>) -> Result<(), StoreError> {
+/// `false` when there is nothing to record it on: the endpoint (and so the delivery) was
+/// deleted while the attempt was under way.
+pub async fn record(db: &Db, r: AttemptRecord<'_>) -> Result<bool, StoreError> {
     const ATTEMPT: &str = "INSERT INTO webhook_attempts (delivery_id, attempt, status_code, latency_ms, error, \
          next_attempt_at, attempted_at, webhook_timestamp) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT DO NOTHING";
     const DELIVERY: &str = "UPDATE webhook_deliveries SET status = $1, attempts = $2, next_attempt_at = $3, \
@@ -579,6 +581,17 @@ pub async fn record(db: &Db, r: AttemptRecord<'_>) -> Result<(), StoreError> {
     let a = r.attempt_result;
     dispatch!(db, |pool| {
         let mut tx = pool.begin_write().await?;
+        let delivery = sqlx::query(DELIVERY)
+            .bind(r.status)
+            .bind(r.attempt)
+            .bind(r.next_attempt_at)
+            .bind(r.delivery_id)
+            .execute(&mut *tx)
+            .await?;
+        if delivery.rows_affected() == 0 {
+            tx.rollback().await?;
+            return Ok(false);
+        }
         sqlx::query(ATTEMPT)
             .bind(r.delivery_id)
             .bind(r.attempt)
@@ -590,13 +603,6 @@ pub async fn record(db: &Db, r: AttemptRecord<'_>) -> Result<(), StoreError> {
             .bind(a.timestamp)
             .execute(&mut *tx)
             .await?;
-        sqlx::query(DELIVERY)
-            .bind(r.status)
-            .bind(r.attempt)
-            .bind(r.next_attempt_at)
-            .bind(r.delivery_id)
-            .execute(&mut *tx)
-            .await?;
         if let Some(reason) = &r.disable_reason {
             sqlx::query(DISABLE).bind(r.endpoint_id).bind(reason).bind(at).execute(&mut *tx).await?;
         } else if r.status == "succeeded" {
@@ -605,7 +611,7 @@ pub async fn record(db: &Db, r: AttemptRecord<'_>) -> Result<(), StoreError> {
             sqlx::query(FAILURE).bind(r.endpoint_id).bind(r.disable_after).bind(at).execute(&mut *tx).await?;
         }
         tx.commit().await?;
-        Ok::<_, StoreError>(())
+        Ok::<_, StoreError>(true)
     })
 }
 

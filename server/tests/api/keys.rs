@@ -23,6 +23,9 @@ storage_tests!(
     rotation_without_grace_ends_the_old_secret_at_once,
     rotation_with_grace_keeps_both_secrets_until_it_ends,
     updates_honour_if_match_and_bump_the_version,
+    rotation_and_revocation_honour_if_match,
+    a_retried_key_creation_with_an_idempotency_key_makes_one_key,
+    whole_numbers_written_as_floats_are_integers,
     lists_paginate_and_hide_inactive_keys_unless_asked,
     introspection_describes_the_calling_key,
     organizations_never_see_each_others_keys,
@@ -752,4 +755,135 @@ async fn keys_carry_tags_and_who_changed_them_and_both_lists_filter_by_tag(s: &T
         .await
         .unwrap();
     assert_eq!(revoked["revoked_by"], admin_id);
+}
+
+/// Rotating and revoking are changes of a versioned key: a stale `If-Match` is 412 on the
+/// dashboard's rotate and revoke and on `/v1`'s revoke, and the key is left as it was.
+async fn rotation_and_revocation_honour_if_match(s: &TestServer) {
+    let (token, _, _) = s.org_with_key("conditional-keys@example.com", &["keys:read"]).await;
+    let created = s.create_key(&token, json!({"name": "target", "scopes": ["links:read"]})).await;
+    let id = created["id"].as_str().unwrap();
+    let path = format!("/api/developer/apikeys/{id}");
+    let rotate = |if_match: &'static str| {
+        s.session(Method::POST, &format!("{path}/rotate"), &token)
+            .header("if-match", if_match)
+            .json(&json!({"grace_period_seconds": 0}))
+            .send()
+    };
+    assert_problem(rotate("\"7\"").await.unwrap(), 412, "version_mismatch").await;
+    let rotated = rotate("\"1\"").await.unwrap();
+    assert_eq!(rotated.status(), StatusCode::CREATED);
+    assert_eq!(rotated.headers()["etag"], "\"2\"");
+    // The old secret was not replaced by the refused rotation: exactly one rotation happened.
+    assert_problem(
+        s.v1(Method::GET, "/v1/key", created["key"].as_str().unwrap()).send().await.unwrap(),
+        401,
+        "key_expired",
+    )
+    .await;
+
+    let (_, admin_key, _) =
+        ("", s.create_key(&token, json!({"name": "ops", "scopes": ["keys:write"]})).await, ());
+    let admin_key = admin_key["key"].as_str().unwrap();
+    let v1_path = format!("/v1/apikeys/{id}");
+    let stale = s.v1(Method::DELETE, &v1_path, admin_key).header("if-match", "\"1\"").send().await.unwrap();
+    assert_problem(stale, 412, "version_mismatch").await;
+    let stale = s.session(Method::DELETE, &path, &token).header("if-match", "\"1\"").send().await.unwrap();
+    assert_problem(stale, 412, "version_mismatch").await;
+    let listed: Value = s.get_with_token(&path, &token).await.json().await.unwrap();
+    assert_eq!(listed["status"], "active", "a refused revocation revokes nothing");
+    let revoked = s.v1(Method::DELETE, &v1_path, admin_key).header("if-match", "\"2\"").send().await.unwrap();
+    assert_eq!(revoked.status(), StatusCode::NO_CONTENT);
+    // Revoked: its version moved on; the old tag no longer matches, the new one does (a no-op).
+    let again = s.session(Method::DELETE, &path, &token).header("if-match", "\"2\"").send().await.unwrap();
+    assert_problem(again, 412, "version_mismatch").await;
+    let again = s.session(Method::DELETE, &path, &token).header("if-match", "\"3\"").send().await.unwrap();
+    assert_eq!(again.status(), StatusCode::NO_CONTENT);
+}
+
+/// The dashboard honours `Idempotency-Key` on creation: a retried "create key" makes one
+/// key, and the retry gets the first answer — the key itself included, which is stored
+/// sealed, never in plain.
+async fn a_retried_key_creation_with_an_idempotency_key_makes_one_key(s: &TestServer) {
+    let token = s.signup("idempotent-keys@example.com").await["token"].as_str().unwrap().to_owned();
+    let create = || {
+        s.session(Method::POST, "/api/developer/apikeys", &token)
+            .header("idempotency-key", "create-backend-key-1")
+            .json(&json!({"name": "backend", "scopes": ["links:read"]}))
+            .send()
+    };
+    let first = create().await.unwrap();
+    assert_eq!(first.status(), StatusCode::CREATED);
+    assert!(first.headers().get("idempotent-replayed").is_none());
+    let first: Value = first.json().await.unwrap();
+    let second = create().await.unwrap();
+    assert_eq!(second.status(), StatusCode::CREATED);
+    assert_eq!(second.headers()["idempotent-replayed"], "true");
+    let second: Value = second.json().await.unwrap();
+    assert_eq!((&second["id"], &second["key"]), (&first["id"], &first["key"]));
+    let listed: Value = s.get_with_token("/api/developer/apikeys", &token).await.json().await.unwrap();
+    assert_eq!(listed["total"], 1, "one key for one idempotency key");
+    // The same key with another body is refused.
+    let other = s
+        .session(Method::POST, "/api/developer/apikeys", &token)
+        .header("idempotency-key", "create-backend-key-1")
+        .json(&json!({"name": "another", "scopes": ["links:read"]}))
+        .send()
+        .await
+        .unwrap();
+    assert_problem(other, 422, "idempotency_key_reused").await;
+    // The stored answer does not hold the key in plain.
+    let secret = first["key"].as_str().unwrap().as_bytes();
+    const BODIES: &str = "SELECT response_body FROM idempotency_records WHERE response_body IS NOT NULL";
+    let bodies: Vec<Vec<u8>> = portico::dispatch!(s.server().state().db, |pool| {
+        sqlx::query_scalar(BODIES).fetch_all(pool).await.unwrap()
+    });
+    assert_eq!(bodies.len(), 1);
+    assert!(bodies.iter().all(|b| !b.windows(secret.len()).any(|w| w == secret)), "the key is stored sealed");
+}
+
+/// JSON Schema's `integer` is any whole number: `4.0` and `58.0` are accepted where integers
+/// go (and `4.5` still refused).
+async fn whole_numbers_written_as_floats_are_integers(s: &TestServer) {
+    let token = s.signup("floats@example.com").await["token"].as_str().unwrap().to_owned();
+    let created = s
+        .session(Method::POST, "/api/developer/apikeys", &token)
+        .json(&json!({"name": "floaty", "scopes": ["links:read"], "rate_limit_rpm": 60.0, "expires_in_days": 30.0}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(created.status(), StatusCode::CREATED);
+    let created: Value = created.json().await.unwrap();
+    assert_eq!(created["rate_limit_rpm"], 60);
+    let rotated = s
+        .session(
+            Method::POST,
+            &format!("/api/developer/apikeys/{}/rotate", created["id"].as_str().unwrap()),
+            &token,
+        )
+        .json(&json!({"grace_period_seconds": 58.0}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(rotated.status(), StatusCode::CREATED);
+    let settings = s
+        .session(Method::PATCH, "/api/developer/organization", &token)
+        .json(&json!({"monthly_quota": 4.0, "default_rate_limit_rpm": 58.0}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(settings.status(), StatusCode::OK);
+    let settings: Value = settings.json().await.unwrap();
+    assert_eq!(
+        (settings["monthly_quota"].as_i64(), settings["default_rate_limit_rpm"].as_i64()),
+        (Some(4), Some(58))
+    );
+    let fractional = s
+        .session(Method::PATCH, "/api/developer/organization", &token)
+        .json(&json!({"monthly_quota": 4.5}))
+        .send()
+        .await
+        .unwrap();
+    let problem = assert_problem(fractional, 422, "validation_failed").await;
+    assert_eq!(problem["errors"][0]["field"], "monthly_quota");
 }

@@ -718,6 +718,16 @@ async fn if_match_and_if_none_match_follow_rfc_9110(s: &TestServer) {
         assert_eq!(response.status(), StatusCode::NOT_MODIFIED, "{if_none_match}");
         assert_eq!(response.headers()["etag"], "\"3\"");
         assert!(response.headers()["x-request-id"].to_str().unwrap().starts_with("req_"));
+        // A 304 spent a call: it says so, as every /v1 answer does.
+        for header in [
+            "x-ratelimit-limit",
+            "x-ratelimit-remaining",
+            "x-ratelimit-reset",
+            "ratelimit",
+            "x-api-calls-remaining",
+        ] {
+            assert!(response.headers().get(header).is_some(), "{header} on a 304");
+        }
         assert!(response.headers().get("content-type").is_none());
         assert!(response.bytes().await.unwrap().is_empty());
     }
@@ -736,4 +746,13 @@ async fn if_match_and_if_none_match_follow_rfc_9110(s: &TestServer) {
         .await
         .unwrap();
     assert_eq!(write.status(), StatusCode::OK);
+
+    // DELETE honours If-Match too: a stale tag leaves the link where it is.
+    let stale = s.v1(Method::DELETE, &path, &key).header("if-match", "\"999\"").send().await.unwrap();
+    assert_problem(stale, 412, "version_mismatch").await;
+    let still: Value = s.v1(Method::GET, &path, &key).send().await.unwrap().json().await.unwrap();
+    assert_eq!(still["version"], 4);
+    let deleted = s.v1(Method::DELETE, &path, &key).header("if-match", "\"4\"").send().await.unwrap();
+    assert_eq!(deleted.status(), StatusCode::NO_CONTENT);
+    assert_problem(s.v1(Method::GET, &path, &key).send().await.unwrap(), 404, "not_found").await;
 }

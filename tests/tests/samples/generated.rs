@@ -42,7 +42,7 @@ pub async fn apikey_revoke() -> Result<(), Box<dyn std::error::Error>> {
     use portico_sdk::Client;
 
     let client = Client::with_session_token(&std::env::var("PORTICO_URL")?, &std::env::var("PORTICO_SESSION")?)?;
-    let response = client.apikey_revoke().id("key_01JD0Q8Y4T8W6Q0C4X5M9Z2B7N").send().await?;
+    let response = client.apikey_revoke().id("key_01JD0Q8Y4T8W6Q0C4X5M9Z2B7N").if_match("\"1\"").send().await?;
     println!("{}", response.status());
     Ok(())
 }
@@ -62,7 +62,7 @@ pub async fn apikey_rotate() -> Result<(), Box<dyn std::error::Error>> {
 
     let client = Client::with_session_token(&std::env::var("PORTICO_URL")?, &std::env::var("PORTICO_SESSION")?)?;
     let body: types::RotateApiKeyRequest = serde_json::from_value(serde_json::json!({"grace_period_seconds":3600}))?;
-    let response = client.apikey_rotate().id("key_01JD0Q8Y4T8W6Q0C4X5M9Z2B7N").body(body).send().await?;
+    let response = client.apikey_rotate().id("key_01JD0Q8Y4T8W6Q0C4X5M9Z2B7N").if_match("\"1\"").body(body).send().await?;
     println!("{:#?}", response.into_inner());
     Ok(())
 }
@@ -523,7 +523,7 @@ pub async fn v1_apikey_revoke() -> Result<(), Box<dyn std::error::Error>> {
     use portico_sdk::Client;
 
     let client = Client::with_api_key(&std::env::var("PORTICO_URL")?, &std::env::var("PORTICO_API_KEY")?)?;
-    let response = client.v1_apikey_revoke().id("key_01JD0Q8Y4T8W6Q0C4X5M9Z2B7N").send().await?;
+    let response = client.v1_apikey_revoke().id("key_01JD0Q8Y4T8W6Q0C4X5M9Z2B7N").if_match("\"1\"").send().await?;
     println!("{}", response.status());
     Ok(())
 }
@@ -643,7 +643,7 @@ pub async fn link_delete() -> Result<(), Box<dyn std::error::Error>> {
     use portico_sdk::Client;
 
     let client = Client::with_api_key(&std::env::var("PORTICO_URL")?, &std::env::var("PORTICO_API_KEY")?)?;
-    let response = client.link_delete().id("lnk_01JD0Q8Y4T8W6Q0C4X5M9Z2B7N").send().await?;
+    let response = client.link_delete().id("lnk_01JD0Q8Y4T8W6Q0C4X5M9Z2B7N").if_match("\"1\"").send().await?;
     println!("{}", response.status());
     Ok(())
 }
