@@ -162,7 +162,9 @@ fn integral_floats_to_integers(value: &mut serde_json::Value) -> bool {
         }
         // Every element is rewritten (no short circuit).
         Value::Array(items) => items.iter_mut().map(integral_floats_to_integers).fold(false, |a, b| a | b),
-        Value::Object(fields) => fields.values_mut().map(integral_floats_to_integers).fold(false, |a, b| a | b),
+        Value::Object(fields) => {
+            fields.values_mut().map(integral_floats_to_integers).fold(false, |a, b| a | b)
+        }
         _ => false,
     }
 }
