@@ -116,10 +116,72 @@ pub fn document() -> Value {
     examples::add(&mut doc);
     webhooks::add(&mut doc);
     hoist_descriptions(&mut doc);
+    let examples = doc["components"]["examples"].clone();
     for (_method, _path, op) in operations_mut(&mut doc) {
+        describe_streams(op, &examples);
         sort_extensions(op);
     }
+    prune_examples(&mut doc);
     doc
+}
+
+/// Drops shared examples nothing refers to any more (a stream's example is inlined as text).
+fn prune_examples(doc: &mut Value) {
+    fn refs<'a>(value: &'a Value, out: &mut std::collections::HashSet<&'a str>) {
+        match value {
+            Value::Object(map) => {
+                if let Some(target) = map.get("$ref").and_then(Value::as_str) {
+                    out.insert(target);
+                }
+                map.values().for_each(|v| refs(v, out));
+            }
+            Value::Array(items) => items.iter().for_each(|v| refs(v, out)),
+            _ => {}
+        }
+    }
+    let used: Vec<String> = {
+        let mut found = std::collections::HashSet::new();
+        refs(doc, &mut found);
+        found.into_iter().filter_map(|r| r.strip_prefix("#/components/examples/")).map(str::to_owned).collect()
+    };
+    if let Some(examples) = doc["components"].get_mut("examples").and_then(Value::as_object_mut) {
+        examples.retain(|name, _| used.contains(name));
+    }
+}
+
+/// An `application/x-ndjson` answer is a stream of items, not one: its body is text, one JSON
+/// document per line, each an instance of `x-itemSchema` — OpenAPI 3.2's `itemSchema`, as an
+/// extension in this 3.1 document. (Declared as the item's schema, tools validate the whole
+/// stream as one object and type it as a union.)
+fn describe_streams(op: &mut Map<String, Value>, examples: &Value) {
+    let responses = op.get_mut("responses").and_then(Value::as_object_mut).into_iter().flatten();
+    for (_status, response) in responses {
+        let Some(media) = response.pointer_mut("/content/application~1x-ndjson").and_then(Value::as_object_mut)
+        else {
+            continue;
+        };
+        let Some(item) = media.remove("schema") else { continue };
+        let name = item["$ref"].as_str().and_then(|r| r.rsplit('/').next()).unwrap_or("item").to_owned();
+        media.insert(
+            "schema".into(),
+            json!({
+                "type": "string",
+                "description": format!("Newline-delimited JSON (NDJSON): one `{name}` per line (`x-itemSchema`), oldest first."),
+            }),
+        );
+        media.insert("x-itemSchema".into(), item);
+        // An example item becomes an example stream: its line.
+        let example = match media.remove("examples") {
+            Some(named) => named.as_object().and_then(|named| named.values().next()).map(|e| {
+                let shared = e["$ref"].as_str().and_then(|r| r.rsplit('/').next()).map(|n| &examples[n]);
+                shared.unwrap_or(e)["value"].clone()
+            }),
+            None => media.remove("example"),
+        };
+        if let Some(example) = example.filter(|e| !e.is_null()) {
+            media.insert("example".into(), Value::String(format!("{example}\n")));
+        }
+    }
 }
 
 /// A wire name as a component name: `not_found` → `NotFound`, `link.created` → `LinkCreated`.

@@ -87,7 +87,7 @@ async fn check(State(violations): State<Violations>, request: Request, next: Nex
                         Some((documented, media)) if documented.contains("ndjson") => {
                             // One JSON document per line, each an instance of the schema.
                             let key = format!("{what} {documented}");
-                            let validator = validator(&key, &media["schema"]);
+                            let validator = validator(&key, &media["x-itemSchema"]);
                             for line in body_bytes.split(|b| *b == b'\n').filter(|l| !l.is_empty()) {
                                 match serde_json::from_slice::<Value>(line) {
                                     Err(e) => {
