@@ -695,7 +695,7 @@ last `sequence` you have, and you miss no entry.*/
     pub struct CreateApiKeyRequest {
         ///IP addresses or CIDR ranges (v4 or v6); empty or absent means anywhere.
         #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
-        pub allowed_ips: ::std::vec::Vec<::std::string::String>,
+        pub allowed_ips: ::std::vec::Vec<IpOrCidr>,
         ///Hostnames the key may act on; empty or absent means all.
         #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
         pub domains: ::std::vec::Vec<Hostname>,
@@ -715,7 +715,7 @@ deployment's).*/
         pub scopes: ::std::vec::Vec<Scope>,
         ///Free-form labels: at most 20 of 1–50 letters, digits, spaces and `-_.:/`.
         #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
-        pub tags: ::std::vec::Vec<::std::string::String>,
+        pub tags: ::std::vec::Vec<Tag>,
     }
     impl CreateApiKeyRequest {
         pub fn builder() -> builder::CreateApiKeyRequest {
@@ -876,7 +876,7 @@ default when absent).*/
         pub slug: ::std::option::Option<CreateLinkRequestSlug>,
         ///At most 20 tags of 1–50 letters, digits, spaces and `-_.:/`.
         #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
-        pub tags: ::std::vec::Vec<::std::string::String>,
+        pub tags: ::std::vec::Vec<Tag>,
         ///At most 200 characters.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub title: ::std::option::Option<CreateLinkRequestTitle>,
@@ -2298,6 +2298,68 @@ send to a server).*/
     impl InvitationList {
         pub fn builder() -> builder::InvitationList {
             Default::default()
+        }
+    }
+    ///An IP address or a CIDR range, v4 or v6 (`203.0.113.7`, `203.0.113.0/24`, `2001:db8::/32`).
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[serde(transparent)]
+    pub struct IpOrCidr(::std::string::String);
+    impl ::std::ops::Deref for IpOrCidr {
+        type Target = ::std::string::String;
+        fn deref(&self) -> &::std::string::String {
+            &self.0
+        }
+    }
+    impl ::std::convert::From<IpOrCidr> for ::std::string::String {
+        fn from(value: IpOrCidr) -> Self {
+            value.0
+        }
+    }
+    impl ::std::str::FromStr for IpOrCidr {
+        type Err = self::error::ConversionError;
+        fn from_str(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            if value.chars().count() > 49usize {
+                return Err("longer than 49 characters".into());
+            }
+            static PATTERN: ::std::sync::LazyLock<::regress::Regex> = ::std::sync::LazyLock::new(||
+            { ::regress::Regex::new("^[0-9A-Fa-f:.]{2,45}(/[0-9]{1,3})?$").unwrap() });
+            if PATTERN.find(value).is_none() {
+                return Err(
+                    "doesn't match pattern \"^[0-9A-Fa-f:.]{2,45}(/[0-9]{1,3})?$\""
+                        .into(),
+                );
+            }
+            Ok(Self(value.to_string()))
+        }
+    }
+    impl ::std::convert::TryFrom<&str> for IpOrCidr {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl ::std::convert::TryFrom<::std::string::String> for IpOrCidr {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: ::std::string::String,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for IpOrCidr {
+        fn deserialize<D>(deserializer: D) -> ::std::result::Result<Self, D::Error>
+        where
+            D: ::serde::Deserializer<'de>,
+        {
+            ::std::string::String::deserialize(deserializer)?
+                .parse()
+                .map_err(|e: self::error::ConversionError| {
+                    <D::Error as ::serde::de::Error>::custom(e.to_string())
+                })
         }
     }
     ///An async job.
@@ -4430,6 +4492,64 @@ email that has an account signs in with the invitation instead).*/
             Default::default()
         }
     }
+    /**A tag, as the schema describes it: 1–50 letters, digits, spaces and `-_.:/` (the alphabet
+stays in prose: a `\p{L}` pattern is beyond some tools' regular expressions).*/
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[serde(transparent)]
+    pub struct Tag(::std::string::String);
+    impl ::std::ops::Deref for Tag {
+        type Target = ::std::string::String;
+        fn deref(&self) -> &::std::string::String {
+            &self.0
+        }
+    }
+    impl ::std::convert::From<Tag> for ::std::string::String {
+        fn from(value: Tag) -> Self {
+            value.0
+        }
+    }
+    impl ::std::str::FromStr for Tag {
+        type Err = self::error::ConversionError;
+        fn from_str(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            if value.chars().count() > 50usize {
+                return Err("longer than 50 characters".into());
+            }
+            if value.chars().count() < 1usize {
+                return Err("shorter than 1 characters".into());
+            }
+            Ok(Self(value.to_string()))
+        }
+    }
+    impl ::std::convert::TryFrom<&str> for Tag {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl ::std::convert::TryFrom<::std::string::String> for Tag {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: ::std::string::String,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for Tag {
+        fn deserialize<D>(deserializer: D) -> ::std::result::Result<Self, D::Error>
+        where
+            D: ::serde::Deserializer<'de>,
+        {
+            ::std::string::String::deserialize(deserializer)?
+                .parse()
+                .map_err(|e: self::error::ConversionError| {
+                    <D::Error as ::serde::de::Error>::custom(e.to_string())
+                })
+        }
+    }
     /**Changes to a key. Absent fields stay as they are; `null` clears `expires_at`,
 `rate_limit_rpm` and `blocked_reason`. The scopes and the key itself cannot change:
 create a new key for that.*/
@@ -4438,7 +4558,7 @@ create a new key for that.*/
     pub struct UpdateApiKeyRequest {
         ///IP addresses or CIDR ranges (at most 100); empty means anywhere.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub allowed_ips: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+        pub allowed_ips: ::std::option::Option<::std::vec::Vec<IpOrCidr>>,
         ///Block (`true`) or unblock (`false`) the key.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub blocked: ::std::option::Option<bool>,
@@ -4456,10 +4576,10 @@ create a new key for that.*/
         pub name: ::std::option::Option<UpdateApiKeyRequestName>,
         ///Requests per minute (1–1000000); `null`: the organisation's default (or the deployment's).
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub rate_limit_rpm: ::std::option::Option<i64>,
+        pub rate_limit_rpm: ::std::option::Option<::std::num::NonZeroU64>,
         ///New tags, replacing the old (at most 20); `[]` removes them all.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub tags: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+        pub tags: ::std::option::Option<::std::vec::Vec<Tag>>,
     }
     impl UpdateApiKeyRequest {
         pub fn builder() -> builder::UpdateApiKeyRequest {
@@ -4538,7 +4658,7 @@ create a new key for that.*/
         pub slug: ::std::option::Option<UpdateLinkRequestSlug>,
         ///The new tags, replacing the old: at most 20 of 1–50 letters, digits, spaces and `-_.:/`.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub tags: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+        pub tags: ::std::option::Option<::std::vec::Vec<Tag>>,
         ///A new title (at most 200 characters); `null` or empty clears it.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub title: ::std::option::Option<::std::string::String>,
@@ -6842,7 +6962,7 @@ only if nobody has since you read it.*/
         #[derive(Clone, Debug)]
         pub struct CreateApiKeyRequest {
             allowed_ips: ::std::result::Result<
-                ::std::vec::Vec<::std::string::String>,
+                ::std::vec::Vec<super::IpOrCidr>,
                 ::std::string::String,
             >,
             domains: ::std::result::Result<
@@ -6870,7 +6990,7 @@ only if nobody has since you read it.*/
                 ::std::string::String,
             >,
             tags: ::std::result::Result<
-                ::std::vec::Vec<::std::string::String>,
+                ::std::vec::Vec<super::Tag>,
                 ::std::string::String,
             >,
         }
@@ -6891,7 +7011,7 @@ only if nobody has since you read it.*/
         impl CreateApiKeyRequest {
             pub fn allowed_ips<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::vec::Vec<::std::string::String>>,
+                T: ::std::convert::TryInto<::std::vec::Vec<super::IpOrCidr>>,
                 T::Error: ::std::fmt::Display,
             {
                 self.allowed_ips = value
@@ -6985,7 +7105,7 @@ only if nobody has since you read it.*/
             }
             pub fn tags<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::vec::Vec<::std::string::String>>,
+                T: ::std::convert::TryInto<::std::vec::Vec<super::Tag>>,
                 T::Error: ::std::fmt::Display,
             {
                 self.tags = value
@@ -7147,7 +7267,7 @@ only if nobody has since you read it.*/
                 ::std::string::String,
             >,
             tags: ::std::result::Result<
-                ::std::vec::Vec<::std::string::String>,
+                ::std::vec::Vec<super::Tag>,
                 ::std::string::String,
             >,
             title: ::std::result::Result<
@@ -7214,7 +7334,7 @@ only if nobody has since you read it.*/
             }
             pub fn tags<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::vec::Vec<::std::string::String>>,
+                T: ::std::convert::TryInto<::std::vec::Vec<super::Tag>>,
                 T::Error: ::std::fmt::Display,
             {
                 self.tags = value
@@ -12626,7 +12746,7 @@ only if nobody has since you read it.*/
         #[derive(Clone, Debug)]
         pub struct UpdateApiKeyRequest {
             allowed_ips: ::std::result::Result<
-                ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+                ::std::option::Option<::std::vec::Vec<super::IpOrCidr>>,
                 ::std::string::String,
             >,
             blocked: ::std::result::Result<
@@ -12650,11 +12770,11 @@ only if nobody has since you read it.*/
                 ::std::string::String,
             >,
             rate_limit_rpm: ::std::result::Result<
-                ::std::option::Option<i64>,
+                ::std::option::Option<::std::num::NonZeroU64>,
                 ::std::string::String,
             >,
             tags: ::std::result::Result<
-                ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+                ::std::option::Option<::std::vec::Vec<super::Tag>>,
                 ::std::string::String,
             >,
         }
@@ -12676,7 +12796,7 @@ only if nobody has since you read it.*/
             pub fn allowed_ips<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<
-                    ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+                    ::std::option::Option<::std::vec::Vec<super::IpOrCidr>>,
                 >,
                 T::Error: ::std::fmt::Display,
             {
@@ -12757,7 +12877,9 @@ only if nobody has since you read it.*/
             }
             pub fn rate_limit_rpm<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::option::Option<i64>>,
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<::std::num::NonZeroU64>,
+                >,
                 T::Error: ::std::fmt::Display,
             {
                 self.rate_limit_rpm = value
@@ -12772,7 +12894,7 @@ only if nobody has since you read it.*/
             pub fn tags<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<
-                    ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+                    ::std::option::Option<::std::vec::Vec<super::Tag>>,
                 >,
                 T::Error: ::std::fmt::Display,
             {
@@ -12831,7 +12953,7 @@ only if nobody has since you read it.*/
                 ::std::string::String,
             >,
             tags: ::std::result::Result<
-                ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+                ::std::option::Option<::std::vec::Vec<super::Tag>>,
                 ::std::string::String,
             >,
             title: ::std::result::Result<
@@ -12899,7 +13021,7 @@ only if nobody has since you read it.*/
             pub fn tags<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<
-                    ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+                    ::std::option::Option<::std::vec::Vec<super::Tag>>,
                 >,
                 T::Error: ::std::fmt::Display,
             {

@@ -386,7 +386,7 @@ async fn the_link_operations_round_trip() {
                     .url("https://example.com/spring")
                     .domain(Some(domain.hostname.parse::<types::Hostname>().expect("a valid hostname")))
                     .slug(Some("spring".parse::<types::CreateLinkRequestSlug>().expect("a valid slug")))
-                    .tags(vec!["sdk".to_owned()]),
+                    .tags(vec![types::Tag::try_from("sdk").unwrap()]),
             )
             .send()
     })
@@ -577,7 +577,11 @@ async fn the_playground_round_trips() {
     f.link("go.sdk.example.com", "tagged").await;
     f.api
         .link_create()
-        .body(types::CreateLinkRequest::builder().url("https://example.com/sdk").tags(vec!["sdk".to_owned()]))
+        .body(
+            types::CreateLinkRequest::builder()
+                .url("https://example.com/sdk")
+                .tags(vec![types::Tag::try_from("sdk").unwrap()]),
+        )
         .send()
         .await
         .unwrap();

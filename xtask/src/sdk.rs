@@ -175,6 +175,11 @@ fn convert_keywords(map: &mut Map<String, Value>) {
     ] {
         map.remove(key);
     }
+    // A `not` between properties ("this or that, not both") is valid 3.0, but typify drops the
+    // properties it names: the server checks it, the SDK keeps both fields.
+    if map.get("not").is_some_and(|not| not.get("required").is_some()) {
+        map.remove("not");
+    }
 }
 
 /// Replaces references to shared responses, parameters, headers and examples with what they

@@ -146,7 +146,7 @@ pub struct CreateApiKeyRequest {
     pub domains: Vec<String>,
     /// IP addresses or CIDR ranges (v4 or v6); empty or absent means anywhere.
     #[serde(default)]
-    #[schema(max_items = 100)]
+    #[schema(max_items = 100, value_type = Vec<IpOrCidr>)]
     pub allowed_ips: Vec<String>,
     /// An expiry time in the future. Give this or `expires_in_days`, not both.
     pub expires_at: Option<DateTime<Utc>>,
@@ -159,9 +159,15 @@ pub struct CreateApiKeyRequest {
     pub rate_limit_rpm: Option<i64>,
     /// Free-form labels: at most 20 of 1–50 letters, digits, spaces and `-_.:/`.
     #[serde(default)]
-    #[schema(max_items = 20)]
+    #[schema(max_items = 20, value_type = Vec<crate::links::Tag>)]
     pub tags: Vec<String>,
 }
+
+/// An IP address or a CIDR range, v4 or v6 (`203.0.113.7`, `203.0.113.0/24`, `2001:db8::/32`).
+#[derive(utoipa::ToSchema)]
+#[schema(value_type = String, max_length = 49, pattern = r"^[0-9A-Fa-f:.]{2,45}(/[0-9]{1,3})?$", example = "203.0.113.0/24")]
+#[allow(dead_code)]
+pub struct IpOrCidr(String);
 
 /// Changes to a key. Absent fields stay as they are; `null` clears `expires_at`,
 /// `rate_limit_rpm` and `blocked_reason`. The scopes and the key itself cannot change:
@@ -177,14 +183,14 @@ pub struct UpdateApiKeyRequest {
     #[schema(max_items = 100, value_type = Option<Vec<crate::hostname::Hostname>>)]
     pub domains: Option<Vec<String>>,
     /// IP addresses or CIDR ranges (at most 100); empty means anywhere.
-    #[schema(max_items = 100)]
+    #[schema(max_items = 100, value_type = Option<Vec<IpOrCidr>>)]
     pub allowed_ips: Option<Vec<String>>,
     #[serde(default, deserialize_with = "crate::http::extract::nullable")]
     #[schema(value_type = Option<DateTime<Utc>>)]
     /// A new expiry in the future; `null`: never expires.
     pub expires_at: Option<Option<DateTime<Utc>>>,
     #[serde(default, deserialize_with = "crate::http::extract::nullable")]
-    #[schema(value_type = Option<i64>)]
+    #[schema(value_type = Option<i64>, minimum = 1, maximum = 1_000_000)]
     /// Requests per minute (1–1000000); `null`: the organisation's default (or the deployment's).
     pub rate_limit_rpm: Option<Option<i64>>,
     /// Block (`true`) or unblock (`false`) the key.
@@ -194,7 +200,7 @@ pub struct UpdateApiKeyRequest {
     /// Why the key is blocked, at most 500 characters; `null` clears it.
     pub blocked_reason: Option<Option<String>>,
     /// New tags, replacing the old (at most 20); `[]` removes them all.
-    #[schema(max_items = 20)]
+    #[schema(max_items = 20, value_type = Option<Vec<crate::links::Tag>>)]
     pub tags: Option<Vec<String>>,
 }
 

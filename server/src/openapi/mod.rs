@@ -122,7 +122,18 @@ pub fn document() -> Value {
         sort_extensions(op);
     }
     prune_examples(&mut doc);
+    either_or(&mut doc);
     doc
+}
+
+/// Rules between fields that a struct's annotations cannot state, stated in its schema.
+fn either_or(doc: &mut Value) {
+    // A key expires at a time or after a number of days, not both.
+    if let Some(schema) =
+        doc["components"]["schemas"].get_mut("CreateApiKeyRequest").and_then(Value::as_object_mut)
+    {
+        schema.insert("not".into(), json!({"required": ["expires_at", "expires_in_days"]}));
+    }
 }
 
 /// Drops shared examples nothing refers to any more (a stream's example is inlined as text).
@@ -142,7 +153,11 @@ fn prune_examples(doc: &mut Value) {
     let used: Vec<String> = {
         let mut found = std::collections::HashSet::new();
         refs(doc, &mut found);
-        found.into_iter().filter_map(|r| r.strip_prefix("#/components/examples/")).map(str::to_owned).collect()
+        found
+            .into_iter()
+            .filter_map(|r| r.strip_prefix("#/components/examples/"))
+            .map(str::to_owned)
+            .collect()
     };
     if let Some(examples) = doc["components"].get_mut("examples").and_then(Value::as_object_mut) {
         examples.retain(|name, _| used.contains(name));
@@ -156,7 +171,8 @@ fn prune_examples(doc: &mut Value) {
 fn describe_streams(op: &mut Map<String, Value>, examples: &Value) {
     let responses = op.get_mut("responses").and_then(Value::as_object_mut).into_iter().flatten();
     for (_status, response) in responses {
-        let Some(media) = response.pointer_mut("/content/application~1x-ndjson").and_then(Value::as_object_mut)
+        let Some(media) =
+            response.pointer_mut("/content/application~1x-ndjson").and_then(Value::as_object_mut)
         else {
             continue;
         };
