@@ -445,68 +445,6 @@ an API key (`key_…`); `null` until the first change.*/
                 })
         }
     }
-    ///`ApikeyUpdateIdempotencyKey`
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
-    #[serde(transparent)]
-    pub struct ApikeyUpdateIdempotencyKey(::std::string::String);
-    impl ::std::ops::Deref for ApikeyUpdateIdempotencyKey {
-        type Target = ::std::string::String;
-        fn deref(&self) -> &::std::string::String {
-            &self.0
-        }
-    }
-    impl ::std::convert::From<ApikeyUpdateIdempotencyKey> for ::std::string::String {
-        fn from(value: ApikeyUpdateIdempotencyKey) -> Self {
-            value.0
-        }
-    }
-    impl ::std::str::FromStr for ApikeyUpdateIdempotencyKey {
-        type Err = self::error::ConversionError;
-        fn from_str(
-            value: &str,
-        ) -> ::std::result::Result<Self, self::error::ConversionError> {
-            if value.chars().count() > 255usize {
-                return Err("longer than 255 characters".into());
-            }
-            if value.chars().count() < 1usize {
-                return Err("shorter than 1 characters".into());
-            }
-            static PATTERN: ::std::sync::LazyLock<::regress::Regex> = ::std::sync::LazyLock::new(||
-            { ::regress::Regex::new("^[\\x20-\\x7E]+$").unwrap() });
-            if PATTERN.find(value).is_none() {
-                return Err("doesn't match pattern \"^[\\x20-\\x7E]+$\"".into());
-            }
-            Ok(Self(value.to_string()))
-        }
-    }
-    impl ::std::convert::TryFrom<&str> for ApikeyUpdateIdempotencyKey {
-        type Error = self::error::ConversionError;
-        fn try_from(
-            value: &str,
-        ) -> ::std::result::Result<Self, self::error::ConversionError> {
-            value.parse()
-        }
-    }
-    impl ::std::convert::TryFrom<::std::string::String> for ApikeyUpdateIdempotencyKey {
-        type Error = self::error::ConversionError;
-        fn try_from(
-            value: ::std::string::String,
-        ) -> ::std::result::Result<Self, self::error::ConversionError> {
-            value.parse()
-        }
-    }
-    impl<'de> ::serde::Deserialize<'de> for ApikeyUpdateIdempotencyKey {
-        fn deserialize<D>(deserializer: D) -> ::std::result::Result<Self, D::Error>
-        where
-            D: ::serde::Deserializer<'de>,
-        {
-            ::std::string::String::deserialize(deserializer)?
-                .parse()
-                .map_err(|e: self::error::ConversionError| {
-                    <D::Error as ::serde::de::Error>::custom(e.to_string())
-                })
-        }
-    }
     ///What an audit entry records.
     #[derive(
         ::serde::Deserialize,
@@ -1508,70 +1446,6 @@ default when absent).*/
                 })
         }
     }
-    ///`DashboardWebhookUpdateIdempotencyKey`
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
-    #[serde(transparent)]
-    pub struct DashboardWebhookUpdateIdempotencyKey(::std::string::String);
-    impl ::std::ops::Deref for DashboardWebhookUpdateIdempotencyKey {
-        type Target = ::std::string::String;
-        fn deref(&self) -> &::std::string::String {
-            &self.0
-        }
-    }
-    impl ::std::convert::From<DashboardWebhookUpdateIdempotencyKey>
-    for ::std::string::String {
-        fn from(value: DashboardWebhookUpdateIdempotencyKey) -> Self {
-            value.0
-        }
-    }
-    impl ::std::str::FromStr for DashboardWebhookUpdateIdempotencyKey {
-        type Err = self::error::ConversionError;
-        fn from_str(
-            value: &str,
-        ) -> ::std::result::Result<Self, self::error::ConversionError> {
-            if value.chars().count() > 255usize {
-                return Err("longer than 255 characters".into());
-            }
-            if value.chars().count() < 1usize {
-                return Err("shorter than 1 characters".into());
-            }
-            static PATTERN: ::std::sync::LazyLock<::regress::Regex> = ::std::sync::LazyLock::new(||
-            { ::regress::Regex::new("^[\\x20-\\x7E]+$").unwrap() });
-            if PATTERN.find(value).is_none() {
-                return Err("doesn't match pattern \"^[\\x20-\\x7E]+$\"".into());
-            }
-            Ok(Self(value.to_string()))
-        }
-    }
-    impl ::std::convert::TryFrom<&str> for DashboardWebhookUpdateIdempotencyKey {
-        type Error = self::error::ConversionError;
-        fn try_from(
-            value: &str,
-        ) -> ::std::result::Result<Self, self::error::ConversionError> {
-            value.parse()
-        }
-    }
-    impl ::std::convert::TryFrom<::std::string::String>
-    for DashboardWebhookUpdateIdempotencyKey {
-        type Error = self::error::ConversionError;
-        fn try_from(
-            value: ::std::string::String,
-        ) -> ::std::result::Result<Self, self::error::ConversionError> {
-            value.parse()
-        }
-    }
-    impl<'de> ::serde::Deserialize<'de> for DashboardWebhookUpdateIdempotencyKey {
-        fn deserialize<D>(deserializer: D) -> ::std::result::Result<Self, D::Error>
-        where
-            D: ::serde::Deserializer<'de>,
-        {
-            ::std::string::String::deserialize(deserializer)?
-                .parse()
-                .map_err(|e: self::error::ConversionError| {
-                    <D::Error as ::serde::de::Error>::custom(e.to_string())
-                })
-        }
-    }
     /**One delivery: the event as sent (the same body on every attempt), the headers the
 receiver got, and each attempt with the timestamp and signature it carried.*/
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
@@ -2024,7 +1898,7 @@ server stays ready and each instance limits on its own until Redis returns.*/
     }
     /**A hostname as the API takes it, for the spec: a DNS name of letters, digits and hyphens in
 dot-separated labels (the last not all digits), or an IPv4 address; any case, an optional
-trailing dot, at most 253 characters. The pattern is exactly what [`normalize`] accepts.*/
+trailing dot, at most 253 characters. The pattern is exactly what the server accepts.*/
     #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     #[serde(transparent)]
     pub struct Hostname(::std::string::String);
@@ -2138,69 +2012,6 @@ trailing dot, at most 253 characters. The pattern is exactly what [`normalize`] 
     impl Invitation {
         pub fn builder() -> builder::Invitation {
             Default::default()
-        }
-    }
-    ///`InvitationAcceptIdempotencyKey`
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
-    #[serde(transparent)]
-    pub struct InvitationAcceptIdempotencyKey(::std::string::String);
-    impl ::std::ops::Deref for InvitationAcceptIdempotencyKey {
-        type Target = ::std::string::String;
-        fn deref(&self) -> &::std::string::String {
-            &self.0
-        }
-    }
-    impl ::std::convert::From<InvitationAcceptIdempotencyKey> for ::std::string::String {
-        fn from(value: InvitationAcceptIdempotencyKey) -> Self {
-            value.0
-        }
-    }
-    impl ::std::str::FromStr for InvitationAcceptIdempotencyKey {
-        type Err = self::error::ConversionError;
-        fn from_str(
-            value: &str,
-        ) -> ::std::result::Result<Self, self::error::ConversionError> {
-            if value.chars().count() > 255usize {
-                return Err("longer than 255 characters".into());
-            }
-            if value.chars().count() < 1usize {
-                return Err("shorter than 1 characters".into());
-            }
-            static PATTERN: ::std::sync::LazyLock<::regress::Regex> = ::std::sync::LazyLock::new(||
-            { ::regress::Regex::new("^[\\x20-\\x7E]+$").unwrap() });
-            if PATTERN.find(value).is_none() {
-                return Err("doesn't match pattern \"^[\\x20-\\x7E]+$\"".into());
-            }
-            Ok(Self(value.to_string()))
-        }
-    }
-    impl ::std::convert::TryFrom<&str> for InvitationAcceptIdempotencyKey {
-        type Error = self::error::ConversionError;
-        fn try_from(
-            value: &str,
-        ) -> ::std::result::Result<Self, self::error::ConversionError> {
-            value.parse()
-        }
-    }
-    impl ::std::convert::TryFrom<::std::string::String>
-    for InvitationAcceptIdempotencyKey {
-        type Error = self::error::ConversionError;
-        fn try_from(
-            value: ::std::string::String,
-        ) -> ::std::result::Result<Self, self::error::ConversionError> {
-            value.parse()
-        }
-    }
-    impl<'de> ::serde::Deserialize<'de> for InvitationAcceptIdempotencyKey {
-        fn deserialize<D>(deserializer: D) -> ::std::result::Result<Self, D::Error>
-        where
-            D: ::serde::Deserializer<'de>,
-        {
-            ::std::string::String::deserialize(deserializer)?
-                .parse()
-                .map_err(|e: self::error::ConversionError| {
-                    <D::Error as ::serde::de::Error>::custom(e.to_string())
-                })
         }
     }
     ///`InvitationCreateIdempotencyKey`
@@ -3281,68 +3092,6 @@ organisation they belong to.*/
             Default::default()
         }
     }
-    ///`MemberUpdateIdempotencyKey`
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
-    #[serde(transparent)]
-    pub struct MemberUpdateIdempotencyKey(::std::string::String);
-    impl ::std::ops::Deref for MemberUpdateIdempotencyKey {
-        type Target = ::std::string::String;
-        fn deref(&self) -> &::std::string::String {
-            &self.0
-        }
-    }
-    impl ::std::convert::From<MemberUpdateIdempotencyKey> for ::std::string::String {
-        fn from(value: MemberUpdateIdempotencyKey) -> Self {
-            value.0
-        }
-    }
-    impl ::std::str::FromStr for MemberUpdateIdempotencyKey {
-        type Err = self::error::ConversionError;
-        fn from_str(
-            value: &str,
-        ) -> ::std::result::Result<Self, self::error::ConversionError> {
-            if value.chars().count() > 255usize {
-                return Err("longer than 255 characters".into());
-            }
-            if value.chars().count() < 1usize {
-                return Err("shorter than 1 characters".into());
-            }
-            static PATTERN: ::std::sync::LazyLock<::regress::Regex> = ::std::sync::LazyLock::new(||
-            { ::regress::Regex::new("^[\\x20-\\x7E]+$").unwrap() });
-            if PATTERN.find(value).is_none() {
-                return Err("doesn't match pattern \"^[\\x20-\\x7E]+$\"".into());
-            }
-            Ok(Self(value.to_string()))
-        }
-    }
-    impl ::std::convert::TryFrom<&str> for MemberUpdateIdempotencyKey {
-        type Error = self::error::ConversionError;
-        fn try_from(
-            value: &str,
-        ) -> ::std::result::Result<Self, self::error::ConversionError> {
-            value.parse()
-        }
-    }
-    impl ::std::convert::TryFrom<::std::string::String> for MemberUpdateIdempotencyKey {
-        type Error = self::error::ConversionError;
-        fn try_from(
-            value: ::std::string::String,
-        ) -> ::std::result::Result<Self, self::error::ConversionError> {
-            value.parse()
-        }
-    }
-    impl<'de> ::serde::Deserialize<'de> for MemberUpdateIdempotencyKey {
-        fn deserialize<D>(deserializer: D) -> ::std::result::Result<Self, D::Error>
-        where
-            D: ::serde::Deserializer<'de>,
-        {
-            ::std::string::String::deserialize(deserializer)?
-                .parse()
-                .map_err(|e: self::error::ConversionError| {
-                    <D::Error as ::serde::de::Error>::custom(e.to_string())
-                })
-        }
-    }
     ///A user's place in one organisation.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
     pub struct Membership {
@@ -3396,70 +3145,6 @@ nobody else has meanwhile.*/
     impl OrganizationSettings {
         pub fn builder() -> builder::OrganizationSettings {
             Default::default()
-        }
-    }
-    ///`OrganizationUpdateIdempotencyKey`
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
-    #[serde(transparent)]
-    pub struct OrganizationUpdateIdempotencyKey(::std::string::String);
-    impl ::std::ops::Deref for OrganizationUpdateIdempotencyKey {
-        type Target = ::std::string::String;
-        fn deref(&self) -> &::std::string::String {
-            &self.0
-        }
-    }
-    impl ::std::convert::From<OrganizationUpdateIdempotencyKey>
-    for ::std::string::String {
-        fn from(value: OrganizationUpdateIdempotencyKey) -> Self {
-            value.0
-        }
-    }
-    impl ::std::str::FromStr for OrganizationUpdateIdempotencyKey {
-        type Err = self::error::ConversionError;
-        fn from_str(
-            value: &str,
-        ) -> ::std::result::Result<Self, self::error::ConversionError> {
-            if value.chars().count() > 255usize {
-                return Err("longer than 255 characters".into());
-            }
-            if value.chars().count() < 1usize {
-                return Err("shorter than 1 characters".into());
-            }
-            static PATTERN: ::std::sync::LazyLock<::regress::Regex> = ::std::sync::LazyLock::new(||
-            { ::regress::Regex::new("^[\\x20-\\x7E]+$").unwrap() });
-            if PATTERN.find(value).is_none() {
-                return Err("doesn't match pattern \"^[\\x20-\\x7E]+$\"".into());
-            }
-            Ok(Self(value.to_string()))
-        }
-    }
-    impl ::std::convert::TryFrom<&str> for OrganizationUpdateIdempotencyKey {
-        type Error = self::error::ConversionError;
-        fn try_from(
-            value: &str,
-        ) -> ::std::result::Result<Self, self::error::ConversionError> {
-            value.parse()
-        }
-    }
-    impl ::std::convert::TryFrom<::std::string::String>
-    for OrganizationUpdateIdempotencyKey {
-        type Error = self::error::ConversionError;
-        fn try_from(
-            value: ::std::string::String,
-        ) -> ::std::result::Result<Self, self::error::ConversionError> {
-            value.parse()
-        }
-    }
-    impl<'de> ::serde::Deserialize<'de> for OrganizationUpdateIdempotencyKey {
-        fn deserialize<D>(deserializer: D) -> ::std::result::Result<Self, D::Error>
-        where
-            D: ::serde::Deserializer<'de>,
-        {
-            ::std::string::String::deserialize(deserializer)?
-                .parse()
-                .map_err(|e: self::error::ConversionError| {
-                    <D::Error as ::serde::de::Error>::custom(e.to_string())
-                })
         }
     }
     ///`data` of `ping`, the test delivery `POST /v1/webhooks/{id}/test` sends.
@@ -3765,69 +3450,6 @@ query string. Anything else is 400 `endpoint_not_allowed`.*/
     impl PlaygroundResponse {
         pub fn builder() -> builder::PlaygroundResponse {
             Default::default()
-        }
-    }
-    ///`PlaygroundTestIdempotencyKey`
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
-    #[serde(transparent)]
-    pub struct PlaygroundTestIdempotencyKey(::std::string::String);
-    impl ::std::ops::Deref for PlaygroundTestIdempotencyKey {
-        type Target = ::std::string::String;
-        fn deref(&self) -> &::std::string::String {
-            &self.0
-        }
-    }
-    impl ::std::convert::From<PlaygroundTestIdempotencyKey> for ::std::string::String {
-        fn from(value: PlaygroundTestIdempotencyKey) -> Self {
-            value.0
-        }
-    }
-    impl ::std::str::FromStr for PlaygroundTestIdempotencyKey {
-        type Err = self::error::ConversionError;
-        fn from_str(
-            value: &str,
-        ) -> ::std::result::Result<Self, self::error::ConversionError> {
-            if value.chars().count() > 255usize {
-                return Err("longer than 255 characters".into());
-            }
-            if value.chars().count() < 1usize {
-                return Err("shorter than 1 characters".into());
-            }
-            static PATTERN: ::std::sync::LazyLock<::regress::Regex> = ::std::sync::LazyLock::new(||
-            { ::regress::Regex::new("^[\\x20-\\x7E]+$").unwrap() });
-            if PATTERN.find(value).is_none() {
-                return Err("doesn't match pattern \"^[\\x20-\\x7E]+$\"".into());
-            }
-            Ok(Self(value.to_string()))
-        }
-    }
-    impl ::std::convert::TryFrom<&str> for PlaygroundTestIdempotencyKey {
-        type Error = self::error::ConversionError;
-        fn try_from(
-            value: &str,
-        ) -> ::std::result::Result<Self, self::error::ConversionError> {
-            value.parse()
-        }
-    }
-    impl ::std::convert::TryFrom<::std::string::String>
-    for PlaygroundTestIdempotencyKey {
-        type Error = self::error::ConversionError;
-        fn try_from(
-            value: ::std::string::String,
-        ) -> ::std::result::Result<Self, self::error::ConversionError> {
-            value.parse()
-        }
-    }
-    impl<'de> ::serde::Deserialize<'de> for PlaygroundTestIdempotencyKey {
-        fn deserialize<D>(deserializer: D) -> ::std::result::Result<Self, D::Error>
-        where
-            D: ::serde::Deserializer<'de>,
-        {
-            ::std::string::String::deserialize(deserializer)?
-                .parse()
-                .map_err(|e: self::error::ConversionError| {
-                    <D::Error as ::serde::de::Error>::custom(e.to_string())
-                })
         }
     }
     ///An error, as RFC 9457 problem details (`application/problem+json`).
@@ -4223,68 +3845,6 @@ endpoint was disabled, or its address refused).*/
     impl SessionCreated {
         pub fn builder() -> builder::SessionCreated {
             Default::default()
-        }
-    }
-    ///`SessionDeleteIdempotencyKey`
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
-    #[serde(transparent)]
-    pub struct SessionDeleteIdempotencyKey(::std::string::String);
-    impl ::std::ops::Deref for SessionDeleteIdempotencyKey {
-        type Target = ::std::string::String;
-        fn deref(&self) -> &::std::string::String {
-            &self.0
-        }
-    }
-    impl ::std::convert::From<SessionDeleteIdempotencyKey> for ::std::string::String {
-        fn from(value: SessionDeleteIdempotencyKey) -> Self {
-            value.0
-        }
-    }
-    impl ::std::str::FromStr for SessionDeleteIdempotencyKey {
-        type Err = self::error::ConversionError;
-        fn from_str(
-            value: &str,
-        ) -> ::std::result::Result<Self, self::error::ConversionError> {
-            if value.chars().count() > 255usize {
-                return Err("longer than 255 characters".into());
-            }
-            if value.chars().count() < 1usize {
-                return Err("shorter than 1 characters".into());
-            }
-            static PATTERN: ::std::sync::LazyLock<::regress::Regex> = ::std::sync::LazyLock::new(||
-            { ::regress::Regex::new("^[\\x20-\\x7E]+$").unwrap() });
-            if PATTERN.find(value).is_none() {
-                return Err("doesn't match pattern \"^[\\x20-\\x7E]+$\"".into());
-            }
-            Ok(Self(value.to_string()))
-        }
-    }
-    impl ::std::convert::TryFrom<&str> for SessionDeleteIdempotencyKey {
-        type Error = self::error::ConversionError;
-        fn try_from(
-            value: &str,
-        ) -> ::std::result::Result<Self, self::error::ConversionError> {
-            value.parse()
-        }
-    }
-    impl ::std::convert::TryFrom<::std::string::String> for SessionDeleteIdempotencyKey {
-        type Error = self::error::ConversionError;
-        fn try_from(
-            value: ::std::string::String,
-        ) -> ::std::result::Result<Self, self::error::ConversionError> {
-            value.parse()
-        }
-    }
-    impl<'de> ::serde::Deserialize<'de> for SessionDeleteIdempotencyKey {
-        fn deserialize<D>(deserializer: D) -> ::std::result::Result<Self, D::Error>
-        where
-            D: ::serde::Deserializer<'de>,
-        {
-            ::std::string::String::deserialize(deserializer)?
-                .parse()
-                .map_err(|e: self::error::ConversionError| {
-                    <D::Error as ::serde::de::Error>::custom(e.to_string())
-                })
         }
     }
     /**Sign up: a new user and the organisation they own — or, with `invitation_token`, the
@@ -14313,13 +13873,11 @@ Sends a `PATCH` request to `/api/developer/apikeys/{id}`
 
 Arguments:
 - `id`: The key's id (`key_…`)
-- `idempotency_key`: Makes a retry safe: the first request runs, retries with the same key get its stored answer (with `idempotent-replayed: true`) for 24 hours. 1–255 printable ASCII characters.
 - `if_match`: Update only if the resource is still at a version you name (RFC 9110): the `ETag` you read (`"3"`), a list of them (`"3", "4"`), or `*`. A tag that is not current — or weak (`W/"3"`): comparison is strong — answers 412 `version_mismatch`; a value that is not a list of entity tags, 400 `invalid_request`.
 - `body`
 ```ignore
 let response = client.apikey_update()
     .id(id)
-    .idempotency_key(idempotency_key)
     .if_match(if_match)
     .body(body)
     .send()
@@ -14539,12 +14097,8 @@ all their memberships.
 
 Sends a `POST` request to `/api/developer/invitations/accept`
 
-Arguments:
-- `idempotency_key`: Makes a retry safe: the first request runs, retries with the same key get its stored answer (with `idempotent-replayed: true`) for 24 hours. 1–255 printable ASCII characters.
-- `body`
 ```ignore
 let response = client.invitation_accept()
-    .idempotency_key(idempotency_key)
     .body(body)
     .send()
     .await;
@@ -14606,11 +14160,8 @@ Ends the session whose token authenticates the request; the token stops working 
 
 Sends a `POST` request to `/api/developer/logout`
 
-Arguments:
-- `idempotency_key`: Makes a retry safe: the first request runs, retries with the same key get its stored answer (with `idempotent-replayed: true`) for 24 hours. 1–255 printable ASCII characters.
 ```ignore
 let response = client.session_delete()
-    .idempotency_key(idempotency_key)
     .send()
     .await;
 ```*/
@@ -14708,12 +14259,10 @@ Sends a `PATCH` request to `/api/developer/members/{user_id}`
 
 Arguments:
 - `user_id`: The member's user id (`usr_…`)
-- `idempotency_key`: Makes a retry safe: the first request runs, retries with the same key get its stored answer (with `idempotent-replayed: true`) for 24 hours. 1–255 printable ASCII characters.
 - `body`
 ```ignore
 let response = client.member_update()
     .user_id(user_id)
-    .idempotency_key(idempotency_key)
     .body(body)
     .send()
     .await;
@@ -14754,12 +14303,10 @@ given change: two admins changing different settings at once both keep theirs. S
 Sends a `PATCH` request to `/api/developer/organization`
 
 Arguments:
-- `idempotency_key`: Makes a retry safe: the first request runs, retries with the same key get its stored answer (with `idempotent-replayed: true`) for 24 hours. 1–255 printable ASCII characters.
 - `if_match`: Update only if the resource is still at a version you name (RFC 9110): the `ETag` you read (`"3"`), a list of them (`"3", "4"`), or `*`. A tag that is not current — or weak (`W/"3"`): comparison is strong — answers 412 `version_mismatch`; a value that is not a list of entity tags, 400 `invalid_request`.
 - `body`
 ```ignore
 let response = client.organization_update()
-    .idempotency_key(idempotency_key)
     .if_match(if_match)
     .body(body)
     .send()
@@ -14784,12 +14331,8 @@ needs an admin or owner (403 `insufficient_role`). The answer never contains the
 
 Sends a `POST` request to `/api/developer/playground/test`
 
-Arguments:
-- `idempotency_key`: Makes a retry safe: the first request runs, retries with the same key get its stored answer (with `idempotent-replayed: true`) for 24 hours. 1–255 printable ASCII characters.
-- `body`
 ```ignore
 let response = client.playground_test()
-    .idempotency_key(idempotency_key)
     .body(body)
     .send()
     .await;
@@ -14995,13 +14538,11 @@ Sends a `PATCH` request to `/api/developer/webhooks/{id}`
 
 Arguments:
 - `id`: The endpoint's id (`whk_…`)
-- `idempotency_key`: Makes a retry safe: the first request runs, retries with the same key get its stored answer (with `idempotent-replayed: true`) for 24 hours. 1–255 printable ASCII characters.
 - `if_match`: Update only if the resource is still at a version you name (RFC 9110): the `ETag` you read (`"3"`), a list of them (`"3", "4"`), or `*`. A tag that is not current — or weak (`W/"3"`): comparison is strong — answers 412 `version_mismatch`; a value that is not a list of entity tags, 400 `invalid_request`.
 - `body`
 ```ignore
 let response = client.dashboard_webhook_update()
     .id(id)
-    .idempotency_key(idempotency_key)
     .if_match(if_match)
     .body(body)
     .send()
@@ -16680,7 +16221,6 @@ pub mod builder {
     pub struct ApikeyUpdate<'a> {
         client: &'a super::Client,
         id: Result<::std::string::String, String>,
-        idempotency_key: Result<Option<types::ApikeyUpdateIdempotencyKey>, String>,
         if_match: Result<Option<::std::string::String>, String>,
         body: Result<types::builder::UpdateApiKeyRequest, String>,
     }
@@ -16689,7 +16229,6 @@ pub mod builder {
             Self {
                 client: client,
                 id: Err("id was not initialized".to_string()),
-                idempotency_key: Ok(None),
                 if_match: Ok(None),
                 body: Ok(::std::default::Default::default()),
             }
@@ -16702,19 +16241,6 @@ pub mod builder {
                 .try_into()
                 .map_err(|_| {
                     "conversion to `:: std :: string :: String` for id failed"
-                        .to_string()
-                });
-            self
-        }
-        pub fn idempotency_key<V>(mut self, value: V) -> Self
-        where
-            V: std::convert::TryInto<types::ApikeyUpdateIdempotencyKey>,
-        {
-            self.idempotency_key = value
-                .try_into()
-                .map(Some)
-                .map_err(|_| {
-                    "conversion to `ApikeyUpdateIdempotencyKey` for idempotency_key failed"
                         .to_string()
                 });
             self
@@ -16760,9 +16286,8 @@ pub mod builder {
         pub async fn send(
             self,
         ) -> Result<ResponseValue<types::ApiKey>, Error<types::Problem>> {
-            let Self { client, id, idempotency_key, if_match, body } = self;
+            let Self { client, id, if_match, body } = self;
             let id = id.map_err(Error::InvalidRequest)?;
-            let idempotency_key = idempotency_key.map_err(Error::InvalidRequest)?;
             let if_match = if_match.map_err(Error::InvalidRequest)?;
             let body = body
                 .and_then(|v| {
@@ -16773,7 +16298,7 @@ pub mod builder {
                 "{}/api/developer/apikeys/{}", client.baseurl, encode_path(& id
                 .to_string()),
             );
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(3usize);
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(2usize);
             header_map
                 .append(
                     ::reqwest::header::HeaderName::from_static("api-version"),
@@ -16781,9 +16306,6 @@ pub mod builder {
                         super::Client::api_version(),
                     ),
                 );
-            if let Some(value) = idempotency_key {
-                header_map.append("Idempotency-Key", value.to_string().try_into()?);
-            }
             if let Some(value) = if_match {
                 header_map.append("If-Match", value.to_string().try_into()?);
             }
@@ -18068,29 +17590,14 @@ pub mod builder {
     #[derive(Debug, Clone)]
     pub struct InvitationAccept<'a> {
         client: &'a super::Client,
-        idempotency_key: Result<Option<types::InvitationAcceptIdempotencyKey>, String>,
         body: Result<types::builder::AcceptInvitationRequest, String>,
     }
     impl<'a> InvitationAccept<'a> {
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
-                idempotency_key: Ok(None),
                 body: Ok(::std::default::Default::default()),
             }
-        }
-        pub fn idempotency_key<V>(mut self, value: V) -> Self
-        where
-            V: std::convert::TryInto<types::InvitationAcceptIdempotencyKey>,
-        {
-            self.idempotency_key = value
-                .try_into()
-                .map(Some)
-                .map_err(|_| {
-                    "conversion to `InvitationAcceptIdempotencyKey` for idempotency_key failed"
-                        .to_string()
-                });
-            self
         }
         pub fn body<V>(mut self, value: V) -> Self
         where
@@ -18122,8 +17629,7 @@ pub mod builder {
         pub async fn send(
             self,
         ) -> Result<ResponseValue<types::Me>, Error<types::Problem>> {
-            let Self { client, idempotency_key, body } = self;
-            let idempotency_key = idempotency_key.map_err(Error::InvalidRequest)?;
+            let Self { client, body } = self;
             let body = body
                 .and_then(|v| {
                     types::AcceptInvitationRequest::try_from(v)
@@ -18131,7 +17637,7 @@ pub mod builder {
                 })
                 .map_err(Error::InvalidRequest)?;
             let url = format!("{}/api/developer/invitations/accept", client.baseurl,);
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(2usize);
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
             header_map
                 .append(
                     ::reqwest::header::HeaderName::from_static("api-version"),
@@ -18139,9 +17645,6 @@ pub mod builder {
                         super::Client::api_version(),
                     ),
                 );
-            if let Some(value) = idempotency_key {
-                header_map.append("Idempotency-Key", value.to_string().try_into()?);
-            }
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -18479,34 +17982,16 @@ pub mod builder {
     #[derive(Debug, Clone)]
     pub struct SessionDelete<'a> {
         client: &'a super::Client,
-        idempotency_key: Result<Option<types::SessionDeleteIdempotencyKey>, String>,
     }
     impl<'a> SessionDelete<'a> {
         pub fn new(client: &'a super::Client) -> Self {
-            Self {
-                client: client,
-                idempotency_key: Ok(None),
-            }
-        }
-        pub fn idempotency_key<V>(mut self, value: V) -> Self
-        where
-            V: std::convert::TryInto<types::SessionDeleteIdempotencyKey>,
-        {
-            self.idempotency_key = value
-                .try_into()
-                .map(Some)
-                .map_err(|_| {
-                    "conversion to `SessionDeleteIdempotencyKey` for idempotency_key failed"
-                        .to_string()
-                });
-            self
+            Self { client: client }
         }
         ///Sends a `POST` request to `/api/developer/logout`
         pub async fn send(self) -> Result<ResponseValue<()>, Error<types::Problem>> {
-            let Self { client, idempotency_key } = self;
-            let idempotency_key = idempotency_key.map_err(Error::InvalidRequest)?;
+            let Self { client } = self;
             let url = format!("{}/api/developer/logout", client.baseurl,);
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(2usize);
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
             header_map
                 .append(
                     ::reqwest::header::HeaderName::from_static("api-version"),
@@ -18514,9 +17999,6 @@ pub mod builder {
                         super::Client::api_version(),
                     ),
                 );
-            if let Some(value) = idempotency_key {
-                header_map.append("Idempotency-Key", value.to_string().try_into()?);
-            }
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -18544,20 +18026,6 @@ pub mod builder {
                     )
                 }
                 401u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
-                409u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
-                422u16 => {
                     Err(
                         Error::ErrorResponse(
                             ResponseValue::from_response(response).await?,
@@ -19003,7 +18471,6 @@ pub mod builder {
     pub struct MemberUpdate<'a> {
         client: &'a super::Client,
         user_id: Result<::std::string::String, String>,
-        idempotency_key: Result<Option<types::MemberUpdateIdempotencyKey>, String>,
         body: Result<types::builder::UpdateMemberRequest, String>,
     }
     impl<'a> MemberUpdate<'a> {
@@ -19011,7 +18478,6 @@ pub mod builder {
             Self {
                 client: client,
                 user_id: Err("user_id was not initialized".to_string()),
-                idempotency_key: Ok(None),
                 body: Ok(::std::default::Default::default()),
             }
         }
@@ -19023,19 +18489,6 @@ pub mod builder {
                 .try_into()
                 .map_err(|_| {
                     "conversion to `:: std :: string :: String` for user_id failed"
-                        .to_string()
-                });
-            self
-        }
-        pub fn idempotency_key<V>(mut self, value: V) -> Self
-        where
-            V: std::convert::TryInto<types::MemberUpdateIdempotencyKey>,
-        {
-            self.idempotency_key = value
-                .try_into()
-                .map(Some)
-                .map_err(|_| {
-                    "conversion to `MemberUpdateIdempotencyKey` for idempotency_key failed"
                         .to_string()
                 });
             self
@@ -19068,9 +18521,8 @@ pub mod builder {
         pub async fn send(
             self,
         ) -> Result<ResponseValue<types::Member>, Error<types::Problem>> {
-            let Self { client, user_id, idempotency_key, body } = self;
+            let Self { client, user_id, body } = self;
             let user_id = user_id.map_err(Error::InvalidRequest)?;
-            let idempotency_key = idempotency_key.map_err(Error::InvalidRequest)?;
             let body = body
                 .and_then(|v| {
                     types::UpdateMemberRequest::try_from(v).map_err(|e| e.to_string())
@@ -19080,7 +18532,7 @@ pub mod builder {
                 "{}/api/developer/members/{}", client.baseurl, encode_path(& user_id
                 .to_string()),
             );
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(2usize);
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
             header_map
                 .append(
                     ::reqwest::header::HeaderName::from_static("api-version"),
@@ -19088,9 +18540,6 @@ pub mod builder {
                         super::Client::api_version(),
                     ),
                 );
-            if let Some(value) = idempotency_key {
-                header_map.append("Idempotency-Key", value.to_string().try_into()?);
-            }
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -19274,7 +18723,6 @@ pub mod builder {
     #[derive(Debug, Clone)]
     pub struct OrganizationUpdate<'a> {
         client: &'a super::Client,
-        idempotency_key: Result<Option<types::OrganizationUpdateIdempotencyKey>, String>,
         if_match: Result<Option<::std::string::String>, String>,
         body: Result<types::builder::UpdateOrganizationRequest, String>,
     }
@@ -19282,23 +18730,9 @@ pub mod builder {
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
-                idempotency_key: Ok(None),
                 if_match: Ok(None),
                 body: Ok(::std::default::Default::default()),
             }
-        }
-        pub fn idempotency_key<V>(mut self, value: V) -> Self
-        where
-            V: std::convert::TryInto<types::OrganizationUpdateIdempotencyKey>,
-        {
-            self.idempotency_key = value
-                .try_into()
-                .map(Some)
-                .map_err(|_| {
-                    "conversion to `OrganizationUpdateIdempotencyKey` for idempotency_key failed"
-                        .to_string()
-                });
-            self
         }
         pub fn if_match<V>(mut self, value: V) -> Self
         where
@@ -19344,8 +18778,7 @@ pub mod builder {
         pub async fn send(
             self,
         ) -> Result<ResponseValue<types::OrganizationSettings>, Error<types::Problem>> {
-            let Self { client, idempotency_key, if_match, body } = self;
-            let idempotency_key = idempotency_key.map_err(Error::InvalidRequest)?;
+            let Self { client, if_match, body } = self;
             let if_match = if_match.map_err(Error::InvalidRequest)?;
             let body = body
                 .and_then(|v| {
@@ -19354,7 +18787,7 @@ pub mod builder {
                 })
                 .map_err(Error::InvalidRequest)?;
             let url = format!("{}/api/developer/organization", client.baseurl,);
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(3usize);
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(2usize);
             header_map
                 .append(
                     ::reqwest::header::HeaderName::from_static("api-version"),
@@ -19362,9 +18795,6 @@ pub mod builder {
                         super::Client::api_version(),
                     ),
                 );
-            if let Some(value) = idempotency_key {
-                header_map.append("Idempotency-Key", value.to_string().try_into()?);
-            }
             if let Some(value) = if_match {
                 header_map.append("If-Match", value.to_string().try_into()?);
             }
@@ -19403,13 +18833,6 @@ pub mod builder {
                     )
                 }
                 403u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
-                409u16 => {
                     Err(
                         Error::ErrorResponse(
                             ResponseValue::from_response(response).await?,
@@ -19461,29 +18884,14 @@ pub mod builder {
     #[derive(Debug, Clone)]
     pub struct PlaygroundTest<'a> {
         client: &'a super::Client,
-        idempotency_key: Result<Option<types::PlaygroundTestIdempotencyKey>, String>,
         body: Result<types::builder::PlaygroundRequest, String>,
     }
     impl<'a> PlaygroundTest<'a> {
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
-                idempotency_key: Ok(None),
                 body: Ok(::std::default::Default::default()),
             }
-        }
-        pub fn idempotency_key<V>(mut self, value: V) -> Self
-        where
-            V: std::convert::TryInto<types::PlaygroundTestIdempotencyKey>,
-        {
-            self.idempotency_key = value
-                .try_into()
-                .map(Some)
-                .map_err(|_| {
-                    "conversion to `PlaygroundTestIdempotencyKey` for idempotency_key failed"
-                        .to_string()
-                });
-            self
         }
         pub fn body<V>(mut self, value: V) -> Self
         where
@@ -19513,15 +18921,14 @@ pub mod builder {
         pub async fn send(
             self,
         ) -> Result<ResponseValue<types::PlaygroundResponse>, Error<types::Problem>> {
-            let Self { client, idempotency_key, body } = self;
-            let idempotency_key = idempotency_key.map_err(Error::InvalidRequest)?;
+            let Self { client, body } = self;
             let body = body
                 .and_then(|v| {
                     types::PlaygroundRequest::try_from(v).map_err(|e| e.to_string())
                 })
                 .map_err(Error::InvalidRequest)?;
             let url = format!("{}/api/developer/playground/test", client.baseurl,);
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(2usize);
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
             header_map
                 .append(
                     ::reqwest::header::HeaderName::from_static("api-version"),
@@ -19529,9 +18936,6 @@ pub mod builder {
                         super::Client::api_version(),
                     ),
                 );
-            if let Some(value) = idempotency_key {
-                header_map.append("Idempotency-Key", value.to_string().try_into()?);
-            }
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -19574,13 +18978,6 @@ pub mod builder {
                     )
                 }
                 404u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
-                409u16 => {
                     Err(
                         Error::ErrorResponse(
                             ResponseValue::from_response(response).await?,
@@ -20725,10 +20122,6 @@ pub mod builder {
     pub struct DashboardWebhookUpdate<'a> {
         client: &'a super::Client,
         id: Result<::std::string::String, String>,
-        idempotency_key: Result<
-            Option<types::DashboardWebhookUpdateIdempotencyKey>,
-            String,
-        >,
         if_match: Result<Option<::std::string::String>, String>,
         body: Result<types::builder::UpdateWebhookRequest, String>,
     }
@@ -20737,7 +20130,6 @@ pub mod builder {
             Self {
                 client: client,
                 id: Err("id was not initialized".to_string()),
-                idempotency_key: Ok(None),
                 if_match: Ok(None),
                 body: Ok(::std::default::Default::default()),
             }
@@ -20750,19 +20142,6 @@ pub mod builder {
                 .try_into()
                 .map_err(|_| {
                     "conversion to `:: std :: string :: String` for id failed"
-                        .to_string()
-                });
-            self
-        }
-        pub fn idempotency_key<V>(mut self, value: V) -> Self
-        where
-            V: std::convert::TryInto<types::DashboardWebhookUpdateIdempotencyKey>,
-        {
-            self.idempotency_key = value
-                .try_into()
-                .map(Some)
-                .map_err(|_| {
-                    "conversion to `DashboardWebhookUpdateIdempotencyKey` for idempotency_key failed"
                         .to_string()
                 });
             self
@@ -20810,9 +20189,8 @@ pub mod builder {
         pub async fn send(
             self,
         ) -> Result<ResponseValue<types::WebhookEndpoint>, Error<types::Problem>> {
-            let Self { client, id, idempotency_key, if_match, body } = self;
+            let Self { client, id, if_match, body } = self;
             let id = id.map_err(Error::InvalidRequest)?;
-            let idempotency_key = idempotency_key.map_err(Error::InvalidRequest)?;
             let if_match = if_match.map_err(Error::InvalidRequest)?;
             let body = body
                 .and_then(|v| {
@@ -20823,7 +20201,7 @@ pub mod builder {
                 "{}/api/developer/webhooks/{}", client.baseurl, encode_path(& id
                 .to_string()),
             );
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(3usize);
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(2usize);
             header_map
                 .append(
                     ::reqwest::header::HeaderName::from_static("api-version"),
@@ -20831,9 +20209,6 @@ pub mod builder {
                         super::Client::api_version(),
                     ),
                 );
-            if let Some(value) = idempotency_key {
-                header_map.append("Idempotency-Key", value.to_string().try_into()?);
-            }
             if let Some(value) = if_match {
                 header_map.append("If-Match", value.to_string().try_into()?);
             }
@@ -20879,13 +20254,6 @@ pub mod builder {
                     )
                 }
                 404u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
-                409u16 => {
                     Err(
                         Error::ErrorResponse(
                             ResponseValue::from_response(response).await?,

@@ -4,7 +4,7 @@
 
 /// A hostname as the API takes it, for the spec: a DNS name of letters, digits and hyphens in
 /// dot-separated labels (the last not all digits), or an IPv4 address; any case, an optional
-/// trailing dot, at most 253 characters. The pattern is exactly what [`normalize`] accepts.
+/// trailing dot, at most 253 characters. The pattern is exactly what the server accepts.
 #[derive(utoipa::ToSchema)]
 #[schema(
     value_type = String,

@@ -22,15 +22,16 @@ use super::types::Role;
 use crate::error::{ApiError, ErrorCode};
 use crate::state::AppState;
 
-/// The role each dashboard operation needs, by route template and method.
+/// The role each dashboard operation needs, by route template and method, and whether it
+/// honours `Idempotency-Key` (it declares it: the POSTs that create).
 #[derive(Debug, Default)]
-pub struct RouteRoles(HashMap<String, Vec<(Method, Role)>>);
+pub struct RouteRoles(HashMap<String, Vec<(Method, Role, bool)>>);
 
 impl RouteRoles {
     /// Builds the table from the finished OpenAPI document. Panics if a session operation
     /// declares no valid role: `openapi::check` refuses such a document first.
     pub fn from_document(doc: &Value) -> Self {
-        let mut table: HashMap<String, Vec<(Method, Role)>> = HashMap::new();
+        let mut table: HashMap<String, Vec<(Method, Role, bool)>> = HashMap::new();
         for (method, path, op) in crate::openapi::operations(doc) {
             if !crate::openapi::takes_session(op) {
                 continue;
@@ -38,7 +39,12 @@ impl RouteRoles {
             let Ok(method) = Method::from_bytes(method.to_ascii_uppercase().as_bytes()) else { continue };
             let role = required_role(op)
                 .unwrap_or_else(|| panic!("{method} {path} declares no valid x-required-role"));
-            table.entry(path.to_owned()).or_default().push((method, role));
+            let idempotent = op["parameters"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .any(|p| p["$ref"] == "#/components/parameters/IdempotencyKey");
+            table.entry(path.to_owned()).or_default().push((method, role, idempotent));
         }
         Self(table)
     }
@@ -46,7 +52,12 @@ impl RouteRoles {
     /// The role `method` on `route` needs; `None` when it is not a dashboard operation.
     pub fn get(&self, method: &Method, route: &str) -> Option<Role> {
         let method = if method == Method::HEAD { &Method::GET } else { method };
-        self.0.get(route)?.iter().find(|(m, _)| m == method).map(|(_, role)| *role)
+        self.0.get(route)?.iter().find(|(m, _, _)| m == method).map(|(_, role, _)| *role)
+    }
+
+    /// Whether `method` on `route` runs under its `Idempotency-Key`.
+    pub fn idempotent(&self, method: &Method, route: &str) -> bool {
+        self.0.get(route).is_some_and(|ops| ops.iter().any(|(m, _, idempotent)| m == method && *idempotent))
     }
 }
 
@@ -91,11 +102,15 @@ pub async fn guard(State(state): State<AppState>, req: Request, next: Next) -> R
     if !session.role.includes(needed) {
         return insufficient_role(needed, session.role).into_response();
     }
-    // A POST or PATCH with `Idempotency-Key` runs once per key and user: a retried "create"
-    // (a key, an invitation, an endpoint) makes one thing, and the retry gets its answer.
-    let idempotency_key = match crate::metering::idempotency::key_of(&parts.headers) {
-        Ok(key) => key.filter(|_| matches!(parts.method, Method::POST | Method::PATCH)),
-        Err(e) => return e.into_response(),
+    // A POST that creates, with `Idempotency-Key`, runs once per key and user: a retried
+    // "create" (a key, an invitation, an endpoint) makes one thing, and the retry gets its
+    // answer.
+    let idempotency_key = match state.route_roles.idempotent(&parts.method, &route) {
+        false => None,
+        true => match crate::metering::idempotency::key_of(&parts.headers) {
+            Ok(key) => key,
+            Err(e) => return e.into_response(),
+        },
     };
     let user_id = session.user_id.clone();
     let organization_id = session.organization_id.clone();

@@ -137,8 +137,7 @@ pub fn llms_txt(doc: &Value) -> String {
     }
     out.push_str("\n## Guides\n\n");
     for (name, title, body) in GUIDES {
-        let summary = body.lines().skip(1).map(str::trim).find(|l| !l.is_empty()).unwrap_or("");
-        let _ = writeln!(out, "- [{title}](/docs/guides/{name}.md): {}", summary.trim_end_matches(':'));
+        let _ = writeln!(out, "- [{title}](/docs/guides/{name}.md): {}", guide_summary(body));
     }
     out.push_str("\n## Optional\n\n");
     out.push_str(
@@ -151,6 +150,46 @@ pub fn llms_txt(doc: &Value) -> String {
     out.push_str(
         "- [Postman collection](/postman.json): every operation with example bodies and tests, runnable with newman\n",
     );
+    out
+}
+
+/// What a guide is about, for `llms.txt`: its first paragraph of prose (not a heading, a
+/// table, a list or code), on one line, cut after the last whole sentence within 300
+/// characters — never mid-sentence.
+fn guide_summary(body: &str) -> String {
+    let mut paragraphs = body.split("\n\n").map(str::trim).filter(|p| !p.is_empty());
+    let prose = paragraphs
+        .find(|p| {
+            !p.starts_with(['#', '|', '-', '*', '>', '<', '!'])
+                && !p.starts_with("```")
+                && !p.starts_with(|c: char| c.is_ascii_digit())
+        })
+        .unwrap_or("");
+    let text = without_links(&prose.split_whitespace().collect::<Vec<_>>().join(" "));
+    // A paragraph that leads into a list or a block ends with a colon: its sentences before.
+    let whole = !text.ends_with(':') && text.chars().count() <= 300;
+    if whole {
+        return text;
+    }
+    let cut: String = text.chars().take(300).collect();
+    match cut.rfind(". ").map(|end| end + 1).or_else(|| cut.ends_with('.').then_some(cut.len())) {
+        Some(end) => cut[..end].to_owned(),
+        None => text.trim_end_matches(':').to_owned(),
+    }
+}
+
+/// Markdown links as their text (a summary stands outside the guide its links are relative to).
+fn without_links(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(open) = rest.find('[') {
+        let Some(close) = rest[open..].find("](").map(|c| open + c) else { break };
+        let Some(end) = rest[close..].find(')').map(|e| close + e) else { break };
+        out.push_str(&rest[..open]);
+        out.push_str(&rest[open + 1..close]);
+        rest = &rest[end + 1..];
+    }
+    out.push_str(rest);
     out
 }
 
@@ -358,6 +397,23 @@ pub(crate) fn example_body(doc: &Value, schema: &Value) -> Value {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_guide_is_summed_up_by_whole_sentences_of_its_first_prose() {
+        let body =
+            "# Title\n\n## Settings\n\n| a | b |\n\nPortico is one server. It runs\non SQLite.\n\nMore.";
+        assert_eq!(guide_summary(body), "Portico is one server. It runs on SQLite.");
+        let leads = "# T\n\nKeys are secrets. See [keys](keys.md) for how:\n\n- one";
+        assert_eq!(guide_summary(leads), "Keys are secrets.");
+        let long = format!("# T\n\n{} And the end.", "A sentence of words. ".repeat(30));
+        let summary = guide_summary(&long);
+        assert!(summary.ends_with('.') && summary.chars().count() <= 300, "{summary}");
+        for (_, _, body) in GUIDES {
+            let summary = guide_summary(body);
+            assert!(!summary.is_empty() && !summary.starts_with('#'), "{summary}");
+            assert!(summary.ends_with(['.', ')', '`']) || summary.chars().count() < 300, "{summary}");
+        }
+    }
 
     #[test]
     fn llms_txt_follows_the_llmstxt_grammar() {

@@ -516,10 +516,14 @@ mod tests {
                 .any(|p| p["$ref"] == format!("#/components/parameters/{name}"))
         };
         for (method, path, op) in operations(&doc) {
-            let guarded = op.get("x-required-scope").is_some() || op.get("x-required-role").is_some();
-            if guarded && (method == "post" || method == "patch") {
-                assert!(declares(op, "IdempotencyKey"), "{method} {path} honours Idempotency-Key");
-            }
+            let v1 = op.get("x-required-scope").is_some() && (method == "post" || method == "patch");
+            let creates = op["responses"].get("201").is_some() || op["responses"].get("202").is_some();
+            let dashboard = op.get("x-required-role").is_some() && method == "post" && creates;
+            assert_eq!(
+                declares(op, "IdempotencyKey"),
+                v1 || dashboard,
+                "{method} {path} and Idempotency-Key"
+            );
         }
         // Every change of a resource that has an ETag evaluates If-Match.
         for (method, path) in [

@@ -180,10 +180,13 @@ pub(super) fn share(doc: &mut Value) {
             // Public: say so, rather than inherit a default.
             op.insert("security".into(), json!([]));
         }
-        // `Idempotency-Key` is honoured on every POST and PATCH of `/v1` (the pipeline) and of
-        // the dashboard's session routes (their guard).
-        let idempotent = matches!(method.as_str(), "post" | "patch")
-            && (takes_api_key || op.contains_key("x-required-role"));
+        // `Idempotency-Key` is honoured on every POST and PATCH of `/v1` (the pipeline), and on
+        // every POST of the dashboard's session routes that creates something — answers 201
+        // or 202 (their guard reads this declaration).
+        let creates =
+            op["responses"].as_object().is_some_and(|r| r.contains_key("201") || r.contains_key("202"));
+        let idempotent = (takes_api_key && matches!(method.as_str(), "post" | "patch"))
+            || (op.contains_key("x-required-role") && method == "post" && creates);
         share_request_headers(op, idempotent);
         let etagged_get = method == "get" && has_etag(op);
         for (status, response) in op.get_mut("responses").and_then(Value::as_object_mut).into_iter().flatten()
