@@ -38,9 +38,27 @@ pub fn library(doc: &Value) -> Library {
         library.insert(page_path(op), Published::new(MARKDOWN, operation_page(doc, method, path, op)));
     }
     for (name, _, body) in GUIDES {
-        library.insert(format!("/docs/guides/{name}.md"), Published::new(MARKDOWN, (*body).to_owned()));
+        library.insert(format!("/docs/guides/{name}.md"), Published::new(MARKDOWN, served_guide(body)));
     }
     library
+}
+
+/// A guide as the server serves it: its links to other guides work there (`keys.md`), its
+/// links to files of the repository (`../server/src/router.rs`) would not — they become the
+/// text with the file named, `router (server/src/router.rs in the repository)`.
+fn served_guide(body: &str) -> String {
+    let mut out = String::with_capacity(body.len());
+    let mut rest = body;
+    while let Some(at) = rest.find("](../") {
+        let Some(open) = rest[..at].rfind('[') else { break };
+        let Some(end) = rest[at..].find(')').map(|e| at + e) else { break };
+        let (text, target) = (&rest[open + 1..at], &rest[at + 5..end]);
+        out.push_str(&rest[..open]);
+        out.push_str(&format!("{text} (`{target}` in the repository)"));
+        rest = &rest[end + 1..];
+    }
+    out.push_str(rest);
+    out
 }
 
 /// A string field of a JSON object, or "".
@@ -397,6 +415,18 @@ pub(crate) fn example_body(doc: &Value, schema: &Value) -> Value {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn served_guides_name_repository_files_instead_of_linking_to_them() {
+        let body = "See [the router](../server/src/router.rs) and [keys](keys.md).";
+        assert_eq!(
+            served_guide(body),
+            "See the router (`server/src/router.rs` in the repository) and [keys](keys.md)."
+        );
+        for (name, _, body) in GUIDES {
+            assert!(!served_guide(body).contains("](../"), "docs/{name}.md still links out of /docs/guides/");
+        }
+    }
 
     #[test]
     fn a_guide_is_summed_up_by_whole_sentences_of_its_first_prose() {
