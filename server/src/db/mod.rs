@@ -106,9 +106,13 @@ fn write_turns(pool: &SqlitePool) -> std::sync::Arc<tokio::sync::Mutex<()>> {
     use std::sync::{Arc, LazyLock, Mutex};
     static TURNS: LazyLock<Mutex<HashMap<PathBuf, Arc<tokio::sync::Mutex<()>>>>> =
         LazyLock::new(Default::default);
-    let file = pool.connect_options().get_filename().to_path_buf();
+    let options = pool.connect_options();
+    let file = options.get_filename();
     let mut turns = TURNS.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-    turns.entry(file).or_default().clone()
+    match turns.get(file) {
+        Some(turn) => turn.clone(),
+        None => turns.entry(file.to_path_buf()).or_default().clone(),
+    }
 }
 
 impl BeginWrite for SqlitePool {

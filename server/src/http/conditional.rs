@@ -130,6 +130,16 @@ impl IfMatch {
     }
 }
 
+/// 412 for an `If-Match` that did not hold for the version read under the resource's lock
+/// (`current`): the usual answer naming that version, or — had it held after all — that the
+/// resource changed meanwhile.
+pub fn precondition_failed(if_match: &IfMatch, current: i64, what: &str) -> ApiError {
+    match if_match.check(current) {
+        Err(e) => e,
+        Ok(()) => changed_meanwhile(what),
+    }
+}
+
 /// A resource's answer with its version as the `ETag`.
 pub fn tagged<T>(version: i64, body: T) -> (HeaderMap, axum::Json<T>) {
     let mut headers = HeaderMap::new();

@@ -7,7 +7,7 @@ use axum::http::{HeaderMap, header};
 use super::store;
 use super::types::{ApiKey, ListApiKeysParams};
 use crate::error::ApiError;
-use crate::http::conditional::{IfMatch, changed_meanwhile, etag};
+use crate::http::conditional::{IfMatch, etag, precondition_failed};
 use crate::http::{ListEnvelope, Pagination};
 use crate::ids::{Id, IdKind};
 use crate::state::AppState;
@@ -75,10 +75,7 @@ pub async fn revoke(
         store::Revoked::Now => {}
         store::Revoked::Already => return Ok(()),
         store::Revoked::NotFound => return Err(ApiError::not_found("API key")),
-        store::Revoked::VersionMoved(current) => {
-            if_match.check(current)?;
-            return Err(changed_meanwhile("key"));
-        }
+        store::Revoked::VersionMoved(current) => return Err(precondition_failed(if_match, current, "key")),
     }
     state.events_committed();
     state.invalidations.changed(&[crate::cluster::Change::Key(id.to_owned())]).await;

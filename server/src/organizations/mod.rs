@@ -23,7 +23,7 @@ use crate::accounts::roles::require;
 use crate::accounts::{DashboardSession, Me, Role};
 use crate::audit::AuditContext;
 use crate::error::{ApiError, Validation};
-use crate::http::conditional::{IfMatch, changed_meanwhile, tagged};
+use crate::http::conditional::{IfMatch, precondition_failed, tagged};
 use crate::http::{ApiJson, ApiQuery, ListEnvelope, Pagination};
 use crate::ids::{Id, IdKind};
 use crate::secret::{generate_token, sha256};
@@ -383,8 +383,7 @@ pub async fn organization_update(
     let (before, after) = match updated {
         store::SettingsUpdate::Done { before, after } => (before, after),
         store::SettingsUpdate::Precondition(current) => {
-            if_match.check(current)?;
-            return Err(changed_meanwhile("organisation's settings"));
+            return Err(precondition_failed(&if_match, current, "organisation's settings"));
         }
     };
     let limits_changed = (before.monthly_quota, before.default_rate_limit_rpm)

@@ -22,7 +22,7 @@ use utoipa::{IntoParams, ToSchema};
 use crate::audit::AuditContext;
 use crate::error::{ApiError, Validation};
 use crate::events::EventType;
-use crate::http::conditional::{IfMatch, changed_meanwhile, tagged};
+use crate::http::conditional::{IfMatch, precondition_failed, tagged};
 use crate::http::{ApiJson, ApiQuery, ListEnvelope, Pagination};
 use crate::ids::{Id, IdKind};
 use crate::pipeline::ApiPrincipal;
@@ -466,15 +466,9 @@ async fn update(
     match store::update(&state.db, organization_id, id, &patch, if_match, audit).await? {
         None => Err(ApiError::not_found("webhook endpoint")),
         Some(store::EndpointUpdate::Done(row)) => Ok(tagged(row.version, row.into_endpoint())),
-        Some(store::EndpointUpdate::Precondition(current)) => Err(precondition(if_match, current)),
-    }
-}
-
-/// 412 for an `If-Match` that did not hold under the lock.
-fn precondition(if_match: &IfMatch, current: i64) -> ApiError {
-    match if_match.check(current) {
-        Err(e) => e,
-        Ok(()) => changed_meanwhile("webhook endpoint"),
+        Some(store::EndpointUpdate::Precondition(current)) => {
+            Err(precondition_failed(if_match, current, "webhook endpoint"))
+        }
     }
 }
 
@@ -517,7 +511,9 @@ async fn delete(
     match store::delete(&state.db, organization_id, id, if_match, audit).await? {
         None => Err(ApiError::not_found("webhook endpoint")),
         Some(store::EndpointUpdate::Done(_)) => Ok(StatusCode::NO_CONTENT),
-        Some(store::EndpointUpdate::Precondition(current)) => Err(precondition(if_match, current)),
+        Some(store::EndpointUpdate::Precondition(current)) => {
+            Err(precondition_failed(if_match, current, "webhook endpoint"))
+        }
     }
 }
 
